@@ -1,0 +1,70 @@
+// The audit event contract for downstream consumers (docs/asyncapi.yaml describes the stream).
+// Published on `twoway.v1.audit.<type>`; `id` is the JetStream message id, so a redelivery or a
+// retried publish is never stored twice. Never carries a password, token secret or private key.
+import { Type, type Static } from '@sinclair/typebox';
+import { Actor, Id, IsoTime } from './model.js';
+
+export const AuditTypes = {
+  ConnectAccepted: 'connect.accepted',
+  ConnectAcceptedFallback: 'connect.accepted_fallback',
+  ConnectRejected: 'connect.rejected',
+  SessionEnded: 'session.ended',
+  CertAdded: 'cert.added',
+  CertStatusChanged: 'cert.status_changed',
+  CertDeleted: 'cert.deleted',
+  SettingsChanged: 'settings.changed',
+  CredentialAdded: 'credential.added',
+  CredentialChanged: 'credential.changed',
+  CredentialRemoved: 'credential.removed',
+  AccountCreated: 'account.created',
+  TokenCreated: 'token.created',
+  TokenRevoked: 'token.revoked',
+} as const;
+export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
+
+export const DeviceIdentity = Type.Object({
+  clientId: Type.Optional(Type.String()),
+  username: Type.Optional(Type.String()),
+  certificateFingerprint: Type.Optional(Type.String()),
+  certificateSubject: Type.Optional(Type.String()),
+});
+export type DeviceIdentity = Static<typeof DeviceIdentity>;
+
+export const AuditEvent = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  type: Type.String(),
+  time: IsoTime,
+  /** The account the event concerns; absent only for a connect that could not be attributed. */
+  account: Type.Union([Id, Type.Null()]),
+  actor: Actor,
+  outcome: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('ended')])),
+  reason: Type.Optional(Type.String()),
+  device: Type.Optional(DeviceIdentity),
+  /** Certificate concerned by a change (or on the session's chain). */
+  certificateId: Type.Optional(Type.String()),
+  sourceAddress: Type.Optional(Type.String()),
+  traceId: Type.Optional(Type.String()),
+  /** Which broker replica, or which service, wrote it. */
+  source: Type.String(),
+  before: Type.Optional(Type.Unknown()),
+  after: Type.Optional(Type.Unknown()),
+  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type AuditEvent = Static<typeof AuditEvent>;
+
+export const AuditQuery = Type.Object({
+  type: Type.Optional(Type.String()),
+  outcome: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  clientId: Type.Optional(Type.String()),
+  username: Type.Optional(Type.String()),
+  certificate: Type.Optional(Type.String({ description: 'certificate id or fingerprint' })),
+  from: Type.Optional(IsoTime),
+  to: Type.Optional(IsoTime),
+  cursor: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')])),
+});
+export type AuditQuery = Static<typeof AuditQuery>;
+export const AuditPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export type AuditPage = Static<typeof AuditPage>;

@@ -1,0 +1,13 @@
+// @twoway/contracts: subjects, schemas, reason and error codes shared by every project.
+// Nothing Node-only: the console imports it too.
+export { RequestSubjects, ChangeSubjects, AuditSubjectPrefix, auditSubject, Streams, AuditStoreConsumer, TraceHeader } from './subjects.js';
+export type { RequestSubject, ChangeSubject } from './subjects.js';
+export { ChainReasons, ConnectReasons } from './reason-codes.js';
+export type { ChainReason, ConnectReason } from './reason-codes.js';
+export { ErrorCodes, errorBody } from './error-codes.js';
+export type { ErrorCode, ErrorBody } from './error-codes.js';
+export * from './model.js';
+export * from './messages.js';
+export * from './audit.js';
+export { ApiPrefix, RouteOwners, ownerOf, DefaultPorts } from './http-routes.js';
+export type { ServiceName } from './http-routes.js';

@@ -1,0 +1,98 @@
+// Request/reply payloads and change events on NATS. Validated where a message enters a service
+// (`decode` in libs/nats). A reply is either the payload or `{ error: { code, message } }`.
+import { Type, type Static } from '@sinclair/typebox';
+import { Actor, Account, Certificate, CertStatus, Id, IsoTime, Principal, Settings, CertKind } from './model.js';
+
+// ---- requests -------------------------------------------------------------------------------
+export const TokenVerifyRequest = Type.Object({ token: Type.String({ maxLength: 512 }) });
+export type TokenVerifyRequest = Static<typeof TokenVerifyRequest>;
+export const TokenVerifyReply = Type.Object({ principal: Principal });
+export type TokenVerifyReply = Static<typeof TokenVerifyReply>;
+
+export const AncestryRequest = Type.Object({ accountId: Id });
+export type AncestryRequest = Static<typeof AncestryRequest>;
+/** `ancestry[0]` is the account itself, the last entry the root (provider) account. */
+export const AncestryReply = Type.Object({ ancestry: Type.Array(Account) });
+export type AncestryReply = Static<typeof AncestryReply>;
+
+export const SettingsGetRequest = Type.Object({ accountId: Id });
+export type SettingsGetRequest = Static<typeof SettingsGetRequest>;
+export const SettingsGetReply = Type.Object({ accountId: Id, settings: Settings, ancestry: Type.Array(Id) });
+export type SettingsGetReply = Static<typeof SettingsGetReply>;
+
+/**
+ * Which credential to check. `key` is the MQTT username, or the certificate CN / subject DN when the
+ * account looks credentials up by certificate (the key then comes from a chain that already verified).
+ */
+export const CredentialVerifyRequest = Type.Object({
+  key: Type.String({ maxLength: 1024 }),
+  password: Type.String({ maxLength: 1024 }),
+  sourceAddress: Type.Optional(Type.String()),
+});
+export type CredentialVerifyRequest = Static<typeof CredentialVerifyRequest>;
+export const CredentialVerifyReply = Type.Object({
+  ok: Type.Boolean(),
+  /** Set when not ok: BAD_CREDENTIALS, CREDENTIAL_DISABLED, CREDENTIAL_EXPIRED, RATE_LIMITED. */
+  reason: Type.Optional(Type.String()),
+  credentialId: Type.Optional(Id),
+  accountId: Type.Optional(Id),
+  username: Type.Optional(Type.String()),
+  /** Present when ok: the account's settings and ancestry (self first), saving a round trip. */
+  settings: Type.Optional(Settings),
+  ancestry: Type.Optional(Type.Array(Id)),
+});
+export type CredentialVerifyReply = Static<typeof CredentialVerifyReply>;
+
+export const TrustSetRequest = Type.Object({ accountIds: Type.Array(Id, { minItems: 1, maxItems: 64 }) });
+export type TrustSetRequest = Static<typeof TrustSetRequest>;
+/** A registration as the broker needs it: enough to validate a chain and check every status. */
+export const TrustEntry = Type.Object({
+  id: Id,
+  accountId: Id,
+  fingerprint: Type.String(),
+  status: CertStatus,
+  kind: CertKind,
+  pem: Type.String(),
+});
+export type TrustEntry = Static<typeof TrustEntry>;
+export const TrustSetReply = Type.Object({ entries: Type.Array(TrustEntry) });
+export type TrustSetReply = Static<typeof TrustSetReply>;
+
+// ---- change events --------------------------------------------------------------------------
+const changeEvent = <T extends ReturnType<typeof Type.Object>>(type: string, data: T) =>
+  Type.Object({
+    id: Type.String(),
+    type: Type.Literal(type),
+    time: IsoTime,
+    account: Id,
+    actor: Actor,
+    data,
+  });
+
+export const CertAddedEvent = changeEvent('cert.added', Type.Object({ after: Certificate }));
+export type CertAddedEvent = Static<typeof CertAddedEvent>;
+export const CertStatusChangedEvent = changeEvent(
+  'cert.status_changed',
+  Type.Object({ certificateId: Id, fingerprint: Type.String(), before: CertStatus, after: CertStatus }),
+);
+export type CertStatusChangedEvent = Static<typeof CertStatusChangedEvent>;
+export const CertDeletedEvent = changeEvent(
+  'cert.deleted',
+  Type.Object({ certificateId: Id, fingerprint: Type.String(), before: Certificate }),
+);
+export type CertDeletedEvent = Static<typeof CertDeletedEvent>;
+export const SettingsChangedEvent = changeEvent('settings.changed', Type.Object({ before: Settings, after: Settings }));
+export type SettingsChangedEvent = Static<typeof SettingsChangedEvent>;
+export const CredentialChangedEvent = changeEvent(
+  'credential.changed',
+  Type.Object({
+    credentialId: Id,
+    username: Type.String(),
+    change: Type.Union([Type.Literal('added'), Type.Literal('updated'), Type.Literal('removed')]),
+  }),
+);
+export type CredentialChangedEvent = Static<typeof CredentialChangedEvent>;
+export const AccountCreatedEvent = changeEvent('account.created', Type.Object({ after: Account }));
+export type AccountCreatedEvent = Static<typeof AccountCreatedEvent>;
+export const TokenRevokedEvent = changeEvent('token.revoked', Type.Object({ tokenId: Id }));
+export type TokenRevokedEvent = Static<typeof TokenRevokedEvent>;

@@ -1,0 +1,162 @@
+// The domain values that cross a boundary (REST bodies, NATS payloads), as TypeBox schemas so
+// one definition validates requests, types the code and generates the OpenAPI document.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const IsoTime = Type.String({ format: 'date-time' });
+
+// ---- accounts -------------------------------------------------------------------------------
+export const Account = Type.Object({
+  id: Id,
+  name: Type.String(),
+  parentId: Type.Union([Id, Type.Null()]),
+  createdAt: IsoTime,
+});
+export type Account = Static<typeof Account>;
+export const CreateAccountBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    parentId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+export type CreateAccountBody = Static<typeof CreateAccountBody>;
+
+// ---- settings -------------------------------------------------------------------------------
+export const BindCertificateTo = Type.Union([
+  Type.Literal('none'),
+  Type.Literal('clientId'),
+  Type.Literal('username'),
+  Type.Literal('both'),
+]);
+export const CredentialLookup = Type.Union([
+  Type.Literal('username'),
+  Type.Literal('certificateCn'),
+  Type.Literal('certificateSubject'),
+]);
+export const Settings = Type.Object({
+  tls: Type.Object({ enabled: Type.Boolean() }),
+  mutualTls: Type.Object({ available: Type.Boolean(), enabled: Type.Boolean() }),
+  identity: Type.Object({ bindCertificateTo: BindCertificateTo, credentialLookup: CredentialLookup }),
+});
+export type Settings = Static<typeof Settings>;
+export const SettingsPatch = Type.Object(
+  {
+    tls: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false })),
+    mutualTls: Type.Optional(
+      Type.Object(
+        { available: Type.Optional(Type.Boolean()), enabled: Type.Optional(Type.Boolean()) },
+        { additionalProperties: false },
+      ),
+    ),
+    identity: Type.Optional(
+      Type.Object(
+        { bindCertificateTo: Type.Optional(BindCertificateTo), credentialLookup: Type.Optional(CredentialLookup) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SettingsPatch = Static<typeof SettingsPatch>;
+/** What a new account starts with: plain TLS on, mutual TLS not yet made available by the provider. */
+export const DEFAULT_SETTINGS: Settings = {
+  tls: { enabled: true },
+  mutualTls: { available: false, enabled: false },
+  identity: { bindCertificateTo: 'none', credentialLookup: 'username' },
+};
+
+// ---- credentials ----------------------------------------------------------------------------
+export const Username = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+export const Credential = Type.Object({
+  id: Id,
+  accountId: Id,
+  username: Type.String(),
+  enabled: Type.Boolean(),
+  expiresAt: Type.Union([IsoTime, Type.Null()]),
+  createdAt: IsoTime,
+});
+export type Credential = Static<typeof Credential>;
+export const CreateCredentialBody = Type.Object(
+  {
+    username: Username,
+    password: Type.String({ minLength: 8, maxLength: 1024 }),
+    enabled: Type.Optional(Type.Boolean()),
+    expiresAt: Type.Optional(Type.Union([IsoTime, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateCredentialBody = Static<typeof CreateCredentialBody>;
+
+// ---- certificates ---------------------------------------------------------------------------
+export const CertStatus = Type.Union([Type.Literal('VALID'), Type.Literal('SUSPENDED'), Type.Literal('REVOKED')]);
+export type CertStatus = Static<typeof CertStatus>;
+export const CertKind = Type.Union([Type.Literal('root'), Type.Literal('intermediate'), Type.Literal('leaf')]);
+export type CertKind = Static<typeof CertKind>;
+export const CertUsage = Type.Literal('MUTUAL_AUTHENTICATION');
+export const Certificate = Type.Object({
+  id: Id,
+  accountId: Id,
+  name: Type.String(),
+  usage: CertUsage,
+  status: CertStatus,
+  fingerprint: Type.String({ description: 'SHA-256 of the DER, lowercase hex' }),
+  subject: Type.String(),
+  issuer: Type.String(),
+  serial: Type.String(),
+  notBefore: IsoTime,
+  notAfter: IsoTime,
+  kind: CertKind,
+  keyType: Type.String(),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Certificate = Static<typeof Certificate>;
+export const CreateCertificateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    usage: CertUsage,
+    certificate: Type.String({ minLength: 1, maxLength: 65536 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateCertificateBody = Static<typeof CreateCertificateBody>;
+export const PatchCertificateBody = Type.Object({ status: CertStatus }, { additionalProperties: false });
+export type PatchCertificateBody = Static<typeof PatchCertificateBody>;
+
+// ---- principals and tokens ------------------------------------------------------------------
+export const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('provisioner')]);
+export type Role = Static<typeof Role>;
+export const Principal = Type.Object({
+  tokenId: Id,
+  name: Type.String(),
+  accountId: Id,
+  role: Role,
+  /** True when the token belongs to the provider (the root account). */
+  provider: Type.Boolean(),
+});
+export type Principal = Static<typeof Principal>;
+export const CreateTokenBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 128 }), role: Role, expiresAt: Type.Optional(IsoTime) },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+export const TokenInfo = Type.Object({
+  id: Id,
+  accountId: Id,
+  name: Type.String(),
+  role: Role,
+  expiresAt: Type.Union([IsoTime, Type.Null()]),
+  revokedAt: Type.Union([IsoTime, Type.Null()]),
+  createdAt: IsoTime,
+});
+export type TokenInfo = Static<typeof TokenInfo>;
+
+/** Actor of a change: who did it, for the audit trail. Never the token secret. */
+export const Actor = Type.Object({
+  kind: Type.Union([Type.Literal('token'), Type.Literal('system'), Type.Literal('device')]),
+  id: Type.String(),
+  name: Type.Optional(Type.String()),
+  accountId: Type.Optional(Type.String()),
+});
+export type Actor = Static<typeof Actor>;

@@ -1,0 +1,61 @@
+// Why a connect was decided the way it was, and why a chain failed validation. Stable: audit
+// consumers and dashboards key on them. Each code has a row in docs/reason-codes.md.
+
+/** Chain validation outcomes (libs/pki). */
+export const ChainReasons = {
+  OK: 'OK',
+  CHAIN_EMPTY: 'CHAIN_EMPTY',
+  CERT_MALFORMED: 'CERT_MALFORMED',
+  CHAIN_UNTRUSTED: 'CHAIN_UNTRUSTED',
+  CHAIN_TOO_LONG: 'CHAIN_TOO_LONG',
+  CHAIN_LOOP: 'CHAIN_LOOP',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  CERT_EXPIRED: 'CERT_EXPIRED',
+  CERT_NOT_YET_VALID: 'CERT_NOT_YET_VALID',
+  ISSUER_NOT_CA: 'ISSUER_NOT_CA',
+  PATH_LEN_EXCEEDED: 'PATH_LEN_EXCEEDED',
+  KEY_USAGE_INVALID: 'KEY_USAGE_INVALID',
+  EKU_CLIENT_AUTH_MISSING: 'EKU_CLIENT_AUTH_MISSING',
+  EKU_SERVER_AUTH_MISSING: 'EKU_SERVER_AUTH_MISSING',
+  UNKNOWN_CRITICAL_EXTENSION: 'UNKNOWN_CRITICAL_EXTENSION',
+  NAME_CONSTRAINTS_VIOLATED: 'NAME_CONSTRAINTS_VIOLATED',
+  WEAK_KEY: 'WEAK_KEY',
+  WEAK_SIGNATURE_ALGORITHM: 'WEAK_SIGNATURE_ALGORITHM',
+  UNSUPPORTED_ALGORITHM: 'UNSUPPORTED_ALGORITHM',
+  INVALID_EXTENSION: 'INVALID_EXTENSION',
+} as const;
+export type ChainReason = (typeof ChainReasons)[keyof typeof ChainReasons];
+
+/** Connect decision reasons (broker). Chain reasons appear as-is when the chain decided. */
+export const ConnectReasons = {
+  ...ChainReasons,
+  /** Accepted: mutual TLS with a trusted chain and valid credentials. */
+  MUTUAL_TLS: 'MUTUAL_TLS',
+  /** Accepted: plain TLS with credentials (certificate not required by the account). */
+  PLAIN_TLS: 'PLAIN_TLS',
+  CERT_REQUIRED: 'CERT_REQUIRED',
+  MTLS_REQUIRED: 'MTLS_REQUIRED',
+  CERT_SUSPENDED: 'CERT_SUSPENDED',
+  CERT_REVOKED: 'CERT_REVOKED',
+  ANCHOR_SUSPENDED: 'ANCHOR_SUSPENDED',
+  ANCHOR_REVOKED: 'ANCHOR_REVOKED',
+  BAD_CREDENTIALS: 'BAD_CREDENTIALS',
+  CREDENTIALS_MISSING: 'CREDENTIALS_MISSING',
+  CREDENTIAL_DISABLED: 'CREDENTIAL_DISABLED',
+  CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  CN_MISMATCH: 'CN_MISMATCH',
+  ACCOUNT_UNKNOWN: 'ACCOUNT_UNKNOWN',
+  TLS_DISABLED: 'TLS_DISABLED',
+  /** Neither plain nor mutual TLS is enabled for the account. */
+  ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
+  /** The broker could not get an answer it trusts (NATS or an owner unreachable, cache stale): fail closed. */
+  UNDECIDABLE: 'UNDECIDABLE',
+  CONNECT_TIMEOUT: 'CONNECT_TIMEOUT',
+  /** Session ended because a certificate on its chain changed status or was deleted. */
+  SESSION_CERT_STATUS_CHANGED: 'SESSION_CERT_STATUS_CHANGED',
+  /** Session ended because the account's settings or the device credential changed. */
+  SESSION_SETTINGS_CHANGED: 'SESSION_SETTINGS_CHANGED',
+  SESSION_CREDENTIAL_CHANGED: 'SESSION_CREDENTIAL_CHANGED',
+} as const;
+export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

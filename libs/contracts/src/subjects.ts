@@ -1,0 +1,49 @@
+// Every NATS subject twoway uses, declared once and versioned. Facts are past tense
+// (`twoway.v1.cert.status_changed`); requests are verbs (`twoway.v1.settings.get`).
+
+/** Request/reply subjects: a service answers, callers wait for one reply. */
+export const RequestSubjects = {
+  /** account-settings: resolve a bearer token into a principal. */
+  TokenVerify: 'twoway.v1.auth.token.verify',
+  /** account-settings: the ancestry of an account, self first, root last. */
+  AccountAncestry: 'twoway.v1.account.ancestry.get',
+  /** account-settings: effective settings of an account. */
+  SettingsGet: 'twoway.v1.settings.get',
+  /** account-settings: check an MQTT username/password (or certificate-derived key) and say whose it is. */
+  CredentialVerify: 'twoway.v1.credential.verify',
+  /** cert-registry: every registration (anchor or not) of the given accounts, with status. */
+  TrustSetGet: 'twoway.v1.cert.trust_set.get',
+} as const;
+export type RequestSubject = (typeof RequestSubjects)[keyof typeof RequestSubjects];
+
+/** Change facts. Published to the CHANGES stream; every broker replica applies them at once. */
+export const ChangeSubjects = {
+  AccountCreated: 'twoway.v1.account.created',
+  SettingsChanged: 'twoway.v1.settings.changed',
+  CredentialChanged: 'twoway.v1.credential.changed',
+  TokenRevoked: 'twoway.v1.token.revoked',
+  CertAdded: 'twoway.v1.cert.added',
+  CertStatusChanged: 'twoway.v1.cert.status_changed',
+  CertDeleted: 'twoway.v1.cert.deleted',
+} as const;
+export type ChangeSubject = (typeof ChangeSubjects)[keyof typeof ChangeSubjects];
+
+/**
+ * Audit facts: `twoway.v1.audit.<area>.<fact>`. The AUDIT stream captures `twoway.v1.audit.>`;
+ * downstream consumers filter on the hierarchy (e.g. `twoway.v1.audit.connect.>`).
+ */
+export const AuditSubjectPrefix = 'twoway.v1.audit';
+export const auditSubject = (type: string): string => `${AuditSubjectPrefix}.${type}`;
+
+export const Streams = {
+  /** Durable audit trail for the audit service and downstream consumers. */
+  Audit: { name: 'TWOWAY_AUDIT', subjects: [`${AuditSubjectPrefix}.>`] },
+  /** Configuration and trust changes; brokers follow it, none may be lost. */
+  Changes: { name: 'TWOWAY_CHANGES', subjects: Object.values(ChangeSubjects) as string[] },
+} as const;
+
+/** The durable consumer the audit service stores from. */
+export const AuditStoreConsumer = 'audit-store';
+
+/** NATS header carrying W3C trace context (`traceparent`) across services. */
+export const TraceHeader = 'traceparent';

@@ -1,0 +1,41 @@
+// A service's HTTP server: fastify with the shared error map, /healthz, /readyz and a body limit.
+import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import { errorBody } from '@twoway/contracts';
+import { errorHandler } from './errors.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean | string>;
+}
+
+export interface HttpOptions {
+  logger: Logger;
+  /** Called by /readyz; should be cheap (cached states, not probes). */
+  readiness: () => Readiness | Promise<Readiness>;
+  bodyLimitBytes?: number;
+}
+
+export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: o.bodyLimitBytes ?? 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    return503OnClosing: true,
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.status(404).send(errorBody('NOT_FOUND', 'no such route'));
+  });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = closing ? { ready: false, checks: { closing: true } } : await o.readiness();
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+  });
+  return app;
+}

@@ -1,0 +1,194 @@
+// One NATS connection per process, with request/reply and JetStream helpers that speak the contracts.
+import {
+  connect,
+  headers as natsHeaders,
+  type NatsConnection,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Msg,
+  type Subscription,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+} from 'nats';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { ErrorCodes, Streams, TraceHeader, type ErrorCode } from '@twoway/contracts';
+import { decode, encode, MessageInvalidError } from './codec.js';
+
+export class RemoteError extends Error {
+  override name = 'RemoteError';
+  constructor(readonly subject: string, readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+/** The owning service did not answer (no responder, timeout, connection down): callers fail closed. */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+  readonly code = 'UNAVAILABLE' as const;
+  constructor(readonly subject: string, options?: { cause?: unknown }) {
+    super(`no answer on ${subject}`, options);
+  }
+}
+/** A handler throws this (or any error with a contracts `code`) to reply with that code. */
+export class CodedError extends Error {
+  override name = 'CodedError';
+  constructor(readonly code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code].message, options);
+  }
+}
+
+export interface BusOptions {
+  servers: string;
+  name: string;
+  requestTimeoutMs?: number;
+  /** Called when the connection status changes, for readiness and resync. */
+  onStatus?: (s: 'disconnected' | 'reconnected' | 'closed') => void;
+  log?: { warn(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+export interface Handler<Q extends TSchema> {
+  (req: Static<Q>, ctx: { traceparent?: string; subject: string }): Promise<unknown> | unknown;
+}
+
+export class Bus {
+  private subs: Subscription[] = [];
+  private stopping?: Promise<void>;
+  readonly js: JetStreamClient;
+
+  private constructor(readonly nc: NatsConnection, private readonly opts: BusOptions) {
+    this.js = nc.jetstream();
+    void this.watchStatus();
+  }
+
+  static async connect(opts: BusOptions): Promise<Bus> {
+    const nc = await connect({
+      servers: opts.servers.split(',').map((s) => s.trim()),
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      // Waiting a little on first connect lets a whole system start in any order.
+      waitOnFirstConnect: true,
+      timeout: 5000,
+    });
+    return new Bus(nc, opts);
+  }
+
+  get connected(): boolean {
+    return !this.nc.isClosed() && !this.nc.isDraining() && this.nc.info !== undefined && this.statusUp;
+  }
+  private statusUp = true;
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.statusUp = false;
+        this.opts.onStatus?.('disconnected');
+      } else if (s.type === 'reconnect') {
+        this.statusUp = true;
+        this.opts.onStatus?.('reconnected');
+      }
+    }
+  }
+
+  async jsm(): Promise<JetStreamManager> {
+    return this.nc.jetstreamManager();
+  }
+
+  /** Create or update the two streams. Idempotent; every service calls it at start. */
+  async ensureStreams(opts: { auditMaxAgeMs?: number; auditMaxBytes?: number; replicas?: number } = {}): Promise<void> {
+    const jsm = await this.jsm();
+    const ns = 1_000_000;
+    const defs = [
+      {
+        name: Streams.Audit.name,
+        subjects: [...Streams.Audit.subjects],
+        max_age: (opts.auditMaxAgeMs ?? 30 * 24 * 3600 * 1000) * ns,
+        max_bytes: opts.auditMaxBytes ?? 10 * 1024 * 1024 * 1024,
+      },
+      { name: Streams.Changes.name, subjects: [...Streams.Changes.subjects], max_age: 7 * 24 * 3600 * 1000 * ns, max_bytes: 1024 * 1024 * 1024 },
+    ];
+    for (const d of defs) {
+      const cfg = {
+        ...d,
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        discard: DiscardPolicy.Old,
+        num_replicas: opts.replicas ?? 1,
+        duplicate_window: 2 * 60 * 1000 * ns,
+      };
+      try {
+        await jsm.streams.info(d.name);
+        await jsm.streams.update(d.name, cfg);
+      } catch (e) {
+        if (!String((e as Error).message).includes('not found')) throw e;
+        try {
+          await jsm.streams.add(cfg);
+        } catch (e2) {
+          // Another service created it between our info and add.
+          if (!String((e2 as Error).message).includes('already in use')) throw e2;
+        }
+      }
+    }
+  }
+
+  /** Typed request: validates the reply; an `{ error }` reply becomes a RemoteError. */
+  async request<R extends TSchema>(subject: string, body: unknown, replySchema: R, opts: { timeoutMs?: number; traceparent?: string } = {}): Promise<Static<R>> {
+    const h = natsHeaders();
+    if (opts.traceparent) h.set(TraceHeader, opts.traceparent);
+    let msg: Msg;
+    try {
+      msg = await this.nc.request(subject, encode(body), { timeout: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 2000, headers: h });
+    } catch (e) {
+      throw new UnavailableError(subject, { cause: e });
+    }
+    const raw = JSON.parse(new TextDecoder().decode(msg.data)) as { error?: { code: ErrorCode; message: string } };
+    if (raw && typeof raw === 'object' && raw.error) throw new RemoteError(subject, raw.error.code, raw.error.message);
+    return decode(replySchema, msg.data, subject);
+  }
+
+  /** Answer requests on `subject` (queue group: any replica may answer). Errors become `{ error }` replies. */
+  serve<Q extends TSchema>(subject: string, schema: Q, handler: Handler<Q>, queue = 'twoway'): void {
+    const sub = this.nc.subscribe(subject, { queue });
+    this.subs.push(sub);
+    void (async () => {
+      for await (const m of sub) {
+        void this.answer(m, schema, handler);
+      }
+    })();
+  }
+
+  private async answer<Q extends TSchema>(m: Msg, schema: Q, handler: Handler<Q>): Promise<void> {
+    try {
+      const req = decode(schema, m.data, m.subject);
+      const res = await handler(req, { traceparent: m.headers?.get(TraceHeader) || undefined, subject: m.subject });
+      m.respond(encode(res));
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      const known = err.code && err.code in ErrorCodes;
+      if (!known && !(e instanceof MessageInvalidError)) this.opts.log?.error({ err: e, subject: m.subject }, 'request handler failed');
+      const code = (known ? err.code : 'INTERNAL') as ErrorCode;
+      m.respond(encode({ error: { code, message: known ? err.message : ErrorCodes.INTERNAL.message } }));
+    }
+  }
+
+  /** Publish a fact to JetStream; `id` becomes the message id, so a retried publish is stored once. */
+  async publishEvent(subject: string, event: { id: string }, traceparent?: string): Promise<void> {
+    const h = natsHeaders();
+    if (traceparent) h.set(TraceHeader, traceparent);
+    await this.js.publish(subject, encode(event), { msgID: event.id, headers: h });
+  }
+
+  /** Drain subscriptions and the connection; the same promise when called twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.nc.isClosed()) {
+        await this.nc.drain().catch(() => undefined);
+      }
+      await this.nc.closed();
+    })();
+    return this.stopping;
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,108 @@
+// Parse once into a small value: fingerprints, names, constraints. Raw DER stays inside libs/pki.
+import 'reflect-metadata';
+import { createHash, createPublicKey } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { PkiError } from './errors.js';
+import { readPemBlocks, toPem } from './pem.js';
+
+export interface ParsedCert {
+  readonly der: Uint8Array;
+  /** SHA-256 of the DER, lowercase hex. */
+  readonly fingerprint: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly commonName: string | undefined;
+  /** DNS, IP, email and URI subject alternative names, as `dns:x`, `ip:x`, `email:x`, `uri:x`. */
+  readonly sans: readonly string[];
+  readonly isCa: boolean;
+  readonly pathLen: number | undefined;
+  readonly selfIssued: boolean;
+  readonly kind: 'root' | 'intermediate' | 'leaf';
+  /** e.g. `EC P-256`, `RSA 2048`, `Ed25519`. */
+  readonly keyType: string;
+  readonly pem: string;
+  /** The @peculiar/x509 object, for the validator inside this library. */
+  readonly x: x509.X509Certificate;
+}
+
+export const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+
+function keyTypeOf(c: x509.X509Certificate): string {
+  try {
+    const k = createPublicKey({ key: Buffer.from(c.publicKey.rawData), format: 'der', type: 'spki' });
+    const d = k.asymmetricKeyDetails ?? {};
+    if (k.asymmetricKeyType === 'ec') return `EC ${d.namedCurve === 'prime256v1' ? 'P-256' : d.namedCurve === 'secp384r1' ? 'P-384' : d.namedCurve === 'secp521r1' ? 'P-521' : (d.namedCurve ?? '?')}`;
+    if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') return `RSA ${d.modulusLength ?? '?'}`;
+    if (k.asymmetricKeyType === 'ed25519') return 'Ed25519';
+    return String(k.asymmetricKeyType ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
+
+function sansOf(c: x509.X509Certificate): string[] {
+  const ext = c.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!ext) return [];
+  return ext.names.items.map((n) => `${n.type}:${n.value}`);
+}
+
+export function parseDer(der: Uint8Array): ParsedCert {
+  let c: x509.X509Certificate;
+  try {
+    c = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
+    // Touch the lazily parsed fields so a damaged certificate fails here, not later.
+    void c.subject;
+    void c.issuer;
+    void c.notBefore;
+    void c.extensions;
+  } catch (e) {
+    throw new PkiError('CERT_PEM_INVALID', 'the certificate could not be parsed as X.509 DER', { cause: e });
+  }
+  const bc = c.getExtension(x509.BasicConstraintsExtension);
+  const isCa = !!bc?.ca;
+  const selfIssued = c.subjectName.toString() === c.issuerName.toString();
+  const cn = c.subjectName.getField('CN')[0];
+  return Object.freeze({
+    der,
+    fingerprint: sha256Hex(der),
+    subject: c.subject,
+    issuer: c.issuer,
+    serial: c.serialNumber,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    commonName: cn,
+    sans: sansOf(c),
+    isCa,
+    pathLen: bc?.pathLength,
+    selfIssued,
+    kind: isCa ? (selfIssued ? 'root' : 'intermediate') : 'leaf',
+    keyType: keyTypeOf(c),
+    pem: toPem(der),
+    x: c,
+  } satisfies ParsedCert);
+}
+
+/** Every certificate of a PEM text (a chain file is fine); refuses private keys and non-certificate blocks. */
+export function parsePemCertificates(text: string): ParsedCert[] {
+  const blocks = readPemBlocks(text);
+  return blocks.map((b, i) => {
+    if (b.label !== 'CERTIFICATE' && b.label !== 'X509 CERTIFICATE' && b.label !== 'TRUSTED CERTIFICATE') {
+      throw new PkiError('CERT_PEM_INVALID', `block ${i + 1} is a ${b.label}, not a CERTIFICATE`);
+    }
+    try {
+      return parseDer(b.der);
+    } catch (e) {
+      throw new PkiError('CERT_PEM_INVALID', `block ${i + 1}: the certificate could not be parsed (damaged or truncated DER)`, { cause: e });
+    }
+  });
+}
+
+/** Exactly one certificate, for one registry entry. */
+export function parseSinglePem(text: string): ParsedCert {
+  const certs = parsePemCertificates(text);
+  if (certs.length !== 1) throw new PkiError('CERT_MULTIPLE', `found ${certs.length} certificates; register one certificate per entry (or upload the file as a chain to split it)`);
+  return certs[0]!;
+}

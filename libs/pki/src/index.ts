@@ -1,0 +1,7 @@
+// @twoway/pki: PEM and X.509 parsing, the one chain validator, issuing. Returns small values and
+// reason codes; DER stays inside.
+export { parseDer, parsePemCertificates, parseSinglePem, sha256Hex } from './certificate.js';
+export type { ParsedCert } from './certificate.js';
+export { readPemBlocks, containsPrivateKey, toPem } from './pem.js';
+export type { PemBlock } from './pem.js';
+export { PkiError } from './errors.js';

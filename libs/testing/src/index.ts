@@ -1,0 +1,6 @@
+// @twoway/testing: real servers for tests (nats-server, PostgreSQL), ports, waiting, owned processes.
+export { freePort, waitFor } from './ports.js';
+export { OwnedProcess, MissingBinaryError } from './process.js';
+export { NatsServer } from './nats-server.js';
+export { Postgres } from './postgres.js';
+export { tempDir } from './temp-dir.js';

@@ -1,0 +1,60 @@
+// A child process that a test owns: spawned, watched for early exit, stopped by PID (idempotent).
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export class MissingBinaryError extends Error {
+  override name = 'MissingBinaryError';
+  constructor(readonly binary: string, hint: string) {
+    super(`${binary} not found on PATH: ${hint}`);
+  }
+}
+
+export class OwnedProcess {
+  readonly output: string[] = [];
+  private exited?: Promise<number | null>;
+  private stopping?: Promise<void>;
+  exitCode: number | null | undefined;
+
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => { this.exitCode = code; resolve(code); }));
+    const keep = (d: Buffer) => {
+      this.output.push(d.toString());
+      if (this.output.length > 2000) this.output.splice(0, 1000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static spawn(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): OwnedProcess {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    return new OwnedProcess(name, child);
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+  get log(): string {
+    return this.output.join('');
+  }
+  waitExit(): Promise<number | null> {
+    return this.exited!;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. Same promise when called twice. */
+  stop(graceMs = 5000): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.running) return;
+      this.child.kill('SIGTERM');
+      const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(t);
+    })();
+    return this.stopping;
+  }
+  kill9(): Promise<number | null> {
+    if (this.running) this.child.kill('SIGKILL');
+    return this.exited!;
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
