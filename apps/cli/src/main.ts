@@ -1,1 +1,26 @@
-export {};
+// `twoway` command dispatch: each top-level command lives in its own module and is loaded lazily,
+// so `twoway pki verify` does not pay for the service launcher's imports.
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  up: { summary: 'start the whole system on the embedded default (SQLite, local nats-server, dev PKI)', load: () => import('./up/index.js') },
+  pki: { summary: 'local PKI work: init-ca, issue-intermediate, issue-device, verify', load: () => import('./pki/index.js') },
+};
+
+export function usage(): string {
+  const rows = Object.entries(commands).map(([k, v]) => `  ${k.padEnd(12)} ${v.summary}`);
+  return `usage: twoway <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'twoway <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return cmd ? 0 : 2;
+  }
+  const c = commands[cmd];
+  if (!c) {
+    console.error(`twoway: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await c.load();
+  return mod.run(rest);
+}

@@ -178,6 +178,13 @@ export class Bus {
     await this.js.publish(subject, encode(event), { msgID: event.id, headers: h });
   }
 
+  /** Publish an already-encoded event (the outbox relay's path). */
+  async publishRaw(subject: string, id: string, payload: string, traceparent?: string): Promise<void> {
+    const h = natsHeaders();
+    if (traceparent) h.set(TraceHeader, traceparent);
+    await this.js.publish(subject, new TextEncoder().encode(payload), { msgID: id, headers: h, timeout: 2000 });
+  }
+
   /** Drain subscriptions and the connection; the same promise when called twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `twoway` command. Runs the TypeScript sources through tsx so a clone needs no build step.
+import { register } from 'tsx/esm/api';
+register();
+const { main } = await import('../src/main.ts');
+process.exitCode = await main(process.argv.slice(2));

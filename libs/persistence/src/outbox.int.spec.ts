@@ -1,0 +1,62 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { consumerOpts, StringCodec } from 'nats';
+import { Bus } from '@twoway/nats';
+import { NatsServer, Postgres, tempDir, waitFor } from '@twoway/testing';
+import { openDatabase, OutboxRelay, enqueueEvent, CreateOutbox1700000000000, OutboxEntity } from '@twoway/persistence';
+import { ChangeSubjects } from '@twoway/contracts';
+
+const silent = { warn() {}, error() {} };
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`outbox relay on ${dialect}`, () => {
+    let nats: NatsServer;
+    let pg: Postgres | undefined;
+    let url: string | undefined;
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    before(async () => {
+      nats = await NatsServer.start();
+      dir = await tempDir();
+      if (dialect === 'postgres') {
+        pg = await Postgres.start();
+        url = await pg.createDatabase('outbox');
+      }
+    });
+    after(async () => {
+      await nats?.stop();
+      await pg?.stop();
+      await dir?.[Symbol.asyncDispose]();
+    });
+
+    it('publishes a committed event once, and a second pass publishes nothing more', async () => {
+      const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'o.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
+      const bus = await Bus.connect({ servers: nats.url, name: 'test', log: silent });
+      await bus.ensureStreams();
+      const relay = OutboxRelay.start({ ds, publisher: bus, log: silent, pollMs: 100 });
+      try {
+        const id = randomUUID();
+        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertAdded, { id, hello: 'world' }));
+        relay.kick();
+        await waitFor(async () => (await ds.getRepository(OutboxEntity).findOneBy({ id }))?.publishedAt, { what: 'published' });
+        // a second relay pass must not publish it again (and the stream deduplicates by id anyway)
+        await relay.flush();
+        const jsm = await bus.jsm();
+        const info = await jsm.streams.info('TWOWAY_CHANGES');
+        assert.equal(info.state.messages, 1);
+        const sc = StringCodec();
+        const sub = await bus.js.pullSubscribe(ChangeSubjects.CertAdded, consumerOpts().deliverAll().ackExplicit());
+        sub.pull({ batch: 1, expires: 1000 });
+        for await (const m of sub) {
+          assert.deepEqual(JSON.parse(sc.decode(m.data)), { id, hello: 'world' });
+          m.ack();
+          break;
+        }
+      } finally {
+        await relay.stop();
+        await bus.stop();
+        await ds.destroy();
+      }
+    });
+  });
+}

@@ -1,0 +1,180 @@
+// Transactional outbox: a service writes its change and the event describing it in one transaction;
+// the relay publishes pending events to JetStream (message id = event id, so a re-publish after a
+// crash is deduplicated by the stream) and marks them sent. No change is ever committed without its
+// event eventually reaching every broker.
+import { EntitySchema, IsNull, Table, type DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from 'typeorm';
+
+export interface OutboxRow {
+  seq?: number;
+  id: string;
+  subject: string;
+  payload: string;
+  traceparent: string | null;
+  createdAt: Date;
+  publishedAt: Date | null;
+}
+
+export const OutboxEntity = new EntitySchema<OutboxRow>({
+  name: 'OutboxRow',
+  tableName: 'outbox',
+  columns: {
+    seq: { type: Number, primary: true, generated: 'increment' },
+    id: { type: String, length: 64, unique: true },
+    subject: { type: String, length: 200 },
+    payload: { type: 'text' },
+    traceparent: { type: String, length: 100, nullable: true },
+    createdAt: { type: Date, name: 'created_at' },
+    publishedAt: { type: Date, name: 'published_at', nullable: true },
+  },
+  indices: [{ name: 'outbox_pending', columns: ['publishedAt', 'seq'] }],
+});
+
+/** Add to a service's migrations list (any position after its own first migration). */
+export class CreateOutbox1700000000000 implements MigrationInterface {
+  name = 'CreateOutbox1700000000000';
+  async up(q: QueryRunner): Promise<void> {
+    const ts = q.connection.options.type === 'postgres' ? 'timestamptz' : 'datetime';
+    await q.createTable(
+      new Table({
+        name: 'outbox',
+        columns: [
+          { name: 'seq', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          { name: 'id', type: 'varchar', length: '64', isUnique: true },
+          { name: 'subject', type: 'varchar', length: '200' },
+          { name: 'payload', type: 'text' },
+          { name: 'traceparent', type: 'varchar', length: '100', isNullable: true },
+          { name: 'created_at', type: ts },
+          { name: 'published_at', type: ts, isNullable: true },
+        ],
+        indices: [{ name: 'outbox_pending', columnNames: ['published_at', 'seq'] }],
+      }),
+    );
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropTable('outbox');
+  }
+}
+
+/** Queue an event inside the caller's transaction. */
+export async function enqueueEvent(em: EntityManager, subject: string, event: { id: string }, traceparent?: string): Promise<void> {
+  await em.getRepository(OutboxEntity).insert({
+    id: event.id,
+    subject,
+    payload: JSON.stringify(event),
+    traceparent: traceparent ?? null,
+    createdAt: new Date(),
+    publishedAt: null,
+  });
+}
+
+export interface Publisher {
+  publishRaw(subject: string, id: string, payload: string, traceparent?: string): Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  ds: DataSource;
+  publisher: Publisher;
+  log: { warn(o: object, m: string): void };
+  /** How often to look for pending rows when not woken explicitly. */
+  pollMs?: number;
+  batch?: number;
+}
+
+/** Publishes pending outbox rows in order. `kick()` after a commit publishes at once. */
+export class OutboxRelay {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private lastError: string | undefined;
+
+  private constructor(private readonly o: OutboxRelayOptions) {}
+
+  static start(o: OutboxRelayOptions): OutboxRelay {
+    const r = new OutboxRelay(o);
+    r.schedule();
+    r.kick();
+    return r;
+  }
+
+  /** Pending rows exist that could not be published (NATS down): readiness reports it. */
+  get healthy(): boolean {
+    return this.lastError === undefined;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Resolves when everything pending at call time has been attempted. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    this.kick();
+    while (this.running) await this.running;
+  }
+
+  private schedule(): void {
+    this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    const repo = this.o.ds.getRepository(OutboxEntity);
+    for (;;) {
+      if (this.stopped || !this.o.ds.isInitialized) return;
+      let rows: OutboxRow[];
+      try {
+        rows = await repo.find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: this.o.batch ?? 100 });
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (rows.length === 0) {
+        this.lastError = undefined;
+        return;
+      }
+      for (const row of rows) {
+        try {
+          await this.o.publisher.publishRaw(row.subject, row.id, row.payload, row.traceparent ?? undefined);
+          await repo.update({ seq: row.seq }, { publishedAt: new Date() });
+        } catch (e) {
+          this.fail(e);
+          return;
+        }
+      }
+    }
+  }
+
+  private fail(e: unknown): void {
+    const msg = (e as Error)?.message ?? String(e);
+    if (msg !== this.lastError) this.o.log.warn({ err: e }, 'outbox relay: publish failed; will retry');
+    this.lastError = msg;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.running) await this.running;
+  }
+
+  /** Delete published rows older than `olderThanMs` (housekeeping). */
+  async prune(olderThanMs: number): Promise<void> {
+    await this.o.ds
+      .createQueryBuilder()
+      .delete()
+      .from(OutboxEntity)
+      .where('published_at IS NOT NULL AND published_at < :t', { t: new Date(Date.now() - olderThanMs) })
+      .execute();
+  }
+}
