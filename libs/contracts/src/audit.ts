@@ -36,6 +36,12 @@ export const AuditEvent = Type.Object({
   time: IsoTime,
   /** The account the event concerns; absent only for a connect that could not be attributed. */
   account: Type.Union([Id, Type.Null()]),
+  /**
+   * Ancestry of `account`, the account itself first and the root last (as `twoway.v1.account.ancestry.get`
+   * answers), when the publisher knows it. Lets the audit store answer subtree queries without asking
+   * account-settings at ingest time.
+   */
+  accountPath: Type.Optional(Type.Array(Id, { maxItems: 32 })),
   actor: Actor,
   outcome: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('ended')])),
   reason: Type.Optional(Type.String()),
@@ -64,6 +70,8 @@ export const AuditQuery = Type.Object({
   cursor: Type.Optional(Type.String()),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')])),
+  /** Include the events of sub-accounts (those whose event carries `accountPath`). */
+  subtree: Type.Optional(Type.Boolean()),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
 export const AuditPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) });

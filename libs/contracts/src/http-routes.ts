@@ -5,6 +5,7 @@ export const RouteOwners = [
   { pattern: /^\/api\/v1\/accounts\/[^/]+\/certificates(\/|$|\?)/, service: 'cert-registry' },
   { pattern: /^\/api\/v1\/accounts\/[^/]+\/audit(\/|$|\?)/, service: 'audit' },
   { pattern: /^\/api\/v1\/accounts(\/|$|\?)/, service: 'account-settings' },
+  { pattern: /^\/api\/v1\/whoami(\/|$|\?)/, service: 'account-settings' },
 ] as const;
 export type ServiceName = 'cert-registry' | 'audit' | 'account-settings' | 'broker' | 'gateway';
 

@@ -1,6 +1,8 @@
 // @twoway/contracts: subjects, schemas, reason and error codes shared by every project.
 // Nothing Node-only: the console imports it too.
-export { RequestSubjects, ChangeSubjects, AuditSubjectPrefix, auditSubject, Streams, AuditStoreConsumer, TraceHeader } from './subjects.js';
+import './formats.js';
+export { isDateTime } from './formats.js';
+export { RequestSubjects, ChangeSubjects, AuditSubjectPrefix, auditSubject, Streams, AuditStoreConsumer, TraceHeader, MqttForwardSubject } from './subjects.js';
 export type { RequestSubject, ChangeSubject } from './subjects.js';
 export { ChainReasons, ConnectReasons } from './reason-codes.js';
 export type { ChainReason, ConnectReason } from './reason-codes.js';

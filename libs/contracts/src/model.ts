@@ -123,6 +123,25 @@ export const CreateCertificateBody = Type.Object(
 export type CreateCertificateBody = Static<typeof CreateCertificateBody>;
 export const PatchCertificateBody = Type.Object({ status: CertStatus }, { additionalProperties: false });
 export type PatchCertificateBody = Static<typeof PatchCertificateBody>;
+/** `?split=true` on POST .../certificates: register every certificate of a chain file as its own entry. */
+export const CreateCertificateQuery = Type.Object({ split: Type.Optional(Type.Boolean()) });
+export type CreateCertificateQuery = Static<typeof CreateCertificateQuery>;
+/** The entries a split upload created, in file order (all of them or, on any refusal, none). */
+export const CertificateBatch = Type.Object({ items: Type.Array(Certificate) });
+export type CertificateBatch = Static<typeof CertificateBatch>;
+export const CertificateQuery = Type.Object({
+  status: Type.Optional(CertStatus),
+  kind: Type.Optional(CertKind),
+  /** Case-insensitive substring of the name or the subject DN. */
+  q: Type.Optional(Type.String({ maxLength: 256 })),
+  /** SHA-256 hex, with or without colons, any case. */
+  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+});
+export type CertificateQuery = Static<typeof CertificateQuery>;
+export const CertificatePage = Type.Object({ items: Type.Array(Certificate), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export type CertificatePage = Static<typeof CertificatePage>;
 
 // ---- principals and tokens ------------------------------------------------------------------
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('provisioner')]);

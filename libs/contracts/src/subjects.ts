@@ -45,5 +45,11 @@ export const Streams = {
 /** The durable consumer the audit service stores from. */
 export const AuditStoreConsumer = 'audit-store';
 
+/**
+ * Core NATS (not JetStream): every MQTT PUBLISH accepted by one broker replica, fanned out to the other
+ * replicas so their subscribers receive it. Payload: `MqttForwardEnvelope` in services/broker/src/cluster.
+ */
+export const MqttForwardSubject = 'twoway.v1.mqtt.published';
+
 /** NATS header carrying W3C trace context (`traceparent`) across services. */
 export const TraceHeader = 'traceparent';

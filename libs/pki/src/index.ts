@@ -5,3 +5,5 @@ export type { ParsedCert } from './certificate.js';
 export { readPemBlocks, containsPrivateKey, toPem } from './pem.js';
 export type { PemBlock } from './pem.js';
 export { PkiError } from './errors.js';
+export { createRootCa, issueIntermediateCa, issueDeviceCert, issueServerCert, randomSerial, KeyAlgorithms, DEFAULT_DAYS } from './issue.js';
+export type { Issuer, Issued, KeyAlgorithm, CreateRootCaOptions, IssueIntermediateOptions, IssueDeviceOptions, IssueServerOptions } from './issue.js';

@@ -4,3 +4,5 @@ export { OwnedProcess, MissingBinaryError } from './process.js';
 export { NatsServer } from './nats-server.js';
 export { Postgres } from './postgres.js';
 export { tempDir } from './temp-dir.js';
+export { makeTestPki } from './pki-fixtures.js';
+export type { TestPki, TestDeviceOptions } from './pki-fixtures.js';

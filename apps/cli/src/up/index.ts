@@ -1,0 +1,161 @@
+// `twoway up`: the whole system on the embedded default — a local nats-server with JetStream, the
+// four services and the HTTP front as separate supervised processes, SQLite files and a dev PKI
+// under the data dir — then prints how to connect a device. Ctrl-C stops everything.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DefaultPorts } from '@twoway/contracts';
+import { Supervisor } from './supervisor.js';
+import { ensureDevPki } from './dev-pki.js';
+import { startEmbeddedNats } from './embedded-nats.js';
+import { ensureDemo } from './demo.js';
+
+const HELP = `usage: twoway up [--data-dir DIR] [--no-demo]
+
+Starts nats-server (JetStream), account-settings, cert-registry, audit, broker and the gateway
+as supervised processes on the embedded default (SQLite under the data dir, a generated dev PKI).
+
+  --data-dir DIR   data directory (default: $TWOWAY_DATA_DIR or ./data)
+  --no-demo        do not create the demo account, credential and anchor on first run
+  -h, --help       this help
+
+Environment: every TWOWAY_* setting of the README applies (e.g. TWOWAY_NATS_URL to use an existing
+NATS, TWOWAY_TLS_CERT_FILE/TWOWAY_TLS_KEY_FILE for your own server certificate).`;
+
+const repoRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
+const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway'] as const;
+
+async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (!isAlive()) throw new Error(`stopped while waiting for ${url}`);
+    if (Date.now() > until) throw new Error(`${url} not ready after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, 'no-demo': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dataDir = resolve(values['data-dir'] ?? process.env.TWOWAY_DATA_DIR ?? './data');
+  const logsDir = join(dataDir, 'logs');
+  await mkdir(logsDir, { recursive: true });
+  const say = (l: string) => console.log(l);
+  let stopping = false;
+  const cleanups: (() => Promise<void>)[] = [];
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\nstopping…');
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    say('stopped.');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    say(`twoway: data in ${dataDir}`);
+    let natsUrl = process.env.TWOWAY_NATS_URL;
+    if (!natsUrl) {
+      const nats = await startEmbeddedNats(dataDir);
+      cleanups.push(nats.stop);
+      natsUrl = nats.url;
+      say(`  nats-server   ${natsUrl} (JetStream store ${join(dataDir, 'nats')})`);
+    }
+
+    const ownTls = !!(process.env.TWOWAY_TLS_CERT_FILE && process.env.TWOWAY_TLS_KEY_FILE);
+    const pki = await ensureDevPki(dataDir);
+    if (pki.created) say(`  dev PKI       generated in ${pki.dir}`);
+
+    const consoleDist = join(repoRoot, 'apps/console/dist/index.html');
+    if (!existsSync(consoleDist) && existsSync(join(repoRoot, 'apps/console/package.json'))) {
+      const b = spawnSync('npm', ['run', '--silent', 'build', '-w', '@twoway/console'], { cwd: repoRoot, stdio: 'ignore' });
+      if (b.status !== 0) say('  ! the console could not be built; the API works without it');
+    }
+
+    const sup = new Supervisor(say);
+    cleanups.push(() => sup.stop());
+    const port = (env: string, def: number) => Number(process.env[env] ?? def);
+    const gatewayPort = port('TWOWAY_HTTP_PORT', DefaultPorts.gateway);
+    const httpPorts: Record<(typeof SERVICES)[number], number> = {
+      'account-settings': port('TWOWAY_ACCOUNT_SETTINGS_HTTP_PORT', DefaultPorts['account-settings']),
+      'cert-registry': port('TWOWAY_CERT_REGISTRY_HTTP_PORT', DefaultPorts['cert-registry']),
+      audit: port('TWOWAY_AUDIT_HTTP_PORT', DefaultPorts.audit),
+      broker: port('TWOWAY_BROKER_HTTP_PORT', DefaultPorts.broker),
+      gateway: gatewayPort,
+    };
+    const base: NodeJS.ProcessEnv = { ...process.env, TWOWAY_NATS_URL: natsUrl, TWOWAY_DATA_DIR: dataDir };
+    delete base.TWOWAY_DB_URL; // per service only, see below
+    for (const name of SERVICES) {
+      const env: NodeJS.ProcessEnv = { ...base, TWOWAY_HTTP_PORT: String(httpPorts[name]) };
+      // TWOWAY_<SERVICE>_DB_URL lets `up` point one service at PostgreSQL.
+      const dbUrl = process.env[`TWOWAY_${name.toUpperCase().replace('-', '_')}_DB_URL`];
+      if (dbUrl) env.TWOWAY_DB_URL = dbUrl;
+      if (name === 'broker' && !ownTls) {
+        env.TWOWAY_TLS_CERT_FILE = pki.serverCertFile;
+        env.TWOWAY_TLS_KEY_FILE = pki.serverKeyFile;
+      }
+      if (name === 'gateway') {
+        env.TWOWAY_ACCOUNT_SETTINGS_URL = `http://127.0.0.1:${httpPorts['account-settings']}`;
+        env.TWOWAY_CERT_REGISTRY_URL = `http://127.0.0.1:${httpPorts['cert-registry']}`;
+        env.TWOWAY_AUDIT_URL = `http://127.0.0.1:${httpPorts.audit}`;
+        env.TWOWAY_CONSOLE_DIR = join(repoRoot, 'apps/console/dist');
+      }
+      sup.start({
+        name,
+        command: process.execPath,
+        args: ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')],
+        env,
+        cwd: repoRoot,
+        logFile: join(logsDir, `${name}.log`),
+      });
+    }
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await waitReady(`${gatewayUrl}/readyz`, 60_000, () => !stopping);
+    await waitReady(`http://127.0.0.1:${httpPorts.broker}/readyz`, 60_000, () => !stopping);
+    say(`  services      account-settings, cert-registry, audit, broker, gateway (logs in ${logsDir})`);
+
+    const tokenFile = join(dataDir, 'bootstrap-token');
+    const token = process.env.TWOWAY_BOOTSTRAP_TOKEN || (existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : '');
+    const mqttPort = Number(process.env.TWOWAY_MQTT_PORT ?? DefaultPorts.mqtts);
+    say('');
+    say(`twoway is up.`);
+    say(`  console + REST API   ${gatewayUrl}/   (API under /api/v1, OpenAPI at /api/v1/openapi.json)`);
+    say(`  provider API token   ${process.env.TWOWAY_BOOTSTRAP_TOKEN ? 'the value of TWOWAY_BOOTSTRAP_TOKEN' : tokenFile}`);
+    say(`  MQTT over TLS        mqtts://localhost:${mqttPort}  (client certificate requested)`);
+    if (!values['no-demo'] && token && !ownTls) {
+      const demo = await ensureDemo(dataDir, gatewayUrl, token, pki);
+      const rel = (f: string) => (f.startsWith(process.cwd() + '/') ? f.slice(process.cwd().length + 1) : f);
+      say('');
+      say(`Demo account ${demo.accountId}: mutual TLS on, device credential '${demo.username}', dev root registered.`);
+      say('Connect the demo device (its certificate chain, key and credential) and publish:');
+      say('');
+      say(
+        `  mosquitto_pub -h localhost -p ${mqttPort} --cafile ${rel(pki.caFile)} --cert ${rel(pki.deviceCertFile)} --key ${rel(pki.deviceKeyFile)} ` +
+          `-i ${demo.username} -u ${demo.username} -P "$(cat ${rel(demo.passwordFile)})" -t demo/hello -m 'hello from a device' -d`,
+      );
+      say('');
+      say(`  (subscribe with mosquitto_sub and the same options, -t 'demo/#'; the audit trail is in the console)`);
+    }
+    say('\nPress Ctrl-C to stop.');
+    await new Promise(() => undefined);
+    return 0;
+  } catch (e) {
+    console.error(`twoway up failed: ${(e as Error).message}`);
+    await shutdown(1);
+    return 1;
+  }
+}

@@ -1,0 +1,46 @@
+// Settings of the account-settings service (accounts, settings, credentials, principals and tokens).
+import { commonSettings, dbSetting, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
+import { DefaultPorts } from '@twoway/contracts';
+
+/** Credential verification: failures allowed per username and per source address inside the window. */
+export const DEFAULT_CREDENTIAL_MAX_FAILURES = 10;
+export const DEFAULT_CREDENTIAL_FAILURE_WINDOW_MS = 60_000;
+export const DEFAULT_CREDENTIAL_LOCKOUT_MS = 60_000;
+
+export const configSchema = {
+  ...commonSettings,
+  dbUrl: dbSetting('account-settings', 'TWOWAY_DB_URL'),
+  httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['account-settings']),
+  httpHost: httpHostSetting,
+  bootstrapToken: setting({
+    env: 'TWOWAY_BOOTSTRAP_TOKEN',
+    kind: 'string',
+    optional: true,
+    secret: true,
+    doc: 'Provider-admin API token installed at first start; when unset one is generated into $TWOWAY_DATA_DIR/bootstrap-token (mode 0600)',
+  }),
+  providerName: setting({ env: 'TWOWAY_PROVIDER_NAME', kind: 'string', default: 'provider', doc: 'Name of the provider (root) account created at first start' }),
+  credentialMaxFailures: setting({
+    env: 'TWOWAY_CREDENTIAL_MAX_FAILURES',
+    kind: 'int',
+    default: DEFAULT_CREDENTIAL_MAX_FAILURES,
+    min: 1,
+    doc: 'Failed credential checks per username and per source address within the window before RATE_LIMITED',
+  }),
+  credentialFailureWindowMs: setting({
+    env: 'TWOWAY_CREDENTIAL_FAILURE_WINDOW_MS',
+    kind: 'int',
+    default: DEFAULT_CREDENTIAL_FAILURE_WINDOW_MS,
+    min: 1,
+    doc: 'Window in which failed credential checks are counted',
+  }),
+  credentialLockoutMs: setting({
+    env: 'TWOWAY_CREDENTIAL_LOCKOUT_MS',
+    kind: 'int',
+    default: DEFAULT_CREDENTIAL_LOCKOUT_MS,
+    min: 1,
+    doc: 'How long a username or source address answers RATE_LIMITED once the limit is reached',
+  }),
+};
+
+export type AccountSettingsConfig = ConfigOf<typeof configSchema>;

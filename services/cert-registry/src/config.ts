@@ -1,0 +1,16 @@
+// Settings of the cert-registry process (TWOWAY_* variables; rows of the README's settings table).
+import { commonSettings, dbSetting, httpHostSetting, httpPortSetting, type ConfigOf } from '@twoway/config';
+import { DefaultPorts } from '@twoway/contracts';
+
+export const SERVICE_NAME = 'cert-registry';
+/** File name of the default SQLite database under TWOWAY_DATA_DIR. */
+export const DEFAULT_DB_FILE = 'cert-registry.sqlite';
+
+export const certRegistrySettings = {
+  ...commonSettings,
+  dbUrl: dbSetting(SERVICE_NAME, 'TWOWAY_DB_URL'),
+  httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['cert-registry']),
+  httpHost: httpHostSetting,
+};
+
+export type CertRegistryConfig = ConfigOf<typeof certRegistrySettings>;

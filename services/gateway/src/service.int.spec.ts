@@ -1,0 +1,84 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createLogger } from '@twoway/telemetry';
+import { freePort } from '@twoway/testing';
+import { loadConfig } from '@twoway/config';
+import { gatewaySchema } from './config.js';
+import { Gateway } from './service.js';
+
+async function fakeService(name: string): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify();
+  app.get('/readyz', async () => ({ status: 'ready' }));
+  app.all('/api/v1/*', async (req) => ({ service: name, method: req.method, url: req.url, body: req.body ?? null, auth: req.headers.authorization ?? null }));
+  app.get('/api/v1/accounts/:id/audit/stream', (req, reply) => {
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+    reply.raw.write('data: {"n":1}\n\n');
+    req.raw.on('close', () => reply.raw.end());
+  });
+  app.get('/openapi.json', async () => ({ paths: { [`/api/v1/${name}`]: { get: {} } } }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url };
+}
+
+describe('gateway', () => {
+  let gw: Gateway;
+  const fakes: FastifyInstance[] = [];
+  let downPort: number;
+  before(async () => {
+    const as = await fakeService('account-settings');
+    const cr = await fakeService('cert-registry');
+    fakes.push(as.app, cr.app);
+    downPort = await freePort();
+    const cfg = loadConfig(gatewaySchema, {
+      TWOWAY_HTTP_PORT: '0',
+      TWOWAY_ACCOUNT_SETTINGS_URL: as.url,
+      TWOWAY_CERT_REGISTRY_URL: cr.url,
+      TWOWAY_AUDIT_URL: `http://127.0.0.1:${downPort}`,
+      TWOWAY_CONSOLE_DIR: '/nonexistent',
+      TWOWAY_LOG_LEVEL: 'silent',
+    });
+    gw = await Gateway.start(cfg, { log: createLogger('gateway', 'silent') });
+  });
+  after(async () => {
+    await gw?.stop();
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  it('sends each path to its owner with body, query and authorization intact', async () => {
+    const r = await fetch(`${gw.httpUrl}/api/v1/accounts/a1/certificates?status=VALID`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer t' },
+      body: JSON.stringify({ name: 'x' }),
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { service: 'cert-registry', method: 'POST', url: '/api/v1/accounts/a1/certificates?status=VALID', body: { name: 'x' }, auth: 'Bearer t' });
+    const s = await (await fetch(`${gw.httpUrl}/api/v1/accounts/a1/settings`)).json();
+    assert.equal((s as { service: string }).service, 'account-settings');
+    const w = await (await fetch(`${gw.httpUrl}/api/v1/whoami`)).json();
+    assert.equal((w as { service: string }).service, 'account-settings');
+  });
+
+  it('answers 503 UNAVAILABLE with the error body when the owner is down, and 404 for unknown routes', async () => {
+    const r = await fetch(`${gw.httpUrl}/api/v1/accounts/a1/audit`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'UNAVAILABLE');
+    const n = await fetch(`${gw.httpUrl}/api/v1/nothing-here`);
+    assert.equal(n.status, 404);
+    assert.equal(((await n.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+  });
+
+  it('is not ready while an owner is down, and says which', async () => {
+    const r = await fetch(`${gw.httpUrl}/readyz`);
+    assert.equal(r.status, 503);
+    const b = (await r.json()) as { checks: Record<string, boolean> };
+    assert.deepEqual(b.checks, { 'account-settings': true, 'cert-registry': true, audit: false });
+    assert.equal((await fetch(`${gw.httpUrl}/healthz`)).status, 200);
+  });
+
+  it('merges the services\' OpenAPI paths into one document', async () => {
+    const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(d.openapi, '3.0.3');
+    assert.deepEqual(Object.keys(d.paths).sort(), ['/api/v1/account-settings', '/api/v1/cert-registry']);
+  });
+});
