@@ -87,6 +87,16 @@ export const CreateCredentialBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateCredentialBody = Static<typeof CreateCredentialBody>;
+/** `PATCH /accounts/{id}/credentials/{credId}`: only the parts that change. */
+export const PatchCredentialBody = Type.Object(
+  {
+    password: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
+    enabled: Type.Optional(Type.Boolean()),
+    expiresAt: Type.Optional(Type.Union([IsoTime, Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PatchCredentialBody = Static<typeof PatchCredentialBody>;
 
 // ---- certificates ---------------------------------------------------------------------------
 export const CertStatus = Type.Union([Type.Literal('VALID'), Type.Literal('SUSPENDED'), Type.Literal('REVOKED')]);
@@ -170,6 +180,9 @@ export const TokenInfo = Type.Object({
   createdAt: IsoTime,
 });
 export type TokenInfo = Static<typeof TokenInfo>;
+/** `POST /accounts/{id}/tokens` → 201: the token's record plus the token itself, shown this once. */
+export const CreatedToken = Type.Object({ ...TokenInfo.properties, token: Type.String() });
+export type CreatedToken = Static<typeof CreatedToken>;
 
 /** Actor of a change: who did it, for the audit trail. Never the token secret. */
 export const Actor = Type.Object({

@@ -1,5 +1,5 @@
 // A service's HTTP server: fastify with the shared error map, /healthz, /readyz and a body limit.
-import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { errorBody } from '@twoway/contracts';
 import { errorHandler } from './errors.js';
@@ -19,7 +19,8 @@ export interface HttpOptions {
 export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: o.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request access lines are off: decisions and errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimitBytes ?? 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     return503OnClosing: true,

@@ -6,3 +6,5 @@ export { Postgres } from './postgres.js';
 export { tempDir } from './temp-dir.js';
 export { makeTestPki } from './pki-fixtures.js';
 export type { TestPki, TestDeviceOptions } from './pki-fixtures.js';
+export { System } from './system.js';
+export type { SystemOptions } from './system.js';

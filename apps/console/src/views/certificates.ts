@@ -1,0 +1,330 @@
+// Certificates: the account's trust anchors with their status; Add (PEM checked before submit) and
+// Edit (suspend, revoke, restore, with a confirmation that says which devices it affects).
+import type { Certificate, CertKind, CertStatus } from '@twoway/contracts';
+import { ApiError, errorMessage } from '../api.js';
+import { debounce, formatDate, formatTime, h, icon, relative, replace, shortFingerprint, uid } from '../dom.js';
+import { checkPem } from '../pem-check.js';
+import { can, noPermission, type Ctx } from '../session.js';
+import { confirmDialog, openDialog } from '../ui/dialog.js';
+import { badge, busy, emptyState, errorBox, field, loading, pageHeader, table, type Tone } from '../ui/parts.js';
+import { toast } from '../ui/toast.js';
+import type { View } from './view.js';
+
+export const STATUS: Record<CertStatus, { label: string; tone: Tone }> = {
+  VALID: { label: 'Valid', tone: 'ok' },
+  SUSPENDED: { label: 'Suspended', tone: 'warn' },
+  REVOKED: { label: 'Revoked', tone: 'danger' },
+};
+const KIND: Record<CertKind, string> = { root: 'Root CA', intermediate: 'Intermediate CA', leaf: 'Device' };
+
+/** Who a status change reaches, in the words an operator needs before confirming it. */
+export function affected(c: Certificate, accountName: string): string {
+  switch (c.kind) {
+    case 'root':
+      return `every device whose certificate chains to this root CA, in ${accountName} and all its sub-accounts`;
+    case 'intermediate':
+      return `every device whose certificate was issued below this intermediate CA, in ${accountName} and all its sub-accounts`;
+    default:
+      return 'the one device that presents this certificate';
+  }
+}
+
+export function statusChangeMessage(c: Certificate, to: CertStatus, accountName: string): string {
+  const who = affected(c, accountName);
+  if (to === 'VALID') return `After restoring “${c.name}”, ${who} can connect again, unless another certificate on their chain is suspended or revoked.`;
+  const verb = to === 'SUSPENDED' ? 'Suspending' : 'Revoking';
+  const after = to === 'SUSPENDED' ? 'You can restore it at any time.' : 'Revoked means invalid by intent; it can still be restored here if this was a mistake.';
+  return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. ${after}`;
+}
+
+export function certificatesView(ctx: Ctx): View {
+  const base = `/accounts/${encodeURIComponent(ctx.account.id)}/certificates`;
+  const mayWrite = can(ctx.session, 'certificates.write');
+  const filters = { q: '', status: '', kind: '' };
+  let items: Certificate[] = [];
+  let nextCursor: string | null = null;
+  let generation = 0;
+
+  const results = h('section', { class: 'card', 'aria-label': 'Certificate list' });
+  const count = h('span', { class: 'count', 'aria-live': 'polite' });
+
+  const search = h('input', { type: 'search', class: 'input', placeholder: 'Search name, subject or fingerprint', id: uid('q') });
+  const status = h(
+    'select',
+    { class: 'input', id: uid('status') },
+    h('option', { value: '' }, 'All statuses'),
+    (Object.keys(STATUS) as CertStatus[]).map((s) => h('option', { value: s }, STATUS[s].label)),
+  );
+  const kind = h(
+    'select',
+    { class: 'input', id: uid('kind') },
+    h('option', { value: '' }, 'All kinds'),
+    (Object.keys(KIND) as CertKind[]).map((k) => h('option', { value: k }, KIND[k])),
+  );
+  search.addEventListener('input', debounce(() => ((filters.q = search.value.trim()), void load()), 250));
+  status.addEventListener('change', () => ((filters.status = status.value), void load()));
+  kind.addEventListener('change', () => ((filters.kind = kind.value), void load()));
+
+  const addBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-primary', disabled: !mayWrite, title: mayWrite ? null : noPermission(ctx.session), onclick: () => addDialog() },
+    icon('plus'),
+    'Add certificate',
+  );
+
+  async function load(append = false): Promise<void> {
+    const gen = ++generation;
+    if (!append) replace(results, loading('Loading certificates…'));
+    try {
+      const page = await ctx.api.get<{ items: Certificate[]; nextCursor: string | null }>(base, {
+        q: filters.q,
+        status: filters.status,
+        kind: filters.kind,
+        limit: 50,
+        cursor: append ? nextCursor : undefined,
+      });
+      if (gen !== generation) return;
+      items = append ? [...items, ...page.items] : page.items;
+      nextCursor = page.nextCursor;
+      render();
+    } catch (e) {
+      if (gen === generation) replace(results, errorBox(errorMessage(e), (e as ApiError).code));
+    }
+  }
+
+  function render(): void {
+    const filtered = filters.q || filters.status || filters.kind;
+    count.textContent = `${items.length}${nextCursor ? '+' : ''} ${items.length === 1 ? 'certificate' : 'certificates'}`;
+    if (items.length === 0) {
+      replace(
+        results,
+        filtered
+          ? emptyState('No matching certificates', 'Nothing matches these filters. Clear the search or pick another status.')
+          : emptyState(
+              'No certificates yet',
+              'Add the root or intermediate CA that issued your devices’ certificates, or a single device certificate to pin one device.',
+              mayWrite ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => addDialog() }, icon('plus'), 'Add certificate') : null,
+            ),
+      );
+      return;
+    }
+    const rows = items.map((c) => {
+      const expired = new Date(c.notAfter).getTime() < Date.now();
+      const soon = !expired && new Date(c.notAfter).getTime() - Date.now() < 30 * 86_400_000;
+      return h(
+        'tr',
+        { 'data-cert-id': c.id },
+        h('td', null, h('div', { class: 'cell-title' }, c.name), h('div', { class: 'cell-sub', title: c.subject }, c.subject)),
+        h('td', { class: 'col-opt' }, KIND[c.kind]),
+        h('td', null, badge(STATUS[c.status].label, STATUS[c.status].tone)),
+        h('td', { class: 'col-opt mono small', title: c.fingerprint }, shortFingerprint(c.fingerprint)),
+        h(
+          'td',
+          { class: 'col-opt' },
+          h('div', null, formatDate(c.notAfter)),
+          h('div', { class: expired ? 'cell-sub text-danger' : soon ? 'cell-sub text-warn' : 'cell-sub' }, expired ? `expired ${relative(c.notAfter)}` : relative(c.notAfter)),
+        ),
+        h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${c.name}`, onclick: () => editDialog(c) }, 'Edit')),
+      );
+    });
+    replace(
+      results,
+      table(['Name', { label: 'Kind', cls: 'col-opt' }, 'Status', { label: 'Fingerprint', cls: 'col-opt' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Certificates of ${ctx.account.name}`),
+      nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
+    );
+  }
+
+  function addDialog(): void {
+    const name = h('input', { type: 'text', class: 'input', required: true, maxlength: '256', autocomplete: 'off' });
+    const usage = h('select', { class: 'input' }, h('option', { value: 'MUTUAL_AUTHENTICATION' }, 'Mutual authentication'));
+    const pem = h('textarea', { class: 'input mono pem', rows: '10', spellcheck: 'false', placeholder: '-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----' });
+    const file = h('input', { type: 'file', accept: '.pem,.crt,.cer,.cert,text/plain,application/x-pem-file', class: 'file-input' });
+    const pemState = h('div', { class: 'pem-state', 'aria-live': 'polite' });
+    const msg = h('div', { class: 'form-msg' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', form: uid('add-form') }, 'Add certificate');
+
+    const showCheck = (): boolean => {
+      if (!pem.value.trim()) {
+        replace(pemState);
+        pem.removeAttribute('aria-invalid');
+        return false;
+      }
+      const r = checkPem(pem.value);
+      if (r.ok) {
+        pem.removeAttribute('aria-invalid');
+        replace(pemState, h('span', { class: 'text-ok' }, '✓ One PEM certificate, ready to add.'));
+      } else {
+        pem.setAttribute('aria-invalid', 'true');
+        replace(pemState, h('span', { class: 'text-danger' }, r.message));
+      }
+      return r.ok;
+    };
+    pem.addEventListener('input', debounce(showCheck, 200));
+    file.addEventListener('change', () => {
+      const f = file.files?.[0];
+      if (!f) return;
+      if (f.size > 64 * 1024) {
+        replace(pemState, h('span', { class: 'text-danger' }, 'That file is larger than 64 KiB; a single certificate is a few KiB.'));
+        return;
+      }
+      void f.text().then((text) => {
+        if (!/-----BEGIN /.test(text)) {
+          replace(pemState, h('span', { class: 'text-danger' }, 'That file is not PEM (binary DER?). Convert it: openssl x509 -inform der -in cert.der -out cert.pem'));
+          return;
+        }
+        pem.value = text;
+        if (!name.value.trim()) name.value = f.name.replace(/\.(pem|crt|cer|cert)$/i, '');
+        if (!showCheck() && /PRIVATE KEY/.test(text)) pem.value = '';
+      });
+    });
+
+    const form = h(
+      'form',
+      { id: submit.getAttribute('form') ?? undefined, class: 'form', novalidate: true },
+      field('Name', name, 'How you will recognise it, e.g. “Factory line 2 intermediate”.'),
+      field('Usage', usage, 'Devices whose client certificate chains to this certificate may use mutual TLS.'),
+      field('Public certificate', pem, 'PEM text with the BEGIN and END lines. One certificate per entry; never a private key.'),
+      h('div', { class: 'file-row' }, file, h('label', { for: (file.id = uid('file')), class: 'btn btn-sm' }, icon('upload'), 'Choose a file…'), h('span', { class: 'muted small' }, '.pem, .crt or .cer')),
+      pemState,
+      msg,
+    );
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      replace(msg);
+      if (!name.value.trim()) {
+        replace(msg, errorBox('Give the certificate a name.'));
+        name.setAttribute('aria-invalid', 'true');
+        name.focus();
+        return;
+      }
+      name.removeAttribute('aria-invalid');
+      const check = checkPem(pem.value);
+      if (!check.ok) {
+        // A private key is dropped from the form at once: it must not linger, and it is never sent.
+        if (check.code === 'CERT_PRIVATE_KEY_REJECTED') pem.value = '';
+        replace(msg, errorBox(check.message, check.code));
+        pem.focus();
+        return;
+      }
+      void busy(submit, async () => {
+        try {
+          const created = await ctx.api.post<Certificate>(base, { name: name.value.trim(), usage: usage.value, certificate: check.pem });
+          d.close();
+          toast(`Added “${created.name}” (${KIND[created.kind]}).`);
+          await load();
+        } catch (e) {
+          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
+        }
+      });
+    });
+    const d = openDialog({ title: 'Add certificate', body: form, wide: true, footer: [h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Cancel'), submit] });
+    name.focus();
+  }
+
+  function editDialog(c: Certificate): void {
+    const group = uid('status');
+    const choices: { value: CertStatus; label: string; text: string }[] = [
+      { value: 'VALID', label: 'Valid', text: 'Trusted for mutual TLS.' },
+      { value: 'SUSPENDED', label: 'Suspended', text: 'Temporarily not trusted; restore it later.' },
+      { value: 'REVOKED', label: 'Revoked', text: 'Not trusted, by intent.' },
+    ];
+    const radios = choices.map((ch) => {
+      const input = h('input', { type: 'radio', name: group, value: ch.value, id: uid('st'), checked: ch.value === c.status, disabled: !mayWrite });
+      return h('div', { class: 'radio-card' }, input, h('label', { for: input.id }, h('span', { class: 'radio-title' }, badge(ch.label, STATUS[ch.value].tone)), h('span', { class: 'radio-text' }, ch.text)));
+    });
+    const msg = h('div', { class: 'form-msg' });
+    const chosen = (): CertStatus => (d.el.querySelector<HTMLInputElement>(`input[name="${group}"]:checked`)?.value as CertStatus) ?? c.status;
+    const save = h('button', { type: 'button', class: 'btn btn-primary', disabled: !mayWrite }, 'Save');
+    const del = h('button', { type: 'button', class: 'btn btn-danger-ghost', disabled: !mayWrite }, 'Delete');
+
+    save.addEventListener('click', () => {
+      const to = chosen();
+      if (to === c.status) return d.close();
+      void (async () => {
+        const verb = to === 'VALID' ? 'Restore' : to === 'SUSPENDED' ? 'Suspend' : 'Revoke';
+        const ok = await confirmDialog({
+          title: `${verb} certificate?`,
+          message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), h('p', { class: 'muted small mono' }, c.subject)],
+          confirmLabel: `${verb} certificate`,
+          danger: to !== 'VALID',
+        });
+        if (!ok) return;
+        await busy(save, async () => {
+          try {
+            const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
+            d.close();
+            toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
+            await load();
+          } catch (e) {
+            replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
+          }
+        });
+      })();
+    });
+    del.addEventListener('click', () => {
+      void (async () => {
+        const ok = await confirmDialog({
+          title: 'Delete certificate?',
+          message: h('p', null, `Deleting “${c.name}” removes it from ${ctx.account.name}: ${affected(c, ctx.account.name)} will no longer be trusted through it, and it leaves no status behind. To stop trust temporarily, suspend it instead.`),
+          confirmLabel: 'Delete certificate',
+          danger: true,
+        });
+        if (!ok) return;
+        try {
+          await ctx.api.del(`${base}/${encodeURIComponent(c.id)}`);
+          d.close();
+          toast(`Deleted “${c.name}”.`);
+          await load();
+        } catch (e) {
+          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
+        }
+      })();
+    });
+
+    const dl = h(
+      'dl',
+      { class: 'details' },
+      [
+        ['Kind', KIND[c.kind]],
+        ['Status', badge(STATUS[c.status].label, STATUS[c.status].tone)],
+        ['Subject', h('span', { class: 'mono' }, c.subject)],
+        ['Issuer', h('span', { class: 'mono' }, c.issuer)],
+        ['Serial', h('span', { class: 'mono' }, c.serial)],
+        ['SHA-256', h('span', { class: 'mono break' }, c.fingerprint)],
+        ['Valid', `${formatTime(c.notBefore)} – ${formatTime(c.notAfter)}`],
+        ['Key', c.keyType],
+        ['Added', formatTime(c.createdAt)],
+      ].map(([k, v]) => [h('dt', null, k as string), h('dd', null, v as Node | string)]),
+    );
+    const d = openDialog({
+      title: c.name,
+      wide: true,
+      body: [
+        dl,
+        h('fieldset', { class: 'radio-group' }, h('legend', null, 'Status'), radios),
+        mayWrite ? null : h('p', { class: 'hint' }, noPermission(ctx.session)),
+        msg,
+      ],
+      footer: [del, h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Cancel'), save],
+    });
+  }
+
+  void load();
+  const el = h(
+    'div',
+    { class: 'page' },
+    pageHeader('Certificates', ['Trust anchors of ', h('strong', null, ctx.account.name), ': root and intermediate CAs for whole fleets, or one device’s certificate.'], addBtn),
+    h(
+      'div',
+      { class: 'toolbar', role: 'search' },
+      h('div', { class: 'search' }, h('label', { for: search.id, class: 'sr-only' }, 'Search certificates'), icon('search', 'icon search-icon'), search),
+      h('label', { for: status.id, class: 'sr-only' }, 'Status'),
+      status,
+      h('label', { for: kind.id, class: 'sr-only' }, 'Kind'),
+      kind,
+      count,
+    ),
+    results,
+  );
+  return { el };
+}

@@ -1,0 +1,147 @@
+// Credentials: the MQTT usernames and passwords of the account's devices. Passwords go in once and are
+// never shown again (the API stores only a hash).
+import type { Credential } from '@twoway/contracts';
+import { type ApiError, errorMessage } from '../api.js';
+import { dateInputToIso, formatDate, h, icon, replace } from '../dom.js';
+import { can, noPermission, type Ctx } from '../session.js';
+import { confirmDialog, openDialog } from '../ui/dialog.js';
+import { badge, busy, emptyState, errorBox, field, loading, pageHeader, table } from '../ui/parts.js';
+import { toast } from '../ui/toast.js';
+import type { View } from './view.js';
+
+type Page = { items: Credential[]; nextCursor: string | null };
+
+/** 24 characters from a 64-symbol alphabet: 144 bits from the platform CSPRNG. */
+export function generatePassword(): string {
+  const abc = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~!@';
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return Array.from(bytes, (b) => abc[b % 64]).join('');
+}
+
+export function credentialsView(ctx: Ctx): View {
+  const base = `/accounts/${encodeURIComponent(ctx.account.id)}/credentials`;
+  const mayWrite = can(ctx.session, 'write');
+  const results = h('section', { class: 'card', 'aria-label': 'Credential list' }, loading('Loading credentials…'));
+  let items: Credential[] = [];
+  let nextCursor: string | null = null;
+
+  async function load(more = false): Promise<void> {
+    try {
+      const page = await ctx.api.get<Page>(base, { limit: 100, cursor: more ? nextCursor : undefined });
+      items = more ? [...items, ...page.items] : page.items;
+      nextCursor = page.nextCursor;
+      render();
+    } catch (e) {
+      replace(results, errorBox(errorMessage(e), (e as ApiError).code));
+    }
+  }
+
+  function state(c: Credential): HTMLElement {
+    if (c.expiresAt && new Date(c.expiresAt).getTime() < Date.now()) return badge('Expired', 'neutral');
+    return c.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'warn');
+  }
+
+  function render(): void {
+    if (!items.length) {
+      replace(results, emptyState('No credentials yet', 'Add a username and password for each device (or group of devices) that connects to this account.', mayWrite ? addBtn('btn btn-primary') : null));
+      return;
+    }
+    const rows = items.map((c) =>
+      h(
+        'tr',
+        { 'data-credential-id': c.id },
+        h('td', null, h('span', { class: 'cell-title mono' }, c.username)),
+        h('td', null, state(c)),
+        h('td', { class: 'col-opt' }, c.expiresAt ? formatDate(c.expiresAt) : 'Never'),
+        h('td', { class: 'col-opt' }, formatDate(c.createdAt)),
+        h(
+          'td',
+          { class: 'cell-actions' },
+          h('button', { type: 'button', class: 'btn btn-sm', disabled: !mayWrite, 'aria-label': `${c.enabled ? 'Disable' : 'Enable'} ${c.username}`, onclick: (ev: Event) => void setEnabled(c, !c.enabled, ev.currentTarget as HTMLButtonElement) }, c.enabled ? 'Disable' : 'Enable'),
+          h('button', { type: 'button', class: 'btn btn-sm btn-danger-ghost', disabled: !mayWrite, 'aria-label': `Delete ${c.username}`, onclick: () => void remove(c) }, 'Delete'),
+        ),
+      ),
+    );
+    replace(
+      results,
+      table(['Username', 'Status', { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Credentials of ${ctx.account.name}`),
+      nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
+    );
+  }
+
+  async function setEnabled(c: Credential, enabled: boolean, btn: HTMLButtonElement): Promise<void> {
+    if (!enabled) {
+      const ok = await confirmDialog({ title: 'Disable credential?', message: h('p', null, `Devices using “${c.username}” can no longer connect with it until you enable it again.`), confirmLabel: 'Disable', danger: true });
+      if (!ok) return;
+    }
+    await busy(btn, async () => {
+      try {
+        await ctx.api.patch(`${base}/${encodeURIComponent(c.id)}`, { enabled });
+        toast(`${enabled ? 'Enabled' : 'Disabled'} “${c.username}”.`);
+        await load();
+      } catch (e) {
+        toast(errorMessage(e), 'error');
+      }
+    });
+  }
+
+  async function remove(c: Credential): Promise<void> {
+    const ok = await confirmDialog({ title: 'Delete credential?', message: h('p', null, `Devices using “${c.username}” can no longer connect with it. This cannot be undone.`), confirmLabel: 'Delete credential', danger: true });
+    if (!ok) return;
+    try {
+      await ctx.api.del(`${base}/${encodeURIComponent(c.id)}`);
+      toast(`Deleted “${c.username}”.`);
+      await load();
+    } catch (e) {
+      toast(errorMessage(e), 'error');
+    }
+  }
+
+  function addDialog(): void {
+    const username = h('input', { type: 'text', class: 'input mono', autocomplete: 'off', spellcheck: 'false', required: true });
+    const password = h('input', { type: 'password', class: 'input mono', autocomplete: 'new-password', required: true, minlength: '8' });
+    const expires = h('input', { type: 'date', class: 'input' });
+    const show = h('input', { type: 'checkbox', id: 'cred-show' });
+    show.addEventListener('change', () => (password.type = show.checked ? 'text' : 'password'));
+    const gen = h('button', { type: 'button', class: 'btn btn-sm', onclick: () => ((password.value = generatePassword()), (password.type = 'text'), (show.checked = true)) }, 'Generate');
+    const msg = h('div', { class: 'form-msg' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', form: 'add-credential-form' }, 'Add credential');
+    const form = h(
+      'form',
+      { id: 'add-credential-form', class: 'form', novalidate: true },
+      field('Username', username, 'The MQTT username the device sends in CONNECT.'),
+      field('Password', password, 'At least 8 characters. Copy it to the device now: it is stored hashed and never shown again.'),
+      h('div', { class: 'inline-row' }, h('div', { class: 'check' }, show, h('label', { for: 'cred-show' }, 'Show password')), gen),
+      field('Expires (optional)', expires, 'After this day the credential stops working.'),
+      msg,
+    );
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      replace(msg);
+      if (!username.value.trim()) return replace(msg, errorBox('Enter a username.')), username.focus();
+      if (password.value.length < 8) return replace(msg, errorBox('The password needs at least 8 characters.')), password.focus();
+      void busy(submit, async () => {
+        try {
+          const body: Record<string, unknown> = { username: username.value.trim(), password: password.value };
+          const exp = dateInputToIso(expires.value);
+          if (exp) body.expiresAt = exp;
+          await ctx.api.post(base, body);
+          password.value = '';
+          d.close();
+          toast(`Added credential “${String(body.username)}”.`);
+          await load();
+        } catch (e) {
+          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
+        }
+      });
+    });
+    const d = openDialog({ title: 'Add credential', body: form, footer: [h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Cancel'), submit], onClose: () => (password.value = '') });
+    username.focus();
+  }
+
+  const addBtn = (cls = 'btn btn-primary'): HTMLButtonElement =>
+    h('button', { type: 'button', class: cls, disabled: !mayWrite, title: mayWrite ? null : noPermission(ctx.session), onclick: () => addDialog() }, icon('plus'), 'Add credential');
+
+  void load();
+  return { el: h('div', { class: 'page' }, pageHeader('Credentials', ['MQTT usernames and passwords of devices in ', h('strong', null, ctx.account.name), '.'], addBtn()), results) };
+}

@@ -1,0 +1,291 @@
+// Reads and writes of accounts, settings, credentials and tokens. Every write commits its change
+// and the change + audit events describing it in one transaction (transactional outbox), then
+// kicks the relay so they are published at once.
+import { randomUUID } from 'node:crypto';
+import { MoreThan, type DataSource, type EntityManager } from 'typeorm';
+import { DEFAULT_SETTINGS, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
+import { enqueueEvent } from '@twoway/persistence';
+import { AccountEntity, CredentialEntity, TokenEntity, type AccountRow, type CredentialRow, type TokenRow } from './entities.js';
+import {
+  AccountDuplicateError,
+  AccountNotFoundError,
+  CredentialDuplicateError,
+  CredentialNotFoundError,
+  SettingsRefusedError,
+  TokenNotFoundError,
+  isUniqueViolation,
+} from '../errors.js';
+import { applySettingsPatch } from '../domain/settings.js';
+import { accountCreated, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from '../domain/events.js';
+import { BOOTSTRAP_TOKEN_ID, formatToken, hashToken, newTokenId } from '../domain/tokens.js';
+
+/** The root account's fixed id: a principal whose account is this one is the provider. */
+export const PROVIDER_ACCOUNT_ID = 'provider';
+/** Accounts are at most this deep; a longer parent chain is a broken invariant (a cycle). */
+const MAX_DEPTH = 64;
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+export interface PageQuery {
+  limit?: number;
+  cursor?: string;
+}
+const DEFAULT_LIMIT = 100;
+
+export const toAccount = (r: AccountRow): Account => ({ id: r.id, name: r.name, parentId: r.parentId, createdAt: r.createdAt.toISOString() });
+export const toCredential = (r: CredentialRow): Credential => ({
+  id: r.id,
+  accountId: r.accountId,
+  username: r.username,
+  enabled: r.enabled,
+  expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
+  createdAt: r.createdAt.toISOString(),
+});
+export const toTokenInfo = (r: TokenRow): TokenInfo => ({
+  id: r.id,
+  accountId: r.accountId,
+  name: r.name,
+  role: r.role,
+  expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
+  revokedAt: r.revokedAt ? r.revokedAt.toISOString() : null,
+  createdAt: r.createdAt.toISOString(),
+});
+export const settingsOf = (r: AccountRow): Settings => JSON.parse(r.settings) as Settings;
+
+export class AccountStore {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly relay: { kick(): void },
+  ) {}
+
+  private get postgres(): boolean {
+    return this.ds.options.type === 'postgres';
+  }
+
+  /** Run `fn` in a transaction, enqueue the events it returns in the same transaction, kick the relay after commit. */
+  private async write<T>(actor: Actor, fn: (em: EntityManager, c: EventContext) => Promise<{ result: T; events: Outgoing[] }>): Promise<T> {
+    const c: EventContext = { newId: randomUUID, now: new Date(), actor };
+    const { result, events } = await this.ds.transaction(async (em) => {
+      const r = await fn(em, c);
+      for (const o of r.events) await enqueueEvent(em, o.subject, o.event);
+      return r;
+    });
+    if (events.length) this.relay.kick();
+    return result;
+  }
+
+  // ---- bootstrap ----------------------------------------------------------------------------
+
+  /**
+   * First start: the provider (root) account and its admin token. Idempotent: when the provider
+   * exists nothing happens. `token` is the operator's TWOWAY_BOOTSTRAP_TOKEN; without it a token is
+   * generated and handed to `deliver` inside the transaction (if delivery fails nothing is committed).
+   */
+  async bootstrap(o: { providerName: string; token?: string; deliver: (token: string) => Promise<void>; actor: Actor }): Promise<{ created: boolean; generated: boolean }> {
+    if (await this.ds.getRepository(AccountEntity).existsBy({ id: PROVIDER_ACCOUNT_ID })) return { created: false, generated: false };
+    try {
+      return await this.write(o.actor, async (em, c) => {
+        const now = c.now;
+        const row: AccountRow = { id: PROVIDER_ACCOUNT_ID, name: o.providerName, parentId: null, settings: JSON.stringify(DEFAULT_SETTINGS), createdAt: now, updatedAt: now };
+        await em.getRepository(AccountEntity).insert(row);
+        const token = o.token ?? formatToken(BOOTSTRAP_TOKEN_ID);
+        const t: TokenRow = { id: BOOTSTRAP_TOKEN_ID, accountId: PROVIDER_ACCOUNT_ID, name: 'bootstrap', role: 'admin', secretHash: hashToken(token), expiresAt: null, revokedAt: null, createdAt: now };
+        await em.getRepository(TokenEntity).insert(t);
+        if (!o.token) await o.deliver(token);
+        return { result: { created: true, generated: !o.token }, events: [...accountCreated(c, toAccount(row)), ...tokenCreated(c, toTokenInfo(t))] };
+      });
+    } catch (e) {
+      // Another replica bootstrapped between our check and insert.
+      if (isUniqueViolation(e)) return { created: false, generated: false };
+      throw e;
+    }
+  }
+
+  // ---- accounts -----------------------------------------------------------------------------
+
+  async accountRow(id: string): Promise<AccountRow | null> {
+    return this.ds.getRepository(AccountEntity).findOneBy({ id });
+  }
+
+  /** Self first, root last. */
+  async ancestry(id: string, em: EntityManager = this.ds.manager): Promise<AccountRow[]> {
+    const repo = em.getRepository(AccountEntity);
+    const out: AccountRow[] = [];
+    let next: string | null = id;
+    while (next !== null) {
+      if (out.length >= MAX_DEPTH) throw new Error(`account ancestry deeper than ${MAX_DEPTH} (cycle?) at ${id}`);
+      const row: AccountRow | null = await repo.findOneBy({ id: next });
+      if (!row) {
+        if (out.length === 0) throw new AccountNotFoundError(id);
+        throw new Error(`account ${out[out.length - 1]!.id} has a missing parent ${next}`);
+      }
+      out.push(row);
+      next = row.parentId;
+    }
+    return out;
+  }
+
+  /** Direct children, or with `recursive` the whole subtree below `id` (breadth first, unpaged). */
+  async children(id: string, q: PageQuery & { recursive?: boolean }): Promise<Page<Account>> {
+    const repo = this.ds.getRepository(AccountEntity);
+    if (q.recursive) {
+      const out: Account[] = [];
+      let level = [id];
+      while (level.length && out.length < 10_000) {
+        const rows = (await Promise.all(level.map((p) => repo.find({ where: { parentId: p }, order: { id: 'ASC' } })))).flat();
+        out.push(...rows.map(toAccount));
+        level = rows.map((r) => r.id);
+      }
+      return { items: out, nextCursor: null };
+    }
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await repo.find({ where: { parentId: id, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) }, order: { id: 'ASC' }, take: limit + 1 });
+    return page(rows.map(toAccount), limit);
+  }
+
+  async createAccount(body: { name: string; parentId: string }, actor: Actor): Promise<Account> {
+    try {
+      return await this.write(actor, async (em, c) => {
+        const repo = em.getRepository(AccountEntity);
+        if (!(await repo.existsBy({ id: body.parentId }))) throw new AccountNotFoundError(body.parentId);
+        if (await repo.existsBy({ parentId: body.parentId, name: body.name })) throw new AccountDuplicateError(body.parentId, body.name);
+        const row: AccountRow = { id: randomUUID(), name: body.name, parentId: body.parentId, settings: JSON.stringify(DEFAULT_SETTINGS), createdAt: c.now, updatedAt: c.now };
+        await repo.insert(row);
+        const account = toAccount(row);
+        return { result: account, events: accountCreated(c, account) };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new AccountDuplicateError(body.parentId, body.name, { cause: e });
+      throw e;
+    }
+  }
+
+  // ---- settings -----------------------------------------------------------------------------
+
+  async updateSettings(accountId: string, patch: SettingsPatch, by: Principal, actor: Actor): Promise<Settings> {
+    return this.write(actor, async (em, c) => {
+      const repo = em.getRepository(AccountEntity);
+      // PostgreSQL: lock the row so two concurrent PUTs cannot lose each other's change. SQLite
+      // serialises write transactions already.
+      const row = await repo.findOne({ where: { id: accountId }, ...(this.postgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+      if (!row) throw new AccountNotFoundError(accountId);
+      const before = settingsOf(row);
+      const d = applySettingsPatch(before, patch, { provider: by.provider });
+      if (!d.ok) throw new SettingsRefusedError(d.code, d.message, accountId);
+      if (!d.changed) return { result: before, events: [] };
+      await repo.update({ id: accountId }, { settings: JSON.stringify(d.settings), updatedAt: c.now });
+      return { result: d.settings, events: settingsChanged(c, accountId, before, d.settings) };
+    });
+  }
+
+  // ---- credentials --------------------------------------------------------------------------
+
+  async credentialByUsername(username: string): Promise<CredentialRow | null> {
+    return this.ds.getRepository(CredentialEntity).findOneBy({ username });
+  }
+
+  async listCredentials(accountId: string, q: PageQuery): Promise<Page<Credential>> {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await this.ds.getRepository(CredentialEntity).find({
+      where: { accountId, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) },
+      order: { id: 'ASC' },
+      take: limit + 1,
+    });
+    return page(rows.map(toCredential), limit);
+  }
+
+  async createCredential(accountId: string, v: { username: string; passwordHash: string; enabled: boolean; expiresAt: Date | null }, actor: Actor): Promise<Credential> {
+    try {
+      return await this.write(actor, async (em, c) => {
+        const repo = em.getRepository(CredentialEntity);
+        if (await repo.existsBy({ username: v.username })) throw new CredentialDuplicateError();
+        const row: CredentialRow = { id: randomUUID(), accountId, ...v, createdAt: c.now, updatedAt: c.now };
+        await repo.insert(row);
+        const cred = toCredential(row);
+        return { result: cred, events: credentialChanged(c, 'added', undefined, cred) };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new CredentialDuplicateError({ cause: e });
+      throw e;
+    }
+  }
+
+  async updateCredential(accountId: string, credentialId: string, v: { passwordHash?: string; enabled?: boolean; expiresAt?: Date | null }, actor: Actor): Promise<Credential> {
+    return this.write(actor, async (em, c) => {
+      const repo = em.getRepository(CredentialEntity);
+      const row = await repo.findOneBy({ id: credentialId, accountId });
+      if (!row) throw new CredentialNotFoundError(accountId, credentialId);
+      const before = toCredential(row);
+      const next: CredentialRow = {
+        ...row,
+        ...(v.passwordHash !== undefined ? { passwordHash: v.passwordHash } : {}),
+        ...(v.enabled !== undefined ? { enabled: v.enabled } : {}),
+        ...(v.expiresAt !== undefined ? { expiresAt: v.expiresAt } : {}),
+        updatedAt: c.now,
+      };
+      await repo.update({ id: credentialId }, { passwordHash: next.passwordHash, enabled: next.enabled, expiresAt: next.expiresAt, updatedAt: c.now });
+      const after = toCredential(next);
+      // Whether the password changed is recorded; the password and its hash never are.
+      return { result: after, events: credentialChanged(c, 'updated', before, after, { passwordChanged: v.passwordHash !== undefined }) };
+    });
+  }
+
+  async deleteCredential(accountId: string, credentialId: string, actor: Actor): Promise<void> {
+    await this.write(actor, async (em, c) => {
+      const repo = em.getRepository(CredentialEntity);
+      const row = await repo.findOneBy({ id: credentialId, accountId });
+      if (!row) throw new CredentialNotFoundError(accountId, credentialId);
+      await repo.delete({ id: credentialId });
+      return { result: undefined, events: credentialChanged(c, 'removed', toCredential(row), undefined) };
+    });
+  }
+
+  // ---- tokens -------------------------------------------------------------------------------
+
+  async tokenRow(id: string): Promise<TokenRow | null> {
+    return this.ds.getRepository(TokenEntity).findOneBy({ id });
+  }
+
+  async listTokens(accountId: string, q: PageQuery): Promise<Page<TokenInfo>> {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await this.ds.getRepository(TokenEntity).find({
+      where: { accountId, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) },
+      order: { id: 'ASC' },
+      take: limit + 1,
+    });
+    return page(rows.map(toTokenInfo), limit);
+  }
+
+  /** Returns the token once; only its hash is stored. */
+  async createToken(accountId: string, v: { name: string; role: Role; expiresAt: Date | null }, actor: Actor): Promise<{ info: TokenInfo; token: string }> {
+    return this.write(actor, async (em, c) => {
+      const id = newTokenId();
+      const token = formatToken(id);
+      const row: TokenRow = { id, accountId, name: v.name, role: v.role, secretHash: hashToken(token), expiresAt: v.expiresAt, revokedAt: null, createdAt: c.now };
+      await em.getRepository(TokenEntity).insert(row);
+      const info = toTokenInfo(row);
+      return { result: { info, token }, events: tokenCreated(c, info) };
+    });
+  }
+
+  async revokeToken(accountId: string, tokenId: string, actor: Actor): Promise<TokenInfo> {
+    return this.write(actor, async (em, c) => {
+      const repo = em.getRepository(TokenEntity);
+      const row = await repo.findOneBy({ id: tokenId, accountId });
+      if (!row) throw new TokenNotFoundError(accountId, tokenId);
+      // Revoking twice is not an error, and changes nothing the second time.
+      if (row.revokedAt) return { result: toTokenInfo(row), events: [] };
+      await repo.update({ id: tokenId }, { revokedAt: c.now });
+      const after = toTokenInfo({ ...row, revokedAt: c.now });
+      return { result: after, events: tokenRevoked(c, toTokenInfo(row), after) };
+    });
+  }
+}
+
+function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  if (rows.length <= limit) return { items: rows, nextCursor: null };
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: items[items.length - 1]!.id };
+}

@@ -1,0 +1,114 @@
+// The audit query API: a page of events (JSON), a streamed export (NDJSON, CSV) and a live tail (SSE).
+// Every route goes through `authorize`, so an account outside the token's subtree is a 404.
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { AuditPage, AuditQuery, Id } from '@twoway/contracts';
+import { authorize, type Resolver } from '@twoway/http';
+import { buildFilter, DEFAULT_PAGE_LIMIT, tailMatches, type AuditFilter } from '../domain/filter.js';
+import { csvHeader, csvRow } from '../domain/csv.js';
+import { decodeCursor } from '../domain/cursor.js';
+import type { AuditRepository } from '../db/audit-repository.js';
+import type { LiveTail } from './live-tail.js';
+
+const EXPORT_PAGE = 1000;
+const SSE_HEARTBEAT_MS = 15_000;
+/** A tail client that stops reading is dropped rather than buffered without bound. */
+const SSE_MAX_BUFFER_BYTES = 1024 * 1024;
+
+const Params = Type.Object({ id: Id });
+const TailQuery = Type.Object({ subtree: Type.Optional(Type.Boolean()), type: Type.Optional(Type.String()) });
+
+export interface AuditRoutesDeps {
+  repo: AuditRepository;
+  resolver: Resolver;
+  tail: LiveTail;
+}
+
+export function registerAuditRoutes(app: FastifyInstance, d: AuditRoutesDeps): void {
+  app.get(
+    '/api/v1/accounts/:id/audit',
+    { schema: { params: Params, querystring: AuditQuery, response: { 200: AuditPage } } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as AuditQuery;
+      const { ancestry } = await authorize(req, d.resolver, id, 'read');
+      const filter = buildFilter(id, ancestry.map((a) => a.id), q);
+      if (q.format === 'ndjson' || q.format === 'csv') return exportEvents(reply, d.repo, filter, q.format, q.limit, id);
+      return d.repo.page(filter, q.limit ?? DEFAULT_PAGE_LIMIT);
+    },
+  );
+
+  const open = new Set<FastifyReply>();
+  app.addHook('preClose', async () => {
+    for (const r of open) r.raw.end();
+  });
+
+  app.get('/api/v1/accounts/:id/audit/stream', { schema: { params: Params, querystring: TailQuery } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const q = req.query as { subtree?: boolean; type?: string };
+    await authorize(req, d.resolver, id, 'read');
+    liveTail(req, reply, d.tail, open, id, q);
+  });
+}
+
+/** Stream every matching event (from the cursor, up to `limit` when given), page by page from the store. */
+function exportEvents(reply: FastifyReply, repo: AuditRepository, filter: AuditFilter, format: 'ndjson' | 'csv', limit: number | undefined, accountId: string): FastifyReply {
+  async function* lines(): AsyncGenerator<string> {
+    if (format === 'csv') yield csvHeader();
+    let f = filter;
+    let left = limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const page = await repo.page(f, Math.min(EXPORT_PAGE, left));
+      let chunk = '';
+      for (const e of page.items) chunk += format === 'csv' ? csvRow(e) : `${JSON.stringify(e)}\n`;
+      if (chunk) yield chunk;
+      left -= page.items.length;
+      if (!page.nextCursor) return;
+      f = { ...filter, before: decodeCursor(page.nextCursor) };
+    }
+  }
+  const ext = format === 'csv' ? 'csv' : 'ndjson';
+  return reply
+    .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+    .header('content-disposition', `attachment; filename="audit-${accountId}.${ext}"`)
+    .header('cache-control', 'no-store')
+    .send(Readable.from(lines()));
+}
+
+/**
+ * Server-Sent Events (HTML Living Standard §9.2): one `audit` event per stored event, `id` = event id,
+ * and a comment line as heartbeat so proxies keep the connection open.
+ */
+function liveTail(req: FastifyRequest, reply: FastifyReply, tail: LiveTail, open: Set<FastifyReply>, accountId: string, q: { subtree?: boolean; type?: string }): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write('retry: 3000\n\n');
+  const types = q.type ? new Set(q.type.split(',').map((t) => t.trim())) : undefined;
+  const close = () => {
+    unsubscribe();
+    clearInterval(heartbeat);
+    open.delete(reply);
+    if (!res.writableEnded) res.end();
+  };
+  const unsubscribe = tail.subscribe((e) => {
+    if (!tailMatches(e, accountId, q.subtree ?? false)) return;
+    if (types && !types.has(e.type) && ![...types].some((t) => t.endsWith('.*') && e.type.startsWith(t.slice(0, -1)))) return;
+    if (res.writableLength > SSE_MAX_BUFFER_BYTES) {
+      req.log.warn({ account: accountId }, 'audit live tail client too slow; closing');
+      close();
+      return;
+    }
+    res.write(`id: ${e.id}\nevent: audit\ndata: ${JSON.stringify(e)}\n\n`);
+  });
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  open.add(reply);
+  req.raw.once('close', close);
+  res.once('close', close);
+}

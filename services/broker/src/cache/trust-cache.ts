@@ -1,0 +1,96 @@
+// The trust set of an ancestry (every registration of the account and its ancestors, any status),
+// parsed once and kept warm. A certificate event for account A drops every set whose ancestry
+// contains A, which covers A's descendants (anchors of an account apply to its sub-accounts).
+import { parseSinglePem, type ParsedCert } from '@twoway/pki';
+import type { CertStatus, TrustEntry } from '@twoway/contracts';
+import { Generation } from './generation.js';
+
+const SEVERITY: Record<CertStatus, number> = { VALID: 0, SUSPENDED: 1, REVOKED: 2 };
+
+export interface TrustSnapshot {
+  readonly ancestry: readonly string[];
+  /** Registrations with status VALID: the only anchors a first validation may use. */
+  readonly validAnchors: readonly ParsedCert[];
+  /** Every registration, whatever its status: used to name the precise status reason. */
+  readonly allAnchors: readonly ParsedCert[];
+  /** The worst status a fingerprint is registered with anywhere in the ancestry. */
+  statusOf(fingerprint: string): CertStatus | undefined;
+  readonly hasNonValid: boolean;
+}
+
+export function buildSnapshot(ancestry: readonly string[], entries: readonly TrustEntry[], parse: (e: TrustEntry) => ParsedCert | undefined): TrustSnapshot {
+  const worst = new Map<string, CertStatus>();
+  const valid = new Map<string, ParsedCert>();
+  const all = new Map<string, ParsedCert>();
+  for (const e of entries) {
+    const prev = worst.get(e.fingerprint);
+    if (!prev || SEVERITY[e.status] > SEVERITY[prev]) worst.set(e.fingerprint, e.status);
+    const p = parse(e);
+    if (!p) continue;
+    all.set(p.fingerprint, p);
+  }
+  for (const [fp, p] of all) if (worst.get(fp) === 'VALID') valid.set(fp, p);
+  return {
+    ancestry,
+    validAnchors: [...valid.values()],
+    allAnchors: [...all.values()],
+    statusOf: (fp) => worst.get(fp),
+    hasNonValid: [...worst.values()].some((s) => s !== 'VALID'),
+  };
+}
+
+const keyOf = (ancestry: readonly string[]) => ancestry.join('/');
+
+export class TrustCache {
+  private readonly sets = new Map<string, TrustSnapshot>();
+  /** Parsed registrations by fingerprint: a fingerprint names immutable content, so this survives invalidation. */
+  private readonly parsed = new Map<string, ParsedCert | null>();
+  readonly generation = new Generation();
+
+  constructor(private readonly onParseError: (e: TrustEntry, err: unknown) => void = () => undefined) {}
+
+  get(ancestry: readonly string[]): TrustSnapshot | undefined {
+    return this.sets.get(keyOf(ancestry));
+  }
+
+  build(ancestry: readonly string[], entries: readonly TrustEntry[]): TrustSnapshot {
+    return buildSnapshot(ancestry, entries, (e) => {
+      let p = this.parsed.get(e.fingerprint);
+      if (p === undefined) {
+        try {
+          p = parseSinglePem(e.pem);
+        } catch (err) {
+          this.onParseError(e, err);
+          p = null;
+        }
+        this.parsed.set(e.fingerprint, p);
+      }
+      return p ?? undefined;
+    });
+  }
+
+  put(s: TrustSnapshot, gen: number): void {
+    if (gen === this.generation.current) this.sets.set(keyOf(s.ancestry), s);
+  }
+
+  /** Drop every cached set whose ancestry contains `accountId` (the account and all its descendants). */
+  invalidateAccount(accountId: string): number {
+    this.generation.bump();
+    let n = 0;
+    for (const [k, s] of this.sets) {
+      if (s.ancestry.includes(accountId)) {
+        this.sets.delete(k);
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.generation.bump();
+    this.sets.clear();
+  }
+  get size(): number {
+    return this.sets.size;
+  }
+}

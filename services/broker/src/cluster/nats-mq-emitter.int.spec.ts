@@ -1,0 +1,225 @@
+// Several aedes replicas, each with its own NatsMqEmitter on one real nats-server, and real MQTT clients:
+// what a subscriber on one replica sees of what is published on another.
+import { describe, it, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient, type IPublishPacket } from 'mqtt';
+import { connect, type NatsConnection } from 'nats';
+import { MqttForwardSubject } from '@twoway/contracts';
+import { NatsServer, waitFor } from '@twoway/testing';
+import { createNatsMqEmitter, decodeEnvelope, MqttForwardTooLargeError, type MqttForwardEnvelope, type NatsMqEmitter } from './index.js';
+
+const silent = { info() {}, warn() {}, error() {} };
+
+interface Replica {
+  name: string;
+  nc: NatsConnection;
+  emitter: NatsMqEmitter;
+  broker: Aedes;
+  server: Server;
+  url: string;
+}
+
+interface Received {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+}
+
+describe('NatsMqEmitter across broker replicas', () => {
+  let nats: NatsServer;
+  before(async () => {
+    nats = await NatsServer.start();
+  });
+  after(async () => {
+    await nats?.stop();
+  });
+
+  async function replica(t: TestContext, name: string): Promise<Replica> {
+    const nc = await connect({ servers: nats.url, name });
+    t.after(() => nc.close());
+    const emitter = createNatsMqEmitter({ nc, replicaId: name, log: silent });
+    const broker = await Aedes.createBroker({ id: `${name}-aedes`, mq: emitter });
+    t.after(() => new Promise<void>((resolve) => broker.close(() => resolve())));
+    const server = createServer(broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return { name, nc, emitter, broker, server, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  async function client(t: TestContext, r: Replica, clientId = `c-${randomUUID()}`): Promise<MqttClient & { received: Received[] }> {
+    const c = (await mqtt.connectAsync(r.url, { clientId, reconnectPeriod: 0, protocolVersion: 4 })) as MqttClient & { received: Received[] };
+    t.after(() => c.endAsync(true));
+    c.received = [];
+    c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => c.received.push({ topic, payload, qos: packet.qos }));
+    return c;
+  }
+
+  /** Every envelope on the forward subject, seen by an observer outside the replicas. */
+  async function tap(t: TestContext): Promise<MqttForwardEnvelope[]> {
+    const nc = await connect({ servers: nats.url, name: 'tap' });
+    t.after(() => nc.close());
+    const seen: MqttForwardEnvelope[] = [];
+    nc.subscribe(MqttForwardSubject, { callback: (_e, m) => seen.push(decodeEnvelope(m.data)) });
+    await nc.flush();
+    return seen;
+  }
+
+  const topicsOf = (c: { received: Received[] }) => c.received.map((m) => `${m.topic}|${m.payload.toString('hex')}|q${m.qos}`);
+  const hex = (s: string | Buffer) => Buffer.from(s).toString('hex');
+
+  it('delivers QoS 0 and 1 publishes from replica B to wildcard subscribers on A, once each, in order', async (t) => {
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const plus = await client(t, a);
+    await plus.subscribeAsync('fleet/+/telemetry', { qos: 1 });
+    const hash = await client(t, a);
+    await hash.subscribeAsync('fleet/#', { qos: 1 });
+    const localOnB = await client(t, b);
+    await localOnB.subscribeAsync('fleet/#', { qos: 1 });
+    const publisher = await client(t, b);
+    const binary = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x00]);
+
+    await publisher.publishAsync('fleet/d1/telemetry', 'q0', { qos: 0 });
+    await publisher.publishAsync('fleet/d1/telemetry', 'q1', { qos: 1 });
+    await publisher.publishAsync('fleet/d2/telemetry', binary, { qos: 1 });
+    await publisher.publishAsync('fleet/d1/status', 'online', { qos: 1 });
+    await publisher.publishAsync('fleet', 'parent level', { qos: 0 });
+    await publisher.publishAsync('other/d1/telemetry', 'unrelated', { qos: 1 });
+    await publisher.publishAsync('fleet/end/telemetry', 'end', { qos: 1 });
+
+    // The last publish matches every subscription; the order per publisher makes it a sentinel.
+    await waitFor(() => [plus, hash, localOnB].every((c) => c.received.some((m) => m.topic === 'fleet/end/telemetry')), { what: 'the last message on every subscriber' });
+    assert.deepEqual(topicsOf(plus), [
+      `fleet/d1/telemetry|${hex('q0')}|q0`,
+      `fleet/d1/telemetry|${hex('q1')}|q1`,
+      `fleet/d2/telemetry|${hex(binary)}|q1`,
+      `fleet/end/telemetry|${hex('end')}|q1`,
+    ]);
+    const all = [
+      `fleet/d1/telemetry|${hex('q0')}|q0`,
+      `fleet/d1/telemetry|${hex('q1')}|q1`,
+      `fleet/d2/telemetry|${hex(binary)}|q1`,
+      `fleet/d1/status|${hex('online')}|q1`,
+      // [MQTT-4.7.1-2] `fleet/#` matches the parent level `fleet` too.
+      `fleet|${hex('parent level')}|q0`,
+      `fleet/end/telemetry|${hex('end')}|q1`,
+    ];
+    assert.deepEqual(topicsOf(hash), all, 'remote subscriber');
+    assert.deepEqual(topicsOf(localOnB), all, 'subscriber on the publishing replica: no echo delivered twice');
+  });
+
+  it('forwards each publish once, never loops it back, and keeps $SYS traffic on its replica', async (t) => {
+    const seen = await tap(t);
+    const a = await replica(t, 'a');
+    const sysOnA = await client(t, a);
+    await sysOnA.subscribeAsync('$SYS/#', { qos: 0 });
+    await sysOnA.subscribeAsync('probe/#', { qos: 1 });
+    // B starts after A's $SYS subscriber exists: its birth, client and subscribe notices must stay on B.
+    const b = await replica(t, 'b');
+    const onB = await client(t, b);
+    await onB.subscribeAsync('probe/#', { qos: 1 });
+    await new Promise<void>((resolve, reject) => b.broker.publish({ topic: '$SYS/b-aedes/custom', payload: Buffer.from('local') } as never, (e?: Error) => (e ? reject(e) : resolve())));
+
+    await onB.publishAsync('probe/1', 'from b', { qos: 1 });
+    await waitFor(() => sysOnA.received.some((m) => m.topic === 'probe/1'), { what: 'probe/1 on A' });
+    // A publishes back; NATS keeps A's order, so once its probe/2 is on the tap, any re-forward of probe/1 by A would be too.
+    await sysOnA.publishAsync('probe/2', 'from a', { qos: 1 });
+    await waitFor(() => onB.received.some((m) => m.topic === 'probe/2') && seen.some((e) => e.topic === 'probe/2'), { what: 'probe/2 on B and on the tap' });
+
+    assert.deepEqual(seen.filter((e) => e.topic.startsWith('probe/')).map((e) => `${e.topic}<-${e.origin}`), ['probe/1<-b', 'probe/2<-a']);
+    const sysForwarded = seen.filter((e) => e.topic.startsWith('$SYS/')).map((e) => e.topic);
+    assert.ok(sysForwarded.every((topic) => /^\$SYS\/[ab]-aedes\/new\/clients$/.test(topic)), `only takeover notices are forwarded: ${sysForwarded.join(', ')}`);
+    const sysSeenOnA = sysOnA.received.filter((m) => m.topic.startsWith('$SYS/')).map((m) => m.topic);
+    assert.ok(sysSeenOnA.length > 0, 'A publishes its own $SYS topics');
+    assert.deepEqual(sysSeenOnA.filter((topic) => !topic.startsWith('$SYS/a-aedes/')), [], 'no $SYS topic of B reaches a subscriber on A');
+    assert.equal(a.emitter.stats.echoesIgnored, seen.filter((e) => e.origin === 'a').length, 'A ignored exactly its own envelopes');
+  });
+
+  it('ends the session on replica A when the same client id connects to replica B [MQTT-3.1.4-2]', async (t) => {
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const first = await client(t, a, 'device-7');
+    const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+    const second = await client(t, b, 'device-7');
+    await closed;
+    await waitFor(() => a.broker.clients['device-7'] === undefined, { what: 'A to forget device-7' });
+    assert.ok(second.connected);
+    assert.ok(b.broker.clients['device-7']);
+  });
+
+  it('does not let a client kick devices on other replicas by publishing a takeover notice', async (t) => {
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const victim = await client(t, a, 'victim-1');
+    await victim.subscribeAsync('probe/#', { qos: 1 });
+    const attacker = await client(t, b);
+    await attacker.publishAsync('$SYS/a-aedes/new/clients', 'victim-1', { qos: 1 });
+    await attacker.publishAsync('probe/after', 'x', { qos: 1 });
+    await waitFor(() => victim.received.some((m) => m.topic === 'probe/after'), { what: 'a publish after the spoof to reach the victim' });
+    assert.ok(victim.connected);
+    assert.ok(a.broker.clients['victim-1']);
+  });
+
+  it('refuses a message too large for NATS on every replica, and forwards one just below the limit', async (t) => {
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const onA = await client(t, a);
+    await onA.subscribeAsync('big/#', { qos: 0 });
+    const onB = await client(t, b);
+    await onB.subscribeAsync('big/#', { qos: 0 });
+    const maxPayload = b.nc.info!.max_payload;
+    const publish = (topic: string, payload: Buffer) =>
+      new Promise<Error | undefined>((resolve) => b.broker.publish({ topic, payload } as never, (e?: Error) => resolve(e ?? undefined)));
+
+    // base64 grows 4/3; leave room for the JSON envelope around it.
+    const fits = Buffer.alloc(Math.floor(maxPayload * 0.74), 0xab);
+    const tooBig = Buffer.alloc(maxPayload, 0xcd);
+    const err = await publish('big/refused', tooBig);
+    assert.ok(err instanceof MqttForwardTooLargeError, `got ${String(err)}`);
+    assert.equal(err.maxPayloadBytes, maxPayload);
+    assert.equal(await publish('big/fits', fits), undefined);
+
+    await waitFor(() => onA.received.length > 0 && onB.received.length > 0, { what: 'the fitting message on both replicas' });
+    for (const c of [onA, onB]) {
+      assert.deepEqual(c.received.map((m) => m.topic), ['big/fits']);
+      assert.ok(c.received[0]!.payload.equals(fits));
+    }
+    assert.equal(b.emitter.stats.refusedTooLarge, 1);
+  });
+
+  it('three replicas: every subscriber gets every publisher’s messages exactly once and in order', async (t) => {
+    const replicas = [await replica(t, 'r1'), await replica(t, 'r2'), await replica(t, 'r3')];
+    const subscribers = [];
+    for (const r of replicas) {
+      const s = await client(t, r);
+      await s.subscribeAsync('news/+/seq', { qos: 1 });
+      subscribers.push(s);
+    }
+    const pubs = [await client(t, replicas[1]!), await client(t, replicas[2]!)];
+    const count = 25;
+    await Promise.all(
+      pubs.map(async (p, i) => {
+        for (let n = 0; n < count; n++) await p.publishAsync(`news/p${i}/seq`, String(n), { qos: n % 2 === 0 ? 1 : 0 });
+      }),
+    );
+    await waitFor(() => subscribers.every((s) => s.received.length >= 2 * count), { what: `${2 * count} messages on every subscriber` });
+    const expected = Array.from({ length: count }, (_, n) => String(n));
+    for (const [i, s] of subscribers.entries()) {
+      assert.equal(s.received.length, 2 * count, `subscriber on r${i + 1}: no duplicates`);
+      for (const p of ['p0', 'p1']) {
+        assert.deepEqual(s.received.filter((m) => m.topic === `news/${p}/seq`).map((m) => m.payload.toString()), expected, `r${i + 1} from ${p}`);
+      }
+    }
+  });
+
+  it('stops forwarding and refuses emits after close', async (t) => {
+    const a = await replica(t, 'a');
+    await new Promise<void>((resolve) => a.emitter.close(resolve));
+    assert.equal(a.emitter.forwarding, false);
+    const err = await new Promise<Error | undefined>((resolve) => a.emitter.emit({ topic: 'x', payload: Buffer.from('y') }, (e) => resolve(e ?? undefined)));
+    assert.equal(err?.name, 'MqEmitterClosedError');
+  });
+});

@@ -1,0 +1,92 @@
+// The broker's metrics in Prometheus text format (served at /metrics). Names follow MetricNames in
+// libs/telemetry with dots as underscores; kept in-process so /metrics costs nothing on the connect path.
+import { MetricNames } from '@twoway/telemetry';
+
+type Labels = Record<string, string>;
+const key = (l: Labels) => JSON.stringify(Object.entries(l).sort(([a], [b]) => a.localeCompare(b)));
+const prom = (n: string) => n.replace(/\./g, '_');
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const fmt = (l: Labels) => {
+  const e = Object.entries(l);
+  return e.length ? `{${e.map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}` : '';
+};
+
+class Counter {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    const v = this.values.get(k) ?? { labels, value: 0 };
+    v.value += by;
+    this.values.set(k, v);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(key(labels))?.value ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${fmt(labels)} ${value}`);
+    return lines.join('\n');
+  }
+}
+
+class Gauge {
+  constructor(readonly name: string, readonly help: string, private readonly read: () => number) {}
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join('\n');
+  }
+}
+
+class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(readonly name: string, readonly help: string, private readonly buckets: number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+  observe(v: number): void {
+    this.sum += v;
+    this.count += 1;
+    this.buckets.forEach((b, i) => {
+      if (v <= b) this.counts[i]! += 1;
+    });
+  }
+  get observations(): number {
+    return this.count;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return lines.join('\n');
+  }
+}
+
+export class BrokerMetrics {
+  readonly connections = new Counter(`${prom(MetricNames.Connections)}_total`, 'TCP connections accepted by the MQTT listeners');
+  readonly decisions = new Counter(`${prom(MetricNames.Decisions)}_total`, 'Connect decisions by outcome and reason');
+  readonly cacheHits = new Counter(`${prom(MetricNames.CacheHits)}_total`, 'Warm cache hits by cache');
+  readonly cacheMisses = new Counter(`${prom(MetricNames.CacheMisses)}_total`, 'Warm cache misses by cache');
+  readonly sessionsEnded = new Counter(`${prom(MetricNames.SessionsEnded)}_total`, 'Live sessions ended by the broker, by reason');
+  readonly connectTimeouts = new Counter('twoway_broker_connect_timeouts_total', 'Sockets closed at the connect deadline, by stage (handshake, connect, decision)');
+  readonly pendingRefused = new Counter('twoway_broker_pending_refused_total', 'Sockets closed because their source address had too many unauthenticated sockets');
+  readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped because the in-memory queue was full');
+  readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
+  readonly revocationPropagationMs = new Histogram(
+    `${prom(MetricNames.RevocationPropagationMs)}`,
+    'Milliseconds from a change event\'s time to the session it ended being closed',
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+  );
+  private readonly gauges: Gauge[] = [];
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.push(new Gauge(name, help, read));
+  }
+
+  render(): string {
+    return [
+      this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
+      this.pendingRefused, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
+    ].map((m) => m.render()).join('\n') + '\n';
+  }
+}

@@ -1,0 +1,94 @@
+// The questions the broker asks the owning services over NATS, each answered from a warm cache
+// when it can be (DESIGN.md §5: the connect path reads caches filled and invalidated by events).
+import {
+  CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
+  type CredentialVerifyReply as CredentialReply,
+} from '@twoway/contracts';
+import type { Bus } from '@twoway/nats';
+import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
+import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
+import type { TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
+import type { KeyKind } from '../connect/decide.js';
+import type { BrokerMetrics } from '../http/metrics.js';
+
+export interface Caches {
+  trust: TrustCache;
+  settings: SettingsCache;
+  credentials: CredentialCache;
+}
+
+export type CredentialAnswer =
+  | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
+  | { ok: false; reason: string; accountId?: string };
+
+export class Owners {
+  constructor(
+    private readonly bus: Bus,
+    readonly caches: Caches,
+    private readonly metrics: BrokerMetrics,
+  ) {}
+
+  private hit(cache: string): void {
+    this.metrics.cacheHits.inc({ cache });
+  }
+  private miss(cache: string): void {
+    this.metrics.cacheMisses.inc({ cache });
+  }
+
+  /** Throws UnavailableError / RemoteError when account-settings does not answer usefully. */
+  async verifyCredential(key: string, keyKind: KeyKind, password: string, sourceAddress: string | undefined, nowMs: number, traceparent?: string): Promise<CredentialAnswer> {
+    const cached = this.caches.credentials.get(key, password, nowMs);
+    if (cached) {
+      this.hit('credential');
+      return { ok: true, credential: cached, settings: await this.settings(cached.accountId, traceparent) };
+    }
+    this.miss('credential');
+    const credGen = this.caches.credentials.generation.current;
+    const setGen = this.caches.settings.generation.current;
+    const r: CredentialReply = await this.bus.request(
+      RequestSubjects.CredentialVerify,
+      { key, password, ...(sourceAddress ? { sourceAddress } : {}) },
+      CredentialVerifyReply,
+      { traceparent },
+    );
+    if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId };
+    const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
+    this.caches.credentials.put(password, credential, credGen);
+    let settings: AccountSettings;
+    if (r.settings && r.ancestry?.length) {
+      settings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry };
+      this.caches.settings.put(settings, setGen);
+    } else {
+      settings = await this.settings(r.accountId, traceparent);
+    }
+    return { ok: true, credential, settings };
+  }
+
+  async settings(accountId: string, traceparent?: string): Promise<AccountSettings> {
+    const cached = this.caches.settings.get(accountId);
+    if (cached) {
+      this.hit('settings');
+      return cached;
+    }
+    this.miss('settings');
+    const gen = this.caches.settings.generation.current;
+    const r = await this.bus.request(RequestSubjects.SettingsGet, { accountId }, SettingsGetReply, { traceparent });
+    const v: AccountSettings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry.length ? r.ancestry : [accountId] };
+    this.caches.settings.put(v, gen);
+    return v;
+  }
+
+  async trustSet(ancestry: readonly string[], traceparent?: string): Promise<TrustSnapshot> {
+    const cached = this.caches.trust.get(ancestry);
+    if (cached) {
+      this.hit('trust');
+      return cached;
+    }
+    this.miss('trust');
+    const gen = this.caches.trust.generation.current;
+    const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent });
+    const snap = this.caches.trust.build(ancestry, r.entries);
+    this.caches.trust.put(snap, gen);
+    return snap;
+  }
+}

@@ -1,0 +1,245 @@
+// The registry's reads and writes. Every write commits its rows, the status-history row and the
+// change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
+// is stored without its events, and no event leaves for a change that was not stored.
+import type { DataSource, EntityManager } from 'typeorm';
+import { enqueueEvent } from '@twoway/persistence';
+import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
+import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
+import { CertDuplicateError, CertNotFoundError } from '../errors.js';
+import type { PlannedEntry } from '../domain/upload.js';
+import { certAdded, certDeleted, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
+import { planStatusChange } from '../domain/status.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { ApiError } from '@twoway/http';
+
+export const DEFAULT_PAGE_SIZE = 50;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface WriteContext extends EventContext {
+  /** W3C trace context stored with the outbox rows, so the relay's publish joins the request's trace. */
+  traceparent?: string;
+}
+
+export function toCertificate(r: CertificateRow): Certificate {
+  return {
+    id: r.id,
+    accountId: r.accountId,
+    name: r.name,
+    usage: r.usage,
+    status: r.status,
+    fingerprint: r.fingerprint,
+    subject: r.subject,
+    issuer: r.issuer,
+    serial: r.serial,
+    notBefore: r.notBefore.toISOString(),
+    notAfter: r.notAfter.toISOString(),
+    kind: r.kind,
+    keyType: r.keyType,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+/** Lowercase hex without separators: `AB:CD…` and `abcd…` find the same certificate. */
+export const normalizeFingerprint = (f: string): string => f.replace(/:/g, '').toLowerCase();
+
+export class CertificateStore {
+  private writeQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ds: DataSource,
+    /** Called after every commit that enqueued events (the outbox relay's `kick`). */
+    private readonly onCommitted: () => void,
+  ) {}
+
+  private get pg(): boolean {
+    return this.ds.options.type === 'postgres';
+  }
+
+  /**
+   * One write transaction. TypeORM's better-sqlite3 driver shares one connection among all query
+   * runners, so two concurrent transactions would nest as savepoints of each other: on SQLite the
+   * writes are queued (SQLite has a single writer anyway).
+   */
+  private write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const run = () => this.ds.transaction(fn);
+    if (this.pg) return run();
+    const p = this.writeQueue.then(run, run);
+    this.writeQueue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async enqueue(em: EntityManager, facts: ChangeFacts<{ id: string }>, traceparent?: string): Promise<void> {
+    await enqueueEvent(em, facts.change.subject, facts.change.event, traceparent);
+    await enqueueEvent(em, facts.audit.subject, facts.audit.event, traceparent);
+  }
+
+  private history(em: EntityManager, c: CertificateRow, before: CertStatus | null, after: CertStatus | null, ctx: WriteContext): Promise<unknown> {
+    const row: StatusHistoryRow = {
+      certificateId: c.id,
+      accountId: c.accountId,
+      fingerprint: c.fingerprint,
+      before,
+      after,
+      actorKind: ctx.actor.kind,
+      actorId: ctx.actor.id,
+      actorName: ctx.actor.name ?? null,
+      at: ctx.now,
+    };
+    return em.getRepository(StatusHistoryEntity).insert(row);
+  }
+
+  /** Register entries all-or-nothing; any duplicate in the account refuses the whole upload. */
+  async add(accountId: string, entries: PlannedEntry[], ctx: WriteContext): Promise<Certificate[]> {
+    const fingerprints = entries.map((e) => e.cert.fingerprint);
+    try {
+      const created = await this.write(async (em) => {
+        await this.refuseDuplicates(em, accountId, fingerprints, entries.length > 1);
+        const rows: CertificateRow[] = entries.map(({ name, cert }) => ({
+          id: ctx.newId(),
+          accountId,
+          name,
+          usage: 'MUTUAL_AUTHENTICATION',
+          status: 'VALID',
+          fingerprint: cert.fingerprint,
+          subject: cert.subject,
+          issuer: cert.issuer,
+          serial: cert.serial,
+          notBefore: cert.notBefore,
+          notAfter: cert.notAfter,
+          kind: cert.kind,
+          keyType: cert.keyType,
+          pem: cert.pem,
+          createdAt: ctx.now,
+          updatedAt: ctx.now,
+          createdBy: ctx.actor.id,
+        }));
+        await em.getRepository(CertificateEntity).insert(rows);
+        for (const r of rows) await this.history(em, r, null, 'VALID', ctx);
+        // Events last: a failure above rolls back before anything was queued.
+        for (const r of rows) await this.enqueue(em, certAdded(toCertificate(r), ctx), ctx.traceparent);
+        return rows.map(toCertificate);
+      });
+      this.onCommitted();
+      return created;
+    } catch (e) {
+      // A concurrent upload of the same certificate won the race on the unique index.
+      if (isUniqueViolation(e)) await this.refuseDuplicates(this.ds.manager, accountId, fingerprints, entries.length > 1);
+      throw e;
+    }
+  }
+
+  private async refuseDuplicates(em: EntityManager, accountId: string, fingerprints: string[], numbered: boolean): Promise<void> {
+    const existing = await em
+      .getRepository(CertificateEntity)
+      .createQueryBuilder('c')
+      .select(['c.id', 'c.fingerprint'])
+      .where('c.accountId = :accountId AND c.fingerprint IN (:...fingerprints)', { accountId, fingerprints })
+      .getMany();
+    if (existing.length === 0) return;
+    const byFp = new Map(existing.map((r) => [r.fingerprint, r.id]));
+    const dups = fingerprints.flatMap((fingerprint, i) => {
+      const existingId = byFp.get(fingerprint);
+      return existingId ? [{ entry: numbered ? i + 1 : undefined, fingerprint, existingId }] : [];
+    });
+    throw new CertDuplicateError(accountId, dups);
+  }
+
+  async get(accountId: string, certificateId: string): Promise<Certificate> {
+    return toCertificate(await this.row(this.ds.manager, accountId, certificateId));
+  }
+
+  /** The row of this account; another account's id answers exactly like an unknown id. */
+  private async row(em: EntityManager, accountId: string, certificateId: string, lock = false): Promise<CertificateRow> {
+    const id = certificateId.toLowerCase();
+    // Not a UUID: cannot exist (and PostgreSQL would refuse to compare it with a uuid column).
+    if (!UUID.test(id)) throw new CertNotFoundError(accountId, certificateId);
+    const row = await em.getRepository(CertificateEntity).findOne({
+      where: { id, accountId },
+      ...(lock && this.pg ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (!row) throw new CertNotFoundError(accountId, certificateId);
+    return row;
+  }
+
+  async list(accountId: string, q: CertificateQuery): Promise<{ items: Certificate[]; nextCursor: string | null }> {
+    const limit = q.limit ?? DEFAULT_PAGE_SIZE;
+    const qb = this.ds
+      .getRepository(CertificateEntity)
+      .createQueryBuilder('c')
+      .where('c.accountId = :accountId', { accountId });
+    if (q.status) qb.andWhere('c.status = :status', { status: q.status });
+    if (q.kind) qb.andWhere('c.kind = :kind', { kind: q.kind });
+    if (q.fingerprint) qb.andWhere('c.fingerprint = :fp', { fp: normalizeFingerprint(q.fingerprint) });
+    if (q.q) {
+      const like = `%${q.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      qb.andWhere(`(LOWER(c.name) LIKE :like ESCAPE '\\' OR LOWER(c.subject) LIKE :like ESCAPE '\\')`, { like });
+    }
+    if (q.cursor) {
+      const after = decodeCursor(q.cursor);
+      if (!after) throw new ApiError('BAD_REQUEST', 'invalid cursor: pass the nextCursor of a previous page');
+      qb.andWhere('(c.createdAt > :at OR (c.createdAt = :at AND c.id > :afterId))', { at: after.createdAt, afterId: after.id });
+    }
+    const rows = await qb.orderBy('c.createdAt', 'ASC').addOrderBy('c.id', 'ASC').limit(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toCertificate),
+      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
+  }
+
+  /** Set the status; the same status again is a no-op (no history row, no event). */
+  async setStatus(accountId: string, certificateId: string, status: CertStatus, ctx: WriteContext): Promise<Certificate> {
+    let changed = false;
+    const cert = await this.write(async (em) => {
+      const row = await this.row(em, accountId, certificateId, true);
+      const plan = planStatusChange(row.status, status);
+      if (!plan.changed) return toCertificate(row);
+      await em.getRepository(CertificateEntity).update({ id: row.id }, { status: plan.after, updatedAt: ctx.now });
+      const after = toCertificate({ ...row, status: plan.after, updatedAt: ctx.now });
+      await this.history(em, row, plan.before, plan.after, ctx);
+      await this.enqueue(em, certStatusChanged(after, plan.before, ctx), ctx.traceparent);
+      changed = true;
+      return after;
+    });
+    if (changed) this.onCommitted();
+    return cert;
+  }
+
+  async remove(accountId: string, certificateId: string, ctx: WriteContext): Promise<void> {
+    await this.write(async (em) => {
+      const row = await this.row(em, accountId, certificateId, true);
+      await em.getRepository(CertificateEntity).delete({ id: row.id });
+      await this.history(em, row, row.status, null, ctx);
+      await this.enqueue(em, certDeleted(toCertificate(row), ctx), ctx.traceparent);
+    });
+    this.onCommitted();
+  }
+
+  /** Every registration of these accounts, any status: one query on the (account_id, …) index. */
+  async trustSet(accountIds: string[]): Promise<TrustEntry[]> {
+    const rows = await this.ds
+      .getRepository(CertificateEntity)
+      .createQueryBuilder('c')
+      .select(['c.id', 'c.accountId', 'c.fingerprint', 'c.status', 'c.kind', 'c.pem'])
+      .where('c.accountId IN (:...accountIds)', { accountIds: [...new Set(accountIds)] })
+      .getMany();
+    return rows.map((r) => ({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem }));
+  }
+
+  /** The status history of a certificate, oldest first (kept after deletion). */
+  async historyOf(certificateId: string): Promise<StatusHistoryRow[]> {
+    return this.ds.getRepository(StatusHistoryEntity).find({ where: { certificateId }, order: { seq: 'ASC' } });
+  }
+
+  /** Cheap round trip for readiness. */
+  async ping(): Promise<void> {
+    await this.ds.query('SELECT 1');
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const d = ((e as { driverError?: unknown })?.driverError ?? e) as { code?: string };
+  return d?.code === '23505' || d?.code === 'SQLITE_CONSTRAINT_UNIQUE' || d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,123 @@
+// The facts a certificate change produces: a change event for the brokers (TWOWAY_CHANGES) and an
+// audit event (TWOWAY_AUDIT). Pure: ids and time are passed in. Neither carries the PEM.
+import {
+  AuditTypes,
+  ChangeSubjects,
+  auditSubject,
+  type Actor,
+  type AuditEvent,
+  type Certificate,
+  type CertAddedEvent,
+  type CertDeletedEvent,
+  type CertStatus,
+  type CertStatusChangedEvent,
+} from '@twoway/contracts';
+
+export const AUDIT_SOURCE = 'cert-registry';
+
+export interface EventContext {
+  actor: Actor;
+  now: Date;
+  newId: () => string;
+}
+
+/** An event and the subject it is published on. */
+export interface Outgoing<E extends { id: string }> {
+  subject: string;
+  event: E;
+}
+
+export interface ChangeFacts<C extends { id: string }> {
+  change: Outgoing<C>;
+  audit: Outgoing<AuditEvent>;
+}
+
+const auditDetail = (c: Certificate) => ({ name: c.name, fingerprint: c.fingerprint, subject: c.subject, kind: c.kind });
+
+export function certAdded(cert: Certificate, ctx: EventContext): ChangeFacts<CertAddedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: {
+      subject: ChangeSubjects.CertAdded,
+      event: { id: ctx.newId(), type: 'cert.added', time, account: cert.accountId, actor: ctx.actor, data: { after: cert } },
+    },
+    audit: {
+      subject: auditSubject(AuditTypes.CertAdded),
+      event: {
+        id: ctx.newId(),
+        type: AuditTypes.CertAdded,
+        time,
+        account: cert.accountId,
+        actor: ctx.actor,
+        certificateId: cert.id,
+        source: AUDIT_SOURCE,
+        after: cert.status,
+        detail: auditDetail(cert),
+      },
+    },
+  };
+}
+
+export function certStatusChanged(cert: Certificate, before: CertStatus, ctx: EventContext): ChangeFacts<CertStatusChangedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: {
+      subject: ChangeSubjects.CertStatusChanged,
+      event: {
+        id: ctx.newId(),
+        type: 'cert.status_changed',
+        time,
+        account: cert.accountId,
+        actor: ctx.actor,
+        data: { certificateId: cert.id, fingerprint: cert.fingerprint, before, after: cert.status },
+      },
+    },
+    audit: {
+      subject: auditSubject(AuditTypes.CertStatusChanged),
+      event: {
+        id: ctx.newId(),
+        type: AuditTypes.CertStatusChanged,
+        time,
+        account: cert.accountId,
+        actor: ctx.actor,
+        certificateId: cert.id,
+        source: AUDIT_SOURCE,
+        before,
+        after: cert.status,
+        detail: auditDetail(cert),
+      },
+    },
+  };
+}
+
+/** `cert` is the registration as it was just before deletion. */
+export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<CertDeletedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: {
+      subject: ChangeSubjects.CertDeleted,
+      event: {
+        id: ctx.newId(),
+        type: 'cert.deleted',
+        time,
+        account: cert.accountId,
+        actor: ctx.actor,
+        data: { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert },
+      },
+    },
+    audit: {
+      subject: auditSubject(AuditTypes.CertDeleted),
+      event: {
+        id: ctx.newId(),
+        type: AuditTypes.CertDeleted,
+        time,
+        account: cert.accountId,
+        actor: ctx.actor,
+        certificateId: cert.id,
+        source: AUDIT_SOURCE,
+        before: cert.status,
+        detail: auditDetail(cert),
+      },
+    },
+  };
+}

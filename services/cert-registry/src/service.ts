@@ -1,0 +1,125 @@
+// The cert-registry process: its database (migrations at start), NATS (trust-set answers, events via
+// the outbox relay) and the REST API. `CertRegistryService.start(cfg)` is the whole wiring; tests
+// start it in-process the same way main.ts does.
+import type { AddressInfo } from 'node:net';
+import type { DataSource } from 'typeorm';
+import type { FastifyInstance } from 'fastify';
+import { Bus } from '@twoway/nats';
+import { openDatabase, OutboxEntity, OutboxRelay } from '@twoway/persistence';
+import { createHttpServer, NatsResolver, type Readiness, type Resolver } from '@twoway/http';
+import type { Logger } from '@twoway/telemetry';
+import { DEFAULT_DB_FILE, SERVICE_NAME, type CertRegistryConfig } from './config.js';
+import { CertificateEntity, StatusHistoryEntity } from './db/entities.js';
+import { migrations } from './db/migrations/index.js';
+import { CertificateStore } from './db/certificate-store.js';
+import { serveTrustSet } from './nats/trust-set.js';
+import { registerCertificateRoutes } from './http/certificate-routes.js';
+
+export interface CertRegistryDeps {
+  log: Logger;
+  /** Token and ancestry resolution; over NATS (account-settings) unless a test injects one. */
+  resolver?: Resolver;
+  now?: () => Date;
+}
+
+/** How often readiness re-checks the database (readiness itself reads the cached result). */
+const DB_PROBE_INTERVAL_MS = 2000;
+
+export class CertRegistryService {
+  private stopping?: Promise<void>;
+  private dbUp = true;
+  private probe?: NodeJS.Timeout;
+
+  private constructor(
+    readonly cfg: CertRegistryConfig,
+    private readonly log: Logger,
+    readonly bus: Bus,
+    readonly ds: DataSource,
+    readonly relay: OutboxRelay,
+    readonly store: CertificateStore,
+    readonly http: FastifyInstance,
+    readonly httpUrl: string,
+  ) {}
+
+  static async start(cfg: CertRegistryConfig, deps: CertRegistryDeps): Promise<CertRegistryService> {
+    const log = deps.log;
+    const ds = await openDatabase({
+      url: cfg.dbUrl,
+      dataDir: cfg.dataDir,
+      defaultFile: DEFAULT_DB_FILE,
+      entities: [CertificateEntity, StatusHistoryEntity, OutboxEntity],
+      migrations,
+    });
+    let bus: Bus | undefined;
+    let relay: OutboxRelay | undefined;
+    let http: FastifyInstance | undefined;
+    try {
+      bus = await Bus.connect({
+        servers: cfg.natsUrl,
+        name: SERVICE_NAME,
+        requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        log,
+        onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
+      });
+      await bus.ensureStreams();
+      relay = OutboxRelay.start({ ds, publisher: bus, log });
+      const r = relay;
+      const store = new CertificateStore(ds, () => r.kick());
+      serveTrustSet(bus, store);
+      const b = bus;
+      let svc: CertRegistryService | undefined;
+      http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
+      registerCertificateRoutes(http, { store, resolver: deps.resolver ?? new NatsResolver(b), now: deps.now });
+      await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
+      const addr = http.server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`);
+      svc.watchDatabase();
+      log.info({ url: svc.httpUrl }, 'cert-registry listening');
+      return svc;
+    } catch (e) {
+      await http?.close().catch(() => undefined);
+      await relay?.stop().catch(() => undefined);
+      await bus?.stop().catch(() => undefined);
+      await ds.destroy().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private watchDatabase(): void {
+    this.probe = setInterval(() => {
+      this.store.ping().then(
+        () => {
+          this.dbUp = true;
+        },
+        (e: unknown) => {
+          if (this.dbUp) this.log.warn({ err: e }, 'database unreachable');
+          this.dbUp = false;
+        },
+      );
+    }, DB_PROBE_INTERVAL_MS);
+    this.probe.unref();
+  }
+
+  /** NATS connected, database reachable, outbox relay publishing. */
+  readiness(): Readiness {
+    const checks = { nats: this.bus.connected, database: this.dbUp && this.ds.isInitialized, outbox: this.relay.healthy };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  }
+
+  /** Readiness false → HTTP closed → relay stopped → NATS drained → database closed. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.probe) clearInterval(this.probe);
+      await this.http.close();
+      await this.relay.stop();
+      await this.bus.stop();
+      await this.ds.destroy();
+    })();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
