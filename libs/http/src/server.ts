@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } 
 import type { Logger } from 'pino';
 import { errorBody } from '@twoway/contracts';
 import { errorHandler } from './errors.js';
+import { collectRoutes, openApiDocument } from './openapi.js';
 
 export interface Readiness {
   ready: boolean;
@@ -11,6 +12,8 @@ export interface Readiness {
 
 export interface HttpOptions {
   logger: Logger;
+  /** Service name, for the OpenAPI document's tags. */
+  service?: string;
   /** Called by /readyz; should be cheap (cached states, not probes). */
   readiness: () => Readiness | Promise<Readiness>;
   bodyLimitBytes?: number;
@@ -33,6 +36,9 @@ export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance>
   app.addHook('preClose', async () => {
     closing = true;
   });
+  const routes = collectRoutes(app);
+  // Each service's part of the API document; the gateway merges them at /api/v1/openapi.json.
+  app.get('/openapi.json', async () => openApiDocument(o.service ?? 'twoway', routes));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = closing ? { ready: false, checks: { closing: true } } : await o.readiness();

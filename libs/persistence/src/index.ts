@@ -4,3 +4,4 @@ export { openDatabase, dialectOf, DatabaseUrlError } from './data-source.js';
 export type { DatabaseOptions, Dialect } from './data-source.js';
 export { OutboxEntity, CreateOutbox1700000000000, enqueueEvent, OutboxRelay } from './outbox.js';
 export type { OutboxRow, Publisher, OutboxRelayOptions } from './outbox.js';
+export { transact, exclusive } from './transact.js';

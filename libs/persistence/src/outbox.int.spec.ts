@@ -36,7 +36,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const relay = OutboxRelay.start({ ds, publisher: bus, log: silent, pollMs: 100 });
       try {
         const id = randomUUID();
-        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertAdded, { id, hello: 'world' }));
+        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertAdded, { id, hello: 'world' } as { id: string }));
         relay.kick();
         await waitFor(async () => (await ds.getRepository(OutboxEntity).findOneBy({ id }))?.publishedAt, { what: 'published' });
         // a second relay pass must not publish it again (and the stream deduplicates by id anyway)

@@ -2,6 +2,7 @@
 // the relay publishes pending events to JetStream (message id = event id, so a re-publish after a
 // crash is deduplicated by the stream) and marks them sent. No change is ever committed without its
 // event eventually reaching every broker.
+import { exclusive } from './transact.js';
 import { EntitySchema, IsNull, Table, type DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export interface OutboxRow {
@@ -135,7 +136,8 @@ export class OutboxRelay {
       if (this.stopped || !this.o.ds.isInitialized) return;
       let rows: OutboxRow[];
       try {
-        rows = await repo.find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: this.o.batch ?? 100 });
+        // Exclusive with writers on SQLite, so a pending row is only seen once its transaction committed.
+        rows = await exclusive(this.o.ds, () => repo.find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: this.o.batch ?? 100 }));
       } catch (e) {
         this.fail(e);
         return;
@@ -147,7 +149,7 @@ export class OutboxRelay {
       for (const row of rows) {
         try {
           await this.o.publisher.publishRaw(row.subject, row.id, row.payload, row.traceparent ?? undefined);
-          await repo.update({ seq: row.seq }, { publishedAt: new Date() });
+          await exclusive(this.o.ds, () => repo.update({ seq: row.seq }, { publishedAt: new Date() }));
         } catch (e) {
           this.fail(e);
           return;

@@ -37,6 +37,8 @@ export class AccountSettingsService {
   private constructor(
     readonly app: FastifyInstance,
     readonly httpUrl: string,
+    /** Every route registered, so the tenant-isolation matrix can prove it covers each one. */
+    readonly routes: readonly { method: string; url: string }[],
     readonly store: AccountStore,
     private readonly bus: Bus,
     private readonly relay: OutboxRelay,
@@ -95,9 +97,13 @@ export class AccountSettingsService {
       let svc: AccountSettingsService | undefined;
       const app = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
       undo.push(() => app.close());
+      const routes: { method: string; url: string }[] = [];
+      app.addHook('onRoute', (r) => {
+        for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+      });
       registerRoutes(app, { store, resolver });
       const address = await app.listen({ port: cfg.httpPort, host: cfg.httpHost });
-      svc = new AccountSettingsService(app, address, store, bus, relay, ds, log);
+      svc = new AccountSettingsService(app, address, routes, store, bus, relay, ds, log);
       log.info({ httpUrl: address }, 'account-settings started');
       return svc;
     } catch (e) {

@@ -42,12 +42,12 @@ export function accountsView(ctx: Ctx, navigate: (route: string) => void): View 
     };
     toggleBtn.addEventListener('click', () => void expand());
     const current = acc.id === ctx.account.id;
-    const li = h(
+    const row = h(
       'li',
       { class: current ? 'tree-node is-current' : 'tree-node', 'data-account-id': acc.id },
       h(
         'div',
-        { class: 'tree-row', style: `--depth:${depth}` },
+        { class: 'tree-row' },
         toggleBtn,
         h('div', { class: 'tree-main' }, h('span', { class: 'cell-title' }, acc.name), h('span', { class: 'mono small muted' }, acc.id), current ? h('span', { class: 'tag tag-brand' }, 'Managing') : null),
         acc.createdAt ? h('span', { class: 'small muted col-opt' }, `created ${formatDate(acc.createdAt)}`) : null,
@@ -60,9 +60,11 @@ export function accountsView(ctx: Ctx, navigate: (route: string) => void): View 
       ),
       children,
     );
+    // Set through CSSOM: the console's CSP forbids inline style attributes.
+    row.querySelector<HTMLElement>('.tree-row')?.style.setProperty('--depth', String(depth));
     children.hidden = true;
     if (open) void expand();
-    return li;
+    return row;
   }
 
   function createDialog(parent: { id: string; name: string }): void {

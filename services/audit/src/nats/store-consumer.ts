@@ -17,9 +17,12 @@ const MAX_DEAD_LETTER_CHARS = 64 * 1024;
 const RESTART_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 const NS_PER_MS = 1_000_000;
 
+/** What the consumer needs of the store (the repository; a fake in the consumer's tests). */
+export type EventStore = Pick<AuditRepository, 'store' | 'ping'>;
+
 export interface StoreConsumerOptions {
   bus: Bus;
-  repo: AuditRepository;
+  repo: EventStore;
   log: Logger;
   batchSize: number;
   ackWaitMs: number;
@@ -27,6 +30,8 @@ export interface StoreConsumerOptions {
   onStored?: (events: AuditEvent[]) => void;
   /** Database reachability as the writes find it (readiness). */
   onDbState?: (reachable: boolean) => void;
+  /** Nak delay by delivery count; tests shorten it. */
+  retryDelayMs?: (deliveries: number) => number;
 }
 
 type Decoded = { m: JsMsg; row: AuditRow; event: AuditEvent } | { m: JsMsg; dead: DeadLetterRow };
@@ -43,8 +48,10 @@ export class StoreConsumer {
   /** True while a consume() is open on the durable consumer. */
   private consuming = false;
   stored = 0;
+  private readonly delay: (deliveries: number) => number;
 
   private constructor(private readonly o: StoreConsumerOptions) {
+    this.delay = o.retryDelayMs ?? retryDelayMs;
     this.running = this.run();
   }
 
@@ -201,7 +208,7 @@ export class StoreConsumer {
     this.o.onDbState?.(reachable);
     if (!reachable) {
       this.o.log.error({ err, count: items.length }, 'audit store unreachable; batch will be redelivered');
-      for (const i of items) i.m.nak(retryDelayMs(i.m.info.redeliveryCount));
+      for (const i of items) i.m.nak(this.delay(i.m.info.redeliveryCount));
       return;
     }
     // The database answers but the batch failed: one message at a time, so one bad row cannot hold the rest.
@@ -215,9 +222,10 @@ export class StoreConsumer {
         const d = afterWriteFailure({ dbReachable: await this.o.repo.ping(), deliveries });
         if (d === 'terminate') {
           this.o.log.error({ err: e, subject: i.m.subject, seq: i.m.seq, deliveries }, 'audit message could not be stored; terminated (it stays in the stream)');
-          i.m.term('audit store rejected the event');
+          // No reason text: servers before 2.10.4 ignore a `+TERM reason` and would redeliver.
+          i.m.term();
         } else {
-          i.m.nak(retryDelayMs(deliveries));
+          i.m.nak(this.delay(deliveries));
         }
       }
     }

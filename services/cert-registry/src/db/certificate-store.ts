@@ -2,7 +2,7 @@
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
 import type { DataSource, EntityManager } from 'typeorm';
-import { enqueueEvent } from '@twoway/persistence';
+import { enqueueEvent, transact } from '@twoway/persistence';
 import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
 import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
 import { CertDuplicateError, CertNotFoundError } from '../errors.js';
@@ -44,7 +44,6 @@ export function toCertificate(r: CertificateRow): Certificate {
 export const normalizeFingerprint = (f: string): string => f.replace(/:/g, '').toLowerCase();
 
 export class CertificateStore {
-  private writeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ds: DataSource,
@@ -56,17 +55,9 @@ export class CertificateStore {
     return this.ds.options.type === 'postgres';
   }
 
-  /**
-   * One write transaction. TypeORM's better-sqlite3 driver shares one connection among all query
-   * runners, so two concurrent transactions would nest as savepoints of each other: on SQLite the
-   * writes are queued (SQLite has a single writer anyway).
-   */
+  /** One write transaction (serialised on SQLite by libs/persistence, shared with the outbox relay). */
   private write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    const run = () => this.ds.transaction(fn);
-    if (this.pg) return run();
-    const p = this.writeQueue.then(run, run);
-    this.writeQueue = p.catch(() => undefined);
-    return p;
+    return transact(this.ds, fn);
   }
 
   private async enqueue(em: EntityManager, facts: ChangeFacts<{ id: string }>, traceparent?: string): Promise<void> {

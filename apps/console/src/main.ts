@@ -1,0 +1,150 @@
+// The console shell: sign-in, sidebar navigation and a hash router (#/certificates …), so the gateway
+// serves one static index.html at / and needs no server-side routes.
+import { Api, type ApiError } from './api.js';
+import { h, icon, replace } from './dom.js';
+import { clearSession, loadCurrentAccount, loadSession, roleLabel, saveCurrentAccount, saveSession, type AccountRef, type Ctx, type Session } from './session.js';
+import { toast, toastRegion } from './ui/toast.js';
+import { accountsView } from './views/accounts.js';
+import { auditView } from './views/audit.js';
+import { certificatesView } from './views/certificates.js';
+import { credentialsView } from './views/credentials.js';
+import { logo } from './views/logo.js';
+import { settingsView } from './views/settings.js';
+import { signInView } from './views/sign-in.js';
+import { tokensView } from './views/tokens.js';
+import type { View } from './views/view.js';
+
+const ROUTES = {
+  certificates: { label: 'Certificates', icon: 'cert', view: (c: Ctx) => certificatesView(c) },
+  settings: { label: 'Settings', icon: 'settings', view: (c: Ctx) => settingsView(c) },
+  accounts: { label: 'Accounts', icon: 'accounts', view: (c: Ctx) => accountsView(c, navigate) },
+  credentials: { label: 'Credentials', icon: 'key', view: (c: Ctx) => credentialsView(c) },
+  tokens: { label: 'API tokens', icon: 'token', view: (c: Ctx) => tokensView(c) },
+  audit: { label: 'Audit', icon: 'audit', view: (c: Ctx) => auditView(c) },
+} as const;
+type Route = keyof typeof ROUTES;
+
+const root = document.getElementById('app') as HTMLElement;
+let current: View | undefined;
+let ctx: Ctx | undefined;
+
+function navigate(route: string): void {
+  if (location.hash === `#/${route}`) renderRoute();
+  else location.hash = `#/${route}`;
+}
+
+function routeFromHash(): Route {
+  const r = location.hash.replace(/^#\/?/, '');
+  return (r in ROUTES ? r : 'certificates') as Route;
+}
+
+function signOut(notice?: string): void {
+  current?.dispose?.();
+  current = undefined;
+  ctx = undefined;
+  clearSession();
+  showSignIn(notice);
+}
+
+function showSignIn(notice?: string): void {
+  replace(root, signInView(start, notice), toastRegion());
+  root.querySelector<HTMLInputElement>('input[name=token]')?.focus();
+}
+
+function start(session: Session): void {
+  saveSession(session);
+  let expired = false;
+  const api = new Api(session.token, () => {
+    // One 401 (revoked or expired token) ends the session for every view at once.
+    if (expired) return;
+    expired = true;
+    signOut('Your session ended: the token was revoked or has expired. Sign in again.');
+  });
+  const account = loadCurrentAccount() ?? session.homeAccount;
+  ctx = {
+    api,
+    session,
+    account,
+    setAccount: (a: AccountRef) => {
+      if (!ctx) return;
+      ctx.account = a;
+      saveCurrentAccount(a);
+      renderShell();
+      toast(`Now managing “${a.name}”.`, 'info');
+    },
+  };
+  if (!location.hash) history.replaceState(null, '', '#/certificates');
+  renderShell();
+}
+
+const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
+const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
+
+function renderShell(): void {
+  if (!ctx) return;
+  const s = ctx.session;
+  const menuBtn = h('button', { type: 'button', class: 'btn-icon menu-btn', 'aria-expanded': 'false', 'aria-controls': 'sidebar', 'aria-label': 'Menu' }, icon('menu'));
+  const sidebar = h(
+    'aside',
+    { class: 'sidebar', id: 'sidebar' },
+    h('div', { class: 'brand' }, logo(), h('span', null, 'twoway')),
+    h(
+      'div',
+      { class: 'account-box' },
+      h('div', { class: 'account-label' }, 'Account'),
+      h('div', { class: 'account-name', title: ctx.account.id }, ctx.account.name),
+      ctx.account.id !== s.homeAccount.id
+        ? h('button', { type: 'button', class: 'link-btn', onclick: () => ctx?.setAccount(s.homeAccount) }, `Back to ${s.homeAccount.name}`)
+        : h('div', { class: 'account-id mono' }, ctx.account.id),
+    ),
+    nav,
+    h(
+      'div',
+      { class: 'sidebar-foot' },
+      h('div', { class: 'who' }, h('div', { class: 'who-name' }, s.principal?.name ?? 'Signed in'), h('div', { class: 'who-role' }, s.principal ? `${roleLabel[s.principal.role]}${s.principal.provider ? ' · Provider' : ''}` : 'Token')),
+      h('button', { type: 'button', class: 'btn-icon signout', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => signOut() }, icon('signout')),
+    ),
+  );
+  menuBtn.addEventListener('click', () => {
+    const open = menuBtn.getAttribute('aria-expanded') !== 'true';
+    menuBtn.setAttribute('aria-expanded', String(open));
+    sidebar.classList.toggle('open', open);
+  });
+  replace(
+    root,
+    h('a', { href: '#main', class: 'skip-link', onclick: (e: Event) => (e.preventDefault(), main.focus()) }, 'Skip to content'),
+    h('div', { class: 'shell' }, h('header', { class: 'topbar' }, menuBtn, h('div', { class: 'brand' }, logo(24), h('span', null, 'twoway')), h('span', { class: 'topbar-account' }, ctx.account.name)), sidebar, main),
+    toastRegion(),
+  );
+  renderRoute();
+}
+
+function renderRoute(): void {
+  if (!ctx) return;
+  const route = routeFromHash();
+  replace(
+    nav,
+    h(
+      'ul',
+      null,
+      (Object.keys(ROUTES) as Route[]).map((r) =>
+        h('li', null, h('a', { href: `#/${r}`, class: 'nav-link', 'aria-current': r === route ? 'page' : null }, icon(ROUTES[r].icon as Parameters<typeof icon>[0]), ROUTES[r].label)),
+      ),
+    ),
+  );
+  document.querySelector('.sidebar')?.classList.remove('open');
+  document.querySelector('.menu-btn')?.setAttribute('aria-expanded', 'false');
+  current?.dispose?.();
+  current = ROUTES[route].view(ctx);
+  replace(main, current.el);
+  document.title = `${ROUTES[route].label} · ${ctx.account.name} · twoway`;
+  // Move focus to the new page's heading so keyboard and screen-reader users land on the content.
+  if (document.activeElement?.closest('.nav') || document.activeElement === document.body) main.querySelector<HTMLElement>('.page-title')?.focus();
+}
+
+window.addEventListener('hashchange', renderRoute);
+window.addEventListener('unhandledrejection', (e) => toast((e.reason as ApiError)?.message ?? 'Something went wrong.', 'error'));
+
+const saved = loadSession();
+if (saved) start(saved);
+else showSignIn();

@@ -1,0 +1,222 @@
+// Audit: the account's events, filterable, exportable (CSV, NDJSON), with a live tail of new events
+// from the SSE stream that can be paused without losing what arrives meanwhile.
+import type { AuditEvent, AuditType } from '@twoway/contracts';
+import { type ApiError, errorMessage } from '../api.js';
+import { formatTime, h, icon, replace, uid } from '../dom.js';
+import type { Ctx } from '../session.js';
+import { follow, type StreamState } from '../sse.js';
+import { openDialog } from '../ui/dialog.js';
+import { badge, emptyState, errorBox, loading, pageHeader, table, type Tone } from '../ui/parts.js';
+import { toast } from '../ui/toast.js';
+import type { View } from './view.js';
+
+/** One label per audit type; a Record so a type added to the contract without a label fails to compile. */
+export const TYPE_LABELS: Record<AuditType, string> = {
+  'connect.accepted': 'Connect accepted',
+  'connect.accepted_fallback': 'Connect accepted (fallback)',
+  'connect.rejected': 'Connect rejected',
+  'session.ended': 'Session ended',
+  'cert.added': 'Certificate added',
+  'cert.status_changed': 'Certificate status changed',
+  'cert.deleted': 'Certificate deleted',
+  'settings.changed': 'Settings changed',
+  'credential.added': 'Credential added',
+  'credential.changed': 'Credential changed',
+  'credential.removed': 'Credential removed',
+  'account.created': 'Account created',
+  'token.created': 'Token created',
+  'token.revoked': 'Token revoked',
+};
+const OUTCOME: Record<string, { label: string; tone: Tone }> = {
+  accepted: { label: 'Accepted', tone: 'ok' },
+  rejected: { label: 'Rejected', tone: 'danger' },
+  ended: { label: 'Ended', tone: 'warn' },
+};
+
+const who = (e: AuditEvent): string =>
+  e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject ?? e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
+
+const MAX_LIVE_ROWS = 500;
+
+export function auditView(ctx: Ctx): View {
+  const base = `/accounts/${encodeURIComponent(ctx.account.id)}/audit`;
+  const f = { type: '', outcome: '', from: '', to: '' };
+  let items: AuditEvent[] = [];
+  let nextCursor: string | null = null;
+  const seen = new Set<string>();
+  let paused = false;
+  let held: AuditEvent[] = [];
+
+  const type = h('select', { class: 'input', id: uid('type') }, h('option', { value: '' }, 'All events'), (Object.keys(TYPE_LABELS) as AuditType[]).map((t) => h('option', { value: t }, TYPE_LABELS[t])));
+  const outcome = h('select', { class: 'input', id: uid('outcome') }, h('option', { value: '' }, 'Any outcome'), Object.entries(OUTCOME).map(([v, o]) => h('option', { value: v }, o.label)));
+  const from = h('input', { type: 'datetime-local', class: 'input', id: uid('from') });
+  const to = h('input', { type: 'datetime-local', class: 'input', id: uid('to') });
+  const toIso = (v: string): string => (v ? new Date(v).toISOString() : '');
+  const onFilter = (): void => {
+    Object.assign(f, { type: type.value, outcome: outcome.value, from: toIso(from.value), to: toIso(to.value) });
+    void load();
+  };
+  for (const c of [type, outcome, from, to]) c.addEventListener('change', onFilter);
+  const query = (): Record<string, string> => ({ type: f.type, outcome: f.outcome, from: f.from, to: f.to });
+
+  const exportBtn = (format: 'csv' | 'ndjson', label: string): HTMLButtonElement =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn',
+        onclick: () =>
+          void ctx.api
+            .download(base, { ...query(), format, limit: 1000 }, `twoway-audit-${ctx.account.id}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`)
+            .then(() => toast(`Exported ${format.toUpperCase()}.`))
+            .catch((e: unknown) => toast(errorMessage(e), 'error')),
+      },
+      icon('download'),
+      label,
+    );
+
+  // ---- live tail ----
+  const liveDot = h('span', { class: 'live-dot', 'aria-hidden': 'true' });
+  const liveText = h('span', { class: 'live-text' }, 'Connecting…');
+  const heldText = h('span', { class: 'live-held', 'aria-live': 'polite' });
+  const pauseBtn = h('button', { type: 'button', class: 'btn btn-sm', 'aria-pressed': 'false' }, icon('pause'), 'Pause');
+  pauseBtn.addEventListener('click', () => {
+    paused = !paused;
+    pauseBtn.setAttribute('aria-pressed', String(paused));
+    replace(pauseBtn, icon(paused ? 'play' : 'pause'), paused ? 'Resume' : 'Pause');
+    if (!paused) {
+      const flush = held;
+      held = [];
+      for (const e of flush) addLive(e);
+    }
+    renderHeld();
+  });
+  const renderHeld = (): void => {
+    heldText.textContent = paused ? (held.length ? `Paused · ${held.length} new ${held.length === 1 ? 'event' : 'events'} waiting` : 'Paused') : '';
+  };
+  const setState = (s: StreamState, err?: string): void => {
+    liveDot.className = `live-dot live-${s}`;
+    liveText.textContent = s === 'open' ? 'Live' : s === 'connecting' ? 'Connecting…' : (err ?? 'Disconnected');
+  };
+  const matches = (e: AuditEvent): boolean =>
+    (!f.type || e.type === f.type) && (!f.outcome || e.outcome === f.outcome) && (!f.from || e.time >= f.from) && (!f.to || e.time <= f.to);
+
+  const results = h('section', { class: 'card', 'aria-label': 'Audit events' }, loading('Loading events…'));
+  let tbody: HTMLTableSectionElement | null = null;
+
+  function row(e: AuditEvent, fresh = false): HTMLTableRowElement {
+    const o = e.outcome ? OUTCOME[e.outcome] : undefined;
+    return h(
+      'tr',
+      { class: fresh ? 'row-new' : null, 'data-audit-id': e.id, 'data-audit-type': e.type },
+      h('td', { class: 'nowrap' }, h('time', { datetime: e.time }, formatTime(e.time))),
+      h('td', null, TYPE_LABELS[e.type as AuditType] ?? e.type),
+      h('td', null, o ? badge(o.label, o.tone) : h('span', { class: 'muted' }, '—')),
+      h('td', null, e.reason ? h('code', { class: 'reason' }, e.reason) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'col-opt' }, who(e)),
+      h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Details of ${TYPE_LABELS[e.type as AuditType] ?? e.type} at ${formatTime(e.time)}`, onclick: () => details(e) }, 'Details')),
+    );
+  }
+
+  function addLive(e: AuditEvent): void {
+    if (seen.has(e.id) || !matches(e)) return;
+    seen.add(e.id);
+    items.unshift(e);
+    if (!tbody) return render();
+    tbody.prepend(row(e, true));
+    while (tbody.rows.length > MAX_LIVE_ROWS) tbody.deleteRow(-1);
+  }
+
+  function render(): void {
+    tbody = null;
+    if (!items.length) {
+      replace(results, emptyState('No events', f.type || f.outcome || f.from || f.to ? 'Nothing matches these filters.' : 'Connections, certificate and settings changes appear here as they happen.'));
+      return;
+    }
+    const wrap = table(['Time', 'Event', 'Outcome', 'Reason', { label: 'Device or actor', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], items.map((e) => row(e)), `Audit events of ${ctx.account.name}`);
+    tbody = wrap.querySelector('tbody');
+    replace(results, wrap, nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load older events')) : null);
+  }
+
+  let generation = 0;
+  async function load(more = false): Promise<void> {
+    const gen = ++generation;
+    if (!more) replace(results, loading('Loading events…'));
+    try {
+      const page = await ctx.api.get<{ items: AuditEvent[]; nextCursor: string | null }>(base, { ...query(), limit: 100, cursor: more ? nextCursor : undefined });
+      if (gen !== generation) return;
+      if (!more) seen.clear();
+      const fresh = page.items.filter((e) => !seen.has(e.id));
+      fresh.forEach((e) => seen.add(e.id));
+      items = more ? [...items, ...fresh] : fresh;
+      nextCursor = page.nextCursor;
+      render();
+    } catch (e) {
+      if (gen === generation) replace(results, errorBox(errorMessage(e), (e as ApiError).code));
+    }
+  }
+
+  function details(e: AuditEvent): void {
+    const rows: [string, string | undefined][] = [
+      ['Time', e.time],
+      ['Type', e.type],
+      ['Outcome', e.outcome],
+      ['Reason', e.reason],
+      ['Account', e.account ?? undefined],
+      ['Actor', `${e.actor.kind} ${e.actor.name ?? e.actor.id}`],
+      ['Client id', e.device?.clientId],
+      ['Username', e.device?.username],
+      ['Certificate subject', e.device?.certificateSubject],
+      ['Certificate fingerprint', e.device?.certificateFingerprint],
+      ['Certificate id', e.certificateId],
+      ['Source address', e.sourceAddress],
+      ['Written by', e.source],
+      ['Trace id', e.traceId],
+      ['Event id', e.id],
+    ];
+    const extra = [
+      ['Before', e.before],
+      ['After', e.after],
+      ['Detail', e.detail],
+    ].filter(([, v]) => v !== undefined) as [string, unknown][];
+    const d = openDialog({
+      title: TYPE_LABELS[e.type as AuditType] ?? e.type,
+      wide: true,
+      body: [
+        h('dl', { class: 'details' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono break' }, v as string)])),
+        extra.map(([k, v]) => h('div', { class: 'field' }, h('div', { class: 'label' }, k), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)))),
+      ],
+      footer: h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Close'),
+    });
+  }
+
+  void load();
+  const stream = follow(ctx.api, `${base}/stream`, {
+    onState: setState,
+    onMessage: (data) => {
+      let e: AuditEvent;
+      try {
+        e = JSON.parse(data) as AuditEvent;
+      } catch {
+        return;
+      }
+      if (paused) {
+        if (!seen.has(e.id) && matches(e) && !held.some((x) => x.id === e.id)) held.push(e);
+        renderHeld();
+      } else addLive(e);
+    },
+  });
+
+  const lbl = (c: HTMLElement, text: string): HTMLElement => h('div', { class: 'field field-inline' }, h('label', { for: c.id }, text), c);
+  return {
+    el: h(
+      'div',
+      { class: 'page' },
+      pageHeader('Audit', ['Every connection attempt and every change in ', h('strong', null, ctx.account.name), ', with who, when and why.'], [exportBtn('csv', 'CSV'), exportBtn('ndjson', 'NDJSON')]),
+      h('div', { class: 'toolbar toolbar-wrap', role: 'search', 'aria-label': 'Filter audit events' }, lbl(type, 'Event'), lbl(outcome, 'Outcome'), lbl(from, 'From'), lbl(to, 'To')),
+      h('div', { class: 'live-bar', role: 'region', 'aria-label': 'Live tail' }, liveDot, liveText, heldText, h('span', { class: 'spacer' }), pauseBtn),
+      results,
+    ),
+    dispose: () => stream.stop(),
+  };
+}

@@ -1,0 +1,95 @@
+// Audit events leave the connect path without being awaited: they wait in a bounded in-memory queue
+// and a single pump publishes them to JetStream in order, retrying with backoff while NATS is away.
+// When the queue is full the oldest event is dropped, counted and logged: a flood of refused connects
+// during an outage must not exhaust memory. The event id is the JetStream message id, so a retry that
+// did reach the stream is stored once.
+import { auditSubject, type AuditEvent } from '@twoway/contracts';
+import type { Logger } from '@twoway/telemetry';
+
+export interface AuditPublisher {
+  publishEvent(subject: string, event: { id: string }): Promise<void>;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+export class AuditQueue {
+  private readonly queue: AuditEvent[] = [];
+  private pumping = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs = RETRY_MIN_MS;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly publisher: AuditPublisher,
+    private readonly maxSize: number,
+    private readonly log: Logger,
+    private readonly onDrop: () => void,
+  ) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  push(ev: AuditEvent): void {
+    if (this.stopped) return;
+    if (this.queue.length >= this.maxSize) {
+      const dropped = this.queue.shift();
+      this.onDrop();
+      this.log.warn({ dropped: dropped?.id, type: dropped?.type, queued: this.queue.length }, 'audit queue full: oldest event dropped');
+    }
+    this.queue.push(ev);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping || this.retryTimer || this.stopped) return;
+    this.pumping = true;
+    void this.run().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length && !this.stopped) {
+      const ev = this.queue[0]!;
+      try {
+        await this.publisher.publishEvent(auditSubject(ev.type), ev);
+        // Only remove what was published; a drop-oldest meanwhile may already have removed it.
+        if (this.queue[0] === ev) this.queue.shift();
+        this.backoffMs = RETRY_MIN_MS;
+      } catch (err) {
+        this.log.warn({ err, queued: this.queue.length, retryInMs: this.backoffMs }, 'audit publish failed; will retry');
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.pump();
+        }, this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
+        return;
+      }
+    }
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    w.forEach((f) => f());
+  }
+
+  /** Resolve when the queue is empty or `timeoutMs` passed (used at stop). */
+  flush(timeoutMs: number): Promise<void> {
+    if (!this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.queue.length) this.log.warn({ lost: this.queue.length }, 'audit events not published at stop');
+  }
+}

@@ -1,0 +1,60 @@
+// Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
+// see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent, ConnectReason } from '@twoway/contracts';
+import { escapeField } from '@twoway/telemetry';
+import type { ChainFacts, Decision, LeafFacts } from './decide.js';
+
+export interface AuditContext {
+  source: string;
+  nowMs: number;
+  traceId?: string;
+}
+
+export interface DeviceRecord {
+  clientId: string;
+  username: string | undefined;
+  leaf: LeafFacts | undefined;
+  sourceAddress: string | undefined;
+  accountId: string | undefined;
+}
+
+function device(d: DeviceRecord): AuditEvent['device'] {
+  return {
+    clientId: escapeField(d.clientId),
+    ...(d.username !== undefined ? { username: escapeField(d.username) } : {}),
+    ...(d.leaf ? { certificateFingerprint: d.leaf.fingerprint, certificateSubject: escapeField(d.leaf.subject, 1024) } : {}),
+  };
+}
+
+function base(type: string, d: DeviceRecord, ctx: AuditContext): AuditEvent {
+  return {
+    id: randomUUID(),
+    type,
+    time: new Date(ctx.nowMs).toISOString(),
+    account: d.accountId ?? null,
+    actor: { kind: 'device', id: escapeField(d.clientId) ?? '' },
+    device: device(d),
+    ...(d.sourceAddress ? { sourceAddress: d.sourceAddress } : {}),
+    ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
+    source: ctx.source,
+  };
+}
+
+export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: 'tls' | 'tcp', ctx: AuditContext): AuditEvent {
+  return {
+    ...base(decision.type, d, ctx),
+    outcome: decision.outcome,
+    reason: decision.reason,
+    detail: {
+      transport,
+      certificate: chain.kind,
+      ...(decision.outcome === 'accepted' ? { mode: decision.mode } : { returnCode: decision.returnCode }),
+      ...('path' in chain ? { path: chain.path } : {}),
+    },
+  };
+}
+
+export function sessionEndedEvent(reason: ConnectReason, d: DeviceRecord, ctx: AuditContext, detail: Record<string, unknown>): AuditEvent {
+  return { ...base('session.ended', d, ctx), outcome: 'ended', reason, detail };
+}

@@ -1,0 +1,113 @@
+// Step 1 of a connect: collect what the decision needs — the MQTT CONNECT fields, the peer chain
+// captured at the handshake, the credential's owner and settings, and the chain's standing against
+// the account's trust set — from warm caches or, on a miss, from the owners over NATS.
+import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
+import { parseDer, type ParsedCert } from '@twoway/pki';
+import type { AccountSettings } from '../cache/settings-cache.js';
+import type { Owners } from '../nats/owners.js';
+import type { ChainFacts, ConnectFacts, CredentialFacts, KeyKind, LeafFacts } from './decide.js';
+import { evaluateChain, leafFacts, type Validate } from './evaluate-chain.js';
+
+/** One MQTT CONNECT as the broker saw it. The password lives only for the duration of the decision. */
+export interface ConnectAttempt {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+  /** DER of the certificates the device sent, leaf first (empty: none, or plain TCP). */
+  peerChain: readonly Uint8Array[];
+  sourceAddress: string | undefined;
+  transport: 'tls' | 'tcp';
+  nowMs: number;
+  natsDownSinceMs: number | undefined;
+  traceparent?: string;
+}
+
+export interface GatheredFacts {
+  facts: ConnectFacts;
+  /** Parsed presented chain (kept with a session to re-decide it later). */
+  presented: readonly ParsedCert[];
+  /** The presented leaf, for the audit record (its fields are escaped there). */
+  leaf: LeafFacts | undefined;
+  accountId: string | undefined;
+  ancestry: readonly string[] | undefined;
+  /** Why the owners could not be asked, for the log. */
+  error?: unknown;
+}
+
+function parseChain(ders: readonly Uint8Array[]): { certs: ParsedCert[]; malformed: boolean } {
+  const certs: ParsedCert[] = [];
+  for (const d of ders) {
+    try {
+      certs.push(parseDer(d));
+    } catch {
+      return { certs, malformed: true };
+    }
+  }
+  return { certs, malformed: false };
+}
+
+/** Does this account need the chain evaluated (mutual TLS on, or credentials keyed by certificate)? */
+export const usesCertificates = (s: AccountSettings['settings']): boolean =>
+  (s.mutualTls.available && s.mutualTls.enabled) || s.identity.credentialLookup !== 'username';
+
+/** Evaluate a presented chain for an account (also used to re-decide live sessions). */
+export async function chainFactsFor(presented: readonly ParsedCert[], malformed: boolean, account: AccountSettings, owners: Owners, at: Date, validate?: Validate, traceparent?: string): Promise<ChainFacts> {
+  const leaf = presented[0] ? leafFacts(presented[0]) : undefined;
+  if (malformed) return { kind: 'untrusted', reason: ConnectReasons.CERT_MALFORMED, ...(leaf ? { leaf } : {}) };
+  if (!leaf) return { kind: 'none' };
+  if (!usesCertificates(account.settings)) return { kind: 'not_evaluated', leaf };
+  const trust = await owners.trustSet(account.ancestry, traceparent);
+  return evaluateChain(presented, trust, at, validate);
+}
+
+export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: Validate): Promise<GatheredFacts> {
+  const { certs, malformed } = parseChain(a.peerChain);
+  const leafCert = malformed ? undefined : certs[0];
+  const leaf = certs[0] ? leafFacts(certs[0]) : undefined;
+  const base = { clientId: a.clientId, username: a.username, natsDownSinceMs: a.natsDownSinceMs };
+  const recorded: ChainFacts = leaf ? { kind: 'not_evaluated', leaf } : malformed ? { kind: 'untrusted', reason: ConnectReasons.CERT_MALFORMED } : { kind: 'none' };
+
+  // The credential key: the MQTT username, or — when the device sent none — the certificate's CN,
+  // then its subject DN. A certificate-derived key is honoured only if the account looks credentials
+  // up that way and the chain verifies (decide.ts); here it is only a candidate.
+  const candidates: { key: string; kind: KeyKind }[] = [];
+  if (a.username) candidates.push({ key: a.username, kind: 'username' });
+  else if (leafCert) {
+    if (leafCert.commonName) candidates.push({ key: leafCert.commonName, kind: 'certificateCn' });
+    candidates.push({ key: leafCert.subject, kind: 'certificateSubject' });
+  }
+  if (candidates.length === 0 || a.password === undefined) {
+    return { facts: { ...base, credential: { status: 'missing' }, chain: recorded }, presented: certs, leaf, accountId: undefined, ancestry: undefined };
+  }
+  const password = a.password.toString('utf8');
+
+  try {
+    let credential: CredentialFacts = { status: 'refused', reason: ConnectReasons.BAD_CREDENTIALS };
+    let account: AccountSettings | undefined;
+    for (const c of candidates) {
+      const r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.traceparent);
+      if (r.ok) {
+        credential = { status: 'ok', accountId: r.credential.accountId, credentialId: r.credential.credentialId, username: r.credential.username, keyKind: c.kind, key: c.key };
+        account = r.settings;
+        break;
+      }
+      credential = { status: 'refused', reason: r.reason as ConnectReason, ...(r.accountId ? { accountId: r.accountId } : {}) };
+      if (r.reason !== ConnectReasons.BAD_CREDENTIALS) break;
+    }
+    if (credential.status !== 'ok' || !account) {
+      const accountId = credential.status === 'refused' ? credential.accountId : undefined;
+      return { facts: { ...base, credential, chain: recorded }, presented: certs, leaf, accountId, ancestry: undefined };
+    }
+    const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.traceparent);
+    return {
+      facts: { ...base, credential, settings: account.settings, chain },
+      presented: certs,
+      leaf,
+      accountId: account.accountId,
+      ancestry: account.ancestry,
+    };
+  } catch (error) {
+    // UnavailableError (no answer) or RemoteError (the owner failed): fail closed.
+    return { facts: { ...base, credential: { status: 'missing' }, chain: recorded, undecidable: true }, presented: certs, leaf, accountId: undefined, ancestry: undefined, error };
+  }
+}

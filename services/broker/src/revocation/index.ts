@@ -1,0 +1,42 @@
+// How a change reaches live sessions, in order (one CHANGES-stream message at a time):
+//   1. on-status-changed — decode the event into a Change (cert status/delete/add, settings, credential)
+//   2. invalidate        — drop the stale warm-cache entries first, so reconnects are decided afresh
+//   3. kick              — end every live session the change no longer allows, audited as session.ended
+// and, after a NATS outage, resync: flush every cache and re-decide every live session.
+import type { Caches } from '../nats/owners.js';
+import { invalidate } from './invalidate.js';
+import { endSession, kick, redecide, sessionEndReason, type KickDeps } from './kick.js';
+import { toChange, type Change } from './on-status-changed.js';
+
+export interface RevocationDeps extends KickDeps {
+  caches: Caches;
+}
+
+export async function applyChange(subject: string, data: Uint8Array, d: RevocationDeps): Promise<Change> {
+  const change = toChange(subject, data);
+  invalidate(change, d.caches);
+  await kick(change, d);
+  return change;
+}
+
+/**
+ * After NATS comes back: nothing cached may be trusted (a suspension may have happened meanwhile), so
+ * flush all caches and decide every live session again on fresh answers. Throws if an owner does not
+ * answer; the caller retries and stays not-ready meanwhile.
+ */
+export async function resync(d: RevocationDeps): Promise<{ checked: number; ended: number }> {
+  d.caches.trust.clear();
+  d.caches.settings.clear();
+  d.caches.credentials.clear();
+  let ended = 0;
+  const sessions = d.sessions.all();
+  for (const s of sessions) {
+    if (s.ending) continue;
+    const r = await redecide(s, d);
+    if (!r.ok) {
+      endSession(s, sessionEndReason(r.reason), { decision: r.reason, resync: true }, d);
+      ended += 1;
+    }
+  }
+  return { checked: sessions.length, ended };
+}

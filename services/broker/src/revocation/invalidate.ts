@@ -1,0 +1,23 @@
+// Step 2 of revocation: drop what the change made stale from the warm caches, before any session is
+// touched, so a device that reconnects right after being kicked is decided on fresh data.
+import type { Caches } from '../nats/owners.js';
+import type { Change } from './on-status-changed.js';
+
+export function invalidate(c: Change, caches: Caches): void {
+  switch (c.type) {
+    case 'cert.status_changed':
+    case 'cert.deleted':
+    case 'cert.added':
+      // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it goes.
+      caches.trust.invalidateAccount(c.account);
+      return;
+    case 'settings.changed':
+      caches.settings.invalidate(c.account);
+      return;
+    case 'credential.changed':
+      caches.credentials.invalidate(c.credentialId, c.username);
+      return;
+    case 'ignored':
+      return;
+  }
+}

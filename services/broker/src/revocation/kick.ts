@@ -1,0 +1,97 @@
+// Step 3 of revocation: end the live sessions a change no longer allows, each with a `session.ended`
+// audit event, and re-decide those whose account settings changed.
+import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
+import type { Logger } from '@twoway/telemetry';
+import type { AuditQueue } from '../audit/audit-queue.js';
+import { sessionEndedEvent } from '../connect/audit.js';
+import { decide } from '../connect/decide.js';
+import type { Validate } from '../connect/evaluate-chain.js';
+import { chainFactsFor } from '../connect/gather-facts.js';
+import type { BrokerMetrics } from '../http/metrics.js';
+import type { Owners } from '../nats/owners.js';
+import type { Session, SessionRegistry } from '../sessions/session-registry.js';
+import type { AccountSettings } from '../cache/settings-cache.js';
+import { endsCertificate, type Change } from './on-status-changed.js';
+
+export interface KickDeps {
+  sessions: SessionRegistry;
+  owners: Owners;
+  validate?: Validate;
+  audit: AuditQueue;
+  metrics: BrokerMetrics;
+  log: Logger;
+  source: string;
+  staleAfterMs: number;
+  now?: () => number;
+}
+
+const STATUS_REASONS: ReadonlySet<string> = new Set([
+  ConnectReasons.CERT_SUSPENDED, ConnectReasons.CERT_REVOKED, ConnectReasons.ANCHOR_SUSPENDED, ConnectReasons.ANCHOR_REVOKED,
+]);
+
+export function endSession(s: Session, reason: ConnectReason, detail: Record<string, unknown>, d: KickDeps, eventTimeMs?: number): void {
+  if (s.ending) return;
+  s.ending = true;
+  const nowMs = (d.now ?? Date.now)();
+  d.sessions.remove(s.client);
+  s.client.close();
+  d.metrics.sessionsEnded.inc({ reason });
+  if (eventTimeMs !== undefined && Number.isFinite(eventTimeMs)) d.metrics.revocationPropagationMs.observe(Math.max(0, nowMs - eventTimeMs));
+  d.audit.push(
+    sessionEndedEvent(reason, { clientId: s.clientId, username: s.username, leaf: s.leaf, sourceAddress: s.sourceAddress, accountId: s.accountId }, { source: d.source, nowMs }, detail),
+  );
+  d.log.info({ clientId: s.clientId, account: s.accountId, reason, ...detail }, 'session ended');
+}
+
+/** Decide a live session again on current settings and trust (no password needed: its credential outcome is kept). */
+export async function redecide(s: Session, d: KickDeps, account?: AccountSettings): Promise<{ ok: true } | { ok: false; reason: ConnectReason }> {
+  const nowMs = (d.now ?? Date.now)();
+  const acc = account ?? (await d.owners.settings(s.accountId));
+  const chain = await chainFactsFor(s.presented, s.malformed, acc, d.owners, new Date(nowMs), d.validate);
+  const decision = decide({ ...s.facts, settings: acc.settings, chain, natsDownSinceMs: undefined, undecidable: false }, { nowMs, staleAfterMs: d.staleAfterMs });
+  if (decision.outcome === 'accepted') {
+    s.facts = { ...s.facts, settings: acc.settings, chain };
+    return { ok: true };
+  }
+  return { ok: false, reason: decision.reason };
+}
+
+export async function kick(c: Change, d: KickDeps): Promise<number> {
+  if (c.type === 'ignored') return 0;
+  let ended = 0;
+  if (endsCertificate(c)) {
+    // Only sessions of the account or its descendants: a registration is scoped to its subtree.
+    for (const s of d.sessions.withFingerprint(c.fingerprint)) {
+      if (!s.ancestry.includes(c.account)) continue;
+      endSession(s, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
+      ended += 1;
+    }
+    return ended;
+  }
+  if (c.type === 'credential.changed' && c.change !== 'added') {
+    // The broker keeps no password, so it cannot re-check a changed credential: the device reconnects.
+    for (const s of d.sessions.ofCredential(c.credentialId)) {
+      endSession(s, ConnectReasons.SESSION_CREDENTIAL_CHANGED, { credentialId: c.credentialId, change: c.change, eventId: c.eventId }, d, c.timeMs);
+      ended += 1;
+    }
+    return ended;
+  }
+  if (c.type === 'settings.changed') {
+    for (const s of d.sessions.ofAccount(c.account)) {
+      const acc: AccountSettings = { accountId: s.accountId, settings: c.after, ancestry: s.ancestry };
+      try {
+        const r = await redecide(s, d, acc);
+        if (!r.ok) {
+          endSession(s, ConnectReasons.SESSION_SETTINGS_CHANGED, { decision: r.reason, eventId: c.eventId }, d, c.timeMs);
+          ended += 1;
+        }
+      } catch (err) {
+        d.log.warn({ err, clientId: s.clientId, account: s.accountId }, 'cannot re-decide a session after a settings change; it stays until the next resync');
+      }
+    }
+  }
+  return ended;
+}
+
+export const sessionEndReason = (decisionReason: string): ConnectReason =>
+  STATUS_REASONS.has(decisionReason) ? ConnectReasons.SESSION_CERT_STATUS_CHANGED : ConnectReasons.SESSION_SETTINGS_CHANGED;

@@ -1,0 +1,60 @@
+// Step 1 of revocation: a message from the CHANGES stream becomes a small Change value (validated
+// against the contracts schema where it enters the broker), or `ignored` for facts the broker does
+// not act on.
+import {
+  CertAddedEvent, CertDeletedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
+  type CertStatus, type Settings,
+} from '@twoway/contracts';
+import { decode } from '@twoway/nats';
+
+interface Base {
+  eventId: string;
+  account: string;
+  /** The event's time (epoch ms), for the propagation metric. */
+  timeMs: number;
+}
+export type Change =
+  | (Base & { type: 'cert.status_changed'; fingerprint: string; before: CertStatus; after: CertStatus })
+  | (Base & { type: 'cert.deleted'; fingerprint: string })
+  | (Base & { type: 'cert.added'; fingerprint: string; status: CertStatus })
+  | (Base & { type: 'settings.changed'; after: Settings })
+  | (Base & { type: 'credential.changed'; credentialId: string; username: string; change: 'added' | 'updated' | 'removed' })
+  | { type: 'ignored'; subject: string };
+
+const base = (e: { id: string; account: string; time: string }): Base => ({ eventId: e.id, account: e.account, timeMs: Date.parse(e.time) });
+
+/** Throws MessageInvalidError for a payload that does not match its subject's schema. */
+export function toChange(subject: string, data: Uint8Array): Change {
+  switch (subject) {
+    case ChangeSubjects.CertStatusChanged: {
+      const e = decode(CertStatusChangedEvent, data, subject);
+      return { ...base(e), type: 'cert.status_changed', fingerprint: e.data.fingerprint, before: e.data.before, after: e.data.after };
+    }
+    case ChangeSubjects.CertDeleted: {
+      const e = decode(CertDeletedEvent, data, subject);
+      return { ...base(e), type: 'cert.deleted', fingerprint: e.data.fingerprint };
+    }
+    case ChangeSubjects.CertAdded: {
+      const e = decode(CertAddedEvent, data, subject);
+      return { ...base(e), type: 'cert.added', fingerprint: e.data.after.fingerprint, status: e.data.after.status };
+    }
+    case ChangeSubjects.SettingsChanged: {
+      const e = decode(SettingsChangedEvent, data, subject);
+      return { ...base(e), type: 'settings.changed', after: e.data.after };
+    }
+    case ChangeSubjects.CredentialChanged: {
+      const e = decode(CredentialChangedEvent, data, subject);
+      return { ...base(e), type: 'credential.changed', credentialId: e.data.credentialId, username: e.data.username, change: e.data.change };
+    }
+    default:
+      return { type: 'ignored', subject };
+  }
+}
+
+/** Does this change make certificates on live paths unacceptable (end sessions at once)? */
+export function endsCertificate(c: Change): c is Extract<Change, { fingerprint: string }> {
+  if (c.type === 'cert.deleted') return true;
+  if (c.type === 'cert.status_changed') return c.after !== 'VALID';
+  if (c.type === 'cert.added') return c.status !== 'VALID';
+  return false;
+}

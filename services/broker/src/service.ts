@@ -1,0 +1,245 @@
+// The broker as an object: `await Broker.start(cfg, { log, mq? })` wires NATS, the warm caches, the
+// change feed, aedes and the listeners; `stop()` unwinds them in reverse.
+import { Aedes, type Client } from 'aedes';
+import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import { ConnectReasons } from '@twoway/contracts';
+import { Bus } from '@twoway/nats';
+import type { Logger } from '@twoway/telemetry';
+import { AuditQueue } from './audit/audit-queue.js';
+import { CredentialCache } from './cache/credential-cache.js';
+import { SettingsCache } from './cache/settings-cache.js';
+import { TrustCache } from './cache/trust-cache.js';
+import type { BrokerConfig } from './config.js';
+import { connectEvent } from './connect/audit.js';
+import type { Validate } from './connect/evaluate-chain.js';
+import { createAuthenticate } from './connect/index.js';
+import { BrokerMetrics } from './http/metrics.js';
+import { startHttp } from './http/server.js';
+import { ChangesFeed } from './nats/changes-feed.js';
+import { Owners, type Caches } from './nats/owners.js';
+import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
+import { SessionRegistry } from './sessions/session-registry.js';
+import { mountUnsubscribe, topicAuthorizers } from './topics.js';
+import type { ConnState } from './tls/conn-state.js';
+import { devServerCertificate } from './tls/dev-certificate.js';
+import { MqttListeners, type TlsMaterial } from './tls/listener.js';
+
+export interface BrokerDeps {
+  log: Logger;
+  /** An aedes `mq` emitter (services/broker/src/cluster) so messages cross replicas; in-process by default. */
+  mq?: unknown;
+  /** The chain validator (libs/pki `validateChain` unless a test substitutes it). */
+  validate?: Validate;
+  /** Server TLS material given directly (tests); otherwise the files of the config. */
+  tls?: TlsMaterial;
+}
+
+export interface RunningBroker {
+  mqttPort: number;
+  plainPort: number | undefined;
+  httpUrl: string;
+  metrics: BrokerMetrics;
+  sessions: SessionRegistry;
+  listeners: MqttListeners;
+  ready(): boolean;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const RESYNC_RETRY_MS = 1_000;
+const CATCH_UP_TIMEOUT_MS = 5_000;
+
+export class Broker {
+  static async start(cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
+    const log = deps.log;
+    const metrics = new BrokerMetrics();
+    const sessions = new SessionRegistry();
+    const caches: Caches = {
+      trust: new TrustCache((e, err) => log.error({ err, certificateId: e.id, account: e.accountId }, 'a registered certificate does not parse; it is not an anchor')),
+      settings: new SettingsCache(),
+      credentials: new CredentialCache(cfg.credentialCacheTtlMs),
+    };
+    const state = {
+      natsConnected: true,
+      natsDownSinceMs: undefined as number | undefined,
+      resyncing: false,
+      feedAlive: false,
+      stopping: false,
+    };
+    const stale = () => state.natsDownSinceMs !== undefined && Date.now() - state.natsDownSinceMs > cfg.staleAfterMs;
+
+    let onReconnect: () => void = () => undefined;
+    const bus = await Bus.connect({
+      servers: cfg.natsUrl,
+      name: `twoway-broker-${cfg.brokerId}`,
+      requestTimeoutMs: cfg.natsRequestTimeoutMs,
+      log,
+      onStatus: (s) => {
+        if (s === 'disconnected') {
+          state.natsConnected = false;
+          state.natsDownSinceMs ??= Date.now();
+          log.warn({ staleAfterMs: cfg.staleAfterMs }, 'NATS disconnected: deciding from warm caches until the staleness bound');
+        } else if (s === 'reconnected') {
+          state.natsConnected = true;
+          onReconnect();
+        }
+      },
+    });
+    const cleanups: (() => Promise<void>)[] = [() => bus.stop()];
+    const unwind = async () => {
+      for (const c of cleanups.reverse()) await c().catch((err) => log.error({ err }, 'stop step failed'));
+    };
+
+    try {
+      await bus.ensureStreams();
+      const audit = new AuditQueue(bus, cfg.auditQueueMax, log, () => metrics.auditDropped.inc());
+      cleanups.push(async () => {
+        await audit.flush(1_000);
+        audit.stop();
+      });
+      const owners = new Owners(bus, caches, metrics);
+      const revocation: RevocationDeps = {
+        sessions, owners, caches, audit, metrics, log, source: cfg.brokerId, staleAfterMs: cfg.staleAfterMs,
+        ...(deps.validate ? { validate: deps.validate } : {}),
+      };
+
+      const connStates = new WeakMap<Client, ConnState>();
+      const authenticate = createAuthenticate({
+        owners, sessions, audit, metrics, log, source: cfg.brokerId, staleAfterMs: cfg.staleAfterMs,
+        ...(deps.validate ? { validate: deps.validate } : {}),
+        connState: (c) => connStates.get(c),
+        natsDownSinceMs: () => state.natsDownSinceMs,
+      });
+      const topics = topicAuthorizers(sessions);
+      const aedes = await Aedes.createBroker({
+        id: cfg.brokerId,
+        ...(deps.mq ? { mq: deps.mq } : {}),
+        connectTimeout: cfg.connectDeadlineMs,
+        authenticate,
+        authorizePublish: topics.authorizePublish,
+        authorizeSubscribe: topics.authorizeSubscribe,
+        authorizeForward: topics.authorizeForward,
+      });
+      aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
+      aedes.on('connectionError', (_c, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
+      cleanups.push(() => new Promise<void>((r) => aedes.close(() => r())));
+
+      // Change feed: the one place status, settings and credential events enter the broker.
+      const feed = await ChangesFeed.start({
+        bus,
+        log,
+        apply: async (subject, data) => {
+          const c = await applyChange(subject, data, revocation);
+          if (c.type !== 'ignored') metrics.changesApplied.inc({ type: c.type });
+        },
+        onEnded: (err) => {
+          state.feedAlive = false;
+          log.error({ err }, 'the CHANGES feed ended: readiness false');
+        },
+      });
+      state.feedAlive = true;
+      cleanups.push(() => feed.stop());
+
+      // Reconnect: flush and re-decide before trusting anything again (DESIGN.md §2).
+      let resyncTimer: NodeJS.Timeout | undefined;
+      cleanups.push(async () => {
+        if (resyncTimer) clearTimeout(resyncTimer);
+      });
+      const runResync = async (): Promise<void> => {
+        if (state.stopping || !state.natsConnected) return;
+        state.resyncing = true;
+        // Stale cache entries go at once; connects from now on ask the owners afresh.
+        caches.trust.clear();
+        caches.settings.clear();
+        caches.credentials.clear();
+        state.natsDownSinceMs = undefined;
+        try {
+          const target = await feed.streamLastSeq();
+          const until = Date.now() + CATCH_UP_TIMEOUT_MS;
+          while (feed.processedSeq < target && Date.now() < until && !state.stopping) await new Promise((r) => setTimeout(r, 20));
+          if (feed.processedSeq < target) log.warn({ processed: feed.processedSeq, target }, 'change feed not caught up after reconnect; re-deciding sessions anyway');
+          const r = await resync(revocation);
+          log.info(r, 'resynchronised after NATS reconnect');
+          state.resyncing = false;
+        } catch (err) {
+          log.warn({ err }, 'resync after reconnect failed; retrying');
+          resyncTimer = setTimeout(() => void runResync(), RESYNC_RETRY_MS);
+        }
+      };
+      onReconnect = () => void runResync();
+
+      const material: TlsMaterial = deps.tls ?? (cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : await devServerCertificate(cfg.dataDir, log));
+      const listeners = await MqttListeners.start({
+        host: cfg.mqttHost,
+        port: cfg.mqttPort,
+        plainPort: cfg.mqttPlainPort,
+        tls: material,
+        connectDeadlineMs: cfg.connectDeadlineMs,
+        maxPendingPerIp: cfg.maxPendingPerIp,
+        log,
+        metrics,
+        handle: (socket: Socket, st: ConnState) => {
+          const client = aedes.handle(socket) as Client;
+          connStates.set(client, st);
+          mountUnsubscribe(client, sessions);
+        },
+        onDeadline: (st) => {
+          // Only a socket that sent a CONNECT is audited: auditing every half-open socket would let a
+          // flood of them flood the audit stream too. The others are counted.
+          const stage = st.seen ? 'decision' : st.secure || st.transport === 'tcp' ? 'connect' : 'handshake';
+          metrics.connectTimeouts.inc({ stage });
+          if (st.seen) {
+            audit.push(
+              connectEvent(
+                { outcome: 'rejected', type: 'connect.rejected', reason: ConnectReasons.CONNECT_TIMEOUT, returnCode: 5 },
+                { clientId: st.seen.clientId, username: st.seen.username, leaf: undefined, sourceAddress: st.sourceAddress, accountId: undefined },
+                { kind: 'none' },
+                st.transport,
+                { source: cfg.brokerId, nowMs: Date.now(), traceId: st.seen.traceId },
+              ),
+            );
+            metrics.decisions.inc({ outcome: 'rejected', reason: ConnectReasons.CONNECT_TIMEOUT });
+            log.warn({ clientId: st.seen.clientId, reason: ConnectReasons.CONNECT_TIMEOUT, sourceAddress: st.sourceAddress }, 'connect not decided before the deadline');
+          }
+        },
+      });
+      // Stop accepting before aedes closes its clients; the rest of the sockets go after.
+      cleanups.splice(cleanups.length - 1, 0, () => listeners.stop());
+
+      const readiness = () => {
+        const checks = { nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
+        return { ready: !state.stopping && Object.values(checks).every(Boolean), checks };
+      };
+      metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);
+      metrics.gauge('twoway_broker_stale', '1 when NATS has been away longer than the staleness bound', () => (stale() ? 1 : 0));
+      metrics.gauge('twoway_broker_audit_queue', 'Audit events waiting to be published', () => audit.length);
+      metrics.gauge('twoway_broker_trust_sets_cached', 'Trust sets in the warm cache', () => caches.trust.size);
+
+      const http = await startHttp({ host: cfg.httpHost, port: cfg.httpPort, log, metrics, readiness: () => readiness() });
+      cleanups.push(() => (http.app as FastifyInstance).close());
+
+      log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, httpUrl: http.url, brokerId: cfg.brokerId }, 'broker started');
+      let stopping: Promise<void> | undefined;
+      const stop = () =>
+        (stopping ??= (async () => {
+          state.stopping = true;
+          await unwind();
+        })());
+      return {
+        mqttPort: listeners.tlsPort,
+        plainPort: listeners.plainPort,
+        httpUrl: http.url,
+        metrics,
+        sessions,
+        listeners,
+        ready: () => readiness().ready,
+        stop,
+        [Symbol.asyncDispose]: stop,
+      };
+    } catch (e) {
+      await unwind();
+      throw e;
+    }
+  }
+}

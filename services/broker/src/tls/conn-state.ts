@@ -1,0 +1,67 @@
+// What the broker knows about one socket before its CONNECT is decided: where it comes from, the
+// chain it presented at the handshake, and the deadline it must meet (DESIGN.md §5: a peer is
+// unauthenticated until CONNECT is decided, so handshake plus CONNECT get a few seconds, not 120).
+
+export interface ConnectSeen {
+  clientId: string;
+  username: string | undefined;
+  traceId: string;
+}
+
+export class ConnState {
+  /** DER of the presented certificates, leaf first. */
+  peerChain: readonly Uint8Array[] = [];
+  secure = false;
+  /** Set when a CONNECT arrived (no password kept). */
+  seen: ConnectSeen | undefined;
+  private decided = false;
+  private released = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly sourceAddress: string | undefined,
+    readonly transport: 'tls' | 'tcp',
+    private readonly release: () => void,
+  ) {}
+
+  startDeadline(ms: number, onExpired: (st: ConnState) => void): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.decided) return;
+      this.decided = true;
+      this.releaseSlot();
+      onExpired(this);
+    }, ms);
+    this.timer.unref();
+  }
+
+  connectArrived(a: { clientId: string; username: string | undefined }, traceId: string): void {
+    this.seen = { clientId: a.clientId, username: a.username, traceId };
+  }
+
+  /** The decision answers the CONNECT: false if the deadline already did. */
+  claimDecision(): boolean {
+    if (this.decided) return false;
+    this.decided = true;
+    this.clear();
+    this.releaseSlot();
+    return true;
+  }
+
+  /** The socket closed. */
+  closed(): void {
+    this.decided = true;
+    this.clear();
+    this.releaseSlot();
+  }
+
+  private clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+  private releaseSlot(): void {
+    if (this.released) return;
+    this.released = true;
+    this.release();
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Value } from '@sinclair/typebox/value';
+import { AuditEvent, CertAddedEvent, CertDeletedEvent, CertStatusChangedEvent, type Certificate } from '@twoway/contracts';
+import { certAdded, certDeleted, certStatusChanged, type EventContext } from './events.js';
+
+const cert: Certificate = {
+  id: '0b6f0e8e-4a57-4c55-9b0f-1d2b8c7a1e10',
+  accountId: 'acct-a',
+  name: 'Fleet root',
+  usage: 'MUTUAL_AUTHENTICATION',
+  status: 'SUSPENDED',
+  fingerprint: 'ab'.repeat(32),
+  subject: 'CN=root',
+  issuer: 'CN=root',
+  serial: '01',
+  notBefore: '2026-01-01T00:00:00.000Z',
+  notAfter: '2036-01-01T00:00:00.000Z',
+  kind: 'root',
+  keyType: 'EC P-256',
+  createdAt: '2026-01-02T00:00:00.000Z',
+  updatedAt: '2026-01-03T00:00:00.000Z',
+};
+const ctx = (): EventContext => {
+  let n = 0;
+  return { actor: { kind: 'token', id: 'tok-1', name: 'alice', accountId: 'acct-a' }, now: new Date('2026-01-03T00:00:00Z'), newId: () => `id-${++n}` };
+};
+const detail = { name: 'Fleet root', fingerprint: cert.fingerprint, subject: 'CN=root', kind: 'root' };
+const common = { time: '2026-01-03T00:00:00.000Z', account: 'acct-a', actor: ctx().actor };
+
+describe('certificate events', () => {
+  it('given an added certificate, when described, then the change carries the certificate and the audit only its status', () => {
+    const f = certAdded(cert, ctx());
+    assert.deepEqual(f.change, { subject: 'twoway.v1.cert.added', event: { id: 'id-1', type: 'cert.added', ...common, data: { after: cert } } });
+    assert.deepEqual(f.audit, {
+      subject: 'twoway.v1.audit.cert.added',
+      event: { id: 'id-2', type: 'cert.added', ...common, certificateId: cert.id, source: 'cert-registry', after: 'SUSPENDED', detail },
+    });
+    assert.ok(Value.Check(CertAddedEvent, f.change.event) && Value.Check(AuditEvent, f.audit.event));
+  });
+
+  it('given a status change, when described, then both events carry before and after', () => {
+    const f = certStatusChanged(cert, 'VALID', ctx());
+    assert.deepEqual(f.change.event.data, { certificateId: cert.id, fingerprint: cert.fingerprint, before: 'VALID', after: 'SUSPENDED' });
+    assert.equal(f.change.subject, 'twoway.v1.cert.status_changed');
+    assert.deepEqual([f.audit.subject, f.audit.event.before, f.audit.event.after], ['twoway.v1.audit.cert.status_changed', 'VALID', 'SUSPENDED']);
+    assert.ok(Value.Check(CertStatusChangedEvent, f.change.event) && Value.Check(AuditEvent, f.audit.event));
+  });
+
+  it('given a deletion, when described, then the change carries the last state and the audit the last status', () => {
+    const f = certDeleted(cert, ctx());
+    assert.deepEqual(f.change.event.data, { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert });
+    assert.deepEqual([f.audit.subject, f.audit.event.before, f.audit.event.after], ['twoway.v1.audit.cert.deleted', 'SUSPENDED', undefined]);
+    assert.ok(Value.Check(CertDeletedEvent, f.change.event) && Value.Check(AuditEvent, f.audit.event));
+  });
+});

@@ -1,0 +1,519 @@
+// cert-registry in-process against a real nats-server and a real SQLite file or PostgreSQL database.
+// account-settings is not running: a fake responder answers TokenVerify and AccountAncestry for a
+// small tree  root ─┬─ acct-a ── acct-a1
+//                   └─ acct-b
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { JetStreamManager } from 'nats';
+import { Bus, CodedError } from '@twoway/nats';
+import { NatsServer, Postgres, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
+import { REDACT_PATHS, type Logger } from '@twoway/telemetry';
+import { loadConfig } from '@twoway/config';
+import { OutboxEntity } from '@twoway/persistence';
+import {
+  AncestryRequest,
+  RequestSubjects,
+  Streams,
+  TokenVerifyRequest,
+  TrustSetReply,
+  type Account,
+  type Certificate,
+  type Principal,
+} from '@twoway/contracts';
+import { CertRegistryService } from './service.js';
+import { certRegistrySettings } from './config.js';
+import { CertificateEntity } from './db/entities.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const silent = { warn() {}, error() {} };
+
+const t0 = '2026-01-01T00:00:00.000Z';
+const accounts: Record<string, Account> = {
+  root: { id: 'root', name: 'Provider', parentId: null, createdAt: t0 },
+  'acct-a': { id: 'acct-a', name: 'A', parentId: 'root', createdAt: t0 },
+  'acct-a1': { id: 'acct-a1', name: 'A1', parentId: 'acct-a', createdAt: t0 },
+  'acct-b': { id: 'acct-b', name: 'B', parentId: 'root', createdAt: t0 },
+};
+const principals: Record<string, Principal> = {
+  'admin-a': { tokenId: 'tok-admin-a', name: 'alice', accountId: 'acct-a', role: 'admin', provider: false },
+  'operator-a': { tokenId: 'tok-operator-a', name: 'oscar', accountId: 'acct-a', role: 'operator', provider: false },
+  'provisioner-a': { tokenId: 'tok-prov-a', name: 'pki-robot', accountId: 'acct-a', role: 'provisioner', provider: false },
+  'admin-b': { tokenId: 'tok-admin-b', name: 'bob', accountId: 'acct-b', role: 'admin', provider: false },
+};
+
+/** account-settings as far as this service needs it. */
+async function fakeAccountSettings(url: string): Promise<Bus> {
+  const bus = await Bus.connect({ servers: url, name: 'fake-account-settings', log: silent });
+  bus.serve(RequestSubjects.TokenVerify, TokenVerifyRequest, (req) => {
+    const p = principals[req.token];
+    if (!p) throw new CodedError('UNAUTHENTICATED');
+    return { principal: p };
+  });
+  bus.serve(RequestSubjects.AccountAncestry, AncestryRequest, (req) => {
+    const chain: Account[] = [];
+    for (let a = accounts[req.accountId]; a; a = a.parentId ? accounts[a.parentId] : undefined) chain.push(a);
+    if (chain.length === 0) throw new CodedError('ACCOUNT_NOT_FOUND');
+    return { ancestry: chain };
+  });
+  return bus;
+}
+
+/** A pino logger writing into memory, with the production redaction paths, to prove what is never logged. */
+function capturingLogger(): { log: Logger; text: () => string } {
+  const chunks: string[] = [];
+  const sink = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+  const log = pino({ level: 'trace', base: { service: 'cert-registry' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  return { log, text: () => chunks.join('') };
+}
+
+/** A self-signed RSA-1024 certificate (libs/pki refuses to issue one, rightly): openssl does. */
+function weakRsaCertificate(dir: string): string {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-keyout', `${dir}/weak.key`, '-out', `${dir}/weak.pem`, '-subj', '/CN=weak rsa', '-days', '30'], { stdio: 'ignore' });
+  return execFileSync('cat', [`${dir}/weak.pem`], { encoding: 'utf8' });
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`cert-registry on ${dialect}`, () => {
+    let nats: NatsServer;
+    let pg: Postgres | undefined;
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    let accountSettings: Bus;
+    let client: Bus;
+    let jsm: JetStreamManager;
+    let svc: CertRegistryService;
+    let logs: ReturnType<typeof capturingLogger>;
+    let pki: TestPki;
+
+    before(async () => {
+      dir = await tempDir();
+      nats = await NatsServer.start();
+      let dbUrl: string | undefined;
+      if (dialect === 'postgres') {
+        pg = await Postgres.start();
+        dbUrl = await pg.createDatabase('cert_registry');
+      }
+      accountSettings = await fakeAccountSettings(nats.url);
+      client = await Bus.connect({ servers: nats.url, name: 'test-client', log: silent });
+      jsm = await client.jsm();
+      pki = await makeTestPki();
+      logs = capturingLogger();
+      const cfg = loadConfig(certRegistrySettings, {
+        TWOWAY_NATS_URL: nats.url,
+        TWOWAY_DATA_DIR: dir.path,
+        TWOWAY_HTTP_PORT: '0',
+        ...(dbUrl ? { TWOWAY_DB_URL: dbUrl } : {}),
+      });
+      svc = await CertRegistryService.start(cfg, { log: logs.log });
+    });
+    after(async () => {
+      await svc?.stop();
+      await client?.stop();
+      await accountSettings?.stop();
+      await nats?.stop();
+      await pg?.stop();
+      await dir?.[Symbol.asyncDispose]();
+    });
+
+    const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string | undefined, payload?: object) => {
+      const r = await svc.http.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as any) : undefined };
+    };
+    const certsOf = (account: string) => `/api/v1/accounts/${account}/certificates`;
+    const register = (account: string, name: string, pem: string, token = 'admin-a', split = false) =>
+      call('POST', `${certsOf(account)}${split ? '?split=true' : ''}`, token, { name, usage: 'MUTUAL_AUTHENTICATION', certificate: pem });
+    const lastSeq = async (stream: string) => (await jsm.streams.info(stream)).state.last_seq;
+    /** The `count` messages stored on `stream` after sequence `seq`, waiting for them to arrive. */
+    const eventsAfter = async (stream: string, seq: number, count: number) => {
+      await waitFor(async () => (await lastSeq(stream)) >= seq + count, { what: `${count} events on ${stream}` });
+      const out: { subject: string; data: any }[] = [];
+      for (let s = seq + 1; s <= seq + count; s++) {
+        const m = await jsm.streams.getMessage(stream, { seq: s });
+        out.push({ subject: m.subject, data: m.json() });
+      }
+      return out;
+    };
+    const rowCount = () => svc.ds.getRepository(CertificateEntity).count();
+
+    it('serves /healthz and a ready /readyz over real HTTP', async () => {
+      assert.equal((await fetch(`${svc.httpUrl}/healthz`)).status, 200);
+      const r = await fetch(`${svc.httpUrl}/readyz`);
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { status: 'ready', checks: { nats: true, database: true, outbox: true } });
+    });
+
+    let rootCert: Certificate;
+    it('registers a root: 201 with the parsed fields, and the change and audit events on JetStream', async () => {
+      const changes = await lastSeq(Streams.Changes.name);
+      const audits = await lastSeq(Streams.Audit.name);
+      const r = await register('acct-a', 'Fleet root', pki.root.certPem);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      rootCert = r.body;
+      const c = pki.root.cert;
+      assert.match(rootCert.id, UUID);
+      assert.match(rootCert.createdAt, ISO);
+      assert.deepEqual(rootCert, {
+        id: rootCert.id,
+        accountId: 'acct-a',
+        name: 'Fleet root',
+        usage: 'MUTUAL_AUTHENTICATION',
+        status: 'VALID',
+        fingerprint: c.fingerprint,
+        subject: c.subject,
+        issuer: c.issuer,
+        serial: c.serial,
+        notBefore: c.notBefore.toISOString(),
+        notAfter: c.notAfter.toISOString(),
+        kind: 'root',
+        keyType: 'EC P-256',
+        createdAt: rootCert.createdAt,
+        updatedAt: rootCert.createdAt,
+      });
+      const actor = { kind: 'token', id: 'tok-admin-a', name: 'alice', accountId: 'acct-a' };
+      const [change] = await eventsAfter(Streams.Changes.name, changes, 1);
+      assert.match(change!.data.id, UUID);
+      assert.deepEqual(change, {
+        subject: 'twoway.v1.cert.added',
+        data: { id: change!.data.id, type: 'cert.added', time: rootCert.createdAt, account: 'acct-a', actor, data: { after: rootCert } },
+      });
+      const [audit] = await eventsAfter(Streams.Audit.name, audits, 1);
+      assert.match(audit!.data.id, UUID);
+      assert.deepEqual(audit, {
+        subject: 'twoway.v1.audit.cert.added',
+        data: {
+          id: audit!.data.id,
+          type: 'cert.added',
+          time: rootCert.createdAt,
+          account: 'acct-a',
+          actor,
+          certificateId: rootCert.id,
+          source: 'cert-registry',
+          after: 'VALID',
+          detail: { name: 'Fleet root', fingerprint: c.fingerprint, subject: c.subject, kind: 'root' },
+        },
+      });
+      // the stored PEM is the canonical re-encoding, and the events never carry it
+      const row = await svc.ds.getRepository(CertificateEntity).findOneByOrFail({ id: rootCert.id });
+      assert.equal(row.pem, c.pem);
+      assert.ok(!JSON.stringify([change, audit]).includes('BEGIN CERTIFICATE'));
+    });
+
+    it('refuses the same certificate again with 409 CERT_DUPLICATE naming the existing id', async () => {
+      const r = await register('acct-a', 'again', pki.root.certPem);
+      assert.equal(r.status, 409);
+      assert.equal(r.body.error.code, 'CERT_DUPLICATE');
+      assert.match(r.body.error.message, new RegExp(`already registered in this account as ${rootCert.id}`));
+    });
+
+    it('registers the same certificate in another account (duplicates are per account)', async () => {
+      const r = await register('acct-b', 'B root', pki.root.certPem, 'admin-b');
+      assert.equal(r.status, 201);
+      assert.notEqual(r.body.id, rootCert.id);
+    });
+
+    let interCert: Certificate;
+    let leafCert: Certificate;
+    it('registers an intermediate and a pinned leaf (a provisioner may write)', async () => {
+      const i = await register('acct-a', 'Batch 7', pki.intermediate.certPem, 'provisioner-a');
+      assert.equal(i.status, 201, JSON.stringify(i.body));
+      interCert = i.body;
+      assert.equal(interCert.kind, 'intermediate');
+      const device = await pki.device('pinned-device-1');
+      const l = await register('acct-a1', 'Pinned device 1', device.certPem);
+      assert.equal(l.status, 201);
+      leafCert = l.body;
+      assert.equal(leafCert.kind, 'leaf');
+      assert.equal(leafCert.accountId, 'acct-a1');
+    });
+
+    it('stores a certificate uploaded concurrently exactly once; concurrent writes all commit', async () => {
+      const device = await pki.device('raced');
+      const results = await Promise.all(Array.from({ length: 4 }, () => register('acct-a', 'raced', device.certPem)));
+      assert.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409, 409]);
+      const winner = results.find((r) => r.status === 201)!.body as Certificate;
+      for (const r of results.filter((x) => x.status === 409)) assert.match(r.body.error.message, new RegExp(winner.id));
+      const others = await Promise.all(Array.from({ length: 4 }, async (_, i) => register('acct-a', `parallel ${i}`, (await pki.device(`parallel-${i}`)).certPem)));
+      assert.deepEqual(others.map((r) => r.status), [201, 201, 201, 201]);
+      const flips = await Promise.all(others.map((r) => call('PATCH', `${certsOf('acct-a')}/${r.body.id}`, 'admin-a', { status: 'SUSPENDED' })));
+      assert.deepEqual(flips.map((r) => r.body.status), ['SUSPENDED', 'SUSPENDED', 'SUSPENDED', 'SUSPENDED']);
+      for (const r of [...others, results.find((x) => x.status === 201)!]) assert.equal((await call('DELETE', `${certsOf('acct-a')}/${r.body.id}`, 'admin-a')).status, 204);
+    });
+
+    it('refuses a chain file on the one-entry route with 422 CERT_MULTIPLE pointing at ?split=true', async () => {
+      const device = await pki.device('chain-device');
+      const r = await register('acct-a', 'chain', device.chainPem);
+      assert.equal(r.status, 422);
+      assert.equal(r.body.error.code, 'CERT_MULTIPLE');
+      assert.match(r.body.error.message, /holds 2 certificates.*POST \/api\/v1\/accounts\/acct-a\/certificates\?split=true/s);
+    });
+
+    it('splits a chain file into entries with ?split=true, all-or-nothing', async () => {
+      const fresh = await makeTestPki({ fresh: true });
+      const device = await fresh.device('split-device');
+      const before = await rowCount();
+      const changes = await lastSeq(Streams.Changes.name);
+      const r = await register('acct-a', 'Fresh chain', device.chainPem + fresh.root.certPem, 'admin-a', true);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(r.body.items.map((c: Certificate) => [c.name, c.kind, c.fingerprint]), [
+        ['Fresh chain #1 (leaf)', 'leaf', device.cert.fingerprint],
+        ['Fresh chain #2 (intermediate)', 'intermediate', fresh.intermediate.cert.fingerprint],
+        ['Fresh chain #3 (root)', 'root', fresh.root.cert.fingerprint],
+      ]);
+      assert.equal(await rowCount(), before + 3);
+      const events = await eventsAfter(Streams.Changes.name, changes, 3);
+      assert.deepEqual(events.map((e) => e.data.data.after.id), r.body.items.map((c: Certificate) => c.id));
+
+      // a second chain sharing the intermediate and root: refused whole, each duplicate reported
+      const other = await fresh.device('split-device-2');
+      const again = await register('acct-a', 'Overlap', other.chainPem + fresh.root.certPem, 'admin-a', true);
+      assert.equal(again.status, 409);
+      assert.equal(again.body.error.code, 'CERT_DUPLICATE');
+      assert.match(again.body.error.message, new RegExp(`nothing was stored: entry 2: .* as ${r.body.items[1].id}; entry 3: .* as ${r.body.items[2].id}`));
+      assert.equal(await rowCount(), before + 3);
+      await svc.relay.flush();
+      assert.equal(await lastSeq(Streams.Changes.name), changes + 3);
+    });
+
+    it('refuses private keys (every label) with 422, and neither logs nor stores them', async () => {
+      const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const keys = [
+        ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+        ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string,
+        rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
+        ec.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string,
+      ];
+      const before = await rowCount();
+      const outboxBefore = await svc.ds.getRepository(OutboxEntity).count();
+      for (const [i, key] of keys.entries()) {
+        for (const pem of [key, pki.root.certPem + key, key + (await pki.device(`k${i}`)).certPem]) {
+          const r = await register('acct-a', 'oops', pem);
+          assert.equal(r.status, 422);
+          assert.deepEqual(r.body, { error: { code: 'CERT_PRIVATE_KEY_REJECTED', message: 'A private key was submitted; only public certificates are accepted. The key was not stored.' } });
+        }
+        const secret = key.split('\n')[2]!;
+        assert.ok(!logs.text().includes(secret), 'key material reached the log');
+      }
+      // a body that is not even JSON, with a key in it: refused before any route runs, still not logged
+      const raw = await svc.http.inject({ method: 'POST', url: certsOf('acct-a'), headers: { authorization: 'Bearer admin-a', 'content-type': 'application/json' }, payload: `{"certificate": "${keys[0]!.replace(/\n/g, '\\n')}", oops` });
+      assert.equal(raw.statusCode, 400);
+      assert.ok(!logs.text().includes('PRIVATE KEY'));
+      assert.equal(await rowCount(), before);
+      assert.equal(await svc.ds.getRepository(OutboxEntity).count(), outboxBefore);
+    });
+
+    it('refuses garbage, truncated PEM, weak keys and expired certificates with a message that says why', async () => {
+      const garbage = await register('acct-a', 'x', 'this is not a certificate');
+      assert.equal(garbage.status, 422);
+      assert.equal(garbage.body.error.code, 'CERT_PEM_INVALID');
+      assert.match(garbage.body.error.message, /no PEM block found/);
+      const truncated = await register('acct-a', 'x', pki.root.certPem.slice(0, 200));
+      assert.equal(truncated.status, 422);
+      assert.equal(truncated.body.error.code, 'CERT_PEM_INVALID');
+      assert.match(truncated.body.error.message, /truncated/);
+      const weak = await register('acct-a', 'x', weakRsaCertificate(dir.path));
+      assert.equal(weak.status, 422);
+      assert.deepEqual(weak.body, { error: { code: 'CERT_INVALID', message: 'weak key: RSA 1024 bits; at least 2048 are required' } });
+      const old = await pki.device('expired', { notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+      const expired = await register('acct-a', 'x', old.certPem);
+      assert.equal(expired.status, 422);
+      assert.equal(expired.body.error.code, 'CERT_INVALID');
+      assert.match(expired.body.error.message, /expired on .*cannot anchor a chain/);
+      const schema = await call('POST', certsOf('acct-a'), 'admin-a', { name: 'x', usage: 'SIGNING', certificate: pki.root.certPem });
+      assert.equal(schema.status, 400);
+      assert.equal(schema.body.error.code, 'VALIDATION_FAILED');
+    });
+
+    it('moves through every status, records each change with who and when, and emits events only for real changes', async () => {
+      const changes = await lastSeq(Streams.Changes.name);
+      const audits = await lastSeq(Streams.Audit.name);
+      const path = `${certsOf('acct-a')}/${interCert.id}`;
+      const steps = ['SUSPENDED', 'VALID', 'REVOKED', 'VALID', 'SUSPENDED', 'REVOKED'] as const;
+      for (const status of steps) {
+        const r = await call('PATCH', path, 'provisioner-a', { status });
+        assert.equal(r.status, 200);
+        assert.equal(r.body.status, status);
+      }
+      const same = await call('PATCH', path, 'admin-a', { status: 'REVOKED' });
+      assert.equal(same.status, 200);
+      assert.equal(same.body.status, 'REVOKED');
+      assert.equal((await call('GET', path, 'operator-a')).body.status, 'REVOKED');
+
+      const events = await eventsAfter(Streams.Changes.name, changes, steps.length);
+      const actor = { kind: 'token', id: 'tok-prov-a', name: 'pki-robot', accountId: 'acct-a' };
+      const befores = ['VALID', ...steps.slice(0, -1)];
+      events.forEach((e, i) => {
+        assert.match(e.data.id, UUID);
+        assert.match(e.data.time, ISO);
+        assert.deepEqual(e, {
+          subject: 'twoway.v1.cert.status_changed',
+          data: {
+            id: e.data.id,
+            type: 'cert.status_changed',
+            time: e.data.time,
+            account: 'acct-a',
+            actor,
+            data: { certificateId: interCert.id, fingerprint: interCert.fingerprint, before: befores[i], after: steps[i] },
+          },
+        });
+      });
+      const auditEvents = await eventsAfter(Streams.Audit.name, audits, steps.length);
+      assert.deepEqual(
+        auditEvents.map((e) => [e.subject, e.data.type, e.data.certificateId, e.data.before, e.data.after, e.data.source]),
+        steps.map((s, i) => ['twoway.v1.audit.cert.status_changed', 'cert.status_changed', interCert.id, befores[i], s, 'cert-registry']),
+      );
+      // the no-op PATCH published nothing
+      await svc.relay.flush();
+      assert.equal(await lastSeq(Streams.Changes.name), changes + steps.length);
+      assert.equal(await lastSeq(Streams.Audit.name), audits + steps.length);
+
+      const history = await svc.store.historyOf(interCert.id);
+      assert.deepEqual(
+        history.map((h) => [h.before, h.after, h.actorId, h.actorName]),
+        [[null, 'VALID', 'tok-prov-a', 'pki-robot'], ...steps.map((s, i) => [befores[i], s, 'tok-prov-a', 'pki-robot'])],
+      );
+      for (const h of history) assert.ok(h.at instanceof Date && !Number.isNaN(h.at.getTime()));
+    });
+
+    it('answers the trust-set request with every registration of the accounts, any status, and nothing else', async () => {
+      const reply = await client.request(RequestSubjects.TrustSetGet, { accountIds: ['acct-a1', 'acct-a', 'root'] }, TrustSetReply);
+      const byId = new Map(reply.entries.map((e) => [e.id, e]));
+      assert.deepEqual(byId.get(rootCert.id), { id: rootCert.id, accountId: 'acct-a', fingerprint: rootCert.fingerprint, status: 'VALID', kind: 'root', pem: pki.root.cert.pem });
+      assert.equal(byId.get(interCert.id)?.status, 'REVOKED');
+      assert.equal(byId.get(leafCert.id)?.accountId, 'acct-a1');
+      assert.ok(reply.entries.every((e) => e.accountId === 'acct-a' || e.accountId === 'acct-a1'), 'acct-b leaked into the trust set');
+      assert.equal(reply.entries.length, await svc.ds.getRepository(CertificateEntity).countBy([{ accountId: 'acct-a' }, { accountId: 'acct-a1' }]));
+      const bad = await client.nc.request(RequestSubjects.TrustSetGet, new TextEncoder().encode('{"accountIds":[]}'));
+      assert.equal(JSON.parse(new TextDecoder().decode(bad.data)).error.code, 'BAD_REQUEST');
+    });
+
+    it('lists with filters and cursor pagination', async () => {
+      const all = await call('GET', certsOf('acct-a'), 'operator-a');
+      assert.equal(all.status, 200);
+      assert.equal(all.body.nextCursor, null);
+      const ids: string[] = all.body.items.map((c: Certificate) => c.id);
+      assert.ok(ids.length >= 5);
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Certificate[]; nextCursor: string | null } } = await call('GET', `${certsOf('acct-a')}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, 'operator-a');
+        assert.ok(page.body.items.length <= 2);
+        paged.push(...page.body.items.map((c) => c.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      assert.deepEqual(paged, ids);
+
+      const revoked = await call('GET', `${certsOf('acct-a')}?status=REVOKED`, 'operator-a');
+      assert.deepEqual(revoked.body.items.map((c: Certificate) => c.id), [interCert.id]);
+      const roots = await call('GET', `${certsOf('acct-a')}?kind=root`, 'operator-a');
+      assert.ok(roots.body.items.length >= 2 && roots.body.items.every((c: Certificate) => c.kind === 'root'));
+      const byName = await call('GET', `${certsOf('acct-a')}?q=${encodeURIComponent('FLEET ROOT')}`, 'operator-a');
+      assert.deepEqual(byName.body.items.map((c: Certificate) => c.id), [rootCert.id]);
+      // 'CN=split-device' is only in the subject of the split chain's leaf
+      const bySubject = await call('GET', `${certsOf('acct-a')}?q=${encodeURIComponent('SPLIT-device')}`, 'operator-a');
+      assert.deepEqual(bySubject.body.items.map((c: Certificate) => [c.name, c.subject]), [['Fresh chain #1 (leaf)', 'CN=split-device']]);
+      const wildcard = await call('GET', `${certsOf('acct-a')}?q=%25`, 'operator-a');
+      assert.deepEqual(wildcard.body.items, []);
+      const colons = rootCert.fingerprint.toUpperCase().match(/../g)!.join(':');
+      const byFp = await call('GET', `${certsOf('acct-a')}?fingerprint=${colons}`, 'operator-a');
+      assert.deepEqual(byFp.body.items.map((c: Certificate) => c.id), [rootCert.id]);
+      const badCursor = await call('GET', `${certsOf('acct-a')}?cursor=nonsense`, 'operator-a');
+      assert.equal(badCursor.status, 400);
+    });
+
+    it('keeps tenants apart: a token of B gets 404 on every route of A, and A ids stay invisible from B', async () => {
+      const p = `${certsOf('acct-a')}/${rootCert.id}`;
+      for (const [method, url, body] of [
+        ['GET', certsOf('acct-a'), undefined],
+        ['POST', certsOf('acct-a'), { name: 'x', usage: 'MUTUAL_AUTHENTICATION', certificate: pki.root.certPem }],
+        ['GET', p, undefined],
+        ['PATCH', p, { status: 'REVOKED' }],
+        ['DELETE', p, undefined],
+        ['GET', certsOf('acct-a1'), undefined],
+      ] as const) {
+        const r = await call(method, url, 'admin-b', body);
+        assert.deepEqual([method, url, r.status, r.body?.error.code], [method, url, 404, 'ACCOUNT_NOT_FOUND']);
+      }
+      const inB = `${certsOf('acct-b')}/${rootCert.id}`;
+      for (const [method, body] of [['GET', undefined], ['PATCH', { status: 'REVOKED' }], ['DELETE', undefined]] as const) {
+        const r = await call(method, inB, 'admin-b', body);
+        assert.deepEqual([method, r.status, r.body?.error], [method, 404, { code: 'CERT_NOT_FOUND', message: 'Certificate not found.' }]);
+      }
+      // a parent account's token reaches its child; a child id under the parent's path does not
+      assert.equal((await call('GET', `${certsOf('acct-a1')}/${leafCert.id}`, 'operator-a')).status, 200);
+      assert.equal((await call('GET', `${certsOf('acct-a')}/${leafCert.id}`, 'operator-a')).status, 404);
+      assert.equal((await call('GET', `${certsOf('acct-a')}/not-a-uuid`, 'operator-a')).body.error.code, 'CERT_NOT_FOUND');
+      assert.equal((await call('GET', certsOf('no-such-account'), 'admin-a')).body.error.code, 'ACCOUNT_NOT_FOUND');
+      assert.equal((await call('GET', certsOf('acct-a'), undefined)).status, 401);
+      assert.equal((await call('GET', certsOf('acct-a'), 'forged')).body.error.code, 'UNAUTHENTICATED');
+      assert.equal((await call('GET', `${certsOf('acct-a')}/${rootCert.id}`, 'operator-a')).body.status, 'VALID');
+    });
+
+    it('lets operators read but not write', async () => {
+      const device = await pki.device('operator-try');
+      for (const [method, url, body] of [
+        ['POST', certsOf('acct-a'), { name: 'x', usage: 'MUTUAL_AUTHENTICATION', certificate: device.certPem }],
+        ['PATCH', `${certsOf('acct-a')}/${rootCert.id}`, { status: 'SUSPENDED' }],
+        ['DELETE', `${certsOf('acct-a')}/${rootCert.id}`, undefined],
+      ] as const) {
+        const r = await call(method, url, 'operator-a', body);
+        assert.deepEqual([method, r.status, r.body.error.code], [method, 403, 'FORBIDDEN']);
+      }
+      assert.equal((await call('GET', `${certsOf('acct-a')}/${rootCert.id}`, 'operator-a')).body.status, 'VALID');
+    });
+
+    it('deletes: 204, gone from reads and the trust set, history kept, deletion events emitted', async () => {
+      const changes = await lastSeq(Streams.Changes.name);
+      const audits = await lastSeq(Streams.Audit.name);
+      const r = await call('DELETE', `${certsOf('acct-a1')}/${leafCert.id}`, 'provisioner-a');
+      assert.equal(r.status, 204);
+      assert.equal((await call('GET', `${certsOf('acct-a1')}/${leafCert.id}`, 'admin-a')).status, 404);
+      assert.equal((await call('DELETE', `${certsOf('acct-a1')}/${leafCert.id}`, 'admin-a')).status, 404);
+      const trust = await client.request(RequestSubjects.TrustSetGet, { accountIds: ['acct-a1'] }, TrustSetReply);
+      assert.ok(!trust.entries.some((e) => e.id === leafCert.id));
+      const actor = { kind: 'token', id: 'tok-prov-a', name: 'pki-robot', accountId: 'acct-a' };
+      const [change] = await eventsAfter(Streams.Changes.name, changes, 1);
+      assert.deepEqual(change, {
+        subject: 'twoway.v1.cert.deleted',
+        data: { id: change!.data.id, type: 'cert.deleted', time: change!.data.time, account: 'acct-a1', actor, data: { certificateId: leafCert.id, fingerprint: leafCert.fingerprint, before: leafCert } },
+      });
+      const [audit] = await eventsAfter(Streams.Audit.name, audits, 1);
+      assert.deepEqual(audit, {
+        subject: 'twoway.v1.audit.cert.deleted',
+        data: {
+          id: audit!.data.id,
+          type: 'cert.deleted',
+          time: change!.data.time,
+          account: 'acct-a1',
+          actor,
+          certificateId: leafCert.id,
+          source: 'cert-registry',
+          before: 'VALID',
+          detail: { name: 'Pinned device 1', fingerprint: leafCert.fingerprint, subject: leafCert.subject, kind: 'leaf' },
+        },
+      });
+      const history = await svc.store.historyOf(leafCert.id);
+      assert.deepEqual(history.map((h) => [h.before, h.after]), [[null, 'VALID'], ['VALID', null]]);
+      // registering it again is a new entry (the old id stays gone)
+      const again = await register('acct-a1', 'Pinned device 1 again', (await svc.store.trustSet(['acct-a'])).find((e) => e.id === rootCert.id)!.pem);
+      assert.equal(again.status, 201);
+    });
+
+    it('never logged a request body or PEM', () => {
+      const text = logs.text();
+      assert.ok(text.length > 0);
+      assert.ok(!text.includes('BEGIN CERTIFICATE'));
+      assert.ok(!text.includes(pki.root.certPem.split('\n')[1]!));
+    });
+
+    it('stop() is idempotent', async () => {
+      const a = svc.stop();
+      assert.equal(svc.stop(), a);
+      await a;
+    });
+  });
+}

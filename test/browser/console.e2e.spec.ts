@@ -1,0 +1,222 @@
+// The admin console in a real browser (Debian's chromium through playwright-core) against an in-memory
+// fake of the REST API: sign in, add a certificate (after a private key is refused without being sent),
+// suspend it with confirmation, and watch the audit live tail. Screenshots go to test-results/console/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { makeTestPki, tempDir, waitFor } from '@twoway/testing';
+import { FakeApi } from './fake-api.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const consoleDir = `${repo}apps/console/dist`;
+const shots = `${repo}test-results/console`;
+const CHROMIUM = process.env.TWOWAY_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+async function launch(userDataDir: string, viewport: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport, chromiumSandbox: false, acceptDownloads: true });
+}
+
+const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+
+describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, () => {
+  let api: FakeApi;
+  let context: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
+    mkdirSync(shots, { recursive: true });
+    api = await FakeApi.start({ consoleDir, whoami: true });
+    after(() => api.stop());
+    const profile = await tempDir('twoway-chromium-');
+    after(() => profile[Symbol.asyncDispose]());
+    context = await launch(profile.path, { width: 1280, height: 800 });
+    after(() => context.close());
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+  });
+
+  it('signs in with a token and lands on an empty Certificates view', async () => {
+    await page.goto(api.url);
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    await page.getByLabel('API token').fill(api.adminToken);
+    await shot(page, '01-sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await page.getByText('No certificates yet').waitFor();
+    assert.equal(await page.locator('.who-name').textContent(), 'bootstrap');
+    assert.equal(await page.locator('.account-name').textContent(), 'Acme IoT');
+    await shot(page, '02-certificates-empty');
+  });
+
+  it('refuses a private key in the Add dialog without sending it', async () => {
+    const pki = await makeTestPki();
+    await page.getByRole('button', { name: 'Add certificate' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add certificate' });
+    await dialog.getByLabel('Name').fill('Factory line 2 intermediate');
+    assert.equal(await dialog.getByLabel('Usage').inputValue(), 'MUTUAL_AUTHENTICATION');
+    await dialog.getByLabel('Public certificate').fill(pki.intermediate.keyPem);
+    await dialog.getByRole('button', { name: 'Add certificate' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'private key' }).waitFor();
+    assert.equal(await dialog.getByLabel('Public certificate').inputValue(), '', 'the key is cleared from the form');
+    assert.equal(api.requests.filter((r) => r.method === 'POST' && r.url.includes('/certificates')).length, 0, 'nothing was sent');
+    await shot(page, '03-add-private-key-refused');
+
+    // A chain (two certificates) is refused too, with what to do.
+    await dialog.getByLabel('Public certificate').fill(pki.intermediate.certPem + pki.root.certPem);
+    await dialog.getByRole('button', { name: 'Add certificate' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'exactly one certificate' }).waitFor();
+    assert.equal(api.requests.filter((r) => r.method === 'POST' && r.url.includes('/certificates')).length, 0);
+  });
+
+  it('adds the intermediate CA and shows it as Valid', async () => {
+    const pki = await makeTestPki();
+    const dialog = page.getByRole('dialog', { name: 'Add certificate' });
+    await dialog.getByLabel('Public certificate').fill(pki.intermediate.certPem);
+    await dialog.getByText('One PEM certificate, ready to add.').waitFor();
+    await shot(page, '04-add-dialog');
+    await dialog.getByRole('button', { name: 'Add certificate' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = page.locator('tr', { hasText: 'Factory line 2 intermediate' });
+    await row.getByText('Valid').waitFor();
+    await row.getByText('Intermediate CA').waitFor();
+    assert.equal(api.certificates.length, 1);
+    assert.equal(api.certificates[0]!.fingerprint, pki.intermediate.cert.fingerprint);
+    await page.getByRole('status').filter({ hasText: 'Added “Factory line 2 intermediate”' }).waitFor();
+    await shot(page, '05-certificates-list');
+  });
+
+  it('suspends it after a confirmation that says what it affects', async () => {
+    await page.getByRole('button', { name: 'Edit Factory line 2 intermediate' }).click();
+    const edit = page.getByRole('dialog', { name: 'Factory line 2 intermediate' });
+    await edit.getByLabel(/Suspended/).check();
+    await shot(page, '06-edit-dialog');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Suspend certificate?' });
+    await confirm.getByText(/every device whose certificate was issued below this intermediate CA, in Acme IoT and all its sub-accounts/).waitFor();
+    await shot(page, '07-confirm-suspend');
+    await confirm.getByRole('button', { name: 'Suspend certificate' }).click();
+    await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).getByText('Suspended').waitFor();
+    const patch = api.requests.find((r) => r.method === 'PATCH');
+    assert.deepEqual(patch?.body, { status: 'SUSPENDED' });
+    assert.equal(api.certificates[0]!.status, 'SUSPENDED');
+    await shot(page, '08-certificate-suspended');
+  });
+
+  it('shows why a device dropped in the audit live tail, and holds events while paused', async () => {
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();
+    await page.locator('tr[data-audit-type="cert.status_changed"]').first().waitFor();
+    await page.locator('.live-text', { hasText: 'Live' }).waitFor();
+    await waitFor(() => api.liveTails > 0, { what: 'the live tail to connect' });
+    // What the broker reports when the suspension ends a device's session.
+    api.emitAudit({ type: 'session.ended', outcome: 'ended', reason: 'ANCHOR_SUSPENDED', device: { clientId: 'sensor-42', username: 'sensor-42' }, certificateId: api.certificates[0]!.id, source: 'broker-0' });
+    const live = page.locator('tr.row-new', { hasText: 'sensor-42' });
+    await live.getByText('ANCHOR_SUSPENDED').waitFor();
+    await live.getByText('Session ended').waitFor();
+    await shot(page, '09-audit-live-tail');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    api.emitAudit({ type: 'connect.rejected', outcome: 'rejected', reason: 'ANCHOR_SUSPENDED', device: { clientId: 'sensor-43' }, source: 'broker-1' });
+    await page.getByText('1 new event waiting').waitFor();
+    assert.equal(await page.locator('tr', { hasText: 'sensor-43' }).count(), 0, 'held while paused');
+    await shot(page, '10-audit-paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('tr', { hasText: 'sensor-43' }).getByText('Rejected').waitFor();
+  });
+
+  it('shows settings with mutual TLS availability as provider-controlled', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('switch', { name: /Mutual TLS available/ }).waitFor();
+    assert.equal(await page.getByRole('switch', { name: /^Mutual TLS$/ }).isDisabled(), true, 'mutual TLS cannot be on before it is available');
+    await page.getByRole('switch', { name: /Mutual TLS available/ }).check();
+    await page.getByRole('switch', { name: /^Mutual TLS$/ }).check();
+    await page.getByText(/try mutual TLS first and fall back/).waitFor();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved' }).waitFor();
+    assert.deepEqual(api.requests.find((r) => r.method === 'PUT')?.body, { mutualTls: { available: true, enabled: true } });
+    await shot(page, '11-settings');
+  });
+
+  it('creates a token and shows its secret once', async () => {
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const d = page.getByRole('dialog', { name: 'Create API token' });
+    await d.getByLabel('Name').fill('Factory PKI');
+    await d.getByLabel('Role').selectOption('provisioner');
+    await d.getByRole('button', { name: 'Create token' }).click();
+    const secret = await d.getByLabel('Token').inputValue();
+    assert.equal(secret, api.tokens.at(-1)!.secret);
+    await shot(page, '12-token-created');
+    await d.getByRole('button', { name: 'Done' }).click();
+    await page.locator('tr', { hasText: 'Factory PKI' }).getByText('Active').waitFor();
+    assert.equal(await page.getByText(secret).count(), 0, 'the secret is gone once the dialog closes');
+  });
+
+  it('lists credentials and the account tree', async () => {
+    await page.getByRole('link', { name: 'Credentials' }).click();
+    await page.getByRole('button', { name: 'Add credential' }).first().click();
+    const d = page.getByRole('dialog', { name: 'Add credential' });
+    await d.getByLabel('Username').fill('sensor-42');
+    await d.getByRole('button', { name: 'Generate' }).click();
+    await d.getByRole('button', { name: 'Add credential' }).click();
+    await page.locator('tr', { hasText: 'sensor-42' }).getByText('Enabled').waitFor();
+    await shot(page, '13-credentials');
+    await page.getByRole('button', { name: 'Disable sensor-42' }).click();
+    await page.getByRole('dialog', { name: 'Disable credential?' }).getByRole('button', { name: 'Disable' }).click();
+    await page.locator('tr', { hasText: 'sensor-42' }).getByText('Disabled').waitFor();
+    assert.equal(api.credentials[0]!.enabled, false);
+
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByText('Factory Berlin').waitFor();
+    await shot(page, '14-accounts');
+  });
+
+  it('works on a narrow screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.getByRole('link', { name: 'Certificates' }).click();
+    await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
+    await shot(page, '15-narrow-certificates');
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await shot(page, '16-narrow-menu');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('signs out and forgets the token', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('twoway.session')), null);
+    assert.deepEqual(errors.filter((e) => !e.includes('401')), [], 'no script errors in the page');
+  });
+});
+
+describe('admin console without whoami', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, () => {
+  it('asks for the account id when the API cannot say whose token it is', async (t) => {
+    execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
+    const api = await FakeApi.start({ consoleDir, whoami: false });
+    t.after(() => api.stop());
+    const profile = await tempDir('twoway-chromium-');
+    t.after(() => profile[Symbol.asyncDispose]());
+    const context = await launch(profile.path, { width: 1280, height: 800 });
+    t.after(() => context.close());
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(api.url);
+    await page.getByLabel('API token').fill(api.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Account id').fill(api.rootAccount.id);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Acme IoT');
+  });
+});

@@ -1,0 +1,295 @@
+// An in-memory stand-in for the twoway REST API (DESIGN.md §3), serving the built console at / on one
+// origin like the gateway does, so the console's browser test runs without NATS or the services.
+// It keeps the real contracts: error bodies, list pages, the audit SSE stream, provider-only settings.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  DEFAULT_SETTINGS,
+  ErrorCodes,
+  errorBody,
+  type Account,
+  type AuditEvent,
+  type Certificate,
+  type Credential,
+  type ErrorCode,
+  type Principal,
+  type Settings,
+  type TokenInfo,
+} from '@twoway/contracts';
+import { containsPrivateKey, parsePemCertificates } from '@twoway/pki';
+
+export interface FakeApiOptions {
+  /** Directory of the built console (apps/console/dist). */
+  consoleDir: string;
+  /** Answer GET /api/v1/whoami (false: 404, as an API without it would). */
+  whoami?: boolean;
+}
+
+class Refusal extends Error {
+  constructor(readonly code: ErrorCode, message?: string) {
+    super(message);
+  }
+}
+
+export class FakeApi {
+  readonly rootAccount: Account = { id: 'acc_root', name: 'Acme IoT', parentId: null, createdAt: new Date().toISOString() };
+  readonly adminToken = `tw_${randomBytes(16).toString('hex')}`;
+  readonly accounts = new Map<string, Account>([[this.rootAccount.id, this.rootAccount]]);
+  readonly settings = new Map<string, Settings>();
+  readonly certificates: Certificate[] = [];
+  readonly credentials: Credential[] = [];
+  readonly tokens: (TokenInfo & { secret: string })[] = [];
+  readonly audit: AuditEvent[] = [];
+  /** Every request the API saw (method and path), to prove what the console did and did not send. */
+  readonly requests: { method: string; url: string; body: unknown }[] = [];
+  private readonly sse = new Set<ServerResponse>();
+  private readonly app = Fastify({ logger: false, forceCloseConnections: true });
+  url = '';
+
+  private constructor(private readonly opts: FakeApiOptions) {
+    const now = new Date().toISOString();
+    this.tokens.push({ id: 'tok_bootstrap', accountId: this.rootAccount.id, name: 'bootstrap', role: 'admin', expiresAt: null, revokedAt: null, createdAt: now, secret: this.adminToken });
+    const child: Account = { id: 'acc_factory', name: 'Factory Berlin', parentId: this.rootAccount.id, createdAt: now };
+    this.accounts.set(child.id, child);
+  }
+
+  static async start(opts: FakeApiOptions): Promise<FakeApi> {
+    const f = new FakeApi(opts);
+    await f.routes();
+    f.url = await f.app.listen({ port: 0, host: '127.0.0.1' });
+    return f;
+  }
+
+  async stop(): Promise<void> {
+    for (const r of this.sse) r.end();
+    this.sse.clear();
+    await this.app.close();
+  }
+
+  /** An audit event as the audit service would publish it; reaches every open live tail. */
+  emitAudit(e: Partial<AuditEvent> & Pick<AuditEvent, 'type'>): AuditEvent {
+    const ev: AuditEvent = { id: randomUUID(), time: new Date().toISOString(), account: this.rootAccount.id, actor: { kind: 'system', id: 'fake' }, source: 'fake-api', ...e };
+    this.audit.unshift(ev);
+    for (const r of this.sse) r.write(`id: ${ev.id}\ndata: ${JSON.stringify(ev)}\n\n`);
+    return ev;
+  }
+
+  private principal(req: FastifyRequest): Principal {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const t = m && this.tokens.find((x) => x.secret === m[1] && !x.revokedAt);
+    if (!t) throw new Refusal('UNAUTHENTICATED');
+    return { tokenId: t.id, name: t.name, accountId: t.accountId, role: t.role, provider: t.accountId === this.rootAccount.id };
+  }
+
+  /** The account, if it is in the token's subtree (else 404, so ids cannot be probed). */
+  private account(req: FastifyRequest, write = false): { p: Principal; acc: Account } {
+    const p = this.principal(req);
+    const id = (req.params as { id: string }).id;
+    const acc = this.accounts.get(id);
+    let a: Account | undefined = acc;
+    while (a && a.id !== p.accountId) a = a.parentId ? this.accounts.get(a.parentId) : undefined;
+    if (!acc || !a) throw new Refusal('ACCOUNT_NOT_FOUND');
+    if (write && p.role === 'operator') throw new Refusal('FORBIDDEN');
+    return { p, acc };
+  }
+
+  private actor(p: Principal): AuditEvent['actor'] {
+    return { kind: 'token', id: p.tokenId, name: p.name, accountId: p.accountId };
+  }
+
+  private async routes(): Promise<void> {
+    const app = this.app;
+    app.addHook('onRequest', async (req) => {
+      if (req.url.startsWith('/api/')) this.requests.push({ method: req.method, url: req.url, body: undefined });
+    });
+    app.addHook('preHandler', async (req) => {
+      const last = this.requests.at(-1);
+      if (last && req.url.startsWith('/api/')) last.body = req.body;
+    });
+    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      if (err instanceof Refusal) return reply.code(ErrorCodes[err.code].status).send(errorBody(err.code, err.message || undefined));
+      return reply.code(err.statusCode ?? 500).send(errorBody(err.statusCode === 400 ? 'VALIDATION_FAILED' : 'INTERNAL'));
+    });
+    await app.register(fastifyStatic, { root: this.opts.consoleDir, prefix: '/' });
+
+    app.get('/api/v1/whoami', async (req, reply) => {
+      if (!this.opts.whoami) return reply.code(404).send(errorBody('NOT_FOUND'));
+      return { principal: this.principal(req) };
+    });
+    app.post('/api/v1/accounts', async (req, reply) => {
+      const p = this.principal(req);
+      const body = req.body as { name: string; parentId?: string };
+      const parentId = body.parentId ?? p.accountId;
+      (req.params as Record<string, string>).id = parentId;
+      this.account(req, true);
+      const acc: Account = { id: `acc_${randomBytes(4).toString('hex')}`, name: body.name, parentId, createdAt: new Date().toISOString() };
+      this.accounts.set(acc.id, acc);
+      this.emitAudit({ type: 'account.created', account: acc.id, actor: this.actor(p), after: acc });
+      return reply.code(201).send(acc);
+    });
+    app.get('/api/v1/accounts/:id', async (req) => this.account(req).acc);
+    app.get('/api/v1/accounts/:id/children', async (req) => {
+      const { acc } = this.account(req);
+      return { items: [...this.accounts.values()].filter((a) => a.parentId === acc.id), nextCursor: null };
+    });
+    app.get('/api/v1/accounts/:id/settings', async (req) => this.settings.get(this.account(req).acc.id) ?? DEFAULT_SETTINGS);
+    app.put('/api/v1/accounts/:id/settings', async (req) => {
+      const { p, acc } = this.account(req, true);
+      const patch = req.body as { tls?: { enabled: boolean }; mutualTls?: { available?: boolean; enabled?: boolean }; identity?: Partial<Settings['identity']> };
+      const before = this.settings.get(acc.id) ?? DEFAULT_SETTINGS;
+      if (patch.mutualTls?.available !== undefined && !p.provider) throw new Refusal('PROVIDER_ONLY');
+      const after: Settings = {
+        tls: { ...before.tls, ...patch.tls },
+        mutualTls: { ...before.mutualTls, ...patch.mutualTls },
+        identity: { ...before.identity, ...patch.identity },
+      };
+      if (after.mutualTls.enabled && !after.mutualTls.available) throw new Refusal('MTLS_NOT_AVAILABLE');
+      this.settings.set(acc.id, after);
+      this.emitAudit({ type: 'settings.changed', account: acc.id, actor: this.actor(p), before, after });
+      return after;
+    });
+
+    // ---- certificates ----
+    const certsOf = (accountId: string): Certificate[] => this.certificates.filter((c) => c.accountId === accountId);
+    app.get('/api/v1/accounts/:id/certificates', async (req) => {
+      const { acc } = this.account(req);
+      const q = req.query as { q?: string; status?: string; kind?: string };
+      const needle = q.q?.toLowerCase();
+      const items = certsOf(acc.id).filter(
+        (c) => (!q.status || c.status === q.status) && (!q.kind || c.kind === q.kind) && (!needle || [c.name, c.subject, c.fingerprint].some((s) => s.toLowerCase().includes(needle))),
+      );
+      return { items, nextCursor: null };
+    });
+    app.post('/api/v1/accounts/:id/certificates', async (req, reply) => {
+      const { p, acc } = this.account(req, true);
+      const body = req.body as { name: string; usage: string; certificate: string };
+      if (containsPrivateKey(body.certificate)) throw new Refusal('CERT_PRIVATE_KEY_REJECTED');
+      let parsed;
+      try {
+        parsed = parsePemCertificates(body.certificate);
+      } catch {
+        throw new Refusal('CERT_PEM_INVALID');
+      }
+      if (parsed.length !== 1) throw new Refusal(parsed.length ? 'CERT_MULTIPLE' : 'CERT_PEM_INVALID');
+      const pc = parsed[0]!;
+      if (certsOf(acc.id).some((c) => c.fingerprint === pc.fingerprint)) throw new Refusal('CERT_DUPLICATE');
+      const now = new Date().toISOString();
+      const cert: Certificate = {
+        id: `crt_${randomBytes(6).toString('hex')}`,
+        accountId: acc.id,
+        name: body.name,
+        usage: 'MUTUAL_AUTHENTICATION',
+        status: 'VALID',
+        fingerprint: pc.fingerprint,
+        subject: pc.subject,
+        issuer: pc.issuer,
+        serial: pc.serial,
+        notBefore: pc.notBefore.toISOString(),
+        notAfter: pc.notAfter.toISOString(),
+        kind: pc.kind,
+        keyType: pc.keyType,
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.certificates.push(cert);
+      this.emitAudit({ type: 'cert.added', account: acc.id, actor: this.actor(p), certificateId: cert.id, after: { name: cert.name, status: cert.status } });
+      return reply.code(201).send(cert);
+    });
+    const findCert = (req: FastifyRequest, write = false): { p: Principal; acc: Account; cert: Certificate } => {
+      const { p, acc } = this.account(req, write);
+      const cert = certsOf(acc.id).find((c) => c.id === (req.params as { certId: string }).certId);
+      if (!cert) throw new Refusal('CERT_NOT_FOUND');
+      return { p, acc, cert };
+    };
+    app.get('/api/v1/accounts/:id/certificates/:certId', async (req) => findCert(req).cert);
+    app.patch('/api/v1/accounts/:id/certificates/:certId', async (req) => {
+      const { p, acc, cert } = findCert(req, true);
+      const before = cert.status;
+      cert.status = (req.body as { status: Certificate['status'] }).status;
+      cert.updatedAt = new Date().toISOString();
+      this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before: { status: before }, after: { status: cert.status } });
+      return cert;
+    });
+    app.delete('/api/v1/accounts/:id/certificates/:certId', async (req, reply) => {
+      const { p, acc, cert } = findCert(req, true);
+      this.certificates.splice(this.certificates.indexOf(cert), 1);
+      this.emitAudit({ type: 'cert.deleted', account: acc.id, actor: this.actor(p), certificateId: cert.id });
+      return reply.code(204).send();
+    });
+
+    // ---- credentials ----
+    app.get('/api/v1/accounts/:id/credentials', async (req) => ({ items: this.credentials.filter((c) => c.accountId === this.account(req).acc.id), nextCursor: null }));
+    app.post('/api/v1/accounts/:id/credentials', async (req, reply) => {
+      const { p, acc } = this.account(req, true);
+      const b = req.body as { username: string; password: string; enabled?: boolean; expiresAt?: string | null };
+      if (this.credentials.some((c) => c.accountId === acc.id && c.username === b.username)) throw new Refusal('CREDENTIAL_DUPLICATE');
+      const c: Credential = { id: `cred_${randomBytes(4).toString('hex')}`, accountId: acc.id, username: b.username, enabled: b.enabled ?? true, expiresAt: b.expiresAt ?? null, createdAt: new Date().toISOString() };
+      this.credentials.push(c);
+      this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), after: { username: c.username } });
+      return reply.code(201).send(c);
+    });
+    const findCred = (req: FastifyRequest): { p: Principal; acc: Account; cred: Credential } => {
+      const { p, acc } = this.account(req, true);
+      const cred = this.credentials.find((c) => c.accountId === acc.id && c.id === (req.params as { credId: string }).credId);
+      if (!cred) throw new Refusal('CREDENTIAL_NOT_FOUND');
+      return { p, acc, cred };
+    };
+    app.patch('/api/v1/accounts/:id/credentials/:credId', async (req) => {
+      const { cred } = findCred(req);
+      Object.assign(cred, req.body as Partial<Credential>);
+      return cred;
+    });
+    app.delete('/api/v1/accounts/:id/credentials/:credId', async (req, reply) => {
+      const { cred } = findCred(req);
+      this.credentials.splice(this.credentials.indexOf(cred), 1);
+      return reply.code(204).send();
+    });
+
+    // ---- tokens ----
+    app.get('/api/v1/accounts/:id/tokens', async (req) => ({
+      items: this.tokens.filter((t) => t.accountId === this.account(req).acc.id).map(({ secret: _secret, ...t }) => t),
+      nextCursor: null,
+    }));
+    app.post('/api/v1/accounts/:id/tokens', async (req, reply) => {
+      const { p, acc } = this.account(req, true);
+      const b = req.body as { name: string; role: TokenInfo['role']; expiresAt?: string };
+      const t = { id: `tok_${randomBytes(4).toString('hex')}`, accountId: acc.id, name: b.name, role: b.role, expiresAt: b.expiresAt ?? null, revokedAt: null, createdAt: new Date().toISOString(), secret: `tw_${randomBytes(16).toString('hex')}` };
+      this.tokens.push(t);
+      this.emitAudit({ type: 'token.created', account: acc.id, actor: this.actor(p), detail: { tokenId: t.id, role: t.role } });
+      return reply.code(201).send({ id: t.id, token: t.secret });
+    });
+    app.delete('/api/v1/accounts/:id/tokens/:tokenId', async (req, reply) => {
+      const { acc } = this.account(req, true);
+      const t = this.tokens.find((x) => x.accountId === acc.id && x.id === (req.params as { tokenId: string }).tokenId);
+      if (!t) throw new Refusal('TOKEN_NOT_FOUND');
+      t.revokedAt = new Date().toISOString();
+      return reply.code(204).send();
+    });
+
+    // ---- audit ----
+    app.get('/api/v1/accounts/:id/audit', async (req, reply) => {
+      this.account(req);
+      const q = req.query as { type?: string; outcome?: string; format?: string };
+      const items = this.audit.filter((e) => (!q.type || e.type === q.type) && (!q.outcome || e.outcome === q.outcome));
+      if (q.format === 'ndjson') return reply.type('application/x-ndjson').send(items.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      if (q.format === 'csv') return reply.type('text/csv').send(['id,time,type,outcome,reason', ...items.map((e) => [e.id, e.time, e.type, e.outcome ?? '', e.reason ?? ''].join(','))].join('\n') + '\n');
+      return { items, nextCursor: null };
+    });
+    app.get('/api/v1/accounts/:id/audit/stream', async (req: FastifyRequest, reply: FastifyReply) => {
+      this.account(req);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      this.sse.add(res);
+      req.raw.on('close', () => this.sse.delete(res));
+    });
+  }
+
+  /** How many live-tail connections are open (the test waits for the console's). */
+  get liveTails(): number {
+    return this.sse.size;
+  }
+}

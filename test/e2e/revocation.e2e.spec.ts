@@ -1,0 +1,132 @@
+// Certificate lifecycle with real clients across the whole system: a status change ends live
+// sessions whose chain contains the certificate and refuses new connects; restoring admits again.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import type { MqttClient } from 'mqtt';
+import { System, makeTestPki, waitFor, type TestPki } from '@twoway/testing';
+import { issueIntermediateCa, issueDeviceCert, type Issued } from '@twoway/pki';
+import { tryConnect } from './support/mqtt.js';
+import { Operator } from './support/operator.js';
+
+describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, () => {
+  let sys: System;
+  let op: Operator;
+  let pki: TestPki;
+  let ca: string;
+  const password = 'lifecycle-password-1';
+  let seq = 0;
+
+  before(async () => {
+    sys = await System.start();
+    op = new Operator(sys);
+    ca = await readFile(sys.caFile, 'utf8');
+    pki = await makeTestPki({ fresh: true });
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  const connectAs = (dev: Issued, username: string, clientId = `c-${++seq}`) =>
+    tryConnect(sys.mqttPort, { ca, cert: dev.chainPem, key: dev.keyPem }, { clientId, username, password });
+  const closed = (c: MqttClient) => new Promise<void>((resolve) => (c.disconnected ? resolve() : c.once('close', () => resolve())));
+
+  it('valid → suspended → valid: the root suspended ends the session and refuses; restored admits', async () => {
+    const acc = await op.account('lc-suspend');
+    await op.credential(acc, 'lc-suspend-dev', password);
+    const root = await op.register(acc, 'root', pki.root.certPem);
+    const dev = await pki.device('lc-suspend-dev');
+    const first = await connectAs(dev, 'lc-suspend-dev', 'lc-suspend-1');
+    assert.equal(first.connected, true, first.error);
+    const gone = closed(first.client!);
+    await op.setStatus(acc, root.id, 'SUSPENDED');
+    await gone;
+    const again = await connectAs(dev, 'lc-suspend-dev');
+    assert.equal(again.connected, false);
+    assert.equal(again.returnCode, 5);
+    const ended = await waitFor(async () => (await op.audit(acc, { type: 'session.ended' })).find((e) => e.device?.clientId === 'lc-suspend-1'), { what: 'session.ended audit event' });
+    assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
+    const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
+    assert.equal(rejected.reason, 'ANCHOR_SUSPENDED');
+    await op.setStatus(acc, root.id, 'VALID');
+    const back = await connectAs(dev, 'lc-suspend-dev');
+    assert.equal(back.connected, true, back.error);
+    await back.client!.endAsync();
+  });
+
+  it('valid → revoked → valid: a revoked intermediate ends its devices\' sessions; restored admits', async () => {
+    const acc = await op.account('lc-revoke');
+    await op.credential(acc, 'lc-revoke-dev', password);
+    await op.register(acc, 'root', pki.root.certPem);
+    const inter = await op.register(acc, 'intermediate', pki.intermediate.certPem);
+    const dev = await pki.device('lc-revoke-dev');
+    const s = await connectAs(dev, 'lc-revoke-dev');
+    assert.equal(s.connected, true, s.error);
+    const gone = closed(s.client!);
+    await op.setStatus(acc, inter.id, 'REVOKED');
+    await gone;
+    const again = await connectAs(dev, 'lc-revoke-dev');
+    assert.equal(again.connected, false);
+    const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
+    assert.match(rejected.reason ?? '', /^(CERT|ANCHOR)_REVOKED$/);
+    await op.setStatus(acc, inter.id, 'VALID');
+    const back = await connectAs(dev, 'lc-revoke-dev');
+    assert.equal(back.connected, true, back.error);
+    await back.client!.endAsync();
+  });
+
+  it('suspending an intermediate drops every device below it and only those', async () => {
+    const acc = await op.account('lc-batch');
+    const batchA = await issueIntermediateCa({ issuer: pki.root, commonName: 'batch A' });
+    const batchB = await issueIntermediateCa({ issuer: pki.root, commonName: 'batch B' });
+    await op.register(acc, 'root', pki.root.certPem);
+    const regA = await op.register(acc, 'batch A', batchA.certPem);
+    const devs = await Promise.all(['a1', 'a2', 'b1'].map(async (n) => {
+      await op.credential(acc, `lc-batch-${n}`, password);
+      return issueDeviceCert({ issuer: n.startsWith('a') ? batchA : batchB, commonName: `lc-batch-${n}` });
+    }));
+    const sessions = await Promise.all(devs.map((d, i) => connectAs(d, `lc-batch-${['a1', 'a2', 'b1'][i]}`)));
+    for (const s of sessions) assert.equal(s.connected, true, s.error);
+    const goneA = Promise.all([closed(sessions[0]!.client!), closed(sessions[1]!.client!)]);
+    await op.setStatus(acc, regA.id, 'SUSPENDED');
+    await goneA;
+    // the batch-B device is unaffected: still connected and able to publish
+    assert.equal(sessions[2]!.client!.connected, true);
+    await sessions[2]!.client!.publishAsync('still/here', 'yes', { qos: 1 });
+    await sessions[2]!.client!.endAsync();
+  });
+
+  it('an anchor registered in the parent account admits a device of a child account', async () => {
+    const parent = await op.account('lc-parent');
+    await op.register(parent, 'fleet root', pki.root.certPem);
+    const child = await op.account('lc-child', { parentId: parent });
+    await op.credential(child, 'lc-child-dev', password);
+    const dev = await pki.device('lc-child-dev');
+    const s = await connectAs(dev, 'lc-child-dev');
+    assert.equal(s.connected, true, s.error);
+    await s.client!.endAsync();
+    // and not the other way round: an anchor of a child does not reach its parent
+    const other = await makeTestPki({ fresh: true });
+    await op.register(child, 'child-only root', other.root.certPem);
+    await op.credential(parent, 'lc-parent-dev', password);
+    const pdev = await other.device('lc-parent-dev');
+    const p = await connectAs(pdev, 'lc-parent-dev');
+    assert.equal(p.connected, false);
+  });
+
+  it('a pinned leaf admits exactly that device', async () => {
+    const acc = await op.account('lc-pinned');
+    await op.credential(acc, 'lc-pinned-dev', password);
+    await op.credential(acc, 'lc-pinned-other', password);
+    const dev = await pki.device('lc-pinned-dev');
+    const sibling = await pki.device('lc-pinned-other');
+    const pin = await op.register(acc, 'one device', dev.certPem);
+    assert.equal(pin.kind, 'leaf');
+    const ok = await connectAs(dev, 'lc-pinned-dev');
+    assert.equal(ok.connected, true, ok.error);
+    await ok.client!.endAsync();
+    const no = await connectAs(sibling, 'lc-pinned-other');
+    assert.equal(no.connected, false);
+    assert.equal(no.returnCode, 5);
+  });
+});
