@@ -184,6 +184,10 @@ export type TokenInfo = Static<typeof TokenInfo>;
 export const CreatedToken = Type.Object({ ...TokenInfo.properties, token: Type.String() });
 export type CreatedToken = Static<typeof CreatedToken>;
 
+/** `GET /api/v1/whoami`: the caller's principal and its account. */
+export const WhoAmI = Type.Object({ principal: Principal, account: Account });
+export type WhoAmI = Static<typeof WhoAmI>;
+
 /** Actor of a change: who did it, for the audit trail. Never the token secret. */
 export const Actor = Type.Object({
   kind: Type.Union([Type.Literal('token'), Type.Literal('system'), Type.Literal('device')]),

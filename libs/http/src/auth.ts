@@ -2,7 +2,7 @@
 // Tokens are owned by account-settings and resolved over NATS; a token reaches an account only
 // when the token's account is that account or one of its ancestors.
 import type { FastifyRequest } from 'fastify';
-import { RequestSubjects, TokenVerifyReply, AncestryReply, type Principal, type Account } from '@twoway/contracts';
+import { ChangeSubjects, RequestSubjects, TokenVerifyReply, AncestryReply, type Principal, type Account } from '@twoway/contracts';
 import { RemoteError, UnavailableError, type Bus } from '@twoway/nats';
 import { ApiError, isErrorCode } from './errors.js';
 
@@ -27,7 +27,14 @@ export interface Resolver {
 /** Resolves tokens and ancestries over NATS, caching briefly; `forget` is called on token revocation. */
 export class NatsResolver implements Resolver {
   private readonly tokens = new Map<string, { p: Principal; at: number }>();
-  constructor(private readonly bus: Bus, private readonly ttlMs = 2000) {}
+  constructor(private readonly bus: Bus, private readonly ttlMs = 2000) {
+    // A revoked token must stop working at once, not after the cache TTL. JetStream publishes are
+    // ordinary NATS messages, so a core subscription sees the revocation fact as it is stored.
+    const sub = bus.nc.subscribe(ChangeSubjects.TokenRevoked);
+    void (async () => {
+      for await (const _ of sub) this.forgetAll();
+    })();
+  }
 
   async principal(token: string): Promise<Principal> {
     const hit = this.tokens.get(token);

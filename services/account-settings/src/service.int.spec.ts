@@ -472,7 +472,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         { method: 'DELETE', url: '/api/v1/accounts/:id/tokens/:tokenId', path: (x, _c, t) => `/api/v1/accounts/${x}/tokens/${t}`, write: true },
       ];
       // the matrix covers every API route the service registered
-      const registered = svc.routes.filter((r) => r.url.startsWith('/api/v1')).map((r) => `${r.method} ${r.url}`).sort();
+      const registered = svc.routes.filter((r) => r.url.startsWith('/api/v1') && r.url !== '/api/v1/whoami').map((r) => `${r.method} ${r.url}`).sort();
+      // whoami is the one route that is not account-scoped: it answers about the caller only
+      const me = await api('GET', '/api/v1/whoami', a.operator);
+      assert.deepEqual([me.status, me.body.principal.accountId, me.body.principal.role, me.body.account.id], [200, a.account.id, 'operator', a.account.id]);
+      assert.deepEqual((await api('GET', '/api/v1/whoami', undefined)).status, 401);
       assert.deepEqual(routes.map((r) => `${r.method} ${r.url}`).sort(), registered);
 
       const bodyFor = (r: (typeof routes)[number]) => (r.url === '/api/v1/accounts' ? { name: 'intruder', parentId: b.account.id } : r.body);

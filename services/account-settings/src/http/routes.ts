@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import {
   Account,
+  WhoAmI,
   CreateAccountBody,
   CreateCredentialBody,
   CreateTokenBody,
@@ -45,6 +46,13 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
     if (req.url.startsWith('/api/v1/')) req.principal = await resolver.principal(bearerToken(req));
   });
   const principalOf = (req: FastifyRequest): Principal => req.principal!;
+
+  // ---- who am I: the console and the CLI learn the token's account and role -----------------
+  app.get('/api/v1/whoami', { schema: { response: { 200: WhoAmI } } }, async (req) => {
+    const principal = principalOf(req);
+    const [account] = await resolver.ancestry(principal.accountId);
+    return { principal, account };
+  });
 
   // ---- accounts -----------------------------------------------------------------------------
   app.post('/api/v1/accounts', { schema: { body: CreateAccountBody, response: { 201: Account } } }, async (req, reply) => {

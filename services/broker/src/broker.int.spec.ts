@@ -1,0 +1,415 @@
+// The broker alone, with real NATS (JetStream), real TLS and real MQTT clients (the `mqtt` package and
+// mosquitto_pub). account-settings and cert-registry are fake responders on NATS in this file.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { connect as tlsConnect } from 'node:tls';
+import { writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { StringCodec, type Subscription } from 'nats';
+import {
+  ChangeSubjects, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
+  type AuditEvent, type CertStatus, type CertStatusChangedEvent, type Settings, type TrustEntry,
+} from '@twoway/contracts';
+import { Bus } from '@twoway/nats';
+import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
+import { loadConfig } from '@twoway/config';
+import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
+import { brokerSettings } from './config.js';
+import { Broker, type RunningBroker } from './service.js';
+
+const run = promisify(execFile);
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const sc = StringCodec();
+
+const PROVIDER = 'provider';
+const settingsOf = (tls: boolean, mtls: boolean, identity: Partial<Settings['identity']> = {}): Settings => ({
+  tls: { enabled: tls },
+  mutualTls: { available: true, enabled: mtls },
+  identity: { bindCertificateTo: 'none', credentialLookup: 'username', ...identity },
+});
+// One account per configuration, all below the provider where the anchors are registered: a
+// parent-account anchor admits a child-account device.
+const accounts: Record<string, Settings> = {
+  'acc-mtls': settingsOf(false, true),
+  'acc-both': settingsOf(true, true),
+  'acc-tls': settingsOf(true, false),
+  'acc-bind': settingsOf(false, true, { bindCertificateTo: 'clientId' }),
+  'acc-rev': settingsOf(false, true),
+};
+const PASSWORD = 'correct horse battery';
+const credentials = new Map<string, { accountId: string; id: string }>([
+  ['dev-mtls', { accountId: 'acc-mtls', id: 'cred-mtls' }],
+  ['dev-both', { accountId: 'acc-both', id: 'cred-both' }],
+  ['dev-tls', { accountId: 'acc-tls', id: 'cred-tls' }],
+  ['dev-bind', { accountId: 'acc-bind', id: 'cred-bind' }],
+  ['dev-rev', { accountId: 'acc-rev', id: 'cred-rev' }],
+  ['dev-weak', { accountId: 'acc-mtls', id: 'cred-weak' }],
+]);
+
+describe('broker: connect decision and real-time revocation', () => {
+  let nats: NatsServer;
+  let bus: Bus;
+  let broker: RunningBroker;
+  let pki: TestPki;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const registry: TrustEntry[] = [];
+  const audit: AuditEvent[] = [];
+  let auditSub: Subscription;
+  const devices: Record<string, Issued> = {};
+
+  before(async () => {
+    dir = await tempDir();
+    nats = await NatsServer.start();
+    bus = await Bus.connect({ servers: nats.url, name: 'test-owners', log });
+    await bus.ensureStreams();
+    pki = await makeTestPki();
+    // A CA nobody registered, with names of its own (a same-named impostor is a signature failure).
+    const otherRoot = await createRootCa({ commonName: 'unregistered root' });
+    for (const cn of ['dev-mtls', 'dev-both', 'dev-tls', 'dev-bind', 'dev-rev', 'dev-suspended']) devices[cn] = await pki.device(cn);
+    devices['stranger'] = await issueDeviceCert({ issuer: otherRoot, commonName: 'dev-mtls' });
+
+    const reg = (id: string, c: Issued, status: CertStatus, accountId = PROVIDER) =>
+      registry.push({ id, accountId, fingerprint: c.cert.fingerprint, status, kind: c.cert.kind, pem: c.certPem });
+    reg('root', pki.root, 'VALID');
+    reg('inter', pki.intermediate, 'VALID');
+    reg('suspended-leaf', devices['dev-suspended']!, 'SUSPENDED', 'acc-both');
+    credentials.set('dev-suspended', { accountId: 'acc-both', id: 'cred-suspended' });
+
+    // Fake account-settings and cert-registry.
+    bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req) => {
+      const c = credentials.get(req.key);
+      if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
+      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId };
+      return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
+    });
+    bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
+    bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
+    auditSub = bus.nc.subscribe('twoway.v1.audit.>');
+    void (async () => {
+      for await (const m of auditSub) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
+    })();
+
+    const cfg = loadConfig(brokerSettings, {
+      TWOWAY_NATS_URL: nats.url,
+      TWOWAY_MQTT_PORT: '0',
+      TWOWAY_MQTT_HOST: '127.0.0.1',
+      TWOWAY_MQTT_PLAIN_PORT: '0',
+      TWOWAY_HTTP_PORT: '0',
+      TWOWAY_BROKER_ID: 'broker-test',
+      TWOWAY_DATA_DIR: dir.path,
+      TWOWAY_CONNECT_DEADLINE_MS: '3000',
+    });
+    broker = await Broker.start(cfg, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem } });
+  });
+
+  after(async () => {
+    await broker?.stop();
+    auditSub?.unsubscribe();
+    await bus?.stop();
+    await nats?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  interface Attempt {
+    connack?: IConnackPacket;
+    client: MqttClient;
+    error?: Error;
+  }
+  /** Connect once and resolve with the CONNACK (or the transport error); the client is ended by the caller. */
+  function attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt> {
+    return new Promise((resolve) => {
+      const client = mqtt.connect(`mqtts://127.0.0.1:${broker.mqttPort}`, {
+        ca: pki.root.certPem,
+        servername: 'localhost',
+        ...(o.device ? { cert: o.device.chainPem, key: o.device.keyPem } : {}),
+        clientId: o.clientId,
+        ...(o.username !== undefined ? { username: o.username } : {}),
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      });
+      const res: Attempt = { client };
+      client.on('packetreceive', (p) => {
+        if (p.cmd === 'connack') res.connack = p as IConnackPacket;
+      });
+      client.once('connect', () => resolve(res));
+      client.once('error', (e) => {
+        res.error = e;
+        resolve(res);
+      });
+      client.once('close', () => resolve(res));
+    });
+  }
+  const end = (a: Attempt) => new Promise<void>((r) => a.client.end(true, {}, () => r()));
+  const auditFor = (clientId: string, type?: string) =>
+    waitFor(() => audit.find((e) => e.device?.clientId === clientId && (!type || e.type === type)), { what: `audit event for ${clientId}` });
+  const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
+
+  it('accepts a valid chain with the right password: whole CONNACK and the audit event on JetStream', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const a = await attempt({ device: devices['dev-mtls'], clientId, username: 'dev-mtls', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const ev = await auditFor(clientId);
+      // The same event, read back from the AUDIT stream.
+      const jsm = await bus.jsm();
+      const stored = await jsm.streams.getMessage(Streams.Audit.name, { last_by_subj: 'twoway.v1.audit.connect.accepted' });
+      assert.deepEqual(JSON.parse(sc.decode(stored.data)), ev);
+      assert.equal(typeof ev.id, 'string');
+      assert.equal(ev.source, 'broker-test');
+      assert.equal(ev.account, 'acc-mtls');
+      assert.deepEqual(ev.actor, { kind: 'device', id: clientId });
+      assert.equal(ev.outcome, 'accepted');
+      assert.equal(ev.reason, 'MUTUAL_TLS');
+      assert.deepEqual(ev.device, { clientId, username: 'dev-mtls', certificateFingerprint: devices['dev-mtls']!.cert.fingerprint, certificateSubject: devices['dev-mtls']!.cert.subject });
+      assert.equal(ev.sourceAddress, '127.0.0.1');
+      assert.deepEqual(ev.detail?.path, [devices['dev-mtls']!.cert.fingerprint, pki.intermediate.cert.fingerprint]);
+      assert.ok(!JSON.stringify(ev).includes(PASSWORD));
+      assert.equal(broker.sessions.size >= 1, true);
+    } finally {
+      await end(a);
+    }
+  });
+
+  const refusals: [string, () => { device?: Issued; username: string; password: string }, number, string][] = [
+    ['no certificate with mutual TLS only → MTLS_REQUIRED', () => ({ username: 'dev-mtls', password: PASSWORD }), 5, 'MTLS_REQUIRED'],
+    ['a certificate from an unregistered CA → CHAIN_UNTRUSTED', () => ({ device: devices['stranger'], username: 'dev-mtls', password: PASSWORD }), 5, 'CHAIN_UNTRUSTED'],
+    ['the right certificate with a wrong password → BAD_CREDENTIALS, CONNACK 4', () => ({ device: devices['dev-mtls'], username: 'dev-mtls', password: 'wrong password' }), 4, 'BAD_CREDENTIALS'],
+    ['no credentials → CREDENTIALS_MISSING, CONNACK 4', () => ({ device: devices['dev-mtls'], username: '', password: '' }), 4, 'CREDENTIALS_MISSING'],
+    ['both on, a SUSPENDED leaf does not fall back → CERT_SUSPENDED', () => ({ device: devices['dev-suspended'], username: 'dev-suspended', password: PASSWORD }), 5, 'CERT_SUSPENDED'],
+  ];
+  for (const [name, o, code, reason] of refusals) {
+    it(`refuses ${name}`, async () => {
+      const clientId = `c-${randomUUID()}`;
+      const p = o();
+      const a = await attempt({ clientId, ...(p.device ? { device: p.device } : {}), ...(p.username ? { username: p.username, password: p.password } : {}) });
+      try {
+        assert.deepEqual({ ...a.connack }, connack(code));
+        const ev = await auditFor(clientId);
+        assert.equal(ev.type, 'connect.rejected');
+        assert.equal(ev.outcome, 'rejected');
+        assert.equal(ev.reason, reason);
+        await waitFor(() => a.client.disconnected || !a.client.connected, { what: 'closed after refusal' });
+      } finally {
+        await end(a);
+      }
+    });
+  }
+
+  it('both on: no certificate falls back to credentials, audited as connect.accepted_fallback CHAIN_EMPTY', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const a = await attempt({ clientId, username: 'dev-both', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const ev = await auditFor(clientId);
+      assert.equal(ev.type, 'connect.accepted_fallback');
+      assert.equal(ev.reason, 'CHAIN_EMPTY');
+    } finally {
+      await end(a);
+    }
+  });
+
+  it('both on: an untrusted certificate falls back, recorded with the chain reason', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const a = await attempt({ clientId, device: devices['stranger'], username: 'dev-both', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const ev = await auditFor(clientId);
+      assert.equal(ev.type, 'connect.accepted_fallback');
+      assert.equal(ev.reason, 'CHAIN_UNTRUSTED');
+      assert.equal(ev.device?.certificateFingerprint, devices['stranger']!.cert.fingerprint);
+    } finally {
+      await end(a);
+    }
+  });
+
+  it('plain TLS only: credentials decide; a presented certificate is recorded', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const a = await attempt({ clientId, device: devices['stranger'], username: 'dev-tls', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const ev = await auditFor(clientId);
+      assert.equal(ev.reason, 'PLAIN_TLS');
+      assert.equal(ev.device?.certificateFingerprint, devices['stranger']!.cert.fingerprint);
+    } finally {
+      await end(a);
+    }
+  });
+
+  it('identity binding: a certificate whose CN is not the client id → CN_MISMATCH; equal → accepted', async () => {
+    const bad = await attempt({ clientId: 'dev-other', device: devices['dev-bind'], username: 'dev-bind', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...bad.connack }, connack(5));
+      assert.equal((await auditFor('dev-other')).reason, 'CN_MISMATCH');
+    } finally {
+      await end(bad);
+    }
+    const good = await attempt({ clientId: 'dev-bind', device: devices['dev-bind'], username: 'dev-bind', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...good.connack }, connack(0));
+    } finally {
+      await end(good);
+    }
+  });
+
+  it('suspending the intermediate ends the live session below it at once; the next connect is refused; restore admits again', async () => {
+    const clientId = `rev-${randomUUID()}`;
+    const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
+    const a = await attempt({ clientId, ...dev });
+    const setStatus = async (status: CertStatus) => {
+      const entry = registry.find((e) => e.id === 'inter')!;
+      const before = entry.status;
+      entry.status = status;
+      const ev: CertStatusChangedEvent = {
+        id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER,
+        actor: { kind: 'token', id: 'tok-1' },
+        data: { certificateId: 'inter', fingerprint: pki.intermediate.cert.fingerprint, before, after: status },
+      };
+      await bus.publishEvent(ChangeSubjects.CertStatusChanged, ev);
+    };
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const closed = new Promise<void>((r) => a.client.once('close', () => r()));
+      await setStatus('SUSPENDED');
+      await closed;
+      const ended = await auditFor(clientId, 'session.ended');
+      assert.equal(ended.outcome, 'ended');
+      assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
+      assert.equal(ended.detail?.fingerprint, pki.intermediate.cert.fingerprint);
+      assert.equal(broker.metrics.revocationPropagationMs.observations >= 1, true);
+
+      const again = await attempt({ clientId: `${clientId}-2`, ...dev });
+      try {
+        assert.deepEqual({ ...again.connack }, connack(5));
+        assert.equal((await auditFor(`${clientId}-2`)).reason, 'CERT_SUSPENDED');
+      } finally {
+        await end(again);
+      }
+    } finally {
+      await setStatus('VALID');
+      await end(a);
+    }
+    // Restored: the cache was invalidated by the event, so the next connect is admitted.
+    const back = await waitFor(async () => {
+      const r = await attempt({ clientId: `${clientId}-3`, ...dev });
+      await end(r);
+      return r.connack?.returnCode === 0 ? r : undefined;
+    }, { what: 'admitted after restore', timeoutMs: 5000 });
+    assert.deepEqual({ ...back.connack }, connack(0));
+  });
+
+  it('refuses an RSA-1024 client certificate', async () => {
+    const keyFile = join(dir.path, 'weak.key');
+    const csrFile = join(dir.path, 'weak.csr');
+    const certFile = join(dir.path, 'weak.pem');
+    const caFile = join(dir.path, 'inter.pem');
+    const caKey = join(dir.path, 'inter.key');
+    const ext = join(dir.path, 'ext.cnf');
+    await writeFile(caFile, pki.intermediate.certPem);
+    await writeFile(caKey, pki.intermediate.keyPem, { mode: 0o600 });
+    await writeFile(ext, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+    await run('openssl', ['genrsa', '-out', keyFile, '1024']);
+    await run('openssl', ['req', '-new', '-key', keyFile, '-subj', '/CN=dev-weak', '-out', csrFile]);
+    await run('openssl', ['x509', '-req', '-in', csrFile, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '30', '-sha256', '-extfile', ext, '-out', certFile]);
+    const weak = { certPem: await readFile(certFile, 'utf8'), keyPem: await readFile(keyFile, 'utf8') };
+    const clientId = `weak-${randomUUID()}`;
+    const a = await attempt({ clientId, device: { ...devices['dev-mtls']!, chainPem: weak.certPem + pki.intermediate.certPem, keyPem: weak.keyPem }, username: 'dev-weak', password: PASSWORD });
+    try {
+      // Either the TLS layer (security level 2) or the validator refuses it; it never gets CONNACK 0.
+      assert.notEqual(a.connack?.returnCode, 0);
+      if (a.connack) {
+        assert.equal(a.connack.returnCode, 5);
+        assert.equal((await auditFor(clientId)).reason, 'WEAK_KEY');
+      }
+    } finally {
+      await end(a);
+    }
+  });
+
+  it('refuses a TLS 1.1 client at the handshake', async () => {
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: broker.mqttPort, servername: 'localhost', ca: pki.root.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
+      s.once('secureConnect', () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.once('error', (e) => resolve(e));
+    });
+    assert.ok(err, 'a TLS 1.1 handshake must fail');
+  });
+
+  it('closes a malformed CONNECT at once (well before the connect deadline)', async () => {
+    const started = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: broker.mqttPort, servername: 'localhost', ca: pki.root.certPem }, () => {
+        // CONNECT with a protocol name of length 0 and a bogus remainder ([MQTT-3.1.2-1]).
+        s.write(Buffer.from([0x10, 0x04, 0x00, 0x00, 0xff, 0xff]));
+      });
+      s.on('data', () => undefined);
+      s.once('close', () => resolve(Date.now() - started));
+      s.once('error', () => undefined);
+      setTimeout(() => reject(new Error('not closed')), 10_000).unref();
+    });
+    assert.ok(closedAfter < 2000, `closed after ${closedAfter} ms`);
+  });
+
+  it('closes a socket that never sends CONNECT at the deadline', async () => {
+    const before = broker.metrics.connectTimeouts.get({ stage: 'connect' });
+    await new Promise<void>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: broker.mqttPort, servername: 'localhost', ca: pki.root.certPem });
+      s.on('data', () => undefined);
+      s.once('close', () => resolve());
+      s.once('error', () => undefined);
+    });
+    assert.equal(broker.metrics.connectTimeouts.get({ stage: 'connect' }), before + 1);
+  });
+
+  it('mosquitto_pub connects with the device certificate chain and publishes', async () => {
+    const cert = join(dir.path, 'dev.pem');
+    const key = join(dir.path, 'dev.key');
+    const ca = join(dir.path, 'ca.pem');
+    await writeFile(cert, devices['dev-mtls']!.chainPem);
+    await writeFile(key, devices['dev-mtls']!.keyPem, { mode: 0o600 });
+    await writeFile(ca, pki.root.certPem);
+    const clientId = `mosq-${randomUUID().slice(0, 8)}`;
+    await run('mosquitto_pub', ['-h', 'localhost', '-p', String(broker.mqttPort), '--cafile', ca, '--cert', cert, '--key', key, '-u', 'dev-mtls', '-P', PASSWORD, '-i', clientId, '-t', 'telemetry', '-m', 'hello', '-q', '1']);
+    const ev = await auditFor(clientId);
+    assert.equal(ev.reason, 'MUTUAL_TLS');
+  });
+
+  it('a message round-trips within an account and does not reach another account', async () => {
+    const sub = await attempt({ clientId: `sub-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
+    const spy = await attempt({ clientId: `spy-${randomUUID()}`, username: 'dev-tls', password: PASSWORD });
+    const pub = await attempt({ clientId: `pub-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
+    try {
+      const got: string[] = [];
+      const spied: string[] = [];
+      sub.client.on('message', (t, p) => got.push(`${t}:${p.toString()}`));
+      spy.client.on('message', (t, p) => spied.push(`${t}:${p.toString()}`));
+      await sub.client.subscribeAsync('room/#', { qos: 1 });
+      await spy.client.subscribeAsync('#', { qos: 1 });
+      await pub.client.publishAsync('room/1', 'hi', { qos: 1 });
+      await waitFor(() => got.length === 1, { what: 'delivery' });
+      assert.deepEqual(got, ['room/1:hi']);
+      assert.deepEqual(spied, []);
+    } finally {
+      await Promise.all([end(sub), end(spy), end(pub)]);
+    }
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    assert.equal((await fetch(`${broker.httpUrl}/healthz`)).status, 200);
+    const ready = await fetch(`${broker.httpUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    const m = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+    assert.match(m, /twoway_broker_decisions_total\{outcome="accepted",reason="MUTUAL_TLS"\} \d+/);
+    assert.match(m, /twoway_broker_sessions_ended_total\{reason="SESSION_CERT_STATUS_CHANGED"\} 1/);
+    assert.match(m, /twoway_broker_revocation_propagation_ms_count 1/);
+  });
+});
