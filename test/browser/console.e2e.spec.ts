@@ -28,20 +28,25 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
   let page: Page;
   const errors: string[] = [];
 
+  let profile: Awaited<ReturnType<typeof tempDir>> | undefined;
+
   before(async () => {
     execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
     mkdirSync(shots, { recursive: true });
     api = await FakeApi.start({ consoleDir, whoami: true });
-    after(() => api.stop());
-    const profile = await tempDir('twoway-chromium-');
-    after(() => profile[Symbol.asyncDispose]());
+    profile = await tempDir('twoway-chromium-');
     context = await launch(profile.path, { width: 1280, height: 800 });
-    after(() => context.close());
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
+  });
+  // In reverse order of start: the browser first (it writes to its profile until it exits).
+  after(async () => {
+    await context?.close();
+    await api?.stop();
+    await profile?.[Symbol.asyncDispose]();
   });
 
   it('signs in with a token and lands on an empty Certificates view', async () => {
@@ -132,7 +137,7 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     assert.equal(await page.locator('tr', { hasText: 'sensor-43' }).count(), 0, 'held while paused');
     await shot(page, '10-audit-paused');
     await page.getByRole('button', { name: 'Resume' }).click();
-    await page.locator('tr', { hasText: 'sensor-43' }).getByText('Rejected').waitFor();
+    await page.locator('tr', { hasText: 'sensor-43' }).getByText('Rejected', { exact: true }).waitFor();
   });
 
   it('shows settings with mutual TLS availability as provider-controlled', async () => {
@@ -205,11 +210,14 @@ describe('admin console without whoami', { skip: existsSync(CHROMIUM) ? false : 
   it('asks for the account id when the API cannot say whose token it is', async (t) => {
     execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
     const api = await FakeApi.start({ consoleDir, whoami: false });
-    t.after(() => api.stop());
     const profile = await tempDir('twoway-chromium-');
-    t.after(() => profile[Symbol.asyncDispose]());
-    const context = await launch(profile.path, { width: 1280, height: 800 });
-    t.after(() => context.close());
+    let context: BrowserContext | undefined;
+    t.after(async () => {
+      await context?.close();
+      await api.stop();
+      await profile[Symbol.asyncDispose]();
+    });
+    context = await launch(profile.path, { width: 1280, height: 800 });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(api.url);
     await page.getByLabel('API token').fill(api.adminToken);

@@ -51,5 +51,8 @@ export const AuditStoreConsumer = 'audit-store';
  */
 export const MqttForwardSubject = 'twoway.v1.mqtt.published';
 
+/** JetStream key-value bucket of MQTT retained messages, shared by every broker replica (key: base64url of the topic). */
+export const MqttRetainedBucket = 'TWOWAY_MQTT_RETAINED';
+
 /** NATS header carrying W3C trace context (`traceparent`) across services. */
 export const TraceHeader = 'traceparent';

@@ -6,8 +6,12 @@ import { DataSource, type EntitySchema, type MixedList, type MigrationInterface 
 
 export class DatabaseUrlError extends Error {
   override name = 'DatabaseUrlError';
-  constructor(readonly url: string) {
-    super(`unsupported database URL (expected sqlite:PATH or postgres://...): ${url.replace(/\/\/[^@]*@/, '//***@')}`);
+  /** The URL with its credentials masked: the raw URL may hold a password and is never kept. */
+  readonly url: string;
+  constructor(url: string) {
+    const masked = url.replace(/\/\/[^@/]*@/, '//***@');
+    super(`unsupported database URL (expected sqlite:PATH or postgres://...): ${masked}`);
+    this.url = masked;
   }
 }
 

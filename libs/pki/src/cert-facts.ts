@@ -219,6 +219,7 @@ function publicKey(spki: Tlv): { key?: KeyObject; family: CertFacts['keyFamily']
 }
 
 interface Extensions {
+  critical: Set<string>;
   unknownCritical?: string;
   basicConstraints?: CertFacts['basicConstraints'];
   keyUsage?: number;
@@ -231,7 +232,7 @@ interface Extensions {
 
 /** RFC 5280 §4.2: each extension at most once, each value well-formed. Throws DerError otherwise. */
 function readExtensions(t: Tlv): Extensions {
-  const out: Extensions = {};
+  const out: Extensions = { critical: new Set() };
   const seen = new Set<string>();
   const list = children(expect(readOne(t.value), Tag.SEQUENCE, 'Extensions'));
   if (list.length === 0) throw new DerError('Extensions must not be empty');
@@ -249,6 +250,7 @@ function readExtensions(t: Tlv): Extensions {
     if (parts.length !== i + 1) throw new DerError(`extension ${oid}: unexpected fields`);
     if (seen.has(oid)) throw new DerError(`extension ${oid} appears twice (RFC 5280 §4.2)`);
     seen.add(oid);
+    if (critical) out.critical.add(oid);
     if (critical && !CRITICAL_UNDERSTOOD.has(oid) && !out.unknownCritical) out.unknownCritical = oid;
     try {
       switch (oid) {
@@ -322,7 +324,7 @@ function parse(der: Uint8Array, fingerprint: string): CertFacts {
     version = readSmallUint(readOne(f[i]!.value)) + 1;
     i++;
   }
-  expect(f[i++], Tag.INTEGER, 'serialNumber');
+  const serialT = expect(f[i++], Tag.INTEGER, 'serialNumber');
   const innerAlg = expect(f[i++], Tag.SEQUENCE, 'signature');
   const issuerT = expect(f[i++], Tag.SEQUENCE, 'issuer');
   expect(f[i++], Tag.SEQUENCE, 'validity');
@@ -330,7 +332,7 @@ function parse(der: Uint8Array, fingerprint: string): CertFacts {
   const spkiT = expect(f[i++], Tag.SEQUENCE, 'subjectPublicKeyInfo');
   if (f[i]?.tag === 0x81) i++;
   if (f[i]?.tag === 0x82) i++;
-  let exts: Extensions = {};
+  let exts: Extensions = { critical: new Set() };
   let structureProblem: Problem | undefined;
   if (f[i]?.tag === 0xa3) {
     try {
@@ -348,6 +350,7 @@ function parse(der: Uint8Array, fingerprint: string): CertFacts {
   // field MUST contain a non-empty distinguished name.
   if (!structureProblem && version !== 3) structureProblem = { reason: 'CERT_MALFORMED', detail: `X.509 version ${version}; only v3 certificates are accepted` };
   if (!structureProblem && issuer.empty) structureProblem = { reason: 'CERT_MALFORMED', detail: 'empty issuer name (RFC 5280 §4.1.2.4)' };
+  structureProblem ??= profileProblem(serialT, subject, exts);
 
   let { alg: sigAlg, problem: sigAlgProblem } = signatureAlgorithm(outerAlg);
   // RFC 5280 §4.1.1.2: signatureAlgorithm MUST be the same algorithm identifier as the TBS signature field.
@@ -383,6 +386,24 @@ function parse(der: Uint8Array, fingerprint: string): CertFacts {
     ski: exts.ski,
     akiKeyId: exts.akiKeyId,
   };
+}
+
+/** RFC 5280 MUSTs about a certificate's own fields, checked on every certificate of a path. */
+function profileProblem(serial: Tlv, subject: DistinguishedName, e: Extensions): Problem | undefined {
+  const v = serial.value;
+  // §4.1.2.2: a positive integer of at most 20 octets.
+  if (v.length === 0 || v[0]! & 0x80 || (v.length === 1 && v[0] === 0)) return { reason: 'CERT_MALFORMED', detail: 'serial number is zero or negative (RFC 5280 §4.1.2.2)' };
+  if (v.length > 21 || (v.length === 21 && v[0] !== 0)) return { reason: 'CERT_MALFORMED', detail: 'serial number longer than 20 octets (RFC 5280 §4.1.2.2)' };
+  // §4.2.1.1, §4.2.1.2: key identifiers MUST be non-critical.
+  if (e.critical.has(Oid.authorityKeyId)) return { reason: 'INVALID_EXTENSION', detail: 'authorityKeyIdentifier is marked critical (RFC 5280 §4.2.1.1)' };
+  if (e.critical.has(Oid.subjectKeyId)) return { reason: 'INVALID_EXTENSION', detail: 'subjectKeyIdentifier is marked critical (RFC 5280 §4.2.1.2)' };
+  // §4.2.1.10: name constraints only in CA certificates, and always critical.
+  if (e.nameConstraints && !e.basicConstraints?.ca) return { reason: 'INVALID_EXTENSION', detail: 'nameConstraints in a certificate that is not a CA (RFC 5280 §4.2.1.10)' };
+  if (e.nameConstraints && !e.critical.has(Oid.nameConstraints)) return { reason: 'INVALID_EXTENSION', detail: 'nameConstraints is not marked critical (RFC 5280 §4.2.1.10)' };
+  // §4.2.1.6: an empty subject needs a critical subjectAltName.
+  if (subject.empty && !e.sans) return { reason: 'CERT_MALFORMED', detail: 'empty subject and no subjectAltName (RFC 5280 §4.2.1.6)' };
+  if (subject.empty && !e.critical.has(Oid.subjectAltName)) return { reason: 'INVALID_EXTENSION', detail: 'empty subject with a non-critical subjectAltName (RFC 5280 §4.2.1.6)' };
+  return undefined;
 }
 
 const MAX_CACHED = 20_000;

@@ -1,7 +1,7 @@
 // Certificates built field by field, for tests and tools that need what a well-behaved issuer never makes:
 // MD5/SHA-1 signatures, RSA-1024 keys, unknown critical extensions, CA:FALSE issuers, broken signatures,
 // names that differ only in case or spacing. Everything is DER-encoded here and signed with Node crypto.
-import { generateKeyPairSync, sign, createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, generateKeyPairSync, sign, createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { parseDer, type ParsedCert } from './certificate.js';
 import { Oid } from './cert-facts.js';
 
@@ -29,7 +29,8 @@ export function oid(s: string): Uint8Array {
   }
   return tlv(0x06, Uint8Array.from(out));
 }
-export function int(n: number | Uint8Array): Uint8Array {
+export function int(n: number | Uint8Array, raw = false): Uint8Array {
+  if (raw && typeof n !== 'number') return tlv(0x02, n);
   let b: Uint8Array;
   if (typeof n === 'number') {
     const bytes: number[] = [];
@@ -190,18 +191,24 @@ export function testKey(type: CraftKeyType = 'ec-p256', slot?: string): KeyPair 
   return k;
 }
 
-export type CraftHash = 'sha256' | 'sha384' | 'sha1' | 'md5';
+/** `sha256-pss`: RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32 (RFC 4055). */
+export type CraftHash = 'sha256' | 'sha384' | 'sha1' | 'md5' | 'sha256-pss';
 
-function sigAlgId(key: KeyObject, hash: CraftHash): { der: Uint8Array; digest: string | null } {
+function sigAlgId(key: KeyObject, hash: CraftHash): { der: Uint8Array; digest: string | null; pss?: boolean } {
   const t = key.asymmetricKeyType;
   if (t === 'ed25519') return { der: seq(oid('1.3.101.112')), digest: null };
+  if (t === 'rsa' && hash === 'sha256-pss') {
+    const sha256 = seq(oid('2.16.840.1.101.3.4.2.1'), NULL);
+    const params = seq(tlv(0xa0, sha256), tlv(0xa1, seq(oid('1.2.840.113549.1.1.8'), sha256)), tlv(0xa2, int(32)));
+    return { der: seq(oid('1.2.840.113549.1.1.10'), params), digest: 'sha256', pss: true };
+  }
   if (t === 'rsa') {
-    const o = { sha256: '1.2.840.113549.1.1.11', sha384: '1.2.840.113549.1.1.12', sha1: '1.2.840.113549.1.1.5', md5: '1.2.840.113549.1.1.4' }[hash];
+    const o = { sha256: '1.2.840.113549.1.1.11', sha384: '1.2.840.113549.1.1.12', sha1: '1.2.840.113549.1.1.5', md5: '1.2.840.113549.1.1.4' }[hash as 'sha256'];
     return { der: seq(oid(o), NULL), digest: hash };
   }
   if (t === 'ec') {
-    const o = { sha256: '1.2.840.10045.4.3.2', sha384: '1.2.840.10045.4.3.3', sha1: '1.2.840.10045.4.1', md5: '' }[hash];
-    if (!o) throw new Error('ECDSA with MD5 does not exist');
+    const o = { sha256: '1.2.840.10045.4.3.2', sha384: '1.2.840.10045.4.3.3', sha1: '1.2.840.10045.4.1', md5: '', 'sha256-pss': '' }[hash];
+    if (!o) throw new Error(`ECDSA with ${hash} does not exist`);
     return { der: seq(oid(o)), digest: hash };
   }
   if (t === 'dsa') return { der: seq(oid('2.16.840.1.101.3.4.3.2')), digest: 'sha256' };
@@ -225,6 +232,8 @@ export interface CraftOptions {
   /** Flip a bit of the signature. */
   corruptSignature?: boolean;
   version?: 1 | 2 | 3;
+  /** Serial number content octets (default: 16 random positive bytes). */
+  serial?: Uint8Array;
 }
 
 export function craftCertificate(o: CraftOptions): ParsedCert {
@@ -235,14 +244,14 @@ export function craftCertificate(o: CraftOptions): ParsedCert {
   const signerSpki = new Uint8Array(signer.publicKey.export({ type: 'spki', format: 'der' }));
   const exts = [...(o.extensions ?? [])];
   if (o.keyIds ?? true) exts.push(Ext.subjectKeyId(spki), Ext.authorityKeyId(signerSpki));
-  const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  const serial = o.serial ?? randomBytes(16);
+  if (!o.serial) serial[0] = (serial[0]! & 0x7f) | 0x01;
   const nb = o.notBefore ?? new Date(Date.now() - 3600_000);
   const na = o.notAfter ?? new Date(nb.getTime() + 365 * 86_400_000);
   const version = o.version ?? 3;
   const tbs = seq(
     ...(version > 1 ? [tlv(0xa0, int(version - 1))] : []),
-    int(serial),
+    int(serial, !!o.serial),
     alg.der,
     encodeName(o.issuer ?? o.subject),
     seq(time(nb), time(na)),
@@ -250,7 +259,9 @@ export function craftCertificate(o: CraftOptions): ParsedCert {
     spki,
     ...(exts.length ? [tlv(0xa3, seq(...exts.map((e) => seq(oid(e.oid), ...(e.critical ? [bool(true)] : []), octet(e.value)))))] : []),
   );
-  const sig = new Uint8Array(sign(alg.digest, tbs, signer.privateKey));
+  const sig = new Uint8Array(
+    alg.pss ? sign(alg.digest, tbs, { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) : sign(alg.digest, tbs, signer.privateKey),
+  );
   if (o.corruptSignature) sig[sig.length - 5]! ^= 0x01;
   return parseDer(new Uint8Array(seq(tbs, alg.der, bitString(sig))));
 }

@@ -114,8 +114,20 @@ interface LoadedIssuer {
   chainAbove: string;
 }
 
+const loaded = new WeakMap<Issuer, { certPem: string; keyPem: string; chainPem?: string; value: Promise<LoadedIssuer> }>();
+
+/** loadIssuer once per Issuer object (bulk issuance signs thousands of certificates with one issuer). */
+function loadIssuer(issuer: Issuer): Promise<LoadedIssuer> {
+  const hit = loaded.get(issuer);
+  if (hit && hit.certPem === issuer.certPem && hit.keyPem === issuer.keyPem && hit.chainPem === issuer.chainPem) return hit.value;
+  const value = readIssuer(issuer);
+  loaded.set(issuer, { certPem: issuer.certPem, keyPem: issuer.keyPem, chainPem: issuer.chainPem, value });
+  value.catch(() => loaded.delete(issuer));
+  return value;
+}
+
 /** Imports an issuer's key for signing. Node parses PKCS#8, SEC1 and PKCS#1; WebCrypto then gets PKCS#8. */
-async function loadIssuer(issuer: Issuer): Promise<LoadedIssuer> {
+async function readIssuer(issuer: Issuer): Promise<LoadedIssuer> {
   const certs = parsePemCertificates(issuer.certPem);
   const cert = certs[0]!;
   if (!cert.isCa) throw new PkiError('CERT_INVALID', `the issuer certificate '${cert.commonName ?? cert.subject}' is not a CA (basicConstraints CA:TRUE missing): pass a CA directory`);

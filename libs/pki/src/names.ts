@@ -101,8 +101,8 @@ export interface NameConstraints {
 function checkConstraintSyntax(g: GeneralName): void {
   switch (g.type) {
     case 'dns': {
-      const v = g.value.startsWith('.') ? g.value.slice(1) : g.value;
-      if (v !== '' && !isDnsName(v, false)) throw new DerError(`dNSName constraint '${g.value}' is not a domain name`);
+      // RFC 5280 §4.2.1.10 defines no leading-period form for dNSName (unlike URI and email): refuse it.
+      if (g.value !== '' && !isDnsName(g.value, false)) throw new DerError(`dNSName constraint '${g.value}' is not a domain name`);
       return;
     }
     case 'email': {
@@ -166,6 +166,8 @@ export function parseNameConstraints(der: Uint8Array): NameConstraints {
   return { permitted, excluded };
 }
 
+const MAX_NAME_CHECKS = 1 << 20;
+
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 
 /** A syntactically valid host name; a leading `*.` wildcard label is allowed in SANs only. */
@@ -182,6 +184,13 @@ function dnsMatches(name: string, c: string): boolean {
   if (k.startsWith('.')) return n.endsWith(k);
   // "Any DNS name that can be constructed by simply adding zero or more labels to the left-hand side".
   return n === k || n.endsWith('.' + k);
+}
+
+/** Does `*.base` cover some name inside the constraint `c` (c is base plus exactly one label)? */
+function wildcardCovers(base: string, c: string): boolean {
+  const b = base.toLowerCase();
+  const k = c.toLowerCase();
+  return k.endsWith('.' + b) && !k.slice(0, -b.length - 1).includes('.');
 }
 
 function splitEmail(s: string): { local: string; host: string } | undefined {
@@ -263,6 +272,9 @@ export class NameConstraintState {
     if (!names.subject.empty) list.push({ type: 'dn', value: names.subject });
     if (names.sans) list.push(...names.sans);
     else for (const e of names.subject.emails) list.push({ type: 'email', value: e });
+    // Bound the work a hostile certificate can cause (names × constraints), as webpki does (limbo nc-dos).
+    const constraints = this.excluded.length + this.permittedSets.reduce((a, s) => a + s.length, 0);
+    if (list.length * constraints > MAX_NAME_CHECKS) return `too many names (${list.length}) against too many constraints (${constraints})`;
     for (const n of list) {
       const why = this.checkOne(n);
       if (why) return why;
@@ -308,7 +320,12 @@ export class NameConstraintState {
         // §4.2.1.10 lets us skip name forms we do not process only by refusing them: fail closed.
         return `a ${n.type} name is constrained by a name form this validator does not process`;
     }
-    if (this.excluded.some(match)) return `${n.type} name is in an excluded subtree`;
+    const excludedMatch =
+      n.type === 'dns' && n.value.startsWith('*.')
+        ? // A wildcard SAN stands for every name one label deeper: excluded if any of them is.
+          (c: GeneralName) => match(c) || (c.type === 'dns' && wildcardCovers(n.value.slice(2), c.value))
+        : match;
+    if (this.excluded.some(excludedMatch)) return `${n.type} name is in an excluded subtree`;
     for (const set of this.permittedSets) {
       if (set.some((c) => c.type === n.type) && !set.some(match)) return `${n.type} name is outside the permitted subtrees`;
     }

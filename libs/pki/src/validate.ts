@@ -14,8 +14,8 @@ export interface ValidateChainInput {
   leaf: ParsedCert;
   /** What the peer sent besides the leaf, in any order; extra and duplicate certificates are tolerated. */
   untrusted: readonly ParsedCert[];
-  /** Trust anchors: roots, intermediates (a path may end there) or pinned leaves. */
-  anchors: readonly ParsedCert[];
+  /** Trust anchors: roots, intermediates (a path may end there) or pinned leaves; an AnchorSet for large sets. */
+  anchors: readonly ParsedCert[] | AnchorSet;
   /** Validation time; validity periods are inclusive at one-second resolution (RFC 5280 §4.1.2.5). */
   at: Date;
   purpose: Purpose;
@@ -142,6 +142,11 @@ function checkPath(chain: readonly Node[], at: Date, purpose: Purpose): Problem 
       if (pl !== undefined && pl < maxPathLength) maxPathLength = pl;
       if (f.nameConstraints) nc.add(f.nameConstraints);
     } else {
+      // §4.2.1.9: "If the keyCertSign bit is asserted, then the cA bit in the basic constraints extension
+      // MUST also be asserted." (On an issuer the same defect is reported as ISSUER_NOT_CA above.)
+      if (f.keyUsage !== undefined && f.keyUsage & (1 << KeyUsageBit.keyCertSign) && !f.basicConstraints?.ca) {
+        return { reason: 'KEY_USAGE_INVALID', detail: `${who}: keyUsage keyCertSign without basicConstraints cA:TRUE` };
+      }
       const p = purposeProblem(f, purpose);
       if (p) return { reason: p.reason, detail: `${who}: ${p.detail}` };
     }
@@ -188,6 +193,55 @@ function toNode(cert: ParsedCert, anchor: boolean): Node | undefined {
   }
 }
 
+/**
+ * Registered trust anchors indexed by subject name, for callers that validate many chains against the same
+ * large set (the broker): build once, update with add/delete, pass as `anchors`. Certificates that cannot
+ * be decoded are not added (add returns false).
+ */
+export class AnchorSet {
+  private readonly byName = new Map<string, Node[]>();
+  private readonly byFingerprint = new Map<string, Node>();
+
+  constructor(anchors: Iterable<ParsedCert> = []) {
+    for (const a of anchors) this.add(a);
+  }
+
+  add(cert: ParsedCert): boolean {
+    if (this.byFingerprint.has(cert.fingerprint)) return true;
+    const node = toNode(cert, true);
+    if (!node) return false;
+    this.byFingerprint.set(cert.fingerprint, node);
+    const list = this.byName.get(node.facts.subject.key);
+    if (list) list.push(node);
+    else this.byName.set(node.facts.subject.key, [node]);
+    return true;
+  }
+
+  delete(fingerprint: string): boolean {
+    const node = this.byFingerprint.get(fingerprint);
+    if (!node) return false;
+    this.byFingerprint.delete(fingerprint);
+    const key = node.facts.subject.key;
+    const rest = this.byName.get(key)!.filter((n) => n !== node);
+    if (rest.length) this.byName.set(key, rest);
+    else this.byName.delete(key);
+    return true;
+  }
+
+  has(fingerprint: string): boolean {
+    return this.byFingerprint.has(fingerprint);
+  }
+
+  get size(): number {
+    return this.byFingerprint.size;
+  }
+
+  /** Anchors whose subject has this canonical name (internal to the validator). */
+  bySubject(nameKey: string): readonly Node[] | undefined {
+    return this.byName.get(nameKey);
+  }
+}
+
 /** Validates synchronously; see validateChain. */
 export function validateChainSync(input: ValidateChainInput): ValidationResult {
   const { at, purpose } = input;
@@ -196,33 +250,36 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
   if (!input.leaf) return { valid: false, reason: ChainReasons.CHAIN_EMPTY, detail: 'no certificate was presented', path: [] };
   if (Number.isNaN(at.getTime())) throw new RangeError('validateChain: `at` is not a valid date');
 
-  const anchorFps = new Set(input.anchors.map((a) => a.fingerprint));
+  const anchors = input.anchors instanceof AnchorSet ? input.anchors : new AnchorSet(input.anchors);
   let leaf: Node;
   try {
-    leaf = { cert: input.leaf, facts: factsOf(input.leaf.der, input.leaf.fingerprint), anchor: anchorFps.has(input.leaf.fingerprint) };
+    leaf = { cert: input.leaf, facts: factsOf(input.leaf.der, input.leaf.fingerprint), anchor: anchors.has(input.leaf.fingerprint) };
   } catch (e) {
     if (!(e instanceof CertFactsError)) throw e;
     return { valid: false, reason: ChainReasons.CERT_MALFORMED, detail: `leaf: ${e.message}`, path: [input.leaf] };
   }
   // A defect of the leaf itself fails every path; say so rather than "untrusted".
   if (leaf.facts.structureProblem && !leaf.anchor) return { valid: false, reason: leaf.facts.structureProblem.reason, detail: `leaf: ${leaf.facts.structureProblem.detail}`, path: [input.leaf] };
-  if (anchorFps.size === 0) return { valid: false, reason: ChainReasons.CHAIN_UNTRUSTED, detail: 'no trust anchor is registered', path: [input.leaf] };
+  if (anchors.size === 0) return { valid: false, reason: ChainReasons.CHAIN_UNTRUSTED, detail: 'no trust anchor is registered', path: [input.leaf] };
 
-  // Index every usable certificate by its subject's canonical name; an anchor wins over an identical
-  // untrusted copy. Undecodable extras are skipped: leaving a certificate out can never admit a chain.
-  const bySubject = new Map<string, Node[]>();
-  const seen = new Set<string>();
-  const add = (c: ParsedCert, anchor: boolean): void => {
-    if (seen.has(c.fingerprint)) return;
+  // Index what the peer sent by subject name; a copy of an anchor counts as the anchor. Undecodable
+  // extras are skipped: leaving a certificate out can never admit a chain.
+  const sent = new Map<string, Node[]>();
+  const seen = new Set<string>([leaf.cert.fingerprint]);
+  for (const c of input.untrusted) {
+    if (seen.has(c.fingerprint) || anchors.has(c.fingerprint)) continue;
     seen.add(c.fingerprint);
-    const node = c.fingerprint === leaf.cert.fingerprint ? leaf : toNode(c, anchor);
-    if (!node) return;
-    const list = bySubject.get(node.facts.subject.key);
+    const node = toNode(c, false);
+    if (!node) continue;
+    const list = sent.get(node.facts.subject.key);
     if (list) list.push(node);
-    else bySubject.set(node.facts.subject.key, [node]);
+    else sent.set(node.facts.subject.key, [node]);
+  }
+  const issuersOf = (name: string): readonly Node[] | undefined => {
+    const a = anchors.bySubject(name);
+    const u = sent.get(name);
+    return a && u ? [...a, ...u] : (a ?? u);
   };
-  for (const a of input.anchors) add(a, true);
-  for (const u of input.untrusted) add(u, false);
 
   const atSec = second(at);
   const rank = (child: CertFacts, c: Node): number =>
@@ -259,19 +316,19 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
       noteEdge('CHAIN_TOO_LONG', `no anchor within ${maxDepth} certificates`);
       return undefined;
     }
-    const candidates = bySubject.get(cur.facts.issuer.key);
+    const candidates = issuersOf(cur.facts.issuer.key);
     if (!candidates) return undefined;
     const ordered = candidates.length > 1 ? [...candidates].sort((a, b) => rank(cur.facts, a) - rank(cur.facts, b)) : candidates;
     let badSignature: Problem | undefined;
     let someVerified = false;
     for (const cand of ordered) {
       if (exhausted) return undefined;
-      if (cand === cur) {
+      if (cand.cert.fingerprint === cur.cert.fingerprint) {
         // A self-signed certificate that is not an anchor: the end of this road, not a loop.
         untrustedDetail ??= `the chain ends at the self-signed '${cur.cert.subject}', which is not a registered anchor`;
         continue;
       }
-      if (stack.includes(cand)) {
+      if (stack.some((n) => n.cert.fingerprint === cand.cert.fingerprint)) {
         noteEdge('CHAIN_LOOP', `${describe(cand, 'certificate')} appears twice on a candidate path`);
         continue;
       }

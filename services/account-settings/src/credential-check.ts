@@ -32,7 +32,12 @@ export class CredentialChecker {
     const now = this.clock();
     const addr = req.sourceAddress ? `addr:${req.sourceAddress}` : undefined;
     const user = `user:${req.key}`;
-    if (this.byUsername.isLocked(user, now) || (addr && this.byAddress.isLocked(addr, now))) return { ok: false, reason: 'RATE_LIMITED' };
+    // The reply goes to the broker only (never to the device): naming the account of a known username
+    // lets the failed attempt be audited under that account, where its operators look for it.
+    if (this.byUsername.isLocked(user, now) || (addr && this.byAddress.isLocked(addr, now))) {
+      const known = await this.store.credentialByUsername(req.key);
+      return { ok: false, reason: 'RATE_LIMITED', ...(known ? { accountId: known.accountId, username: known.username } : {}) };
+    }
 
     const row = await this.store.credentialByUsername(req.key);
     const matched = await verifyPassword(req.password, row?.passwordHash ?? this.dummyHash);
@@ -40,7 +45,7 @@ export class CredentialChecker {
       const t = this.clock();
       this.byUsername.fail(user, t);
       if (addr) this.byAddress.fail(addr, t);
-      return { ok: false, reason: 'BAD_CREDENTIALS' };
+      return { ok: false, reason: 'BAD_CREDENTIALS', ...(row ? { accountId: row.accountId, username: row.username } : {}) };
     }
     this.byUsername.succeed(user);
     const who = { credentialId: row.id, accountId: row.accountId, username: row.username };

@@ -317,7 +317,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       const who = { credentialId: cred.id, accountId: a.account.id, username: 'device-001' };
       assert.deepEqual(await verify('device-001', password, '192.0.2.10'), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [a.account.id, 'provider'] });
-      assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS' });
+      assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001' });
       assert.deepEqual(await verify('nobody-has-this-name', password, '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS' });
 
       const disabled = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { enabled: false });
@@ -333,7 +333,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const newPassword = 'N3w-device-password-2';
       const changed = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { expiresAt: null, password: newPassword });
       assert.deepEqual(changed.body, { ...cred, enabled: true, expiresAt: null });
-      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'BAD_CREDENTIALS' });
+      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001' });
       assert.equal((await verify('device-001', newPassword)).ok, true);
 
       // another account cannot reach this credential through its own path
@@ -379,13 +379,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
       // per username (max 4 failures in the window in this test's configuration), from changing addresses
       for (let i = 0; i < 4; i++) assert.equal((await verify('rl-user', 'wrong-guess', `198.51.100.${i}`)).reason, 'BAD_CREDENTIALS');
-      assert.deepEqual(await verify('rl-user', pw, '198.51.100.50'), { ok: false, reason: 'RATE_LIMITED' });
+      assert.deepEqual(await verify('rl-user', pw, '198.51.100.50'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-user' });
       // another username is unaffected
       assert.equal((await verify('rl-other', pw, '198.51.100.51')).ok, true);
 
       // per source address: guesses at unknown usernames from one address lock the address
       for (let i = 0; i < 4; i++) assert.equal((await verify(`guess-${i}`, 'x-password', '203.0.113.7')).reason, 'BAD_CREDENTIALS');
-      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), { ok: false, reason: 'RATE_LIMITED' });
+      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-other' });
       assert.equal((await verify('rl-other', pw, '203.0.113.8')).ok, true);
     });
 

@@ -4,8 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import {
   AncestryRequest,
   AuditTypes,
@@ -178,6 +177,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(JSON.parse(bad.body).error.code, 'VALIDATION_FAILED');
       const badCursor = await get('/api/v1/accounts/acme/audit?cursor=bm9wZQ');
       assert.equal(badCursor.status, 400);
+      assert.equal(JSON.parse(badCursor.body).error.code, 'VALIDATION_FAILED');
+      assert.equal((await get('/api/v1/accounts/acme/audit?from=yesterday')).status, 400);
     });
 
     it('pages newest first with a cursor that is stable under concurrent inserts', async () => {
@@ -312,31 +313,55 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await waitFor(async () => (await (await pub.jsm()).consumers.info('TWOWAY_AUDIT', 'audit-store')).num_ack_pending === 0, { what: 'all acked' });
     });
 
-    it('tails new events of the account as Server-Sent Events', async () => {
-      const url = new URL('/api/v1/accounts/acme/audit/stream?subtree=true', svc.httpUrl);
-      const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-        const r = request(url, { headers: { authorization: 'Bearer token-acme' } }, resolve);
-        r.on('error', reject);
-        r.end();
-      });
+    it('tails new events of the account as Server-Sent Events, catching up after Last-Event-ID', async () => {
+      const open = (headers: Record<string, string> = {}) => {
+        const url = new URL('/api/v1/accounts/acme/audit/stream?subtree=true', svc.httpUrl);
+        return new Promise<IncomingMessage>((resolve, reject) => {
+          const r = request(url, { headers: { authorization: 'Bearer token-acme', ...headers } }, resolve);
+          r.on('error', reject);
+          r.end();
+        });
+      };
+      const collect = (res: IncomingMessage) => {
+        const c = { text: '' };
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (c.text += d));
+        return c;
+      };
+      const res = await open();
+      let mine: AuditEvent;
       try {
         assert.equal(res.statusCode, 200);
         assert.match(String(res.headers['content-type']), /text\/event-stream/);
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        await waitFor(() => text.includes('retry:'), { what: 'stream opened' });
-        const mine = event({ account: 'acme-plant', accountPath: ['acme-plant', 'acme', 'root'] });
+        const c = collect(res);
+        await waitFor(() => c.text.includes('retry:'), { what: 'stream opened' });
+        mine = event({ account: 'acme-plant', accountPath: ['acme-plant', 'acme', 'root'] });
         const theirs = event({ account: 'globex', accountPath: ['globex', 'root'] });
         await publish(theirs, mine);
-        await waitFor(() => text.includes(mine.id), { what: 'tailed event' });
+        await waitFor(() => c.text.includes(mine.id), { what: 'tailed event' });
         await stored([theirs.id]);
-        assert.ok(!text.includes(theirs.id), 'another tenant’s event never reaches the tail');
-        const block = text.split('\n\n').find((b) => b.includes(mine.id))!;
+        assert.ok(!c.text.includes(theirs.id), 'another tenant’s event never reaches the tail');
+        const block = c.text.split('\n\n').find((b) => b.includes(mine.id))!;
         assert.match(block, new RegExp(`^id: ${mine.id}\nevent: audit\ndata: `));
         assert.deepEqual(JSON.parse(block.split('data: ')[1]!), mine);
       } finally {
         res.destroy();
+      }
+      // stored while the client was away: sent first on reconnect, then live events follow
+      const missed = [event({ time: '2099-01-01T00:00:00.000Z' }), event({ time: '2099-01-01T00:00:01.000Z' })];
+      await publish(...missed);
+      await stored(missed.map((e) => e.id));
+      const again = await open({ 'last-event-id': missed[0]!.id });
+      try {
+        const c = collect(again);
+        await waitFor(() => c.text.includes(missed[1]!.id), { what: 'catch-up' });
+        assert.ok(!c.text.includes(missed[0]!.id), 'nothing up to Last-Event-ID is repeated');
+        const live = event();
+        await publish(live);
+        await waitFor(() => c.text.includes(live.id), { what: 'live after catch-up' });
+        assert.equal(c.text.split(live.id).length, 3, 'sent once (id and data lines)');
+      } finally {
+        again.destroy();
       }
     });
 

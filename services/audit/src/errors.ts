@@ -18,3 +18,12 @@ export class CursorInvalidError extends Error {
     super('invalid cursor: pass back the nextCursor of a previous page unchanged');
   }
 }
+
+/** A query parameter the schema let through but that cannot be used (a time that cannot be ordered). */
+export class QueryInvalidError extends Error {
+  override name = 'QueryInvalidError';
+  readonly code: ErrorCode = 'VALIDATION_FAILED';
+  constructor(readonly parameter: string) {
+    super(`invalid query parameter ${parameter}: expected an RFC 3339 date-time between years 0000 and 9999`);
+  }
+}

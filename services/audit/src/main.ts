@@ -1,11 +1,19 @@
 // Entry point of the audit service: config → telemetry → start; SIGINT/SIGTERM stop it in reverse.
 //   node --import tsx services/audit/src/main.ts
-import { loadConfig } from '@twoway/config';
+import { ConfigError, loadConfig } from '@twoway/config';
+import { DatabaseUrlError } from '@twoway/persistence';
 import { createLogger, startTelemetry } from '@twoway/telemetry';
-import { auditSettings } from './config.js';
+import { auditSettings, type AuditConfig } from './config.js';
 import { AuditService } from './service.js';
 
-const cfg = loadConfig(auditSettings, process.env);
+let cfg: AuditConfig;
+try {
+  cfg = loadConfig(auditSettings, process.env);
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`audit: ${e.message}\n`);
+  process.exit(1);
+}
 const log = createLogger('audit', cfg.logLevel);
 const telemetry = await startTelemetry('audit', cfg.otelEnabled);
 
@@ -13,7 +21,8 @@ let service: AuditService;
 try {
   service = await AuditService.start(cfg, { log, telemetry });
 } catch (e) {
-  log.fatal({ err: e }, 'audit service failed to start');
+  // DatabaseUrlError keeps the raw URL (with any password) as a field: log its masked message only.
+  log.fatal({ err: e instanceof DatabaseUrlError ? { name: e.name, message: e.message } : e }, 'audit service failed to start');
   await telemetry.stop();
   process.exit(1);
 }

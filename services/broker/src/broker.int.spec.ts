@@ -1,5 +1,5 @@
 // The broker alone, with real NATS (JetStream), real TLS and real MQTT clients (the `mqtt` package and
-// mosquitto_pub). account-settings and cert-registry are fake responders on NATS in this file.
+// mosquitto_pub). account-settings and cert-registry are fake responders on NATS (broker.fixture.ts).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -8,148 +8,57 @@ import { connect as tlsConnect } from 'node:tls';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import { StringCodec, type Subscription } from 'nats';
-import {
-  ChangeSubjects, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
-  type AuditEvent, type CertStatus, type CertStatusChangedEvent, type Settings, type TrustEntry,
-} from '@twoway/contracts';
-import { Bus } from '@twoway/nats';
-import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
-import { loadConfig } from '@twoway/config';
+import { StringCodec } from 'nats';
+import { ChangeSubjects, Streams, type CertStatus, type CertStatusChangedEvent } from '@twoway/contracts';
+import { waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
-import { brokerSettings } from './config.js';
-import { Broker, type RunningBroker } from './service.js';
+import type { Bus } from '@twoway/nats';
+import { PASSWORD, PROVIDER, connack, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
+import type { RunningBroker } from './service.js';
 
 const run = promisify(execFile);
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const sc = StringCodec();
 
-const PROVIDER = 'provider';
-const settingsOf = (tls: boolean, mtls: boolean, identity: Partial<Settings['identity']> = {}): Settings => ({
-  tls: { enabled: tls },
-  mutualTls: { available: true, enabled: mtls },
-  identity: { bindCertificateTo: 'none', credentialLookup: 'username', ...identity },
-});
-// One account per configuration, all below the provider where the anchors are registered: a
-// parent-account anchor admits a child-account device.
-const accounts: Record<string, Settings> = {
-  'acc-mtls': settingsOf(false, true),
-  'acc-both': settingsOf(true, true),
-  'acc-tls': settingsOf(true, false),
-  'acc-bind': settingsOf(false, true, { bindCertificateTo: 'clientId' }),
-  'acc-rev': settingsOf(false, true),
-};
-const PASSWORD = 'correct horse battery';
-const credentials = new Map<string, { accountId: string; id: string }>([
-  ['dev-mtls', { accountId: 'acc-mtls', id: 'cred-mtls' }],
-  ['dev-both', { accountId: 'acc-both', id: 'cred-both' }],
-  ['dev-tls', { accountId: 'acc-tls', id: 'cred-tls' }],
-  ['dev-bind', { accountId: 'acc-bind', id: 'cred-bind' }],
-  ['dev-rev', { accountId: 'acc-rev', id: 'cred-rev' }],
-  ['dev-weak', { accountId: 'acc-mtls', id: 'cred-weak' }],
-]);
-
 describe('broker: connect decision and real-time revocation', () => {
-  let nats: NatsServer;
+  let fx: Fixture;
   let bus: Bus;
   let broker: RunningBroker;
   let pki: TestPki;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  const registry: TrustEntry[] = [];
-  const audit: AuditEvent[] = [];
-  let auditSub: Subscription;
+  let dir: { path: string };
   const devices: Record<string, Issued> = {};
 
   before(async () => {
-    dir = await tempDir();
-    nats = await NatsServer.start();
-    bus = await Bus.connect({ servers: nats.url, name: 'test-owners', log });
-    await bus.ensureStreams();
-    pki = await makeTestPki();
+    fx = await startFixture();
+    ({ bus, broker, pki } = fx);
+    dir = { path: fx.dir };
+    // One account per configuration, all below the provider where the anchors are registered: a
+    // parent-account anchor admits a child-account device.
+    Object.assign(fx.accounts, {
+      'acc-mtls': settingsOf(false, true),
+      'acc-both': settingsOf(true, true),
+      'acc-tls': settingsOf(true, false),
+      'acc-bind': settingsOf(false, true, { bindCertificateTo: 'clientId' }),
+      'acc-rev': settingsOf(false, true),
+    });
+    for (const [u, a] of [['dev-mtls', 'acc-mtls'], ['dev-both', 'acc-both'], ['dev-tls', 'acc-tls'], ['dev-bind', 'acc-bind'], ['dev-rev', 'acc-rev'], ['dev-weak', 'acc-mtls'], ['dev-suspended', 'acc-both']] as const) {
+      fx.credentials.set(u, { accountId: a, id: `cred-${u}` });
+    }
     // A CA nobody registered, with names of its own (a same-named impostor is a signature failure).
     const otherRoot = await createRootCa({ commonName: 'unregistered root' });
     for (const cn of ['dev-mtls', 'dev-both', 'dev-tls', 'dev-bind', 'dev-rev', 'dev-suspended']) devices[cn] = await pki.device(cn);
     devices['stranger'] = await issueDeviceCert({ issuer: otherRoot, commonName: 'dev-mtls' });
-
-    const reg = (id: string, c: Issued, status: CertStatus, accountId = PROVIDER) =>
-      registry.push({ id, accountId, fingerprint: c.cert.fingerprint, status, kind: c.cert.kind, pem: c.certPem });
-    reg('root', pki.root, 'VALID');
-    reg('inter', pki.intermediate, 'VALID');
-    reg('suspended-leaf', devices['dev-suspended']!, 'SUSPENDED', 'acc-both');
-    credentials.set('dev-suspended', { accountId: 'acc-both', id: 'cred-suspended' });
-
-    // Fake account-settings and cert-registry.
-    bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req) => {
-      const c = credentials.get(req.key);
-      if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
-      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId };
-      return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
-    });
-    bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
-    bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
-    auditSub = bus.nc.subscribe('twoway.v1.audit.>');
-    void (async () => {
-      for await (const m of auditSub) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
-    })();
-
-    const cfg = loadConfig(brokerSettings, {
-      TWOWAY_NATS_URL: nats.url,
-      TWOWAY_MQTT_PORT: '0',
-      TWOWAY_MQTT_HOST: '127.0.0.1',
-      TWOWAY_MQTT_PLAIN_PORT: '0',
-      TWOWAY_HTTP_PORT: '0',
-      TWOWAY_BROKER_ID: 'broker-test',
-      TWOWAY_DATA_DIR: dir.path,
-      TWOWAY_CONNECT_DEADLINE_MS: '3000',
-    });
-    broker = await Broker.start(cfg, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem } });
+    fx.register('root', pki.root, 'VALID');
+    fx.register('inter', pki.intermediate, 'VALID');
+    fx.register('suspended-leaf', devices['dev-suspended']!, 'SUSPENDED', 'acc-both');
   });
 
   after(async () => {
-    await broker?.stop();
-    auditSub?.unsubscribe();
-    await bus?.stop();
-    await nats?.stop();
-    await dir?.[Symbol.asyncDispose]();
+    await fx?.stop();
   });
 
-  interface Attempt {
-    connack?: IConnackPacket;
-    client: MqttClient;
-    error?: Error;
-  }
-  /** Connect once and resolve with the CONNACK (or the transport error); the client is ended by the caller. */
-  function attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt> {
-    return new Promise((resolve) => {
-      const client = mqtt.connect(`mqtts://127.0.0.1:${broker.mqttPort}`, {
-        ca: pki.root.certPem,
-        servername: 'localhost',
-        ...(o.device ? { cert: o.device.chainPem, key: o.device.keyPem } : {}),
-        clientId: o.clientId,
-        ...(o.username !== undefined ? { username: o.username } : {}),
-        ...(o.password !== undefined ? { password: o.password } : {}),
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-      });
-      const res: Attempt = { client };
-      client.on('packetreceive', (p) => {
-        if (p.cmd === 'connack') res.connack = p as IConnackPacket;
-      });
-      client.once('connect', () => resolve(res));
-      client.once('error', (e) => {
-        res.error = e;
-        resolve(res);
-      });
-      client.once('close', () => resolve(res));
-    });
-  }
-  const end = (a: Attempt) => new Promise<void>((r) => a.client.end(true, {}, () => r()));
-  const auditFor = (clientId: string, type?: string) =>
-    waitFor(() => audit.find((e) => e.device?.clientId === clientId && (!type || e.type === type)), { what: `audit event for ${clientId}` });
-  const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
+  const attempt: Fixture['attempt'] = (o) => fx.attempt(o);
+  const end: Fixture['end'] = (a) => fx.end(a);
+  const auditFor: Fixture['auditFor'] = (c, t) => fx.auditFor(c, t);
 
   it('accepts a valid chain with the right password: whole CONNACK and the audit event on JetStream', async () => {
     const clientId = `c-${randomUUID()}`;
@@ -263,7 +172,7 @@ describe('broker: connect decision and real-time revocation', () => {
     const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
     const a = await attempt({ clientId, ...dev });
     const setStatus = async (status: CertStatus) => {
-      const entry = registry.find((e) => e.id === 'inter')!;
+      const entry = fx.registry.find((e) => e.id === 'inter')!;
       const before = entry.status;
       entry.status = status;
       const ev: CertStatusChangedEvent = {

@@ -17,6 +17,7 @@ interface Sub {
 }
 
 const help = { type: 'boolean', short: 'h' } as const;
+const BULK_CONCURRENCY = 4;
 
 function str(v: unknown, name: string, required: true): string;
 function str(v: unknown, name: string, required?: false): string | undefined;
@@ -109,17 +110,23 @@ Certificates carry CA:FALSE, keyUsage digitalSignature and extendedKeyUsage clie
       const stems = cns.map(safeFileStem);
       await prepareOut(out, stems.flatMap((s) => [`${s}.pem`, `${s}.key`, `${s}.chain.pem`]), !!v.force);
       const bar = count !== undefined ? new ProgressBar(cns.length) : undefined;
-      for (let i = 0; i < cns.length; i++) {
-        const d = await issueDeviceCert({ issuer, commonName: cns[i]!, sans: v.san as string[] | undefined, days, keyAlgorithm });
-        await writeKey(out, `${stems[i]}.key`, d.keyPem);
-        await writePublic(out, `${stems[i]}.pem`, d.certPem);
-        await writePublic(out, `${stems[i]}.chain.pem`, d.chainPem);
-        if (bar) bar.update(i + 1);
-        else {
-          console.log(`device certificate '${d.cert.subject}' issued by '${d.cert.issuer}' (valid to ${d.cert.notAfter.toISOString()})`);
-          console.log(`  certificate: ${join(out, `${stems[i]}.pem`)}\n  chain:       ${join(out, `${stems[i]}.chain.pem`)}\n  key:         ${join(out, `${stems[i]}.key`)} (mode 0600)\n  sha256:      ${d.cert.fingerprint}`);
+      let next = 0;
+      let done = 0;
+      // Key generation and signing run on libuv's thread pool: a few in flight keep it busy.
+      const worker = async (): Promise<void> => {
+        for (let i = next++; i < cns.length; i = next++) {
+          const d = await issueDeviceCert({ issuer, commonName: cns[i]!, sans: v.san as string[] | undefined, days, keyAlgorithm });
+          await writeKey(out, `${stems[i]}.key`, d.keyPem);
+          await writePublic(out, `${stems[i]}.pem`, d.certPem);
+          await writePublic(out, `${stems[i]}.chain.pem`, d.chainPem);
+          if (bar) bar.update(++done);
+          else {
+            console.log(`device certificate '${d.cert.subject}' issued by '${d.cert.issuer}' (valid to ${d.cert.notAfter.toISOString()})`);
+            console.log(`  certificate: ${join(out, `${stems[i]}.pem`)}\n  chain:       ${join(out, `${stems[i]}.chain.pem`)}\n  key:         ${join(out, `${stems[i]}.key`)} (mode 0600)\n  sha256:      ${d.cert.fingerprint}`);
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, cns.length) }, worker));
       if (bar) console.log(`${cns.length} device certificates written to ${out}`);
       return 0;
     },

@@ -40,7 +40,10 @@ export function emptyState(title: string, text: string, action?: Child): HTMLEle
 
 /** An inline error box with the API's message; role=alert so it is announced when it appears. */
 export function errorBox(message: string, code?: string): HTMLElement {
-  return h('div', { class: 'alert alert-error', role: 'alert' }, h('strong', null, message), code ? h('span', { class: 'code' }, code) : null);
+  const el = h('div', { class: 'alert alert-error', role: 'alert' }, h('strong', null, message), code ? h('span', { class: 'code' }, code) : null);
+  // In a long dialog the message may sit below the fold: bring it into view once it is attached.
+  requestAnimationFrame(() => el.scrollIntoView?.({ block: 'nearest' }));
+  return el;
 }
 
 export const loading = (what = 'Loading…'): HTMLElement => h('div', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), what);

@@ -10,7 +10,10 @@ export function toastRegion(): HTMLElement {
 
 export function toast(message: string, kind: 'success' | 'error' | 'info' = 'success'): void {
   const el = h('div', { class: `toast toast-${kind}` }, message);
-  toastRegion().appendChild(el);
+  const r = toastRegion();
+  r.appendChild(el);
+  // Keep the stack short: the oldest notices make room for new ones.
+  while (r.children.length > 3) r.firstElementChild?.remove();
   setTimeout(() => el.classList.add('toast-leave'), kind === 'error' ? 7000 : 4000);
   setTimeout(() => el.remove(), kind === 'error' ? 7400 : 4400);
 }

@@ -38,6 +38,15 @@ const who = (e: AuditEvent): string =>
 
 const MAX_LIVE_ROWS = 500;
 
+/** A one-line before → after for status and settings changes, e.g. "VALID → SUSPENDED". */
+function change(e: AuditEvent): string | undefined {
+  const b = e.before as { status?: string } | undefined;
+  const a = e.after as { status?: string; name?: string; username?: string } | undefined;
+  if (b?.status && a?.status) return `${b.status} → ${a.status}`;
+  if (e.type === 'settings.changed') return 'see details';
+  return a?.name ?? a?.username;
+}
+
 export function auditView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/audit`;
   const f = { type: '', outcome: '', from: '', to: '' };
@@ -110,7 +119,7 @@ export function auditView(ctx: Ctx): View {
       'tr',
       { class: fresh ? 'row-new' : null, 'data-audit-id': e.id, 'data-audit-type': e.type },
       h('td', { class: 'nowrap' }, h('time', { datetime: e.time }, formatTime(e.time))),
-      h('td', null, TYPE_LABELS[e.type as AuditType] ?? e.type),
+      h('td', null, h('div', null, TYPE_LABELS[e.type as AuditType] ?? e.type), change(e) ? h('div', { class: 'cell-sub' }, change(e)) : null),
       h('td', null, o ? badge(o.label, o.tone) : h('span', { class: 'muted' }, '—')),
       h('td', null, e.reason ? h('code', { class: 'reason' }, e.reason) : h('span', { class: 'muted' }, '—')),
       h('td', { class: 'col-opt' }, who(e)),

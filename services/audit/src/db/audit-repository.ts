@@ -3,7 +3,7 @@
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import type { AuditEvent } from '@twoway/contracts';
 import type { AuditRow } from '../domain/audit-row.js';
-import { encodeCursor } from '../domain/cursor.js';
+import { encodeCursor, type CursorKey } from '../domain/cursor.js';
 import type { AuditFilter } from '../domain/filter.js';
 import { AuditEventEntity, DeadLetterEntity, type DeadLetterRow } from './audit-event.entity.js';
 
@@ -45,6 +45,18 @@ export class AuditRepository {
     };
   }
 
+  /** The (time, id) key of an event, if it is one this filter can see (no probing of other tenants). */
+  async keyOf(f: AuditFilter, id: string): Promise<CursorKey | undefined> {
+    const r = await this.filtered(f).select(['e.id', 'e.time']).andWhere('e.id = :keyId', { keyId: id }).getOne();
+    return r ? { time: r.time, id: r.id } : undefined;
+  }
+
+  /** Events newer than `f.after`, oldest first (a live tail catching up). */
+  async since(f: AuditFilter, limit: number): Promise<AuditEvent[]> {
+    const rows = await this.filtered(f).select(['e.id', 'e.time', 'e.payload']).orderBy('e.time', 'ASC').addOrderBy('e.id', 'ASC').limit(limit).getMany();
+    return rows.map((r) => JSON.parse(r.payload) as AuditEvent);
+  }
+
   private filtered(f: AuditFilter): SelectQueryBuilder<AuditRow> {
     const qb = this.ds.getRepository(AuditEventEntity).createQueryBuilder('e');
     if (f.subtreePathPrefix) {
@@ -73,6 +85,7 @@ export class AuditRepository {
     if (f.from) qb.andWhere('e.time >= :from', { from: f.from });
     if (f.to) qb.andWhere('e.time < :to', { to: f.to });
     if (f.before) qb.andWhere('(e.time < :ct OR (e.time = :ct AND e.id < :ci))', { ct: f.before.time, ci: f.before.id });
+    if (f.after) qb.andWhere('(e.time > :at OR (e.time = :at AND e.id > :ai))', { at: f.after.time, ai: f.after.id });
     return qb;
   }
 

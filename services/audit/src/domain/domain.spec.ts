@@ -8,7 +8,7 @@ import { csvField, csvRow, CSV_COLUMNS } from './csv.js';
 import { afterWriteFailure, retryDelayMs, MAX_ATTEMPTS_WHILE_DB_UP } from './delivery.js';
 import { buildFilter, parseTypes, tailMatches } from './filter.js';
 import { retentionCutoff } from './retention.js';
-import { CursorInvalidError } from '../errors.js';
+import { CursorInvalidError, QueryInvalidError } from '../errors.js';
 
 const ev: AuditEvent = {
   id: 'e1',
@@ -117,6 +117,7 @@ describe('filter', () => {
     assert.equal(f.from, '2026-01-01T00:00:00.000Z');
     assert.deepEqual(f.certificate, { id: 'AB:CD', fingerprint: 'abcd' });
     assert.equal(buildFilter('acme', ['acme'], {}).subtreePathPrefix, undefined);
+    assert.throws(() => buildFilter('acme', ['acme'], { from: 'yesterday' }), QueryInvalidError);
   });
   it('matches live-tail events of the account, and of sub-accounts only with subtree', () => {
     const child = { account: 'plant', accountPath: ['plant', 'acme', 'root'] };

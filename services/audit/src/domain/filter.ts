@@ -3,7 +3,7 @@
 import type { AuditQuery } from '@twoway/contracts';
 import { accountPathOf, normalizeFingerprint, normalizeTime } from './audit-row.js';
 import { decodeCursor, type CursorKey } from './cursor.js';
-import { CursorInvalidError } from '../errors.js';
+import { CursorInvalidError, QueryInvalidError } from '../errors.js';
 
 export const DEFAULT_PAGE_LIMIT = 100;
 
@@ -24,6 +24,14 @@ export interface AuditFilter {
   to?: string;
   /** Rows strictly older than this key (the previous page's last row). */
   before?: CursorKey;
+  /** Rows strictly newer than this key (live-tail catch-up after Last-Event-ID). */
+  after?: CursorKey;
+}
+
+function timeParam(name: string, v: string): string {
+  const t = normalizeTime(v);
+  if (!t) throw new QueryInvalidError(name);
+  return t;
 }
 
 /** `connect.rejected,cert.*` → exact `connect.rejected`, prefix `cert.`. */
@@ -46,8 +54,8 @@ export function buildFilter(accountId: string, ancestrySelfFirst: readonly strin
   if (q.clientId) f.clientId = q.clientId;
   if (q.username) f.username = q.username;
   if (q.certificate) f.certificate = { id: q.certificate, fingerprint: normalizeFingerprint(q.certificate) };
-  if (q.from) f.from = normalizeTime(q.from);
-  if (q.to) f.to = normalizeTime(q.to);
+  if (q.from) f.from = timeParam('from', q.from);
+  if (q.to) f.to = timeParam('to', q.to);
   if (q.cursor) {
     f.before = decodeCursor(q.cursor);
     if (!normalizeTime(f.before.time)) throw new CursorInvalidError(q.cursor);

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AuditPage, AuditQuery, Id } from '@twoway/contracts';
+import { AuditPage, AuditQuery, Id, type AuditEvent } from '@twoway/contracts';
 import { authorize, type Resolver } from '@twoway/http';
 import { buildFilter, DEFAULT_PAGE_LIMIT, tailMatches, type AuditFilter } from '../domain/filter.js';
 import { csvHeader, csvRow } from '../domain/csv.js';
@@ -13,6 +13,8 @@ import type { LiveTail } from './live-tail.js';
 
 const EXPORT_PAGE = 1000;
 const SSE_HEARTBEAT_MS = 15_000;
+/** Most stored events replayed to a tail that reconnects with Last-Event-ID. */
+const REPLAY_MAX = 1000;
 /** A tail client that stops reading is dropped rather than buffered without bound. */
 const SSE_MAX_BUFFER_BYTES = 1024 * 1024;
 
@@ -24,6 +26,7 @@ export interface AuditRoutesDeps {
   resolver: Resolver;
   tail: LiveTail;
 }
+
 
 export function registerAuditRoutes(app: FastifyInstance, d: AuditRoutesDeps): void {
   app.get(
@@ -47,8 +50,10 @@ export function registerAuditRoutes(app: FastifyInstance, d: AuditRoutesDeps): v
   app.get('/api/v1/accounts/:id/audit/stream', { schema: { params: Params, querystring: TailQuery } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const q = req.query as { subtree?: boolean; type?: string };
-    await authorize(req, d.resolver, id, 'read');
-    liveTail(req, reply, d.tail, open, id, q);
+    const { ancestry } = await authorize(req, d.resolver, id, 'read');
+    const filter = buildFilter(id, ancestry.map((a) => a.id), { subtree: q.subtree, type: q.type });
+    const lastId = req.headers['last-event-id'];
+    await liveTail(req, reply, d, open, filter, typeof lastId === 'string' && lastId.length <= 64 ? lastId : undefined);
   });
 }
 
@@ -78,11 +83,38 @@ function exportEvents(reply: FastifyReply, repo: AuditRepository, filter: AuditF
 
 /**
  * Server-Sent Events (HTML Living Standard §9.2): one `audit` event per stored event, `id` = event id,
- * and a comment line as heartbeat so proxies keep the connection open.
+ * and a comment line as heartbeat so proxies keep the connection open. A client reconnecting with
+ * `Last-Event-ID` first gets what was stored after that event (up to REPLAY_MAX), then the live events.
  */
-function liveTail(req: FastifyRequest, reply: FastifyReply, tail: LiveTail, open: Set<FastifyReply>, accountId: string, q: { subtree?: boolean; type?: string }): void {
-  reply.hijack();
+async function liveTail(req: FastifyRequest, reply: FastifyReply, d: AuditRoutesDeps, open: Set<FastifyReply>, filter: AuditFilter, lastId: string | undefined): Promise<void> {
+  const subtree = filter.subtreePathPrefix !== undefined;
+  const matches = (e: AuditEvent) => tailMatches(e, filter.accountId, subtree) && typeMatches(filter.types, e.type);
+  // Subscribe before catching up so that nothing stored meanwhile falls between the two.
+  let backlog: AuditEvent[] | undefined = [];
+  const sent = new Set<string>();
   const res = reply.raw;
+  const write = (e: AuditEvent) => {
+    if (sent.has(e.id)) return;
+    if (res.writableLength > SSE_MAX_BUFFER_BYTES) {
+      req.log.warn({ account: filter.accountId }, 'audit live tail client too slow; closing');
+      close();
+      return;
+    }
+    res.write(`id: ${e.id}\nevent: audit\ndata: ${JSON.stringify(e)}\n\n`);
+  };
+  const unsubscribe = d.tail.subscribe((e) => {
+    if (!matches(e)) return;
+    if (backlog) backlog.push(e);
+    else write(e);
+  });
+  let heartbeat: NodeJS.Timeout | undefined;
+  const close = () => {
+    unsubscribe();
+    clearInterval(heartbeat);
+    open.delete(reply);
+    if (!res.writableEnded) res.end();
+  };
+  reply.hijack();
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -90,25 +122,29 @@ function liveTail(req: FastifyRequest, reply: FastifyReply, tail: LiveTail, open
     'x-accel-buffering': 'no',
   });
   res.write('retry: 3000\n\n');
-  const types = q.type ? new Set(q.type.split(',').map((t) => t.trim())) : undefined;
-  const close = () => {
-    unsubscribe();
-    clearInterval(heartbeat);
-    open.delete(reply);
-    if (!res.writableEnded) res.end();
-  };
-  const unsubscribe = tail.subscribe((e) => {
-    if (!tailMatches(e, accountId, q.subtree ?? false)) return;
-    if (types && !types.has(e.type) && ![...types].some((t) => t.endsWith('.*') && e.type.startsWith(t.slice(0, -1)))) return;
-    if (res.writableLength > SSE_MAX_BUFFER_BYTES) {
-      req.log.warn({ account: accountId }, 'audit live tail client too slow; closing');
-      close();
-      return;
-    }
-    res.write(`id: ${e.id}\nevent: audit\ndata: ${JSON.stringify(e)}\n\n`);
-  });
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
   open.add(reply);
   req.raw.once('close', close);
   res.once('close', close);
+  heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  try {
+    const key = lastId ? await d.repo.keyOf(filter, lastId) : undefined;
+    if (key) {
+      for (const e of await d.repo.since({ ...filter, after: key }, REPLAY_MAX)) {
+        write(e);
+        sent.add(e.id);
+      }
+    }
+  } catch (e) {
+    req.log.error({ err: e, account: filter.accountId }, 'audit live tail catch-up failed');
+    close();
+    return;
+  }
+  const pending = backlog;
+  backlog = undefined;
+  for (const e of pending) write(e);
+}
+
+function typeMatches(types: AuditFilter['types'], type: string): boolean {
+  if (!types) return true;
+  return types.exact.includes(type) || types.prefixes.some((p) => type.startsWith(p));
 }

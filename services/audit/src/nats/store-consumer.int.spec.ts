@@ -96,4 +96,12 @@ describe('audit-store consumer', () => {
     assert.ok(tried >= MAX_ATTEMPTS_WHILE_DB_UP && tried <= MAX_ATTEMPTS_WHILE_DB_UP * 2, `tried ${tried} times`);
     assert.ok(consumer.alive);
   });
+
+  it('recreates its durable consumer when it is deleted under it', async () => {
+    await (await bus.jsm()).consumers.delete('TWOWAY_AUDIT', 'audit-store');
+    const e = ev();
+    await publish([e]);
+    await waitFor(() => store.rows.has(e.id), { timeoutMs: 20_000, what: 'stored through the recreated consumer' });
+    await waitFor(() => consumer.alive, { what: 'consumer alive again' });
+  });
 });

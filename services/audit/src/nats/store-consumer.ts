@@ -100,13 +100,15 @@ export class StoreConsumer {
         this.messages = messages;
         this.consuming = true;
         attempt = 0;
-        void this.watch(messages);
+        this.watch(messages).catch((e: unknown) => this.o.log.warn({ err: e }, 'audit-store consumer status watch failed'));
         for await (const m of messages) {
           const full = this.enqueue(m);
           if (full) await full;
         }
       } catch (e) {
         if (!this.stopping) this.o.log.warn({ err: e }, 'audit-store consumer failed; restarting');
+        // The stream itself was deleted: recreate it (with its limits) rather than fail forever.
+        if (!this.stopping && /stream not found/i.test(String((e as Error).message))) await this.o.bus.ensureStreams().catch(() => undefined);
       } finally {
         this.consuming = false;
         this.messages = undefined;

@@ -1,8 +1,9 @@
 // Cross-replica MQTT fan-out: hand `createNatsMqEmitter(...)` to aedes as its `mq` option.
 //
-// Per replica in this release (aedes in-memory persistence): retained messages, QoS 1/2 queues of
-// offline persistent sessions, in-flight QoS 2 state and wills. A live PUBLISH reaches every replica's
-// subscribers; a retained message is stored only by the replica that accepted it.
+// Shared by all replicas: live PUBLISHes (NatsMqEmitter, core NATS) and retained messages
+// (`createClusterRetained(...).persistence` as aedes's `persistence`, a JetStream KV bucket).
+// Per replica in this release (aedes in-memory persistence): QoS 1/2 queues of offline persistent
+// sessions, in-flight QoS 2 state and wills.
 import type { NatsConnection } from 'nats';
 import { NatsMqEmitter, type ClusterLog, type NatsMqEmitterOptions } from './nats-mq-emitter.js';
 
@@ -18,6 +19,8 @@ export function createNatsMqEmitter(opts: {
 }
 
 export { NatsMqEmitter } from './nats-mq-emitter.js';
+export { createClusterRetained, RetainedStoreError, keyOfTopic, topicOfKey } from './retained-store.js';
+export type { ClusterRetained, ClusterRetainedOptions } from './retained-store.js';
 export type { ClusterLog, NatsMqEmitterOptions, Listener, Message } from './nats-mq-emitter.js';
 export { MqttForwardTooLargeError, MqEmitterClosedError } from './errors.js';
 export { encodeEnvelope, decodeEnvelope, forwardDecision, EnvelopeInvalidError, TAKEOVER_PATTERN } from './envelope.js';

@@ -1,0 +1,44 @@
+// `twoway accounts`: the account tree (create, show, children).
+import type { Account } from '@twoway/contracts';
+import { CliError } from './client.js';
+import { command, enc, processIo, type Io } from './command.js';
+import { asJson, keyValues, table, time } from './output.js';
+
+export const accounts = command('accounts', 'The account tree: sub-accounts inherit the trust anchors of the accounts above them.', {
+  create: {
+    summary: 'create a sub-account',
+    options: {
+      name: { type: 'string', arg: 'NAME', help: 'account name (required)' },
+      parent: { type: 'string', arg: 'ID', help: "parent account (default: --account, else the token's account)" },
+    },
+    async run(c) {
+      const name = c.str('name');
+      if (!name) throw new CliError('--name is required', 2);
+      const parentId = c.str('parent') ?? (await c.account());
+      const acc = await c.api.json<Account>('POST', '/accounts', { body: { name, parentId } });
+      c.io.out(c.json ? asJson(acc) : `created account ${acc.name} (${acc.id}) under ${acc.parentId ?? '-'}`);
+    },
+  },
+  show: {
+    summary: "show an account (default: --account, else the token's account)",
+    args: '[id]',
+    positionals: [0, 1],
+    async run(c) {
+      const acc = await c.api.json<Account>('GET', `/accounts/${enc(c.args[0] ?? (await c.account()))}`);
+      c.io.out(c.json ? asJson(acc) : keyValues([['id', acc.id], ['name', acc.name], ['parent', acc.parentId], ['created', time(acc.createdAt)]]));
+    },
+  },
+  children: {
+    summary: 'list the direct sub-accounts of an account',
+    args: '[id]',
+    positionals: [0, 1],
+    async run(c) {
+      const { items } = await c.api.all<Account>(`/accounts/${enc(c.args[0] ?? (await c.account()))}/children`, { limit: 200 });
+      if (c.json) return void c.io.out(asJson(items));
+      if (!items.length) return void c.io.out('no sub-accounts (create one with `twoway accounts create --name NAME`)');
+      c.io.out(table(['id', 'name', 'created'], items.map((a) => [a.id, a.name, time(a.createdAt)])));
+    },
+  },
+});
+
+export const run = (argv: string[], io: Io = processIo()): Promise<number> => accounts(argv, io);

@@ -1,0 +1,78 @@
+// `twoway credentials`: MQTT usernames and passwords of the account's devices.
+import { randomBytes } from 'node:crypto';
+import type { Credential } from '@twoway/contracts';
+import { CliError } from './client.js';
+import { command, enc, parseTime, processIo, type Call, type Io, type Sub } from './command.js';
+import { asJson, table, time } from './output.js';
+
+const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/credentials`;
+
+function setEnabled(enabled: boolean): Sub {
+  return {
+    summary: enabled ? 'enable a credential again' : 'disable a credential (devices using it can no longer connect)',
+    args: '<id>',
+    positionals: [1, 1],
+    async run(c) {
+      const cred = await c.api.json<Credential>('PATCH', `${await base(c)}/${enc(c.args[0]!)}`, { body: { enabled } });
+      c.io.out(c.json ? asJson(cred) : `${enabled ? 'enabled' : 'disabled'} ${cred.username} (${cred.id})`);
+    },
+  };
+}
+
+export const credentials = command('credentials', 'MQTT credentials of the devices in an account.', {
+  add: {
+    summary: 'add a username and password',
+    options: {
+      username: { type: 'string', arg: 'NAME', help: 'MQTT username (required)' },
+      'password-stdin': { type: 'boolean', help: 'read the password from standard input' },
+      password: { type: 'string', arg: 'PASSWORD', help: 'the password (visible in shell history: prefer --password-stdin)' },
+      expires: { type: 'string', arg: 'TIME', help: 'expiry, ISO-8601 (e.g. 2027-01-01T00:00:00Z)' },
+      disabled: { type: 'boolean', help: 'add it disabled' },
+    },
+    notes: ['Without --password or --password-stdin a random password is generated and printed once.'],
+    async run(c) {
+      const username = c.str('username');
+      if (!username) throw new CliError('--username is required', 2);
+      let password = c.str('password');
+      let generated = false;
+      if (c.opts['password-stdin']) password = (await c.io.stdin()).replace(/\r?\n$/, '');
+      if (password === undefined) {
+        password = randomBytes(18).toString('base64url');
+        generated = true;
+      }
+      if (password.length < 8) throw new CliError('the password needs at least 8 characters', 2);
+      const expiresAt = c.str('expires') ? parseFuture(c.str('expires')!) : undefined;
+      const cred = await c.api.json<Credential>('POST', await base(c), { body: { username, password, ...(c.opts.disabled ? { enabled: false } : {}), ...(expiresAt ? { expiresAt } : {}) } });
+      if (c.json) c.io.out(asJson(generated ? { ...cred, password } : cred));
+      else c.io.out(`added ${cred.username} (${cred.id})${generated ? `\npassword: ${password}\n(shown once: store it on the device now)` : ''}`);
+    },
+  },
+  ls: {
+    summary: 'list credentials',
+    async run(c) {
+      const { items } = await c.api.all<Credential>(await base(c), { limit: 200 });
+      if (c.json) return void c.io.out(asJson(items));
+      if (!items.length) return void c.io.out('no credentials (add one with `twoway credentials add --username NAME`)');
+      c.io.out(table(['id', 'username', 'enabled', 'expires', 'created'], items.map((x) => [x.id, x.username, x.enabled ? 'yes' : 'no', x.expiresAt ? time(x.expiresAt) : 'never', time(x.createdAt)])));
+    },
+  },
+  disable: setEnabled(false),
+  enable: setEnabled(true),
+  rm: {
+    summary: 'delete a credential',
+    args: '<id>',
+    positionals: [1, 1],
+    async run(c) {
+      await c.api.json('DELETE', `${await base(c)}/${enc(c.args[0]!)}`);
+      c.io.out(c.json ? asJson({ deleted: c.args[0] }) : `removed ${c.args[0]}`);
+    },
+  },
+});
+
+/** An expiry: ISO-8601 as given (a duration here would mean the past, so only absolute times). */
+function parseFuture(v: string): string {
+  if (/^\d+\s*[smhdw]$/.test(v)) throw new CliError('--expires takes an ISO-8601 time, e.g. 2027-01-01T00:00:00Z', 2);
+  return parseTime('expires', v)!;
+}
+
+export const run = (argv: string[], io: Io = processIo()): Promise<number> => credentials(argv, io);

@@ -1,0 +1,419 @@
+#!/usr/bin/env node
+// Offline validation of the Kubernetes manifests in infra/k8s, without a cluster:
+//   1. every YAML file parses; every kustomization's resources exist;
+//   2. base and each overlay render with `kubectl kustomize` (the kustomize built into kubectl);
+//   3. each rendered object is checked against the Kubernetes OpenAPI schema (kubernetes-models);
+//   4. the invariants twoway relies on hold (checkDocs below: probes, non-root, read-only root filesystem,
+//      selectors, references to ConfigMaps/Secrets/Services, ports, PDBs, NetworkPolicies, NATS cluster).
+// Usage: node infra/validate.mjs          (exit 1 and a list of problems when something is wrong)
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// yaml and kubernetes-models are dependencies of the `test` workspace.
+const requireFromTest = createRequire(new URL('../test/package.json', import.meta.url));
+const YAML = requireFromTest('yaml');
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const k8sRoot = join(repoRoot, 'infra', 'k8s');
+export const TARGETS = ['base', 'overlays/dev', 'overlays/prod'];
+
+/** Services built from this repository's image, with the HTTP port each listens on. */
+export const SERVICE_PORTS = { gateway: 8080, 'account-settings': 8081, 'cert-registry': 8082, audit: 8083, broker: 8084 };
+/** Services that own a database (TWOWAY_DB_URL) and so may reach PostgreSQL. */
+export const DB_OWNERS = ['account-settings', 'cert-registry', 'audit'];
+const TWOWAY_IMAGE = /(^|\/)twoway(:|$)/;
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'PersistentVolume']);
+
+// ---------- files and rendering
+
+function walkYaml(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walkYaml(p, out);
+    else if (/\.ya?ml$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+/** Syntax of every YAML file, and resources listed by each kustomization. */
+export function checkFiles(root = k8sRoot) {
+  const problems = [];
+  for (const file of walkYaml(root)) {
+    const rel = relative(repoRoot, file);
+    const docs = YAML.parseAllDocuments(readFileSync(file, 'utf8'));
+    for (const d of docs) for (const e of d.errors) problems.push(`${rel}: YAML ${e.message.split('\n')[0]}`);
+    if (/kustomization\.ya?ml$/.test(file) && docs[0] && docs[0].errors.length === 0) {
+      const k = docs[0].toJS() ?? {};
+      for (const r of [...(k.resources ?? []), ...(k.components ?? [])]) {
+        const p = join(dirname(file), r);
+        if (!existsSync(p)) problems.push(`${rel}: resource ${r} does not exist`);
+        else if (statSync(p).isDirectory() && !existsSync(join(p, 'kustomization.yaml'))) problems.push(`${rel}: ${r} has no kustomization.yaml`);
+      }
+    }
+  }
+  return problems;
+}
+
+export function kubectlAvailable() {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Render a kustomization directory (relative to infra/k8s) into plain objects. */
+export function render(target) {
+  const out = execFileSync('kubectl', ['kustomize', join(k8sRoot, target)], { encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
+  return YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+}
+
+export function externalSecretsOf(target) {
+  const f = join(k8sRoot, target, 'external-secrets.txt');
+  if (!existsSync(f)) return undefined;
+  return readFileSync(f, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+export function namespaceOf(target) {
+  const k = YAML.parse(readFileSync(join(k8sRoot, target, 'kustomization.yaml'), 'utf8'));
+  return k.namespace;
+}
+
+// ---------- schema
+
+function modelFor(apiVersion, kind) {
+  const path = `kubernetes-models/${apiVersion}/${kind}`;
+  try {
+    return requireFromTest(path)[kind];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kubernetes OpenAPI schema of each object (types, required fields, enums). */
+export function checkSchemas(docs) {
+  const problems = [];
+  for (const d of docs) {
+    const Model = modelFor(d.apiVersion, d.kind);
+    const id = `${d.kind}/${d.metadata?.name}`;
+    if (!Model) {
+      problems.push(`${id}: unknown apiVersion/kind ${d.apiVersion} ${d.kind}`);
+      continue;
+    }
+    try {
+      new Model(d).validate();
+    } catch (e) {
+      problems.push(`${id}: schema: ${String(e.message ?? e).split('\n')[0]}`);
+    }
+  }
+  return problems;
+}
+
+// ---------- invariants
+
+const matches = (selector, labels) => !!selector && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+function matchesLabelSelector(sel, labels) {
+  if (!sel) return false;
+  if (sel.matchLabels && !matches(sel.matchLabels, labels)) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const v = labels?.[e.key];
+    if (e.operator === 'In' && !e.values.includes(v)) return false;
+    if (e.operator === 'NotIn' && e.values.includes(v)) return false;
+    if (e.operator === 'Exists' && v === undefined) return false;
+    if (e.operator === 'DoesNotExist' && v !== undefined) return false;
+  }
+  return true;
+}
+
+function portOf(container, ref) {
+  return (container.ports ?? []).find((p) => (typeof ref === 'number' ? p.containerPort === ref : p.name === ref));
+}
+
+/**
+ * The invariants twoway's manifests must keep. `docs` is one rendered target; `externalSecrets` the
+ * Secrets it references without containing; `namespace` the one every namespaced object must be in.
+ */
+export function checkDocs(docs, { externalSecrets = [], namespace, requireImageTags = true, root = repoRoot } = {}) {
+  const problems = [];
+  const bad = (obj, msg) => problems.push(`${obj.kind}/${obj.metadata?.name}: ${msg}`);
+  const byKind = (k) => docs.filter((d) => d.kind === k);
+  const named = (k, n) => docs.find((d) => d.kind === k && d.metadata?.name === n);
+  const workloads = docs.filter((d) => WORKLOAD_KINDS.has(d.kind));
+  const secretNames = new Set([...byKind('Secret').map((s) => s.metadata.name), ...externalSecrets]);
+  const referencedSecrets = new Set();
+  const hpaTargets = new Set(byKind('HorizontalPodAutoscaler').map((h) => h.spec?.scaleTargetRef?.name));
+
+  for (const d of docs) {
+    if (!d.metadata?.name) problems.push(`${d.kind}: no metadata.name`);
+    if (namespace && !CLUSTER_SCOPED.has(d.kind) && d.metadata?.namespace !== namespace) bad(d, `namespace ${d.metadata?.namespace} is not ${namespace}`);
+    if (d.kind === 'Secret') bad(d, 'Secrets are created outside Git (list the name in external-secrets.txt)');
+  }
+
+  const checkSecretRef = (obj, name, key) => {
+    referencedSecrets.add(name);
+    if (!secretNames.has(name)) bad(obj, `Secret ${name} is neither rendered nor in external-secrets.txt`);
+    const s = named('Secret', name);
+    if (s && key && !(key in (s.data ?? {})) && !(key in (s.stringData ?? {}))) bad(obj, `Secret ${name} has no key ${key}`);
+  };
+  const checkConfigMapRef = (obj, name, key) => {
+    const cm = named('ConfigMap', name);
+    if (!cm) bad(obj, `ConfigMap ${name} does not exist`);
+    else if (key && !(key in (cm.data ?? {}))) bad(obj, `ConfigMap ${name} has no key ${key}`);
+  };
+
+  for (const w of workloads) {
+    const spec = w.spec ?? {};
+    const tpl = spec.template ?? {};
+    const pod = tpl.spec ?? {};
+    const podLabels = tpl.metadata?.labels ?? {};
+    if (!matches(spec.selector?.matchLabels, podLabels)) bad(w, 'selector.matchLabels do not match the pod template labels');
+    if (pod.securityContext?.runAsNonRoot !== true) bad(w, 'pod securityContext.runAsNonRoot is not true');
+    if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') bad(w, 'pod seccompProfile is not RuntimeDefault');
+    if (w.kind === 'Deployment' && hpaTargets.has(w.metadata.name) && spec.replicas !== undefined) bad(w, 'sets replicas although a HorizontalPodAutoscaler owns them');
+    const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+    for (const v of pod.volumes ?? []) {
+      if (v.configMap) checkConfigMapRef(w, v.configMap.name);
+      if (v.secret) checkSecretRef(w, v.secret.secretName);
+    }
+    const claimNames = new Set((spec.volumeClaimTemplates ?? []).map((c) => c.metadata?.name));
+    if (w.kind === 'StatefulSet' && claimNames.size === 0) bad(w, 'StatefulSet without volumeClaimTemplates (its data would not survive a restart)');
+
+    for (const c of pod.containers ?? []) {
+      const cid = `container ${c.name}`;
+      if (!c.image) bad(w, `${cid} has no image`);
+      // The base leaves twoway's own image untagged: each overlay pins it.
+      else if (requireImageTags && !c.image.includes(':') && !c.image.includes('@')) bad(w, `${cid} image ${c.image} has no tag`);
+      else if (/:latest$/.test(c.image)) bad(w, `${cid} image uses :latest`);
+      for (const probe of ['readinessProbe', 'livenessProbe']) {
+        const p = c[probe];
+        if (!p) bad(w, `${cid} has no ${probe}`);
+        else if (p.httpGet && !portOf(c, p.httpGet.port)) bad(w, `${cid} ${probe} port ${p.httpGet.port} is not a container port`);
+      }
+      const r = c.resources ?? {};
+      if (!r.requests?.cpu || !r.requests?.memory) bad(w, `${cid} has no cpu and memory requests`);
+      if (!r.limits?.memory) bad(w, `${cid} has no memory limit`);
+      const sc = c.securityContext ?? {};
+      if (sc.allowPrivilegeEscalation !== false) bad(w, `${cid} allows privilege escalation`);
+      if (sc.readOnlyRootFilesystem !== true) bad(w, `${cid} root filesystem is writable`);
+      if (!(sc.capabilities?.drop ?? []).includes('ALL')) bad(w, `${cid} does not drop ALL capabilities`);
+      if (sc.privileged) bad(w, `${cid} is privileged`);
+      for (const m of c.volumeMounts ?? []) {
+        if (!volumes.has(m.name) && !claimNames.has(m.name)) bad(w, `${cid} mounts unknown volume ${m.name}`);
+      }
+      for (const ef of c.envFrom ?? []) {
+        if (ef.configMapRef) checkConfigMapRef(w, ef.configMapRef.name);
+        if (ef.secretRef) checkSecretRef(w, ef.secretRef.name);
+      }
+      const env = {};
+      for (const ef of c.envFrom ?? []) if (ef.configMapRef) Object.assign(env, named('ConfigMap', ef.configMapRef.name)?.data ?? {});
+      for (const e of c.env ?? []) {
+        if (e.valueFrom?.secretKeyRef) checkSecretRef(w, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
+        if (e.valueFrom?.configMapKeyRef) checkConfigMapRef(w, e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.key);
+        env[e.name] = e.value ?? { from: e.valueFrom };
+      }
+
+      if (c.image && TWOWAY_IMAGE.test(c.image)) {
+        // One image for all services: the command names the service, and its entry point must exist.
+        const m = /^services\/([a-z-]+)\/src\/main\.ts$/.exec(c.command?.[3] ?? '');
+        const cmdOk = c.command?.[0] === 'node' && c.command?.[1] === '--import' && c.command?.[2] === 'tsx' && m;
+        if (!cmdOk) bad(w, `${cid} command is not node --import tsx services/<name>/src/main.ts`);
+        else {
+          const service = m[1];
+          if (!existsSync(join(root, 'services', service, 'src', 'main.ts'))) bad(w, `${cid} runs services/${service}/src/main.ts, which does not exist`);
+          if (service !== w.metadata.name) bad(w, `${cid} runs ${service} but the workload is named ${w.metadata.name}`);
+          const http = portOf(c, 'http');
+          if (!http) bad(w, `${cid} has no port named http`);
+          else {
+            if (String(env.TWOWAY_HTTP_PORT) !== String(http.containerPort)) bad(w, `${cid} TWOWAY_HTTP_PORT ${env.TWOWAY_HTTP_PORT} is not its http port ${http.containerPort}`);
+            if (SERVICE_PORTS[service] !== undefined && http.containerPort !== SERVICE_PORTS[service]) bad(w, `${cid} http port ${http.containerPort} is not ${SERVICE_PORTS[service]}`);
+          }
+          if (env.TWOWAY_HTTP_HOST !== '0.0.0.0') bad(w, `${cid} TWOWAY_HTTP_HOST is not 0.0.0.0 (probes would not reach it)`);
+          if (c.readinessProbe?.httpGet?.path !== '/readyz') bad(w, `${cid} readinessProbe is not GET /readyz`);
+          if (c.livenessProbe?.httpGet?.path !== '/healthz') bad(w, `${cid} livenessProbe is not GET /healthz`);
+          if (service !== 'gateway') {
+            if (!env.TWOWAY_NATS_URL) bad(w, `${cid} has no TWOWAY_NATS_URL`);
+            if (podLabels['twoway.io/nats-client'] !== 'true') bad(w, 'pods lack the twoway.io/nats-client label the NATS NetworkPolicy admits');
+          }
+          if (DB_OWNERS.includes(service) && !(c.env ?? []).some((e) => e.name === 'TWOWAY_DB_URL' && e.valueFrom?.secretKeyRef)) bad(w, `${cid} does not take TWOWAY_DB_URL from a Secret`);
+          if (service === 'account-settings' && !(c.env ?? []).some((e) => e.name === 'TWOWAY_BOOTSTRAP_TOKEN' && e.valueFrom?.secretKeyRef)) bad(w, `${cid} does not take TWOWAY_BOOTSTRAP_TOKEN from a Secret`);
+          if (service === 'gateway') {
+            for (const [k, svc] of [['TWOWAY_ACCOUNT_SETTINGS_URL', 'account-settings'], ['TWOWAY_CERT_REGISTRY_URL', 'cert-registry'], ['TWOWAY_AUDIT_URL', 'audit']]) {
+              const u = env[k];
+              const s = named('Service', svc);
+              const port = s?.spec?.ports?.[0]?.port;
+              if (u !== `http://${svc}:${port}`) bad(w, `${cid} ${k} is ${u}, not the ${svc} Service (http://${svc}:${port})`);
+            }
+          }
+          if (service === 'broker') {
+            for (const k of ['TWOWAY_TLS_CERT_FILE', 'TWOWAY_TLS_KEY_FILE']) {
+              const file = env[k];
+              const mount = (c.volumeMounts ?? []).find((vm) => typeof file === 'string' && file.startsWith(`${vm.mountPath}/`));
+              const vol = mount && volumes.get(mount.name);
+              if (!vol?.secret) bad(w, `${cid} ${k} (${file}) is not inside a mounted Secret`);
+              else {
+                const s = named('Secret', vol.secret.secretName);
+                const key = file.slice(mount.mountPath.length + 1);
+                if (s && !(key in (s.data ?? {}))) bad(w, `${cid} ${k}: Secret ${vol.secret.secretName} has no key ${key}`);
+              }
+            }
+            if (!env.TWOWAY_BROKER_ID?.from?.fieldRef) bad(w, `${cid} TWOWAY_BROKER_ID is not the pod name (replica ids must be unique)`);
+          }
+        }
+      }
+    }
+
+    // A PodDisruptionBudget for every replicated workload. A single PostgreSQL has none on purpose: a
+    // budget that never allows its eviction would block every node drain and cluster upgrade.
+    const single = w.kind === 'StatefulSet' && (spec.replicas ?? 1) === 1;
+    if (!single && !byKind('PodDisruptionBudget').some((p) => matchesLabelSelector(p.spec?.selector, podLabels))) bad(w, 'no PodDisruptionBudget selects its pods');
+    // Every pod is admitted by some NetworkPolicy besides the default deny.
+    const policies = byKind('NetworkPolicy').filter((np) => Object.keys(np.spec?.podSelector ?? {}).length > 0);
+    if (!policies.some((np) => matchesLabelSelector(np.spec.podSelector, podLabels))) bad(w, 'no NetworkPolicy selects its pods');
+  }
+
+  for (const s of externalSecrets) {
+    const usedByIngress = byKind('Ingress').some((i) => (i.spec?.tls ?? []).some((t) => t.secretName === s));
+    if (!referencedSecrets.has(s) && !usedByIngress) problems.push(`external-secrets.txt: ${s} is referenced by nothing`);
+  }
+
+  // Services select pods, and their target ports exist on those pods.
+  const podsOf = (selector) => workloads.filter((w) => matches(selector, w.spec?.template?.metadata?.labels));
+  for (const s of byKind('Service')) {
+    const targets = podsOf(s.spec?.selector);
+    if (targets.length === 0) {
+      bad(s, 'selects no workload');
+      continue;
+    }
+    for (const p of s.spec?.ports ?? []) {
+      const tp = p.targetPort ?? p.port;
+      if (!targets.every((w) => (w.spec.template.spec.containers ?? []).some((c) => portOf(c, tp)))) bad(s, `targetPort ${tp} is not a container port of the selected pods`);
+    }
+  }
+  for (const sts of byKind('StatefulSet')) {
+    const headless = named('Service', sts.spec?.serviceName);
+    if (!headless) bad(sts, `serviceName ${sts.spec?.serviceName} is not a Service`);
+  }
+
+  for (const h of byKind('HorizontalPodAutoscaler')) {
+    const ref = h.spec?.scaleTargetRef ?? {};
+    if (!named(ref.kind, ref.name)) bad(h, `scaleTargetRef ${ref.kind}/${ref.name} does not exist`);
+    if (!(h.spec?.minReplicas >= 1) || !(h.spec?.maxReplicas >= h.spec?.minReplicas)) bad(h, 'minReplicas/maxReplicas are inconsistent');
+    const target = named(ref.kind, ref.name);
+    for (const c of target?.spec?.template?.spec?.containers ?? []) {
+      for (const m of h.spec?.metrics ?? []) {
+        const r = m.resource?.name;
+        if (m.type === 'Resource' && !c.resources?.requests?.[r]) bad(h, `scales on ${r} but container ${c.name} requests no ${r}`);
+      }
+    }
+  }
+
+  for (const ing of byKind('Ingress')) {
+    for (const rule of ing.spec?.rules ?? []) {
+      for (const p of rule.http?.paths ?? []) {
+        const b = p.backend?.service;
+        const s = b && named('Service', b.name);
+        if (!s) bad(ing, `backend Service ${b?.name} does not exist`);
+        else if (!(s.spec.ports ?? []).some((sp) => (b.port?.name ? sp.name === b.port.name : sp.port === b.port?.number))) bad(ing, `backend port of ${b.name} does not exist`);
+      }
+    }
+  }
+
+  // The broker is reached by devices through a TCP load balancer that keeps their source address.
+  const broker = named('Deployment', 'broker');
+  if (broker) {
+    const lb = byKind('Service').find((s) => s.spec?.type === 'LoadBalancer' && matches(s.spec.selector, broker.spec.template.metadata.labels));
+    if (!lb) bad(broker, 'no LoadBalancer Service selects the broker');
+    else {
+      if (!(lb.spec.ports ?? []).some((p) => p.port === 8883 && (p.protocol ?? 'TCP') === 'TCP')) bad(lb, 'does not expose 8883/TCP');
+      if (lb.spec.externalTrafficPolicy !== 'Local') bad(lb, 'externalTrafficPolicy is not Local (device source addresses would be lost)');
+    }
+    if (!hpaTargets.has('broker')) bad(broker, 'no HorizontalPodAutoscaler scales the broker');
+  }
+
+  // NetworkPolicies: default deny, and who may reach PostgreSQL and the services' HTTP ports.
+  const nps = byKind('NetworkPolicy');
+  if (!nps.some((np) => Object.keys(np.spec?.podSelector ?? {}).length === 0 && (np.spec?.policyTypes ?? []).includes('Ingress') && !(np.spec?.ingress ?? []).length)) {
+    problems.push('NetworkPolicy: no default deny of ingress for the namespace');
+  }
+  /** Workload names whose pods an ingress rule admits on `port` to pods with `labels`. */
+  const admitted = (labels, port) => {
+    const out = new Set();
+    for (const np of nps) {
+      if (!matchesLabelSelector(np.spec?.podSelector, labels) || Object.keys(np.spec?.podSelector ?? {}).length === 0) continue;
+      for (const rule of np.spec?.ingress ?? []) {
+        if (rule.ports && !rule.ports.some((p) => p.port === port)) continue;
+        if (!rule.from) {
+          out.add('*');
+          continue;
+        }
+        for (const f of rule.from) {
+          if (f.ipBlock || (f.namespaceSelector && !f.podSelector)) out.add('*external*');
+          else if (f.podSelector) for (const w of workloads) if (matchesLabelSelector(f.podSelector, w.spec.template.metadata.labels)) out.add(w.metadata.name);
+        }
+      }
+    }
+    return [...out].sort();
+  };
+  const pg = named('StatefulSet', 'postgres');
+  if (pg) {
+    const owners = workloads.filter((w) => (w.spec.template.spec.containers ?? []).some((c) => (c.env ?? []).some((e) => e.name === 'TWOWAY_DB_URL'))).map((w) => w.metadata.name).sort();
+    const who = admitted(pg.spec.template.metadata.labels, 5432);
+    if (JSON.stringify(who) !== JSON.stringify(owners)) bad(pg, `port 5432 is open to [${who}], expected exactly the database owners [${owners}]`);
+  }
+  for (const svc of DB_OWNERS) {
+    const w = named('Deployment', svc);
+    if (!w) continue;
+    const who = admitted(w.spec.template.metadata.labels, SERVICE_PORTS[svc]);
+    if (JSON.stringify(who) !== JSON.stringify(['gateway'])) bad(w, `HTTP port is open to [${who}], expected only the gateway`);
+  }
+
+  // NATS: a JetStream cluster whose routes name every StatefulSet pod.
+  const nats = named('StatefulSet', 'nats');
+  if (nats) {
+    const cmName = (nats.spec.template.spec.volumes ?? []).find((v) => v.configMap)?.configMap?.name;
+    const conf = named('ConfigMap', cmName)?.data?.['nats.conf'] ?? '';
+    if (!/jetstream\s*\{/.test(conf)) bad(nats, 'config has no jetstream block');
+    const routes = [...conf.matchAll(/nats:\/\/([a-z0-9-]+)\.([a-z0-9-]+):6222/g)].map((m) => `${m[1]}.${m[2]}`).sort();
+    const expected = Array.from({ length: nats.spec.replicas ?? 1 }, (_, i) => `nats-${i}.${nats.spec.serviceName}`).sort();
+    if (JSON.stringify(routes) !== JSON.stringify(expected)) bad(nats, `cluster routes [${routes}] do not name every pod [${expected}]`);
+    if ((nats.spec.replicas ?? 1) < 3) bad(nats, 'fewer than 3 replicas: JetStream R3 streams need three nodes');
+    if (!/max_file_store/.test(conf)) bad(nats, 'JetStream file store is unbounded');
+  }
+
+  return problems;
+}
+
+/** Everything, for the command line and the test. */
+export function validateAll() {
+  const result = { files: checkFiles(), targets: {} };
+  if (!kubectlAvailable()) return { ...result, kubectl: false };
+  for (const t of TARGETS) {
+    const docs = render(t);
+    const externalSecrets = externalSecretsOf(t) ?? externalSecretsOf('overlays/dev') ?? [];
+    result.targets[t] = { count: docs.length, problems: [...checkSchemas(docs), ...checkDocs(docs, { externalSecrets, namespace: t === 'base' ? undefined : namespaceOf(t), requireImageTags: t !== 'base' })] };
+  }
+  return { ...result, kubectl: true };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const r = validateAll();
+  let failed = r.files.length > 0;
+  for (const p of r.files) console.log(`files: ${p}`);
+  if (!r.kubectl) {
+    console.log('kubectl not found: rendering and object checks skipped (install kubectl, which bundles kustomize)');
+    failed = true;
+  }
+  for (const [t, { count, problems }] of Object.entries(r.targets)) {
+    console.log(`${t}: ${count} objects, ${problems.length} problems`);
+    for (const p of problems) console.log(`  ${p}`);
+    failed ||= problems.length > 0;
+  }
+  process.exit(failed ? 1 : 0);
+}

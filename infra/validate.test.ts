@@ -1,0 +1,110 @@
+// The Kubernetes manifests render and keep their invariants (infra/validate.mjs), and the checks catch
+// the mistakes they exist for.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+// @ts-expect-error plain ESM script without type declarations
+import * as v from './validate.mjs';
+
+const YAML = createRequire(new URL('../test/package.json', import.meta.url))('yaml');
+const kubectl: boolean = v.kubectlAvailable();
+
+type Obj = Record<string, any>;
+
+/** The base objects read straight from the files (no kustomize needed), for the negative cases. */
+function baseObjects(): Obj[] {
+  const out: Obj[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.yaml') && name !== 'kustomization.yaml') {
+        for (const d of YAML.parseAllDocuments(readFileSync(p, 'utf8'))) if (d.toJS()) out.push(d.toJS());
+      }
+    }
+  };
+  walk(join(v.k8sRoot, 'base'));
+  return out;
+}
+
+const external = (): string[] => v.externalSecretsOf('overlays/dev');
+const check = (docs: Obj[]): string[] => v.checkDocs(docs, { externalSecrets: external(), requireImageTags: false });
+const find = (docs: Obj[], kind: string, name: string): Obj => {
+  const d = docs.find((x) => x.kind === kind && x.metadata.name === name);
+  assert.ok(d, `${kind}/${name} exists`);
+  return d;
+};
+const container = (docs: Obj[], name: string): Obj => find(docs, 'Deployment', name).spec.template.spec.containers[0];
+
+describe('infra/k8s manifests', () => {
+  it('every YAML file parses and every kustomization resource exists', () => {
+    assert.deepEqual(v.checkFiles(), []);
+  });
+
+  it('the base files, read without kustomize, keep every invariant', () => {
+    assert.deepEqual(check(baseObjects()), []);
+  });
+
+  for (const target of v.TARGETS as string[]) {
+    it(`${target} renders with kustomize, matches the Kubernetes schemas and keeps every invariant`, { skip: kubectl ? false : 'kubectl (with its built-in kustomize) is not installed' }, () => {
+      const docs: Obj[] = v.render(target);
+      assert.ok(docs.length > 30, `rendered ${docs.length} objects`);
+      assert.deepEqual(v.checkSchemas(docs), []);
+      const namespace = target === 'base' ? undefined : v.namespaceOf(target);
+      assert.deepEqual(v.checkDocs(docs, { externalSecrets: v.externalSecretsOf(target) ?? external(), namespace, requireImageTags: target !== 'base' }), []);
+    });
+  }
+
+  it('prod pins a tagged image from a registry and scales brokers independently', { skip: kubectl ? false : 'kubectl is not installed' }, () => {
+    const docs: Obj[] = v.render('overlays/prod');
+    for (const name of ['broker', 'gateway', 'account-settings', 'cert-registry', 'audit']) {
+      assert.match(container(docs, name).image, /^registry\.example\.com\/twoway:\d+\.\d+\.\d+$/);
+    }
+    const hpa = find(docs, 'HorizontalPodAutoscaler', 'broker');
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 30]);
+    assert.equal(find(docs, 'Deployment', 'broker').spec.replicas, undefined);
+    assert.equal(find(docs, 'Ingress', 'gateway').spec.tls[0].secretName, 'gateway-tls');
+  });
+});
+
+describe('infra/validate.mjs catches', () => {
+  const cases: [string, (docs: Obj[]) => void, RegExp][] = [
+    ['a missing readiness probe', (d) => delete container(d, 'broker').readinessProbe, /Deployment\/broker: container broker has no readinessProbe/],
+    ['a liveness probe on the wrong path', (d) => (container(d, 'audit').livenessProbe.httpGet.path = '/'), /audit livenessProbe is not GET \/healthz/],
+    ['a root pod', (d) => (find(d, 'Deployment', 'gateway').spec.template.spec.securityContext.runAsNonRoot = false), /gateway: pod securityContext.runAsNonRoot/],
+    ['a writable root filesystem', (d) => (container(d, 'cert-registry').securityContext.readOnlyRootFilesystem = false), /cert-registry root filesystem is writable/],
+    ['missing resources', (d) => delete container(d, 'gateway').resources, /gateway has no cpu and memory requests/],
+    ['a selector that misses its pods', (d) => (find(d, 'Deployment', 'audit').spec.selector.matchLabels['app.kubernetes.io/name'] = 'x'), /audit: selector.matchLabels do not match/],
+    ['an HTTP port that differs from TWOWAY_HTTP_PORT', (d) => (find(d, 'ConfigMap', 'account-settings-config').data.TWOWAY_HTTP_PORT = '9999'), /TWOWAY_HTTP_PORT 9999 is not its http port 8081/],
+    ['a Secret nobody creates', (d) => (container(d, 'audit').env[0].valueFrom.secretKeyRef.name = 'nope'), /Secret nope is neither rendered nor in external-secrets.txt/],
+    ['a missing ConfigMap', (d) => (d.splice(d.indexOf(find(d, 'ConfigMap', 'gateway-config')), 1)), /ConfigMap gateway-config does not exist/],
+    ['a Secret committed to Git', (d) => d.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'oops' }, data: {} }), /Secret\/oops: Secrets are created outside Git/],
+    ['a gateway upstream that is not the Service', (d) => (find(d, 'ConfigMap', 'gateway-config').data.TWOWAY_AUDIT_URL = 'http://audit:9'), /TWOWAY_AUDIT_URL is http:\/\/audit:9/],
+    ['a Service port the pods do not have', (d) => (find(d, 'Service', 'cert-registry').spec.ports[0].targetPort = 'metrics'), /cert-registry: targetPort metrics/],
+    ['a broker balancer that loses source addresses', (d) => (find(d, 'Service', 'broker-mqtt').spec.externalTrafficPolicy = 'Cluster'), /externalTrafficPolicy is not Local/],
+    ['broker TLS files outside the Secret mount', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_TLS_KEY_FILE = '/tmp/key.pem'), /TWOWAY_TLS_KEY_FILE \(\/tmp\/key.pem\) is not inside a mounted Secret/],
+    ['a fixed replica count fighting the autoscaler', (d) => (find(d, 'Deployment', 'broker').spec.replicas = 2), /broker: sets replicas although a HorizontalPodAutoscaler owns them/],
+    ['PostgreSQL open to a service that owns no database', (d) => find(d, 'NetworkPolicy', 'postgres').spec.ingress[0].from[0].podSelector.matchExpressions[0].values.push('gateway'), /5432 is open to \[account-settings,audit,cert-registry,gateway\]/],
+    ['a service HTTP port open to everyone', (d) => delete find(d, 'NetworkPolicy', 'cert-registry').spec.ingress[0].from, /cert-registry: HTTP port is open to \[\*\]/],
+    ['no default deny', (d) => d.splice(d.indexOf(find(d, 'NetworkPolicy', 'default-deny-ingress')), 1), /no default deny/],
+    ['a NATS route missing', (d) => (find(d, 'ConfigMap', 'nats-config').data['nats.conf'] = find(d, 'ConfigMap', 'nats-config').data['nats.conf'].replace(/\s*nats:\/\/nats-2[^\n]*/, '')), /cluster routes .* do not name every pod/],
+    ['a Deployment without a PodDisruptionBudget', (d) => d.splice(d.indexOf(find(d, 'PodDisruptionBudget', 'gateway')), 1), /gateway: no PodDisruptionBudget/],
+    ['a command for a service that does not exist', (d) => (container(d, 'audit').command[3] = 'services/nope/src/main.ts'), /runs services\/nope\/src\/main.ts, which does not exist/],
+  ];
+  for (const [what, mutate, expected] of cases) {
+    it(what, () => {
+      const docs = structuredClone(baseObjects());
+      mutate(docs);
+      const problems = check(docs);
+      assert.ok(problems.some((p) => expected.test(p)), `expected ${expected} in:\n${problems.join('\n')}`);
+    });
+  }
+
+  it('a schema violation', () => {
+    const docs = structuredClone(baseObjects());
+    container(docs, 'broker').ports[0].containerPort = '8883';
+    assert.ok(v.checkSchemas(docs).some((p: string) => /Deployment\/broker: schema: .*containerPort must be integer/.test(p)), v.checkSchemas(docs).join('\n'));
+  });
+});

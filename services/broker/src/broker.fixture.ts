@@ -1,0 +1,168 @@
+// Test fixture (imported by *.int.spec.ts only): a real nats-server, a broker started in-process like
+// production, fake account-settings and cert-registry responders on NATS over in-memory data, the
+// audit subject collected, and an MQTT client helper that returns the CONNACK.
+import { randomUUID } from 'node:crypto';
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { StringCodec, type Subscription } from 'nats';
+import {
+  CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, TrustSetRequest,
+  type AuditEvent, type CertStatus, type Settings, type TrustEntry,
+} from '@twoway/contracts';
+import { Bus } from '@twoway/nats';
+import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
+import { loadConfig } from '@twoway/config';
+import type { Issued } from '@twoway/pki';
+import { brokerSettings } from './config.js';
+import { Broker, type RunningBroker } from './service.js';
+
+export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const sc = StringCodec();
+
+export const PROVIDER = 'provider';
+export const PASSWORD = 'correct horse battery';
+
+export const settingsOf = (tls: boolean, mtls: boolean, identity: Partial<Settings['identity']> = {}): Settings => ({
+  tls: { enabled: tls },
+  mutualTls: { available: true, enabled: mtls },
+  identity: { bindCertificateTo: 'none', credentialLookup: 'username', ...identity },
+});
+
+export interface Attempt {
+  connack?: IConnackPacket;
+  client: MqttClient;
+  error?: Error;
+}
+
+/** The whole CONNACK of MQTT 3.1.1 as the `mqtt` package decodes it. */
+export const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
+
+export interface Fixture {
+  nats: NatsServer;
+  bus: Bus;
+  broker: RunningBroker;
+  pki: TestPki;
+  dir: string;
+  /** Account id → settings, answered by the fake account-settings (ancestry: [account, PROVIDER]). */
+  accounts: Record<string, Settings>;
+  /** Username → credential, all with PASSWORD. */
+  credentials: Map<string, { accountId: string; id: string }>;
+  /** What the fake cert-registry answers. */
+  registry: TrustEntry[];
+  audit: AuditEvent[];
+  register(id: string, c: Issued, status: CertStatus, accountId?: string): void;
+  attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
+  end(a: Attempt): Promise<void>;
+  auditFor(clientId: string, type?: string): Promise<AuditEvent>;
+  publishChange(subject: string, type: string, account: string, data: object): Promise<void>;
+  /** An outage: stop nats-server (its store is kept) … */
+  stopNats(): Promise<void>;
+  /** … and start it again on the same port and store. */
+  startNats(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFixture(env: Record<string, string> = {}): Promise<Fixture> {
+  const dir = await tempDir();
+  let nats = await NatsServer.start();
+  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), () => nats.stop()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const bus = await Bus.connect({ servers: nats.url, name: 'test-owners', log });
+    stops.push(() => bus.stop());
+    await bus.ensureStreams();
+    const pki = await makeTestPki();
+    const accounts: Record<string, Settings> = {};
+    const credentials = new Map<string, { accountId: string; id: string }>();
+    const registry: TrustEntry[] = [];
+    const audit: AuditEvent[] = [];
+
+    bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req) => {
+      const c = credentials.get(req.key);
+      if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
+      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId };
+      return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
+    });
+    bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
+    bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
+    const auditSub: Subscription = bus.nc.subscribe('twoway.v1.audit.>');
+    void (async () => {
+      for await (const m of auditSub) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
+    })();
+
+    const cfg = loadConfig(brokerSettings, {
+      TWOWAY_NATS_URL: nats.url,
+      TWOWAY_MQTT_PORT: '0',
+      TWOWAY_MQTT_HOST: '127.0.0.1',
+      TWOWAY_HTTP_PORT: '0',
+      TWOWAY_BROKER_ID: 'broker-test',
+      TWOWAY_DATA_DIR: dir.path,
+      TWOWAY_CONNECT_DEADLINE_MS: '3000',
+      ...env,
+    });
+    const broker = await Broker.start(cfg, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem } });
+    stops.push(() => broker.stop());
+
+    const attempt: Fixture['attempt'] = (o) =>
+      new Promise((resolve) => {
+        const client = mqtt.connect(`mqtts://127.0.0.1:${broker.mqttPort}`, {
+          ca: pki.root.certPem,
+          servername: 'localhost',
+          ...(o.device ? { cert: o.device.chainPem, key: o.device.keyPem } : {}),
+          clientId: o.clientId,
+          ...(o.username !== undefined ? { username: o.username } : {}),
+          ...(o.password !== undefined ? { password: o.password } : {}),
+          protocolVersion: 4,
+          reconnectPeriod: 0,
+          connectTimeout: 5000,
+        });
+        const res: Attempt = { client };
+        client.on('packetreceive', (p) => {
+          if (p.cmd === 'connack') res.connack = p as IConnackPacket;
+        });
+        client.once('connect', () => resolve(res));
+        client.once('error', (e) => {
+          res.error = e;
+          resolve(res);
+        });
+        client.once('close', () => resolve(res));
+      });
+
+    const fx: Fixture = {
+      get nats() {
+        return nats;
+      },
+      bus,
+      broker,
+      pki,
+      dir: dir.path,
+      accounts,
+      credentials,
+      registry,
+      audit,
+      register: (id, c, status, accountId = PROVIDER) => {
+        registry.push({ id, accountId, fingerprint: c.cert.fingerprint, status, kind: c.cert.kind, pem: c.certPem });
+      },
+      attempt,
+      end: (a) => new Promise<void>((r) => a.client.end(true, {}, () => r())),
+      auditFor: (clientId, type) =>
+        waitFor(() => audit.find((e) => e.device?.clientId === clientId && (!type || e.type === type)), { what: `audit event${type ? ` ${type}` : ''} for ${clientId}` }),
+      publishChange: (subject, type, account, data) => {
+        const ev = { id: randomUUID(), type, time: new Date().toISOString(), account, actor: { kind: 'token', id: 'tok-test' }, data };
+        return bus.publishEvent(subject, ev);
+      },
+      stopNats: () => nats.proc.stop(),
+      startNats: async () => {
+        nats = await NatsServer.start({ port: nats.port, storeDir: nats.storeDir });
+        stops.push(() => nats.stop());
+      },
+      stop,
+    };
+    return fx;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

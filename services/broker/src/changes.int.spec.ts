@@ -1,0 +1,104 @@
+// Settings and credential changes reach live sessions, and a broker cut off from NATS fails closed,
+// then resynchronises: a certificate revoked while it was away does not keep its session.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ChangeSubjects } from '@twoway/contracts';
+import { waitFor } from '@twoway/testing';
+import type { Issued } from '@twoway/pki';
+import { PASSWORD, connack, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
+
+describe('broker: settings and credential changes, NATS outage', () => {
+  let fx: Fixture;
+  let device: Issued;
+
+  before(async () => {
+    fx = await startFixture({ TWOWAY_STALE_AFTER_MS: '300' });
+    fx.accounts['acc-set'] = settingsOf(true, true);
+    fx.accounts['acc-cred'] = settingsOf(true, false);
+    fx.accounts['acc-out'] = settingsOf(false, true);
+    fx.credentials.set('dev-set', { accountId: 'acc-set', id: 'cred-set' });
+    fx.credentials.set('dev-cred', { accountId: 'acc-cred', id: 'cred-cred' });
+    fx.credentials.set('dev-out', { accountId: 'acc-out', id: 'cred-out' });
+    fx.register('root', fx.pki.root, 'VALID');
+    fx.register('inter', fx.pki.intermediate, 'VALID');
+    device = await fx.pki.device('dev-out');
+  });
+  after(async () => {
+    await fx?.stop();
+  });
+
+  it('a settings change ends the sessions that no longer qualify (fallback session, mutual TLS made mandatory)', async () => {
+    const clientId = `set-${randomUUID()}`;
+    const a = await fx.attempt({ clientId, username: 'dev-set', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      assert.equal((await fx.auditFor(clientId)).type, 'connect.accepted_fallback');
+      const before = fx.accounts['acc-set']!;
+      fx.accounts['acc-set'] = settingsOf(false, true);
+      const closed = new Promise<void>((r) => a.client.once('close', () => r()));
+      await fx.publishChange(ChangeSubjects.SettingsChanged, 'settings.changed', 'acc-set', { before, after: fx.accounts['acc-set'] });
+      await closed;
+      const ev = await fx.auditFor(clientId, 'session.ended');
+      assert.equal(ev.reason, 'SESSION_SETTINGS_CHANGED');
+      assert.equal(ev.detail?.decision, 'MTLS_REQUIRED');
+    } finally {
+      await fx.end(a);
+    }
+  });
+
+  it('a credential change ends the sessions of that credential', async () => {
+    const clientId = `cred-${randomUUID()}`;
+    const a = await fx.attempt({ clientId, username: 'dev-cred', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      const closed = new Promise<void>((r) => a.client.once('close', () => r()));
+      await fx.publishChange(ChangeSubjects.CredentialChanged, 'credential.changed', 'acc-cred', { credentialId: 'cred-cred', username: 'dev-cred', change: 'updated' });
+      await closed;
+      assert.equal((await fx.auditFor(clientId, 'session.ended')).reason, 'SESSION_CREDENTIAL_CHANGED');
+    } finally {
+      await fx.end(a);
+    }
+  });
+
+  it('NATS away: stale after the bound (readiness false, connects UNDECIDABLE); on reconnect a certificate revoked meanwhile loses its session', async () => {
+    const clientId = `out-${randomUUID()}`;
+    const live = await fx.attempt({ clientId, device, username: 'dev-out', password: PASSWORD });
+    const closed = new Promise<void>((r) => live.client.once('close', () => r()));
+    try {
+      assert.deepEqual({ ...live.connack }, connack(0));
+      assert.equal(fx.broker.ready(), true);
+
+      await fx.stopNats();
+      await waitFor(async () => {
+        const r = await fetch(`${fx.broker.httpUrl}/readyz`);
+        const body = (await r.json()) as { checks: { fresh: boolean } };
+        return r.status === 503 && body.checks.fresh === false;
+      }, { what: 'stale readiness' });
+      const refusedId = `out-refused-${randomUUID()}`;
+      const refused = await fx.attempt({ clientId: refusedId, device, username: 'dev-out', password: PASSWORD });
+      await fx.end(refused);
+      assert.deepEqual({ ...refused.connack }, connack(5));
+      assert.equal(live.client.connected, true, 'live sessions are kept during an outage');
+
+      // Revoked while the broker was away, and the event never reached it.
+      fx.registry.find((e) => e.id === 'inter')!.status = 'REVOKED';
+      await fx.startNats();
+
+      await closed;
+      const ended = await fx.auditFor(clientId, 'session.ended');
+      assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
+      assert.equal(ended.detail?.decision, 'CERT_REVOKED');
+      // The refusal made during the outage was queued and published once NATS came back.
+      const rej = await fx.auditFor(refusedId);
+      assert.equal(rej.reason, 'UNDECIDABLE');
+      await waitFor(() => fx.broker.ready(), { what: 'ready again' });
+      const again = await fx.attempt({ clientId: `out-again-${randomUUID()}`, device, username: 'dev-out', password: PASSWORD });
+      await fx.end(again);
+      assert.deepEqual({ ...again.connack }, connack(5));
+    } finally {
+      fx.registry.find((e) => e.id === 'inter')!.status = 'VALID';
+      await fx.end(live);
+    }
+  });
+});
