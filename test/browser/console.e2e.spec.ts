@@ -202,6 +202,22 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('twoway.session')), null);
+  });
+
+  it('shows an account admin that mutual TLS availability is the provider’s to grant', async () => {
+    await page.getByLabel('API token').fill(api.factoryAdminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const available = page.getByRole('switch', { name: /Mutual TLS available/ });
+    await available.waitFor();
+    assert.equal(await available.isDisabled(), true);
+    assert.equal(await available.getAttribute('aria-describedby').then((id) => page.locator(`#${id}`).textContent()), 'Provider-controlled. Only your provider can make mutual TLS available to this account; ask them if you need it.');
+    assert.equal(await page.getByRole('switch', { name: /^Mutual TLS$/ }).isDisabled(), true);
+    await shot(page, '17-settings-account-admin');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
     assert.deepEqual(errors.filter((e) => !e.includes('401')), [], 'no script errors in the page');
   });
 });

@@ -36,6 +36,8 @@ class Refusal extends Error {
 export class FakeApi {
   readonly rootAccount: Account = { id: 'acc_root', name: 'Acme IoT', parentId: null, createdAt: new Date().toISOString() };
   readonly adminToken = `tw_${randomBytes(16).toString('hex')}`;
+  /** An admin of the sub-account "Factory Berlin": not the provider. */
+  readonly factoryAdminToken = `tw_${randomBytes(16).toString('hex')}`;
   readonly accounts = new Map<string, Account>([[this.rootAccount.id, this.rootAccount]]);
   readonly settings = new Map<string, Settings>();
   readonly certificates: Certificate[] = [];
@@ -52,6 +54,7 @@ export class FakeApi {
     const now = new Date().toISOString();
     this.tokens.push({ id: 'tok_bootstrap', accountId: this.rootAccount.id, name: 'bootstrap', role: 'admin', expiresAt: null, revokedAt: null, createdAt: now, secret: this.adminToken });
     const child: Account = { id: 'acc_factory', name: 'Factory Berlin', parentId: this.rootAccount.id, createdAt: now };
+    this.tokens.push({ id: 'tok_factory', accountId: child.id, name: 'berlin-admin', role: 'admin', expiresAt: null, revokedAt: null, createdAt: now, secret: this.factoryAdminToken });
     this.accounts.set(child.id, child);
   }
 

@@ -43,6 +43,8 @@ function signOut(notice?: string): void {
   current = undefined;
   ctx = undefined;
   clearSession();
+  // Notices belong to the session that raised them.
+  toastRegion().replaceChildren();
   showSignIn(notice);
 }
 

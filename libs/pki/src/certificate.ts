@@ -49,7 +49,23 @@ function sansOf(c: x509.X509Certificate): string[] {
   return ext.names.items.map((n) => `${n.type}:${n.value}`);
 }
 
+// Parsing with @peculiar/x509 costs ~0.8 ms a certificate; the broker sees the same intermediates on
+// every connect and the same device on every reconnect. ParsedCert is frozen, so sharing is safe.
+const MAX_PARSED = 10_000;
+const parsed = new Map<string, ParsedCert>();
+
 export function parseDer(der: Uint8Array): ParsedCert {
+  const fingerprint = sha256Hex(der);
+  const hit = parsed.get(fingerprint);
+  if (hit) return hit;
+  // Own copy: the cached value must not change if the caller reuses its buffer.
+  const cert = parseDerUncached(new Uint8Array(der), fingerprint);
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(fingerprint, cert);
+  return cert;
+}
+
+function parseDerUncached(der: Uint8Array, fingerprint: string): ParsedCert {
   let c: x509.X509Certificate;
   try {
     c = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
@@ -67,7 +83,7 @@ export function parseDer(der: Uint8Array): ParsedCert {
   const cn = c.subjectName.getField('CN')[0];
   return Object.freeze({
     der,
-    fingerprint: sha256Hex(der),
+    fingerprint,
     subject: c.subject,
     issuer: c.issuer,
     serial: c.serialNumber,

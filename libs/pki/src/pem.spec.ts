@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { parsePemCertificates, parseSinglePem } from './certificate.js';
+import { parseDer, parsePemCertificates, parseSinglePem, sha256Hex } from './certificate.js';
 import { containsPrivateKey } from './pem.js';
 import { PkiError } from './errors.js';
 import { createRootCa, issueDeviceCert } from './issue.js';
@@ -74,6 +74,15 @@ describe('PEM upload rules', () => {
     assert.deepEqual(two.map((c) => c.kind), ['leaf', 'root']);
     refusedWith('CERT_MULTIPLE', () => parseSinglePem(dev.certPem + root.certPem), /one certificate per entry/);
     assert.equal(parseSinglePem(dev.certPem).fingerprint, dev.cert.fingerprint);
+  });
+
+  test('parseDer caches by fingerprint and keeps its own copy of the DER', () => {
+    const buf = Buffer.from(dev.cert.der);
+    const a = parseDer(buf);
+    assert.equal(parseDer(Buffer.from(dev.cert.der)), a);
+    buf.fill(0);
+    assert.equal(a.fingerprint, dev.cert.fingerprint);
+    assert.equal(sha256Hex(a.der), dev.cert.fingerprint);
   });
 
   test('Windows line endings are accepted', () => {

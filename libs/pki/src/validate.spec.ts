@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { craftCertificate, Ext, EKU, testKey, type CraftOptions, type KeyPair, type NameSpec } from './craft.js';
-import { AnchorSet, validateChain, validateChainSync, type ValidateChainInput } from './validate.js';
+import { AnchorSet, checkCertificate, validateChain, validateChainSync, type ValidateChainInput } from './validate.js';
 import { createRootCa, issueDeviceCert, issueIntermediateCa, issueServerCert } from './issue.js';
 import type { ParsedCert } from './certificate.js';
 
@@ -339,6 +339,16 @@ describe('validateChain: certificates from issue.ts', () => {
       `validateChain 3-deep EC P-256: first call ${cold.toFixed(0)} µs; new device leaf (CAs cached) ${newLeaf.toFixed(0)} µs; ` +
         `warm ${warm.toFixed(1)} µs with an AnchorSet, ${warmArray.toFixed(1)} µs with an anchor array`,
     );
+  });
+});
+
+describe('checkCertificate (upload checks)', () => {
+  test('a good root, an expired one, a weak one, a CA without keyCertSign', () => {
+    assert.equal(checkCertificate(R, NOW).reason, 'OK');
+    assert.equal(checkCertificate(R, new Date('2032-01-01T00:00:00Z')).reason, 'CERT_EXPIRED');
+    assert.equal(checkCertificate(root({ key: testKey('rsa-1024', 'weak-root') }), NOW).reason, 'WEAK_KEY');
+    assert.equal(checkCertificate(root({ extensions: [Ext.basicConstraints(true), Ext.keyUsage(['cRLSign'])] }), NOW).reason, 'KEY_USAGE_INVALID');
+    assert.equal(checkCertificate(L, NOW).reason, 'OK', 'a leaf to pin');
   });
 });
 

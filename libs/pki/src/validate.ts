@@ -378,3 +378,16 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
 export async function validateChain(input: ValidateChainInput): Promise<ValidationResult> {
   return validateChainSync(input);
 }
+
+/**
+ * The rules a certificate must meet on its own, before any chain exists (upload checks of an anchor):
+ * well-formed v3, no unknown critical extension, no weak key, valid at `at`. A CA certificate must also
+ * be usable as an issuer (basicConstraints cA:TRUE, keyCertSign when keyUsage is present).
+ */
+export function checkCertificate(cert: ParsedCert, at: Date): ValidationResult {
+  const r = validateChainSync({ leaf: cert, untrusted: [], anchors: [cert], at, purpose: 'any' });
+  if (!r.valid || !cert.isCa) return r;
+  const f = factsOf(cert.der, cert.fingerprint);
+  if (!hasKeyUsage(f, KeyUsageBit.keyCertSign)) return { valid: false, reason: ChainReasons.KEY_USAGE_INVALID, detail: 'a CA certificate whose keyUsage lacks keyCertSign cannot issue certificates', path: [cert] };
+  return r;
+}

@@ -221,7 +221,7 @@ export function auditView(ctx: Ctx): View {
     el: h(
       'div',
       { class: 'page' },
-      pageHeader('Audit', ['Every connection attempt and every change in ', h('strong', null, ctx.account.name), ', with who, when and why.'], [exportBtn('csv', 'CSV'), exportBtn('ndjson', 'NDJSON')]),
+      pageHeader('Audit', ['Every connection attempt and every change in ', h('strong', null, ctx.account.name), ', with who, when and why.'], [exportBtn('csv', 'Export CSV'), exportBtn('ndjson', 'Export NDJSON')]),
       h('div', { class: 'toolbar toolbar-wrap', role: 'search', 'aria-label': 'Filter audit events' }, lbl(type, 'Event'), lbl(outcome, 'Outcome'), lbl(from, 'From'), lbl(to, 'To')),
       h('div', { class: 'live-bar', role: 'region', 'aria-label': 'Live tail' }, liveDot, liveText, heldText, h('span', { class: 'spacer' }), pauseBtn),
       results,

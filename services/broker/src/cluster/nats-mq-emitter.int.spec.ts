@@ -9,7 +9,7 @@ import mqtt, { type MqttClient, type IPublishPacket } from 'mqtt';
 import { connect, type NatsConnection } from 'nats';
 import { MqttForwardSubject } from '@twoway/contracts';
 import { NatsServer, waitFor } from '@twoway/testing';
-import { createNatsMqEmitter, decodeEnvelope, MqttForwardTooLargeError, type MqttForwardEnvelope, type NatsMqEmitter } from './index.js';
+import { createClusterRetained, createNatsMqEmitter, decodeEnvelope, MqttForwardTooLargeError, type ClusterRetained, type MqttForwardEnvelope, type NatsMqEmitter } from './index.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -20,12 +20,14 @@ interface Replica {
   broker: Aedes;
   server: Server;
   url: string;
+  retained?: ClusterRetained;
 }
 
 interface Received {
   topic: string;
   payload: Buffer;
   qos: number;
+  retain: boolean;
 }
 
 describe('NatsMqEmitter across broker replicas', () => {
@@ -37,23 +39,30 @@ describe('NatsMqEmitter across broker replicas', () => {
     await nats?.stop();
   });
 
-  async function replica(t: TestContext, name: string, opts: Partial<AedesOptions> = {}): Promise<Replica> {
+  async function replica(t: TestContext, name: string, opts: Partial<AedesOptions> = {}, retainedBucket?: string): Promise<Replica> {
     const nc = await connect({ servers: nats.url, name });
     t.after(() => nc.close());
     const emitter = createNatsMqEmitter({ nc, replicaId: name, log: silent });
+    let retained: ClusterRetained | undefined;
+    if (retainedBucket) {
+      const r = await createClusterRetained({ nc, replicaId: name, log: silent, bucket: retainedBucket });
+      retained = r;
+      t.after(() => r.stop());
+      opts = { ...opts, persistence: r.persistence as AedesOptions['persistence'] };
+    }
     const broker = await Aedes.createBroker({ ...opts, id: `${name}-aedes`, mq: emitter });
     t.after(() => new Promise<void>((resolve) => broker.close(() => resolve())));
     const server = createServer(broker.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    return { name, nc, emitter, broker, server, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    return { name, nc, emitter, broker, server, retained, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}` };
   }
 
   async function client(t: TestContext, r: Replica, clientId = `c-${randomUUID()}`): Promise<MqttClient & { received: Received[] }> {
     const c = (await mqtt.connectAsync(r.url, { clientId, reconnectPeriod: 0, protocolVersion: 4 })) as MqttClient & { received: Received[] };
     t.after(() => c.endAsync(true));
     c.received = [];
-    c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => c.received.push({ topic, payload, qos: packet.qos }));
+    c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => c.received.push({ topic, payload, qos: packet.qos, retain: packet.retain }));
     return c;
   }
 
@@ -216,6 +225,36 @@ describe('NatsMqEmitter across broker replicas', () => {
       for (const p of ['p0', 'p1']) {
         assert.deepEqual(s.received.filter((m) => m.topic === `news/${p}/seq`).map((m) => m.payload.toString()), expected, `r${i + 1} from ${p}`);
       }
+    }
+  });
+
+  it('shares retained messages: set on B, seen by a later subscriber on A and by a replica started afterwards', async (t) => {
+    const bucket = `retained_${randomUUID().slice(0, 8)}`;
+    const a = await replica(t, 'a', {}, bucket);
+    const b = await replica(t, 'b', {}, bucket);
+    const publisher = await client(t, b);
+    // QoS 2: PUBREC comes after aedes stored the retained message (QoS 1 acknowledges before).
+    await publisher.publishAsync('site/1/state', 'v1', { qos: 2, retain: true });
+    await publisher.publishAsync('site/1/state', 'v2', { qos: 2, retain: true });
+    await publisher.publishAsync('site/2/state', Buffer.from([0, 0xff]), { qos: 2, retain: true });
+    await publisher.publishAsync('site/3/state', 'gone soon', { qos: 2, retain: true });
+    // [MQTT-3.3.1-10] a zero-length retained payload clears the topic, here through the other replica.
+    const onA = await client(t, a);
+    await onA.publishAsync('site/3/state', '', { qos: 2, retain: true });
+
+    await a.retained!.sync();
+    const late = await client(t, a);
+    await late.subscribeAsync('site/+/state', { qos: 1 });
+    const c = await replica(t, 'c', {}, bucket);
+    const onC = await client(t, c);
+    await onC.subscribeAsync('site/#', { qos: 1 });
+    // A sentinel after the retained set: everything retained is sent on SUBSCRIBE, before it.
+    await publisher.publishAsync('site/9/state', 'sentinel', { qos: 1 });
+    await waitFor(() => [late, onC].every((s) => s.received.some((m) => m.topic === 'site/9/state') && s.received.filter((m) => m.retain).length >= 2), { what: 'the retained set and the sentinel' });
+    for (const s of [late, onC]) {
+      // [MQTT-3.3.1-8] retained messages sent on SUBSCRIBE carry RETAIN 1; live forwards carry 0.
+      const retained = s.received.filter((m) => m.retain).map((m) => `${m.topic}=${m.payload.toString('hex')}`).sort();
+      assert.deepEqual(retained, [`site/1/state=${hex('v2')}`, `site/2/state=00ff`]);
     }
   });
 

@@ -33,6 +33,8 @@ export interface ClusterRetainedOptions {
 export interface ClusterRetained {
   /** Hand to aedes as `persistence`. */
   readonly persistence: RetainedPersistence;
+  /** Resolves once this replica's memory holds everything the bucket held when called. */
+  sync(): Promise<void>;
   /** Stop following the bucket. The NATS connection belongs to the caller. */
   stop(): Promise<void>;
 }
@@ -133,11 +135,15 @@ export async function createClusterRetained(opts: ClusterRetainedOptions): Promi
     }
   }
 
+  async function lastRevision(): Promise<number> {
+    const status = await kv.status();
+    return (status as unknown as { streamInfo: { state: { last_seq: number } } }).streamInfo.state.last_seq;
+  }
+
   async function deleteKey(key: string): Promise<number> {
     await kv.delete(key);
     // delete() does not return the marker's revision: the stream's last sequence covers it.
-    const status = await kv.status();
-    return (status as unknown as { streamInfo: { state: { last_seq: number } } }).streamInfo.state.last_seq;
+    return lastRevision();
   }
 
   const overrides: Partial<RetainedPersistence> = {
@@ -157,6 +163,9 @@ export async function createClusterRetained(opts: ClusterRetainedOptions): Promi
 
   return {
     persistence,
+    async sync() {
+      await appliedUpTo(await lastRevision());
+    },
     async stop() {
       stopping = true;
       watch.stop();

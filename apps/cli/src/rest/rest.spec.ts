@@ -1,0 +1,399 @@
+// The REST command-line clients against a fake twoway API on a free loopback port: what they send,
+// what they print, their exit codes, and errors that say what to do.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorBody, type AuditEvent, type Certificate } from '@twoway/contracts';
+import { makeTestPki } from '@twoway/testing';
+import { accounts } from './accounts.js';
+import { audit } from './audit.js';
+import { certs } from './certs.js';
+import type { Io } from './command.js';
+import { credentials } from './credentials.js';
+import { settings } from './settings.js';
+import { tokens } from './tokens.js';
+
+type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
+const TOKEN = 'tw_test_admin';
+
+/** Routes keyed "METHOD /path" (no query); every request is recorded. */
+class FakeRest {
+  readonly app = Fastify({ logger: false, forceCloseConnections: true });
+  readonly routes = new Map<string, Handler>();
+  readonly seen: { method: string; path: string; query: Record<string, string>; body: unknown; auth?: string }[] = [];
+  url = '';
+  async start(): Promise<void> {
+    this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_r, b, done) => done(null, b ? JSON.parse(b as string) : undefined));
+    this.app.all('/*', async (req, reply) => {
+      const path = req.url.split('?')[0]!;
+      this.seen.push({ method: req.method, path, query: req.query as Record<string, string>, body: req.body, auth: req.headers.authorization });
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply.code(401).send(errorBody('UNAUTHENTICATED'));
+      const h = this.routes.get(`${req.method} ${path}`);
+      if (!h) return reply.code(404).send(errorBody('NOT_FOUND'));
+      return h(req, reply);
+    });
+    this.url = await this.app.listen({ port: 0, host: '127.0.0.1' });
+  }
+  on(key: string, h: Handler): void {
+    this.routes.set(key, h);
+  }
+}
+
+function io(env: Record<string, string | undefined> = {}, stdin = ''): Io & { stdout: string; stderr: string; ctrl: AbortController } {
+  const ctrl = new AbortController();
+  const o = {
+    env: { TWOWAY_DATA_DIR: '/nonexistent-twoway-data', ...env },
+    stdout: '',
+    stderr: '',
+    ctrl,
+    signal: ctrl.signal,
+    out(t: string) {
+      o.stdout += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    err(t: string) {
+      o.stderr += t.endsWith('\n') ? t : `${t}\n`;
+    },
+    stdin: async () => stdin,
+  };
+  return o;
+}
+
+const now = '2026-11-23T10:00:00.000Z';
+const cert = (over: Partial<Certificate> = {}): Certificate => ({
+  id: 'crt_1',
+  accountId: 'acc_a',
+  name: 'Factory root',
+  usage: 'MUTUAL_AUTHENTICATION',
+  status: 'VALID',
+  fingerprint: 'ab'.repeat(32),
+  subject: 'CN=Factory root',
+  issuer: 'CN=Factory root',
+  serial: '01',
+  notBefore: now,
+  notAfter: '2036-11-23T10:00:00.000Z',
+  kind: 'root',
+  keyType: 'EC P-256',
+  createdAt: now,
+  updatedAt: now,
+  ...over,
+});
+
+describe('twoway REST clients', () => {
+  const api = new FakeRest();
+  let env: Record<string, string>;
+  let dir: string;
+  before(async () => {
+    await api.start();
+    dir = mkdtempSync(join(tmpdir(), 'twoway-cli-'));
+  });
+  after(async () => {
+    await api.app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    api.routes.clear();
+    api.seen.length = 0;
+    env = { TWOWAY_URL: api.url, TWOWAY_TOKEN: TOKEN };
+    api.on('GET /api/v1/whoami', () => ({ principal: { tokenId: 'tok_1', name: 'bootstrap', accountId: 'acc_a', role: 'admin', provider: true } }));
+  });
+
+  describe('token and account', () => {
+    it('reads the token from --token, then TWOWAY_TOKEN, then $TWOWAY_DATA_DIR/bootstrap-token', async () => {
+      api.on('GET /api/v1/accounts/acc_a', () => ({ id: 'acc_a', name: 'Acme', parentId: null, createdAt: now }));
+      writeFileSync(join(dir, 'bootstrap-token'), `${TOKEN}\n`);
+      const fromFile = io({ TWOWAY_URL: api.url, TWOWAY_DATA_DIR: dir });
+      assert.equal(await accounts(['show'], fromFile), 0, fromFile.stderr);
+      assert.match(fromFile.stdout, /name:\s+Acme/);
+      const flagWins = io({ TWOWAY_URL: api.url, TWOWAY_TOKEN: 'wrong' });
+      assert.equal(await accounts(['show', '--token', TOKEN], flagWins), 0, flagWins.stderr);
+    });
+
+    it('says how to get a token when there is none', async () => {
+      const o = io({ TWOWAY_URL: api.url });
+      assert.equal(await certs(['ls'], o), 2);
+      assert.match(o.stderr, /no API token: set TWOWAY_TOKEN or pass --token/);
+      assert.equal(api.seen.length, 0);
+    });
+
+    it('turns a 401 into what to do', async () => {
+      const o = io({ ...env, TWOWAY_TOKEN: 'revoked' });
+      assert.equal(await certs(['ls', '--account', 'acc_a'], o), 1);
+      assert.match(o.stderr, /A valid bearer token is required\. \[UNAUTHENTICATED\]\n {2}→ set TWOWAY_TOKEN or pass --token/);
+    });
+
+    it('asks for --account when the API has no whoami', async () => {
+      api.routes.delete('GET /api/v1/whoami');
+      const o = io(env);
+      assert.equal(await certs(['ls'], o), 2);
+      assert.match(o.stderr, /pass --account <id>/);
+      api.on('GET /api/v1/accounts/acc_b/certificates', () => ({ items: [], nextCursor: null }));
+      assert.equal(await certs(['ls', '--account', 'acc_b'], io(env)), 0);
+    });
+
+    it('explains an account outside the token', async () => {
+      api.on('GET /api/v1/accounts/acc_x/certificates', (_q, r) => r.code(404).send(errorBody('ACCOUNT_NOT_FOUND')));
+      const o = io(env);
+      assert.equal(await certs(['ls', '--account', 'acc_x'], o), 1);
+      assert.match(o.stderr, /Account not found\. \[ACCOUNT_NOT_FOUND\]\n {2}→ check --account/);
+    });
+  });
+
+  describe('certs', () => {
+    it('adds a PEM file to the token’s account and prints what was registered', async () => {
+      const pki = await makeTestPki();
+      const file = join(dir, 'root.pem');
+      writeFileSync(file, pki.root.certPem);
+      api.on('POST /api/v1/accounts/acc_a/certificates', (req, reply) => reply.code(201).send(cert({ name: (req.body as { name: string }).name })));
+      const o = io(env);
+      assert.equal(await certs(['add', file, '--name', 'Dev root'], o), 0, o.stderr);
+      const post = api.seen.find((r) => r.method === 'POST')!;
+      assert.equal(post.auth, `Bearer ${TOKEN}`);
+      assert.deepEqual(post.body, { name: 'Dev root', usage: 'MUTUAL_AUTHENTICATION', certificate: pki.root.certPem });
+      assert.match(o.stdout, /^added Dev root \(crt_1\): root, VALID, sha256 (ab){32}\n$/);
+    });
+
+    it('reads stdin for -, and prints JSON with --json', async () => {
+      const pki = await makeTestPki();
+      api.on('POST /api/v1/accounts/acc_a/certificates', (_q, reply) => reply.code(201).send(cert()));
+      const o = io(env, pki.intermediate.certPem);
+      assert.equal(await certs(['add', '-', '--name', 'x', '--json'], o), 0, o.stderr);
+      assert.deepEqual(JSON.parse(o.stdout), cert());
+    });
+
+    it('refuses a private key before sending anything', async () => {
+      const pki = await makeTestPki();
+      const file = join(dir, 'with-key.pem');
+      writeFileSync(file, pki.root.certPem + pki.root.keyPem);
+      const o = io(env);
+      assert.equal(await certs(['add', file, '--name', 'oops'], o), 2);
+      assert.match(o.stderr, /contains a private key: nothing was sent/);
+      assert.ok(!o.stderr.includes('PRIVATE KEY-----'), 'the key is not echoed');
+      assert.equal(api.seen.filter((r) => r.method === 'POST').length, 0);
+    });
+
+    it('refuses a chain file unless --split, then adds each certificate', async () => {
+      const pki = await makeTestPki();
+      const file = join(dir, 'chain.pem');
+      writeFileSync(file, pki.intermediate.certPem + pki.root.certPem);
+      const o = io(env);
+      assert.equal(await certs(['add', file, '--name', 'Chain'], o), 2);
+      assert.match(o.stderr, /holds 2 certificates.*Pass --split/);
+      let n = 0;
+      api.on('POST /api/v1/accounts/acc_a/certificates', (req, reply) => reply.code(201).send(cert({ id: `crt_${++n}`, name: (req.body as { name: string }).name })));
+      const o2 = io(env);
+      assert.equal(await certs(['add', file, '--name', 'Chain', '--split'], o2), 0, o2.stderr);
+      assert.deepEqual(
+        api.seen.filter((r) => r.method === 'POST').map((r) => (r.body as { name: string }).name),
+        ['Chain #1', 'Chain #2'],
+      );
+      assert.match(o2.stdout, /added Chain #1 \(crt_1\)[\s\S]*added Chain #2 \(crt_2\)/);
+    });
+
+    it('lists with filters as a table, following cursors', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', (req) =>
+        (req.query as { cursor?: string }).cursor === 'p2'
+          ? { items: [cert({ id: 'crt_2', name: 'Line 2', kind: 'intermediate', status: 'SUSPENDED' })], nextCursor: null }
+          : { items: [cert()], nextCursor: 'p2' },
+      );
+      const o = io(env);
+      assert.equal(await certs(['ls', '--status', 'suspended', '--q', 'line'], o), 0, o.stderr);
+      const first = api.seen.find((r) => r.path.endsWith('/certificates'))!;
+      assert.equal(first.query.status, 'SUSPENDED');
+      assert.equal(first.query.q, 'line');
+      assert.deepEqual(o.stdout.split('\n').slice(0, 3), [
+        'ID     NAME          KIND          STATUS     NOT AFTER             SUBJECT',
+        'crt_1  Factory root  root          VALID      2036-11-23 10:00:00Z  CN=Factory root',
+        'crt_2  Line 2        intermediate  SUSPENDED  2036-11-23 10:00:00Z  CN=Factory root',
+      ]);
+    });
+
+    it('rejects an unknown status value with the accepted ones', async () => {
+      const o = io(env);
+      assert.equal(await certs(['ls', '--status', 'broken'], o), 2);
+      assert.match(o.stderr, /--status must be one of VALID, SUSPENDED, REVOKED/);
+    });
+
+    for (const [sub, status] of [['suspend', 'SUSPENDED'], ['revoke', 'REVOKED'], ['restore', 'VALID']] as const) {
+      it(`${sub} sends PATCH {status: ${status}}`, async () => {
+        api.on('PATCH /api/v1/accounts/acc_a/certificates/crt_1', (req) => cert({ status: (req.body as { status: Certificate['status'] }).status }));
+        const o = io(env);
+        assert.equal(await certs([sub, 'crt_1'], o), 0, o.stderr);
+        assert.deepEqual(api.seen.find((r) => r.method === 'PATCH')?.body, { status });
+        assert.match(o.stdout, new RegExp(`status ${status}`));
+      });
+    }
+
+    it('says how to find the id of a certificate that does not exist', async () => {
+      api.on('DELETE /api/v1/accounts/acc_a/certificates/crt_9', (_q, r) => r.code(404).send(errorBody('CERT_NOT_FOUND')));
+      const o = io(env);
+      assert.equal(await certs(['rm', 'crt_9'], o), 1);
+      assert.match(o.stderr, /Certificate not found\. \[CERT_NOT_FOUND\]\n {2}→ list the certificates and their ids with `twoway certs ls`/);
+    });
+
+    it('usage errors exit 2 with the help', async () => {
+      const o = io(env);
+      assert.equal(await certs(['suspend'], o), 2);
+      assert.match(o.stderr, /missing <id>[\s\S]*usage: twoway certs suspend <id>/);
+      const o2 = io(env);
+      assert.equal(await certs(['ls', '--bogus'], o2), 2);
+      assert.match(o2.stderr, /Unknown option '--bogus'/);
+      const o3 = io(env);
+      assert.equal(await certs(['frobnicate'], o3), 2);
+      assert.match(o3.stderr, /unknown subcommand 'frobnicate'/);
+    });
+  });
+
+  describe('settings, credentials, tokens, accounts', () => {
+    it('settings set sends only what changed', async () => {
+      api.on('PUT /api/v1/accounts/acc_a/settings', () => ({
+        tls: { enabled: true },
+        mutualTls: { available: true, enabled: true },
+        identity: { bindCertificateTo: 'clientId', credentialLookup: 'username' },
+      }));
+      const o = io(env);
+      assert.equal(await settings(['set', '--mtls', 'on', '--bind', 'clientId'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'PUT')?.body, { mutualTls: { enabled: true }, identity: { bindCertificateTo: 'clientId' } });
+      assert.match(o.stdout, /mutual tls available:\s+yes \(provider-controlled\)/);
+      const bad = io(env);
+      assert.equal(await settings(['set', '--bind', 'serial'], bad), 2);
+      assert.match(bad.stderr, /--bind must be one of none, clientId, username, both/);
+      const none = io(env);
+      assert.equal(await settings(['set'], none), 2);
+      assert.match(none.stderr, /nothing to change/);
+    });
+
+    it('settings set explains PROVIDER_ONLY', async () => {
+      api.on('PUT /api/v1/accounts/acc_a/settings', (_q, r) => r.code(403).send(errorBody('PROVIDER_ONLY')));
+      const o = io(env);
+      assert.equal(await settings(['set', '--mtls-available', 'on'], o), 1);
+      assert.match(o.stderr, /Only the provider may change this setting; contact your provider\. \[PROVIDER_ONLY\]/);
+    });
+
+    it('credentials add generates a password and prints it once; --password-stdin reads it', async () => {
+      api.on('POST /api/v1/accounts/acc_a/credentials', (req, reply) => reply.code(201).send({ id: 'cred_1', accountId: 'acc_a', username: (req.body as { username: string }).username, enabled: true, expiresAt: null, createdAt: now }));
+      const o = io(env);
+      assert.equal(await credentials(['add', '--username', 'sensor-1'], o), 0, o.stderr);
+      const sent = api.seen.find((r) => r.method === 'POST')!.body as { password: string };
+      assert.ok(sent.password.length >= 20);
+      assert.match(o.stdout, new RegExp(`password: ${sent.password.replace(/[-_]/g, '.')}\\n\\(shown once`));
+      api.seen.length = 0;
+      const o2 = io(env, 'correct horse battery\n');
+      assert.equal(await credentials(['add', '--username', 'sensor-2', '--password-stdin'], o2), 0, o2.stderr);
+      assert.equal((api.seen.find((r) => r.method === 'POST')!.body as { password: string }).password, 'correct horse battery');
+      assert.ok(!o2.stdout.includes('correct horse'), 'a given password is not echoed');
+    });
+
+    it('credentials disable sends PATCH {enabled:false}', async () => {
+      api.on('PATCH /api/v1/accounts/acc_a/credentials/cred_1', () => ({ id: 'cred_1', accountId: 'acc_a', username: 'sensor-1', enabled: false, expiresAt: null, createdAt: now }));
+      const o = io(env);
+      assert.equal(await credentials(['disable', 'cred_1'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'PATCH')?.body, { enabled: false });
+      assert.equal(o.stdout, 'disabled sensor-1 (cred_1)\n');
+    });
+
+    it('tokens create prints the secret once; a missing role is a usage error', async () => {
+      api.on('POST /api/v1/accounts/acc_a/tokens', (_q, reply) => reply.code(201).send({ id: 'tok_2', token: 'tw_secret_value' }));
+      const o = io(env);
+      assert.equal(await tokens(['create', '--name', 'Factory PKI', '--role', 'provisioner'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'POST')?.body, { name: 'Factory PKI', role: 'provisioner' });
+      assert.match(o.stdout, /token: tw_secret_value\n/);
+      const bad = io(env);
+      assert.equal(await tokens(['create', '--name', 'x'], bad), 2);
+      assert.match(bad.stderr, /--role is required: one of admin, operator, provisioner/);
+    });
+
+    it('accounts create under the token’s account, and children as a table', async () => {
+      api.on('POST /api/v1/accounts', (req, reply) => reply.code(201).send({ id: 'acc_b', name: 'Berlin', parentId: (req.body as { parentId: string }).parentId, createdAt: now }));
+      api.on('GET /api/v1/accounts/acc_a/children', () => ({ items: [{ id: 'acc_b', name: 'Berlin', parentId: 'acc_a', createdAt: now }], nextCursor: null }));
+      const o = io(env);
+      assert.equal(await accounts(['create', '--name', 'Berlin'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'POST')?.body, { name: 'Berlin', parentId: 'acc_a' });
+      const o2 = io(env);
+      assert.equal(await accounts(['children', '--json'], o2), 0, o2.stderr);
+      assert.deepEqual(JSON.parse(o2.stdout).map((a: { id: string }) => a.id), ['acc_b']);
+    });
+  });
+
+  describe('audit', () => {
+    const ev = (id: string, over: Partial<AuditEvent> = {}): AuditEvent => ({
+      id,
+      type: 'connect.rejected',
+      time: now,
+      account: 'acc_a',
+      actor: { kind: 'device', id: 'sensor-1' },
+      outcome: 'rejected',
+      reason: 'CERT_REVOKED',
+      device: { clientId: 'sensor-1' },
+      source: 'broker-0',
+      ...over,
+    });
+
+    it('passes filters and prints a table, oldest first', async () => {
+      api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e2', { time: '2026-11-23T10:05:00.000Z', reason: 'CHAIN_UNTRUSTED' }), ev('e1')], nextCursor: null }));
+      const o = io(env);
+      assert.equal(await audit(['--type', 'connect.rejected', '--since', '2026-11-23T09:00:00Z', '--limit', '10'], o), 0, o.stderr);
+      const q = api.seen.find((r) => r.path.endsWith('/audit'))!.query;
+      assert.deepEqual({ type: q.type, from: q.from, limit: q.limit }, { type: 'connect.rejected', from: '2026-11-23T09:00:00.000Z', limit: '10' });
+      const lines = o.stdout.trim().split('\n');
+      assert.match(lines[1]!, /^2026-11-23 10:00:00Z\s+connect\.rejected\s+rejected\s+CERT_REVOKED\s+sensor-1$/);
+      assert.match(lines[2]!, /CHAIN_UNTRUSTED/);
+    });
+
+    it('exports CSV as the API renders it', async () => {
+      api.on('GET /api/v1/accounts/acc_a/audit', (req, reply) => reply.type('text/csv').send(`id,type\ne1,${(req.query as { format: string }).format}\n`));
+      const o = io(env);
+      assert.equal(await audit(['--format', 'csv'], o), 0, o.stderr);
+      assert.equal(o.stdout, 'id,type\ne1,csv\n');
+    });
+
+    it('--follow prints events from the SSE stream until stopped', async () => {
+      api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e1')], nextCursor: null }));
+      let stream: FastifyReply['raw'] | undefined;
+      api.on('GET /api/v1/accounts/acc_a/audit/stream', (_req, reply) => {
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+        reply.raw.write(': hello\n\n');
+        stream = reply.raw;
+      });
+      const o = io(env);
+      const done = audit(['--follow', '--json'], o);
+      while (!stream) await new Promise((r) => setTimeout(r, 10));
+      stream.write(`id: e1\ndata: ${JSON.stringify(ev('e1'))}\n\n`); // already printed: not twice
+      stream.write(`id: e3\ndata: ${JSON.stringify(ev('e3', { type: 'session.ended', outcome: 'ended', reason: 'CERT_REVOKED' }))}\n\n`);
+      while (!o.stdout.includes('"e3"')) await new Promise((r) => setTimeout(r, 10));
+      o.ctrl.abort();
+      assert.equal(await done, 0);
+      assert.deepEqual(o.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).id), ['e1', 'e3']);
+      stream.end();
+    });
+  });
+
+  it('--help works on every command and subcommand', async () => {
+    const groups = { certs, accounts, settings, credentials, tokens } as const;
+    const subs: Record<keyof typeof groups, string[]> = {
+      certs: ['add', 'ls', 'show', 'suspend', 'revoke', 'restore', 'rm'],
+      accounts: ['create', 'show', 'children'],
+      settings: ['get', 'set'],
+      credentials: ['add', 'ls', 'disable', 'enable', 'rm'],
+      tokens: ['create', 'ls', 'revoke'],
+    };
+    for (const [name, main] of Object.entries(groups)) {
+      const o = io({});
+      assert.equal(await main(['--help'], o), 0, name);
+      assert.match(o.stdout, new RegExp(`usage: twoway ${name} <subcommand>`));
+      for (const sub of subs[name as keyof typeof groups]) {
+        const s = io({});
+        assert.equal(await main([sub, '--help'], s), 0, `${name} ${sub}`);
+        assert.match(s.stdout, new RegExp(`usage: twoway ${name} ${sub}`));
+        assert.match(s.stdout, /--token TOKEN/);
+      }
+    }
+    const a = io({});
+    assert.equal(await audit(['--help'], a), 0);
+    assert.match(a.stdout, /usage: twoway audit \[options\][\s\S]*--follow/);
+    assert.equal(api.seen.length, 0, 'help needs no server');
+  });
+});
