@@ -75,6 +75,7 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await dialog.getByRole('alert').filter({ hasText: 'private key' }).waitFor();
     assert.equal(await dialog.getByLabel('Public certificate').inputValue(), '', 'the key is cleared from the form');
     assert.equal(api.requests.filter((r) => r.method === 'POST' && r.url.includes('/certificates')).length, 0, 'nothing was sent');
+    assert.ok(api.requests.every((r) => !JSON.stringify(r.body ?? '').includes('PRIVATE KEY')), 'no request carried the key');
     await shot(page, '03-add-private-key-refused');
 
     // A chain (two certificates) is refused too, with what to do.
@@ -130,6 +131,12 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await live.getByText('ANCHOR_SUSPENDED').waitFor();
     await live.getByText('Session ended').waitFor();
     await shot(page, '09-audit-live-tail');
+    await live.getByRole('button', { name: /^Details of Session ended/ }).click();
+    const details = page.getByRole('dialog', { name: 'Session ended' });
+    await details.getByText('broker-0').waitFor();
+    await shot(page, '09b-audit-details');
+    await details.getByRole('button', { name: 'Close' }).first().click();
+    await details.waitFor({ state: 'detached' });
 
     await page.getByRole('button', { name: 'Pause' }).click();
     api.emitAudit({ type: 'connect.rejected', outcome: 'rejected', reason: 'ANCHOR_SUSPENDED', device: { clientId: 'sensor-43' }, source: 'broker-1' });
@@ -138,6 +145,12 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await shot(page, '10-audit-paused');
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('tr', { hasText: 'sensor-43' }).getByText('Rejected', { exact: true }).waitFor();
+
+    // The export is fetched with the bearer token and handed to the browser as a file.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    assert.match(download.suggestedFilename(), /^twoway-audit-acc_root-.*\.csv$/);
+    const exported = api.requests.find((r) => r.url.includes('format=csv'));
+    assert.ok(exported, 'the CSV export was requested');
   });
 
   it('shows settings with mutual TLS availability as provider-controlled', async () => {
@@ -185,6 +198,14 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await page.getByRole('link', { name: 'Accounts' }).click();
     await page.getByText('Factory Berlin').waitFor();
     await shot(page, '14-accounts');
+
+    // Managing a sub-account switches every view to it; the sidebar leads back.
+    await page.locator('[data-account-id="acc_factory"]').getByRole('button', { name: 'Manage' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
+    await page.getByText('No certificates yet').waitFor();
+    await page.getByRole('button', { name: 'Back to Acme IoT' }).click();
+    await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
   });
 
   it('works on a narrow screen', async () => {

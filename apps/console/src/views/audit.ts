@@ -76,7 +76,7 @@ export function auditView(ctx: Ctx): View {
         class: 'btn',
         onclick: () =>
           void ctx.api
-            .download(base, { ...query(), format, limit: 1000 }, `twoway-audit-${ctx.account.id}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`)
+            .download(base, { ...query(), format }, `twoway-audit-${ctx.account.id}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`)
             .then(() => toast(`Exported ${format.toUpperCase()}.`))
             .catch((e: unknown) => toast(errorMessage(e), 'error')),
       },

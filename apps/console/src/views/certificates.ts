@@ -159,7 +159,9 @@ export function certificatesView(ctx: Ctx): View {
       }
       return r.ok;
     };
-    pem.addEventListener('input', debounce(showCheck, 200));
+    const check = debounce(showCheck, 200);
+    // A new paste supersedes the last submit's error: the live check below speaks for the new text.
+    pem.addEventListener('input', () => (replace(msg), check()));
     file.addEventListener('change', () => {
       const f = file.files?.[0];
       if (!f) return;
@@ -173,6 +175,7 @@ export function certificatesView(ctx: Ctx): View {
           return;
         }
         pem.value = text;
+        replace(msg);
         if (!name.value.trim()) name.value = f.name.replace(/\.(pem|crt|cer|cert)$/i, '');
         if (!showCheck() && /PRIVATE KEY/.test(text)) pem.value = '';
       });
