@@ -23,7 +23,7 @@ function walk(dir, out) {
   return out;
 }
 
-let files = ['libs', 'services', 'apps', 'test'].flatMap((d) => walk(join(root, d), []));
+let files = ['libs', 'services', 'apps', 'test', 'infra'].flatMap((d) => walk(join(root, d), []));
 if (unitOnly) files = files.filter((f) => !/\.(int|e2e)\.spec\.ts$/.test(f) && !f.startsWith('test/'));
 if (patterns.length) files = files.filter((f) => patterns.some((p) => f.includes(p)));
 files.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));

@@ -65,7 +65,9 @@ export interface Fixture {
 export async function startFixture(env: Record<string, string> = {}): Promise<Fixture> {
   const dir = await tempDir();
   let nats = await NatsServer.start();
-  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), () => nats.stop()];
+  const first = nats;
+  // The current server (after an outage, a new one on the same store), then the first one's store.
+  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), () => nats.stop().then(() => first.stop())];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
@@ -156,7 +158,6 @@ export async function startFixture(env: Record<string, string> = {}): Promise<Fi
       stopNats: () => nats.proc.stop(),
       startNats: async () => {
         nats = await NatsServer.start({ port: nats.port, storeDir: nats.storeDir });
-        stops.push(() => nats.stop());
       },
       stop,
     };

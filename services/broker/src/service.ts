@@ -49,6 +49,7 @@ export interface RunningBroker {
 
 const RESYNC_RETRY_MS = 1_000;
 const CATCH_UP_TIMEOUT_MS = 5_000;
+const BUS_DRAIN_GRACE_MS = 2_000;
 
 export class Broker {
   static async start(cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
@@ -86,7 +87,19 @@ export class Broker {
         }
       },
     });
-    const cleanups: (() => Promise<void>)[] = [() => bus.stop()];
+    // Draining needs a server: during an outage, close after a grace period instead of waiting forever.
+    const cleanups: (() => Promise<void>)[] = [
+      async () => {
+        let t: NodeJS.Timeout | undefined;
+        const grace = new Promise<'timeout'>((r) => (t = setTimeout(() => r('timeout'), BUS_DRAIN_GRACE_MS)));
+        const r = await Promise.race([bus.stop().then(() => 'drained' as const), grace]);
+        clearTimeout(t);
+        if (r === 'timeout') {
+          log.warn('NATS drain did not finish (server away?): closing the connection');
+          await bus.nc.close();
+        }
+      },
+    ];
     const unwind = async () => {
       for (const c of cleanups.reverse()) await c().catch((err) => log.error({ err }, 'stop step failed'));
     };

@@ -4,6 +4,13 @@
 // (`createClusterRetained(...).persistence` as aedes's `persistence`, a JetStream KV bucket).
 // Per replica in this release (aedes in-memory persistence): QoS 1/2 queues of offline persistent
 // sessions, in-flight QoS 2 state and wills.
+//
+// Wiring (services/broker):
+//   const mq = createNatsMqEmitter({ nc: bus.nc, replicaId: cfg.brokerId, log });
+//   const retained = await createClusterRetained({ nc: bus.nc, replicaId: cfg.brokerId, log, replicas: 3 });
+//   const aedes = await Aedes.createBroker({ id: cfg.brokerId, mq, persistence: retained.persistence, ... });
+//   stop: aedes.close() (closes mq) → retained.stop() → drain NATS.
+// Keep aedes's refusal of client PUBLISHes to `$SYS/` topics in a custom authorizePublish.
 import type { NatsConnection } from 'nats';
 import { NatsMqEmitter, type ClusterLog, type NatsMqEmitterOptions } from './nats-mq-emitter.js';
 

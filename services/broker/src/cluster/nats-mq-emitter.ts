@@ -44,9 +44,13 @@ export interface NatsMqEmitterOptions {
   onSubscriptionClosed?: (err?: Error) => void;
 }
 
+/** A takeover notice whose echo never came (NATS away) stops shielding its client after this long. */
+const TAKEOVER_ECHO_WAIT_MS = 10_000;
 /** NATS server default when the connection has not yet reported its INFO. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 const noop = () => {};
+/** aedes's takeover notice carries the client id as its payload. */
+const clientIdOf = (packet: Message): string => Buffer.from((packet.payload ?? '') as string | Uint8Array).toString('utf8');
 
 export class NatsMqEmitter {
   readonly subject: string;
@@ -54,9 +58,15 @@ export class NatsMqEmitter {
   private readonly sub: Subscription;
   /** aedes's takeover listener(s): the only local receivers of a remote `$SYS` packet. */
   private readonly takeoverListeners = new Set<Listener>();
+  /**
+   * Client ids this replica announced (takeover notice) whose echo has not come back from NATS yet, with
+   * the time of the announcement. A remote notice for such an id was ordered before ours by the server:
+   * it is the older session, which our notice ends on its replica, so it must not end ours.
+   */
+  private readonly pendingTakeovers = new Map<string, { unechoed: number; at: number }>();
   private closing: Promise<void> | undefined;
   /** Counters for metrics and tests. */
-  readonly stats = { forwarded: 0, received: 0, echoesIgnored: 0, invalid: 0, refusedTooLarge: 0, publishFailures: 0 };
+  readonly stats = { forwarded: 0, received: 0, echoesIgnored: 0, invalid: 0, refusedTooLarge: 0, publishFailures: 0, staleTakeoversIgnored: 0 };
 
   private constructor(private readonly opts: NatsMqEmitterOptions) {
     this.subject = opts.subject ?? MqttForwardSubject;
@@ -124,6 +134,15 @@ export class NatsMqEmitter {
       try {
         this.opts.nc.publish(this.subject, data);
         this.stats.forwarded++;
+        if (isTakeoverTopic(packet.topic)) {
+          const id = clientIdOf(packet);
+          const now = Date.now();
+          // Echoes lost while NATS was away would leave entries behind: drop the expired ones.
+          if (this.pendingTakeovers.size > 10_000) {
+            for (const [k, v] of this.pendingTakeovers) if (now - v.at >= TAKEOVER_ECHO_WAIT_MS) this.pendingTakeovers.delete(k);
+          }
+          this.pendingTakeovers.set(id, { unechoed: (this.pendingTakeovers.get(id)?.unechoed ?? 0) + 1, at: now });
+        }
       } catch (err) {
         // Closed or draining connection: local subscribers still get the message; remote ones cannot.
         this.stats.publishFailures++;
@@ -143,11 +162,16 @@ export class NatsMqEmitter {
     let packet;
     try {
       const env = decodeEnvelope(msg.data);
+      packet = packetFromEnvelope(env);
       if (env.origin === this.opts.replicaId) {
         this.stats.echoesIgnored++;
+        if (isTakeoverTopic(packet.topic)) {
+          const id = clientIdOf(packet);
+          const p = this.pendingTakeovers.get(id);
+          if (p && --p.unechoed <= 0) this.pendingTakeovers.delete(id);
+        }
         return;
       }
-      packet = packetFromEnvelope(env);
     } catch (e) {
       this.stats.invalid++;
       this.opts.log.warn({ err: e }, 'dropped an invalid forwarded MQTT message');
@@ -155,6 +179,11 @@ export class NatsMqEmitter {
     }
     this.stats.received++;
     if (isTakeoverTopic(packet.topic)) {
+      const announced = this.pendingTakeovers.get(clientIdOf(packet));
+      if (announced !== undefined && Date.now() - announced.at < TAKEOVER_ECHO_WAIT_MS) {
+        this.stats.staleTakeoversIgnored++;
+        return;
+      }
       // Only aedes's takeover handler sees another replica's `$SYS`; local `$SYS/#` subscribers do not.
       for (const l of this.takeoverListeners) l(packet, noop);
       return;
