@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { System, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
+import { createRootCa, issueDeviceCert } from '@twoway/pki';
 import { tryConnect, mosquittoPub, mosquittoSub } from './support/mqtt.js';
 
 describe('walking skeleton: mutual-TLS device connect end to end', { timeout: 240_000 }, () => {
   let sys: System;
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let pki: TestPki;
-  let other: TestPki;
   let accountId: string;
   let serverCa: string;
   const password = 'correct horse battery staple';
@@ -23,9 +23,10 @@ describe('walking skeleton: mutual-TLS device connect end to end', { timeout: 24
     sys = await System.start();
     serverCa = await readFile(sys.caFile, 'utf8');
     pki = await makeTestPki({ fresh: true });
-    other = await makeTestPki({ fresh: true });
     const dev = await pki.device('sensor-1');
-    const stranger = await other.device('sensor-1');
+    // A CA of its own names, never registered anywhere: its devices reach no anchor.
+    const strangerRoot = await createRootCa({ commonName: 'Stranger Devices Root' });
+    const stranger = await issueDeviceCert({ issuer: strangerRoot, commonName: 'sensor-1' });
     for (const [name, v] of Object.entries({ 'dev.pem': dev.chainPem, 'dev.key': dev.keyPem, 'stranger.pem': stranger.chainPem, 'stranger.key': stranger.keyPem })) {
       files[name] = join(dir.path, name);
       await writeFile(files[name]!, v, { mode: 0o600 });

@@ -18,7 +18,7 @@ export const dbSetting = (service: string, envName: string) =>
     env: envName,
     kind: 'string',
     optional: true,
-    doc: `Database URL of ${service}: sqlite:PATH or postgres://... (default sqlite file under TWOWAY_DATA_DIR)`,
+    doc: `This service's own database: sqlite:PATH or postgres://user:pass@host/db (default: a SQLite file under TWOWAY_DATA_DIR, e.g. ${service}.sqlite)`,
   });
 export const httpPortSetting = (envName: string, port: number) =>
   setting({ env: envName, kind: 'int', default: port, min: 0, max: 65535, doc: 'HTTP port (API, health, readiness)' });

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { StringCodec, type Subscription } from 'nats';
+import { DeliverPolicy, StringCodec } from 'nats';
 import {
-  CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, TrustSetRequest,
+  CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
   type AuditEvent, type CertStatus, type Settings, type TrustEntry,
 } from '@twoway/contracts';
 import { Bus } from '@twoway/nats';
@@ -14,7 +14,7 @@ import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway
 import { loadConfig } from '@twoway/config';
 import type { Issued } from '@twoway/pki';
 import { brokerSettings } from './config.js';
-import { Broker, type RunningBroker } from './service.js';
+import { Broker, type BrokerDeps, type RunningBroker } from './service.js';
 
 export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const sc = StringCodec();
@@ -45,8 +45,8 @@ export interface Fixture {
   dir: string;
   /** Account id → settings, answered by the fake account-settings (ancestry: [account, PROVIDER]). */
   accounts: Record<string, Settings>;
-  /** Username → credential, all with PASSWORD. */
-  credentials: Map<string, { accountId: string; id: string }>;
+  /** Username → credential, all with PASSWORD; `delayMs` makes the fake account-settings answer late. */
+  credentials: Map<string, { accountId: string; id: string; delayMs?: number }>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
   audit: AuditEvent[];
@@ -59,10 +59,14 @@ export interface Fixture {
   stopNats(): Promise<void>;
   /** … and start it again on the same port and store. */
   startNats(): Promise<void>;
+  /** Another broker replica on the same NATS (same fake owners), stopped with the fixture. */
+  startReplica(id: string, deps?: Partial<BrokerDeps>): Promise<RunningBroker>;
+  /** Connect to a given replica. */
+  attemptOn(b: RunningBroker, o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
   stop(): Promise<void>;
 }
 
-export async function startFixture(env: Record<string, string> = {}): Promise<Fixture> {
+export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}): Promise<Fixture> {
   const dir = await tempDir();
   let nats = await NatsServer.start();
   const first = nats;
@@ -77,24 +81,31 @@ export async function startFixture(env: Record<string, string> = {}): Promise<Fi
     await bus.ensureStreams();
     const pki = await makeTestPki();
     const accounts: Record<string, Settings> = {};
-    const credentials = new Map<string, { accountId: string; id: string }>();
+    const credentials = new Map<string, { accountId: string; id: string; delayMs?: number }>();
     const registry: TrustEntry[] = [];
     const audit: AuditEvent[] = [];
 
-    bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req) => {
+    bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, async (req) => {
       const c = credentials.get(req.key);
       if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
+      if (c.delayMs) await new Promise((r) => setTimeout(r, c.delayMs));
       if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId };
       return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
     });
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
-    const auditSub: Subscription = bus.nc.subscribe('twoway.v1.audit.>');
+    // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
+    // event the broker queued while NATS was away is seen once it lands).
+    const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.All });
+    const auditMessages = await auditConsumer.consume();
+    stops.push(async () => {
+      auditMessages.stop();
+    });
     void (async () => {
-      for await (const m of auditSub) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
+      for await (const m of auditMessages) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
     })();
 
-    const cfg = loadConfig(brokerSettings, {
+    const baseEnv = () => ({
       TWOWAY_NATS_URL: nats.url,
       TWOWAY_MQTT_PORT: '0',
       TWOWAY_MQTT_HOST: '127.0.0.1',
@@ -102,14 +113,14 @@ export async function startFixture(env: Record<string, string> = {}): Promise<Fi
       TWOWAY_BROKER_ID: 'broker-test',
       TWOWAY_DATA_DIR: dir.path,
       TWOWAY_CONNECT_DEADLINE_MS: '3000',
-      ...env,
     });
-    const broker = await Broker.start(cfg, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem } });
+    const cfg = loadConfig(brokerSettings, { ...baseEnv(), ...env });
+    const broker = await Broker.start(cfg, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem }, ...deps });
     stops.push(() => broker.stop());
 
-    const attempt: Fixture['attempt'] = (o) =>
+    const attemptOn: Fixture['attemptOn'] = (b, o) =>
       new Promise((resolve) => {
-        const client = mqtt.connect(`mqtts://127.0.0.1:${broker.mqttPort}`, {
+        const client = mqtt.connect(`mqtts://127.0.0.1:${b.mqttPort}`, {
           ca: pki.root.certPem,
           servername: 'localhost',
           ...(o.device ? { cert: o.device.chainPem, key: o.device.keyPem } : {}),
@@ -131,6 +142,13 @@ export async function startFixture(env: Record<string, string> = {}): Promise<Fi
         });
         client.once('close', () => resolve(res));
       });
+    const attempt: Fixture['attempt'] = (o) => attemptOn(broker, o);
+    const startReplica: Fixture['startReplica'] = async (id, d = {}) => {
+      const c = loadConfig(brokerSettings, { ...baseEnv(), ...env, TWOWAY_BROKER_ID: id });
+      const b = await Broker.start(c, { log, tls: { certPem: pki.server.chainPem, keyPem: pki.server.keyPem }, ...deps, ...d });
+      stops.push(() => b.stop());
+      return b;
+    };
 
     const fx: Fixture = {
       get nats() {
@@ -148,6 +166,8 @@ export async function startFixture(env: Record<string, string> = {}): Promise<Fi
         registry.push({ id, accountId, fingerprint: c.cert.fingerprint, status, kind: c.cert.kind, pem: c.certPem });
       },
       attempt,
+      attemptOn,
+      startReplica,
       end: (a) => new Promise<void>((r) => a.client.end(true, {}, () => r())),
       auditFor: (clientId, type) =>
         waitFor(() => audit.find((e) => e.device?.clientId === clientId && (!type || e.type === type)), { what: `audit event${type ? ` ${type}` : ''} for ${clientId}` }),

@@ -9,6 +9,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StringCodec } from 'nats';
+import mqtt from 'mqtt';
 import { ChangeSubjects, Streams, type CertStatus, type CertStatusChangedEvent } from '@twoway/contracts';
 import { waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
@@ -28,7 +29,7 @@ describe('broker: connect decision and real-time revocation', () => {
   const devices: Record<string, Issued> = {};
 
   before(async () => {
-    fx = await startFixture();
+    fx = await startFixture({ TWOWAY_MQTT_PLAIN_PORT: '0' });
     ({ bus, broker, pki } = fx);
     dir = { path: fx.dir };
     // One account per configuration, all below the provider where the anchors are registered: a
@@ -309,6 +310,46 @@ describe('broker: connect decision and real-time revocation', () => {
       assert.deepEqual(spied, []);
     } finally {
       await Promise.all([end(sub), end(spy), end(pub)]);
+    }
+  });
+
+  it('a duplicate client id takes over within an account, never across accounts', async () => {
+    const id = `dup-${randomUUID()}`;
+    const first = await attempt({ clientId: id, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
+    const otherAccount = await attempt({ clientId: id, username: 'dev-tls', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...first.connack }, connack(0));
+      assert.deepEqual({ ...otherAccount.connack }, connack(0));
+      // Another account reusing the id leaves the first session alone (a round trip proves it is still up).
+      await first.client.subscribeAsync('ping');
+      assert.equal(first.client.connected, true);
+      const closed = new Promise<void>((r) => first.client.once('close', () => r()));
+      const second = await attempt({ clientId: id, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
+      try {
+        assert.deepEqual({ ...second.connack }, connack(0));
+        await closed;
+        assert.equal(otherAccount.client.connected, true);
+      } finally {
+        await end(second);
+      }
+    } finally {
+      await Promise.all([end(first), end(otherAccount)]);
+    }
+  });
+
+  it('plain TCP (development listener): credentials only, recorded with transport tcp', async () => {
+    const clientId = `tcp-${randomUUID()}`;
+    const client = mqtt.connect(`mqtt://127.0.0.1:${broker.plainPort}`, { clientId, username: 'dev-tls', password: PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      });
+      const ev = await auditFor(clientId);
+      assert.equal(ev.reason, 'PLAIN_TLS');
+      assert.equal(ev.detail?.transport, 'tcp');
+    } finally {
+      await new Promise<void>((r) => client.end(true, {}, () => r()));
     }
   });
 

@@ -13,13 +13,14 @@ describe('broker: settings and credential changes, NATS outage', () => {
   let device: Issued;
 
   before(async () => {
-    fx = await startFixture({ TWOWAY_STALE_AFTER_MS: '300' });
+    fx = await startFixture({ TWOWAY_STALE_AFTER_MS: '300', TWOWAY_CONNECT_DEADLINE_MS: '1000' });
     fx.accounts['acc-set'] = settingsOf(true, true);
     fx.accounts['acc-cred'] = settingsOf(true, false);
     fx.accounts['acc-out'] = settingsOf(false, true);
     fx.credentials.set('dev-set', { accountId: 'acc-set', id: 'cred-set' });
     fx.credentials.set('dev-cred', { accountId: 'acc-cred', id: 'cred-cred' });
     fx.credentials.set('dev-out', { accountId: 'acc-out', id: 'cred-out' });
+    fx.credentials.set('dev-slow', { accountId: 'acc-cred', id: 'cred-slow', delayMs: 1500 });
     fx.register('root', fx.pki.root, 'VALID');
     fx.register('inter', fx.pki.intermediate, 'VALID');
     device = await fx.pki.device('dev-out');
@@ -56,6 +57,20 @@ describe('broker: settings and credential changes, NATS outage', () => {
       await fx.publishChange(ChangeSubjects.CredentialChanged, 'credential.changed', 'acc-cred', { credentialId: 'cred-cred', username: 'dev-cred', change: 'updated' });
       await closed;
       assert.equal((await fx.auditFor(clientId, 'session.ended')).reason, 'SESSION_CREDENTIAL_CHANGED');
+    } finally {
+      await fx.end(a);
+    }
+  });
+
+  it('a decision that misses the connect deadline: socket closed without CONNACK, audited CONNECT_TIMEOUT', async () => {
+    const clientId = `slow-${randomUUID()}`;
+    const a = await fx.attempt({ clientId, username: 'dev-slow', password: PASSWORD });
+    try {
+      assert.equal(a.connack, undefined);
+      const ev = await fx.auditFor(clientId);
+      assert.equal(ev.type, 'connect.rejected');
+      assert.equal(ev.reason, 'CONNECT_TIMEOUT');
+      assert.equal(fx.broker.metrics.connectTimeouts.get({ stage: 'decision' }), 1);
     } finally {
       await fx.end(a);
     }

@@ -24,7 +24,10 @@ export const brokerSettings = {
   staleAfterMs: setting({ env: 'TWOWAY_STALE_AFTER_MS', kind: 'int', default: DEFAULT_STALE_AFTER_MS, min: 0, doc: 'Without NATS for this long, caches are stale: new connects are refused (UNDECIDABLE) and readiness is false' }),
   credentialCacheTtlMs: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_TTL_MS', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_TTL_MS, min: 0, doc: 'Longest a verified credential is reused without asking account-settings (bounds expiry drift)' }),
   auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
-  brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', default: `${hostname()}-${process.pid}`, doc: 'This replica\'s id in audit events (default hostname-pid)' }),
+  brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 
 export type BrokerConfig = ConfigOf<typeof brokerSettings>;
+
+/** Unique per process, stable for its lifetime: two replicas on one host still differ. */
+export const defaultBrokerId = (): string => `${hostname()}-${process.pid}`;

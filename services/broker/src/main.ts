@@ -2,22 +2,33 @@
 import { loadConfig } from '@twoway/config';
 import { createLogger, startTelemetry } from '@twoway/telemetry';
 import { brokerSettings } from './config.js';
-import { Broker } from './service.js';
+import { Broker, natsCluster } from './service.js';
 
 const cfg = loadConfig(brokerSettings, process.env);
 const log = createLogger('broker', cfg.logLevel);
 const telemetry = await startTelemetry('broker', cfg.otelEnabled);
 try {
-  const broker = await Broker.start(cfg, { log });
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'stopping');
+  let stop: (code: number) => void = (code) => process.exit(code);
+  const broker = await Broker.start(cfg, {
+    log,
+    cluster: natsCluster,
+    onFatal: (err) => {
+      log.fatal({ err }, 'broker cannot continue; stopping');
+      stop(1);
+    },
+  });
+  stop = (code) => {
     void broker
       .stop()
       .then(() => telemetry.stop())
-      .then(() => process.exit(0), (err: unknown) => {
+      .then(() => process.exit(code), (err: unknown) => {
         log.error({ err }, 'stop failed');
         process.exit(1);
       });
+  };
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    stop(0);
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));

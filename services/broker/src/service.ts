@@ -1,16 +1,17 @@
 // The broker as an object: `await Broker.start(cfg, { log, mq? })` wires NATS, the warm caches, the
 // change feed, aedes and the listeners; `stop()` unwinds them in reverse.
 import { Aedes, type Client } from 'aedes';
-import type { FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
+import type { NatsConnection } from 'nats';
 import { ConnectReasons } from '@twoway/contracts';
 import { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
+import { createClusterRetained, createNatsMqEmitter } from './cluster/index.js';
 import { CredentialCache } from './cache/credential-cache.js';
 import { SettingsCache } from './cache/settings-cache.js';
 import { TrustCache } from './cache/trust-cache.js';
-import type { BrokerConfig } from './config.js';
+import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
 import type { Validate } from './connect/evaluate-chain.js';
 import { createAuthenticate } from './connect/index.js';
@@ -24,15 +25,37 @@ import { mountUnsubscribe, topicAuthorizers } from './topics.js';
 import type { ConnState } from './tls/conn-state.js';
 import { devServerCertificate } from './tls/dev-certificate.js';
 import { MqttListeners, type TlsMaterial } from './tls/listener.js';
+import { ChangeFeedEndedError } from './errors.js';
+
+/** Cross-replica plumbing built on the broker's own NATS connection (see src/cluster). */
+export type ClusterFactory = (ctx: { nc: NatsConnection; replicaId: string; log: Logger }) => Promise<{
+  /** aedes `mq`: live PUBLISHes reach every replica. */
+  mq?: unknown;
+  /** aedes `persistence` (e.g. retained messages shared by the replicas). */
+  persistence?: unknown;
+  /** Called after aedes closed, before NATS drains. */
+  stop?(): Promise<void>;
+}>;
+
+/** Replicas share live PUBLISHes (core NATS) and retained messages (a JetStream KV bucket). */
+export const natsCluster: ClusterFactory = async ({ nc, replicaId, log }) => {
+  const retained = await createClusterRetained({ nc, replicaId, log });
+  await retained.sync();
+  return { mq: createNatsMqEmitter({ nc, replicaId, log }), persistence: retained.persistence, stop: () => retained.stop() };
+};
 
 export interface BrokerDeps {
   log: Logger;
-  /** An aedes `mq` emitter (services/broker/src/cluster) so messages cross replicas; in-process by default. */
+  /** An aedes `mq` emitter so messages cross replicas; in-process by default. */
   mq?: unknown;
+  /** Builds `mq`/`persistence` on the broker's NATS connection (main.ts wires src/cluster here). */
+  cluster?: ClusterFactory;
   /** The chain validator (libs/pki `validateChain` unless a test substitutes it). */
   validate?: Validate;
   /** Server TLS material given directly (tests); otherwise the files of the config. */
   tls?: TlsMaterial;
+  /** The broker can no longer do its job (the change feed ended): main.ts stops and exits non-zero. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface RunningBroker {
@@ -54,6 +77,7 @@ const BUS_DRAIN_GRACE_MS = 2_000;
 export class Broker {
   static async start(cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
     const log = deps.log;
+    const brokerId = cfg.brokerId ?? defaultBrokerId();
     const metrics = new BrokerMetrics();
     const sessions = new SessionRegistry();
     const caches: Caches = {
@@ -73,7 +97,7 @@ export class Broker {
     let onReconnect: () => void = () => undefined;
     const bus = await Bus.connect({
       servers: cfg.natsUrl,
-      name: `twoway-broker-${cfg.brokerId}`,
+      name: `twoway-broker-${brokerId}`,
       requestTimeoutMs: cfg.natsRequestTimeoutMs,
       log,
       onStatus: (s) => {
@@ -113,21 +137,25 @@ export class Broker {
       });
       const owners = new Owners(bus, caches, metrics);
       const revocation: RevocationDeps = {
-        sessions, owners, caches, audit, metrics, log, source: cfg.brokerId, staleAfterMs: cfg.staleAfterMs,
+        sessions, owners, caches, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
         ...(deps.validate ? { validate: deps.validate } : {}),
       };
 
       const connStates = new WeakMap<Client, ConnState>();
       const authenticate = createAuthenticate({
-        owners, sessions, audit, metrics, log, source: cfg.brokerId, staleAfterMs: cfg.staleAfterMs,
+        owners, sessions, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
         ...(deps.validate ? { validate: deps.validate } : {}),
         connState: (c) => connStates.get(c),
         natsDownSinceMs: () => state.natsDownSinceMs,
       });
       const topics = topicAuthorizers(sessions);
+      const cluster = deps.cluster ? await deps.cluster({ nc: bus.nc, replicaId: brokerId, log }) : {};
+      if (cluster.stop) cleanups.push(() => cluster.stop!());
+      const mq = cluster.mq ?? deps.mq;
       const aedes = await Aedes.createBroker({
-        id: cfg.brokerId,
-        ...(deps.mq ? { mq: deps.mq } : {}),
+        id: brokerId,
+        ...(mq ? { mq } : {}),
+        ...(cluster.persistence ? { persistence: cluster.persistence } : {}),
         connectTimeout: cfg.connectDeadlineMs,
         authenticate,
         authorizePublish: topics.authorizePublish,
@@ -149,6 +177,8 @@ export class Broker {
         onEnded: (err) => {
           state.feedAlive = false;
           log.error({ err }, 'the CHANGES feed ended: readiness false');
+          // Without the feed, suspensions would no longer reach live sessions: let the orchestrator restart us.
+          deps.onFatal?.(new ChangeFeedEndedError({ cause: err }));
         },
       });
       state.feedAlive = true;
@@ -180,7 +210,10 @@ export class Broker {
           resyncTimer = setTimeout(() => void runResync(), RESYNC_RETRY_MS);
         }
       };
-      onReconnect = () => void runResync();
+      onReconnect = () => {
+        audit.resume();
+        void runResync();
+      };
 
       const material: TlsMaterial = deps.tls ?? (cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : await devServerCertificate(cfg.dataDir, log));
       const listeners = await MqttListeners.start({
@@ -209,7 +242,7 @@ export class Broker {
                 { clientId: st.seen.clientId, username: st.seen.username, leaf: undefined, sourceAddress: st.sourceAddress, accountId: undefined },
                 { kind: 'none' },
                 st.transport,
-                { source: cfg.brokerId, nowMs: Date.now(), traceId: st.seen.traceId },
+                { source: brokerId, nowMs: Date.now(), traceId: st.seen.traceId },
               ),
             );
             metrics.decisions.inc({ outcome: 'rejected', reason: ConnectReasons.CONNECT_TIMEOUT });
@@ -230,9 +263,9 @@ export class Broker {
       metrics.gauge('twoway_broker_trust_sets_cached', 'Trust sets in the warm cache', () => caches.trust.size);
 
       const http = await startHttp({ host: cfg.httpHost, port: cfg.httpPort, log, metrics, readiness: () => readiness() });
-      cleanups.push(() => (http.app as FastifyInstance).close());
+      cleanups.push(() => http.app.close());
 
-      log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, httpUrl: http.url, brokerId: cfg.brokerId }, 'broker started');
+      log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, httpUrl: http.url, brokerId: brokerId }, 'broker started');
       let stopping: Promise<void> | undefined;
       const stop = () =>
         (stopping ??= (async () => {

@@ -17,6 +17,8 @@ export function topicAuthorizers(sessions: SessionRegistry) {
       const m = mountOf(client);
       if (!m) return cb(new Error('not authorized'));
       const p = packet as Mounted;
+      // As aedes' default: clients do not publish to `$SYS/` (the mount would make it harmless anyway).
+      if (p[MOUNT] === undefined && packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS topics are reserved'));
       if (p[MOUNT] !== m) {
         p.topic = `${m}/${packet.topic}`;
         p[MOUNT] = m;

@@ -8,6 +8,8 @@ import type { Logger } from '@twoway/telemetry';
 
 export interface AuditPublisher {
   publishEvent(subject: string, event: { id: string }): Promise<void>;
+  /** While false the queue holds its events: a JetStream publish sent into an outage waits for its full ack timeout. */
+  readonly connected: boolean;
 }
 
 const RETRY_MIN_MS = 100;
@@ -43,17 +45,35 @@ export class AuditQueue {
     this.pump();
   }
 
+  private pumpAgain = false;
+
   private pump(): void {
-    if (this.pumping || this.retryTimer || this.stopped) return;
+    if (this.stopped) return;
+    if (this.pumping) {
+      // A run is finishing: it looks again when done (a resume() must not be lost).
+      this.pumpAgain = true;
+      return;
+    }
+    if (this.retryTimer) return;
     this.pumping = true;
+    this.pumpAgain = false;
     void this.run().finally(() => {
       this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
     });
   }
 
   private async run(): Promise<void> {
     while (this.queue.length && !this.stopped) {
       const ev = this.queue[0]!;
+      if (!this.publisher.connected) {
+        // Parked until resume() (NATS back) or the next backoff tick.
+        this.schedule();
+        return;
+      }
       try {
         await this.publisher.publishEvent(auditSubject(ev.type), ev);
         // Only remove what was published; a drop-oldest meanwhile may already have removed it.
@@ -61,17 +81,30 @@ export class AuditQueue {
         this.backoffMs = RETRY_MIN_MS;
       } catch (err) {
         this.log.warn({ err, queued: this.queue.length, retryInMs: this.backoffMs }, 'audit publish failed; will retry');
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.pump();
-        }, this.backoffMs);
-        this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
+        this.schedule();
         return;
       }
     }
     const w = this.idleWaiters;
     this.idleWaiters = [];
     w.forEach((f) => f());
+  }
+
+  private schedule(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
+  }
+
+  /** NATS is back: publish what waited, now. */
+  resume(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.backoffMs = RETRY_MIN_MS;
+    this.pump();
   }
 
   /** Resolve when the queue is empty or `timeoutMs` passed (used at stop). */

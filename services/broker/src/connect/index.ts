@@ -4,7 +4,7 @@
 //   2. decide        — pure: the connection rule of DESIGN.md §1 and issue 4, a reason for every outcome
 //   3. audit         — an audit event queued for JetStream (not awaited), a log line, metrics
 // An accepted connect becomes a live session (sessions/), which revocation/ may end later.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuthenticateError, Client } from 'aedes';
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
@@ -48,6 +48,8 @@ export function createAuthenticate(d: ConnectDeps) {
   const now = d.now ?? Date.now;
   return function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void {
     const st = d.connState(client);
+    // One trace per CONNECT, carried to the owners in the NATS `traceparent` header (W3C Trace Context).
+    const traceId = randomBytes(16).toString('hex');
     const attempt: ConnectAttempt = {
       clientId: client.id,
       username: username || undefined,
@@ -57,8 +59,8 @@ export function createAuthenticate(d: ConnectDeps) {
       transport: st?.transport ?? 'tcp',
       nowMs: now(),
       natsDownSinceMs: d.natsDownSinceMs(),
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
     };
-    const traceId = randomUUID().replace(/-/g, '');
     st?.connectArrived(attempt, traceId);
     gatherAndDecide(attempt, d)
       .then(({ g, decision }) => {
@@ -96,6 +98,10 @@ export function createAuthenticate(d: ConnectDeps) {
           ending: false,
         });
         client.conn.once('close', () => d.sessions.remove(client));
+        // Client ids are per account: aedes registers (and takes over, [MQTT-3.1.4-2]) by `client.id`
+        // after this step, so a device of one account can never end another account's session by
+        // reusing its client id. Audit and logs keep the id the device sent.
+        (client as { id: string }).id = `${g.accountId}/${attempt.clientId}`;
         d.log.info({ ...logFields, mode: decision.mode }, 'connect accepted');
         done(null, true);
       })

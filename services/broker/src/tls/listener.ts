@@ -95,6 +95,13 @@ export class MqttListeners {
     return l;
   }
 
+  /** Sockets not yet decided, all addresses together. */
+  get pendingSockets(): number {
+    let n = 0;
+    for (const c of this.pending.values()) n += c;
+    return n;
+  }
+
   get tlsPort(): number {
     return (this.tlsServer.address() as { port: number }).port;
   }

@@ -1,0 +1,12 @@
+import { NatsServer } from '@twoway/testing';
+import { Bus } from '@twoway/nats';
+import { DeliverPolicy } from 'nats';
+const n = await NatsServer.start();
+const bus = await Bus.connect({ servers: n.url, name: 'x' });
+await bus.ensureStreams();
+console.log('streams');
+const c = await bus.js.consumers.get('TWOWAY_AUDIT', { deliver_policy: DeliverPolicy.All });
+console.log('got');
+const m = await c.consume();
+console.log('consume');
+m.stop(); await bus.stop(); await n.stop();

@@ -1,0 +1,99 @@
+// The MQTT TLS listener on its own: certificate rotation without restart, the per-address cap on
+// unauthenticated sockets, and the TLS floor.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { pino } from 'pino';
+import { issueServerCert } from '@twoway/pki';
+import { makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
+import { BrokerMetrics } from '../http/metrics.js';
+import { MqttListeners } from './listener.js';
+
+const log = pino({ level: 'silent' });
+
+describe('MQTT TLS listener', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let pki: TestPki;
+  let l: MqttListeners;
+  const metrics = new BrokerMetrics();
+  const held: Socket[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    pki = await makeTestPki();
+    await writeFile(join(dir.path, 'server.pem'), pki.server.chainPem);
+    await writeFile(join(dir.path, 'server.key'), pki.server.keyPem);
+    l = await MqttListeners.start({
+      host: '127.0.0.1', port: 0, plainPort: undefined,
+      tls: { certFile: join(dir.path, 'server.pem'), keyFile: join(dir.path, 'server.key') },
+      connectDeadlineMs: 5000, maxPendingPerIp: 3, log, metrics,
+      // Sockets stay unauthenticated: nothing decides them in this test.
+      handle: (s) => void held.push(s as Socket),
+      onDeadline: () => undefined,
+    });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await l?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  const servedFingerprint = () =>
+    new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: l.tlsPort, servername: 'localhost', ca: pki.root.certPem }, () => {
+        const fp = s.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase();
+        s.destroy();
+        resolve(fp);
+      });
+      s.once('error', reject);
+    });
+
+  it('serves a rotated certificate without restart (files replaced by rename, as Kubernetes and editors do)', async () => {
+    assert.equal(await servedFingerprint(), pki.server.cert.fingerprint);
+    const next = await issueServerCert({ issuer: pki.intermediate, commonName: 'localhost', sans: ['dns:localhost', 'ip:127.0.0.1'] });
+    await writeFile(join(dir.path, 'server.key.new'), next.keyPem);
+    await writeFile(join(dir.path, 'server.pem.new'), next.chainPem);
+    await rename(join(dir.path, 'server.key.new'), join(dir.path, 'server.key'));
+    await rename(join(dir.path, 'server.pem.new'), join(dir.path, 'server.pem'));
+    await waitFor(async () => (await servedFingerprint()) === next.cert.fingerprint, { what: 'the rotated certificate' });
+  });
+
+  it('closes sockets beyond the per-address cap of unauthenticated sockets at once', async () => {
+    const before = metrics.pendingRefused.get();
+    const open = () =>
+      new Promise<Socket>((resolve) => {
+        const s = netConnect({ host: '127.0.0.1', port: l.tlsPort }, () => resolve(s));
+        s.on('error', () => undefined);
+      });
+    const sockets = [await open(), await open(), await open()];
+    try {
+      const fourth = await open();
+      await new Promise<void>((r) => fourth.once('close', () => r()));
+      assert.equal(metrics.pendingRefused.get(), before + 1);
+    } finally {
+      await Promise.all(sockets.map((s) => new Promise<void>((r) => {
+        s.once('close', () => r());
+        s.destroy();
+      })));
+    }
+    // The slots are released when the server sees the sockets close.
+    await waitFor(() => l.pendingSockets === 0, { what: 'slots released' });
+  });
+
+  it('offers only forward-secret AEAD suites for TLS 1.2 (no CBC, no static RSA)', async () => {
+    const tryCipher = (ciphers: string) =>
+      new Promise<boolean>((resolve) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: l.tlsPort, servername: 'localhost', ca: pki.root.certPem, maxVersion: 'TLSv1.2', ciphers }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+    assert.equal(await tryCipher('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'), true);
+    assert.equal(await tryCipher('ECDHE-ECDSA-AES128-SHA256'), false);
+    assert.equal(await tryCipher('AES128-GCM-SHA256'), false);
+  });
+});
