@@ -38,6 +38,8 @@ export class System {
       TWOWAY_AUDIT_HTTP_PORT: await freePort(),
       TWOWAY_BROKER_HTTP_PORT: await freePort(),
       TWOWAY_MQTT_PORT: await freePort(),
+      // Each system its own NATS: two systems started at once must never share one.
+      TWOWAY_EMBEDDED_NATS_PORT: await freePort(),
     };
     const token = `tw_bootstrap_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
     const env: NodeJS.ProcessEnv = {

@@ -96,7 +96,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
-    const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.All });
+    const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
     const auditMessages = await auditConsumer.consume();
     stops.push(async () => {
       auditMessages.stop();

@@ -25,22 +25,32 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-export async function startEmbeddedNats(dataDir: string, preferredPort = 4222): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+/**
+ * Start nats-server on `port`, or on the first free port from 4222 when none is given. Ready only
+ * when this very process says so: another server already on the port must not be mistaken for ours.
+ */
+export async function startEmbeddedNats(dataDir: string, fixedPort?: number): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   if (spawnSync('sh', ['-c', 'command -v nats-server']).status !== 0) throw new NatsMissingError();
-  let port = preferredPort;
-  while (!(await portFree(port))) port += 1;
+  let port = fixedPort ?? 4222;
+  if (fixedPort === undefined) while (!(await portFree(port))) port += 1;
   const store = join(dataDir, 'nats');
   await mkdir(store, { recursive: true });
   const log = createWriteStream(join(dataDir, 'logs', 'nats-server.log'), { flags: 'a' });
   const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
+  let said = '';
+  const listen = (d: Buffer) => (said += d.toString());
+  child.stdout!.on('data', listen);
+  child.stderr!.on('data', listen);
   const until = Date.now() + 15_000;
-  while (!(await portOpen(port))) {
+  while (!said.includes('Server is ready') || !(await portOpen(port))) {
     if (child.exitCode !== null) throw new Error(`nats-server exited (code ${child.exitCode}); see ${join(dataDir, 'logs', 'nats-server.log')}`);
     if (Date.now() > until) throw new Error('nats-server did not start within 15 s');
     await new Promise((r) => setTimeout(r, 50));
   }
+  child.stdout!.off('data', listen);
+  child.stderr!.off('data', listen);
   let stopping: Promise<void> | undefined;
   return {
     url: `nats://127.0.0.1:${port}`,

@@ -23,7 +23,9 @@ as supervised processes on the embedded default (SQLite under the data dir, a ge
   -h, --help       this help
 
 Environment: every TWOWAY_* setting of the README applies (e.g. TWOWAY_NATS_URL to use an existing
-NATS, TWOWAY_TLS_CERT_FILE/TWOWAY_TLS_KEY_FILE for your own server certificate).`;
+NATS, TWOWAY_TLS_CERT_FILE/TWOWAY_TLS_KEY_FILE for your own server certificate). Launcher-only:
+TWOWAY_EMBEDDED_NATS_PORT (default: first free port from 4222), TWOWAY_<SERVICE>_HTTP_PORT and
+TWOWAY_<SERVICE>_DB_URL (e.g. TWOWAY_AUDIT_DB_URL=postgres://…) for one service.`;
 
 const repoRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
 const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway'] as const;
@@ -70,7 +72,8 @@ export async function run(argv: string[]): Promise<number> {
     say(`twoway: data in ${dataDir}`);
     let natsUrl = process.env.TWOWAY_NATS_URL;
     if (!natsUrl) {
-      const nats = await startEmbeddedNats(dataDir);
+      const natsPort = process.env.TWOWAY_EMBEDDED_NATS_PORT ? Number(process.env.TWOWAY_EMBEDDED_NATS_PORT) : undefined;
+      const nats = await startEmbeddedNats(dataDir, natsPort);
       cleanups.push(nats.stop);
       natsUrl = nats.url;
       say(`  nats-server   ${natsUrl} (JetStream store ${join(dataDir, 'nats')})`);
