@@ -56,7 +56,7 @@ describe('project boundaries', () => {
       for (const f of sources(join(root, p.dir))) {
         const rel = relative(root, f);
         if (p.dir === 'test' && rel.startsWith('test/') === false) continue;
-        const isTest = /\.(spec|test)\.ts$/.test(f) || rel.startsWith('test/');
+        const isTest = /\.(spec|test|fixture|bench)\.ts$/.test(f) || rel.startsWith('test/') || rel.includes('/bench/');
         for (const spec of importsOf(f)) {
           if (spec.startsWith('.')) {
             const target = join(f, '..', spec);

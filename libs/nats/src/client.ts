@@ -185,11 +185,22 @@ export class Bus {
     await this.js.publish(subject, new TextEncoder().encode(payload), { msgID: id, headers: h, timeout: 2000 });
   }
 
-  /** Drain subscriptions and the connection; the same promise when called twice. */
-  stop(): Promise<void> {
+  /**
+   * Drain subscriptions and the connection; the same promise when called twice. A drain needs the
+   * server: while disconnected (or when the drain takes longer than `drainTimeoutMs`) the
+   * connection is closed instead, so a service always stops even when NATS is gone.
+   */
+  stop(drainTimeoutMs = 5000): Promise<void> {
     this.stopping ??= (async () => {
-      if (!this.nc.isClosed()) {
-        await this.nc.drain().catch(() => undefined);
+      if (this.nc.isClosed()) return;
+      if (this.statusUp && !this.nc.isDraining()) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), drainTimeoutMs)));
+        const r = await Promise.race([this.nc.drain().then(() => 'drained' as const, () => 'failed' as const), timedOut]);
+        clearTimeout(timer);
+        if (r !== 'drained') await this.nc.close().catch(() => undefined);
+      } else {
+        await this.nc.close().catch(() => undefined);
       }
       await this.nc.closed();
     })();

@@ -52,7 +52,8 @@ export class System {
     delete env.TWOWAY_NATS_URL;
     delete env.NODE_TEST_CONTEXT; // children are not tests
     const args = [join(repoRoot, 'apps/cli/bin/twoway.mjs'), 'up', '--data-dir', dataDir, ...(o.demo ? [] : ['--no-demo'])];
-    const proc = OwnedProcess.spawn('twoway up', process.execPath, args, { cwd: repoRoot, env });
+    // Its own process group, so that stop() can end every service even if `up` itself is killed.
+    const proc = OwnedProcess.spawn('twoway up', process.execPath, args, { cwd: repoRoot, env, detached: true });
     const sys = new System(proc, dataDir, `http://127.0.0.1:${ports.TWOWAY_HTTP_PORT}`, ports.TWOWAY_MQTT_PORT, `http://127.0.0.1:${ports.TWOWAY_BROKER_HTTP_PORT}`, token, !o.dataDir);
     try {
       await waitFor(
@@ -154,6 +155,12 @@ export class System {
     // SIGINT is what Ctrl-C sends: `up` stops its children in reverse order.
     if (this.proc.running) this.proc.child.kill('SIGINT');
     await this.proc.stop(20_000);
+    // Whatever `up` left behind (it was killed, or a child ignored SIGTERM): end the whole group.
+    try {
+      process.kill(-this.proc.child.pid!, 'SIGKILL');
+    } catch {
+      /* the group is already gone */
+    }
     if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
   }
   async [Symbol.asyncDispose](): Promise<void> {

@@ -75,7 +75,8 @@ export function mosquittoPub(port: number, f: MosquittoFiles, c: { clientId: str
 
 /** mosquitto_sub that exits after `count` messages; `ready` resolves once subscribed (SUBACK seen with -d). */
 export function mosquittoSub(port: number, f: MosquittoFiles, c: { clientId: string; username?: string; password?: string }, topic: string, count = 1) {
-  const child = spawn('mosquitto_sub', [...mosqArgs(port, f, c), '-t', topic, '-C', String(count), '-q', '1', '-d', '-W', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdout is a pipe, so mosquitto_sub's stdio would hold "SUBACK" back until exit: line-buffer it.
+  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', ...mosqArgs(port, f, c), '-t', topic, '-C', String(count), '-q', '1', '-d', '-W', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
