@@ -41,7 +41,9 @@ export type ClusterFactory = (ctx: { nc: NatsConnection; replicaId: string; log:
 export const natsCluster: ClusterFactory = async ({ nc, replicaId, log }) => {
   const retained = await createClusterRetained({ nc, replicaId, log });
   await retained.sync();
-  return { mq: createNatsMqEmitter({ nc, replicaId, log }), persistence: retained.persistence, stop: () => retained.stop() };
+  const mq = createNatsMqEmitter({ nc, replicaId, log });
+  await mq.ready();
+  return { mq, persistence: retained.persistence, stop: () => retained.stop() };
 };
 
 export interface BrokerDeps {

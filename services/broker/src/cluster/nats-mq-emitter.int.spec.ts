@@ -43,6 +43,7 @@ describe('NatsMqEmitter across broker replicas', () => {
     const nc = await connect({ servers: nats.url, name });
     t.after(() => nc.close());
     const emitter = createNatsMqEmitter({ nc, replicaId: name, log: silent });
+    await emitter.ready();
     let retained: ClusterRetained | undefined;
     if (retainedBucket) {
       const r = await createClusterRetained({ nc, replicaId: name, log: silent, bucket: retainedBucket });

@@ -201,6 +201,15 @@ export class NatsMqEmitter {
   }
 
   /** aedes calls this from its own close(). Unsubscribes; the NATS connection belongs to the caller. */
+  /**
+   * Resolves once the server has this replica's subscription. Until then our own takeover notice
+   * could be published without its echo ever coming back, and a newer session on another replica
+   * would be taken for an older one (regression: a cross-replica takeover that never ended).
+   */
+  ready(): Promise<void> {
+    return this.opts.nc.flush();
+  }
+
   close(cb: () => void = noop): void {
     if (!this.closing) {
       this.closing = new Promise<void>((resolve) => {
