@@ -62,11 +62,15 @@ await using dir = await tempDir('twoway-bench-');
 const pki = await makeTestPki({ fresh: true });
 await using sys = await System.start({ env: { TWOWAY_LOG_LEVEL: 'warn' } });
 const fleet = await provisionFleet(sys, pki, dir.path);
-const serverPem = await readFile(join(sys.dataDir, 'pki', 'server.pem'), 'utf8');
-void serverPem;
 
 // Mosquitto with the same server certificate, the fleet CA and a password file: the same rule.
 const mport = await freePort();
+// mosquitto started as root drops to its own user: give it a readable copy of what it needs.
+execFileSync('chmod', ['0755', dir.path]);
+const serverCert = join(dir.path, 'server.pem');
+const serverKey = join(dir.path, 'server.key');
+await writeFile(serverCert, await readFile(join(sys.dataDir, 'pki', 'server.pem')));
+await writeFile(serverKey, await readFile(join(sys.dataDir, 'pki', 'server.key')));
 const caBundle = join(dir.path, 'fleet-ca.pem');
 await writeFile(caBundle, pki.root.certPem + pki.intermediate.certPem);
 const pwFile = join(dir.path, 'passwd');
@@ -79,17 +83,19 @@ await writeFile(
     'per_listener_settings false',
     `listener ${mport} 127.0.0.1`,
     `cafile ${caBundle}`,
-    `certfile ${join(sys.dataDir, 'pki', 'server.pem')}`,
-    `keyfile ${join(sys.dataDir, 'pki', 'server.key')}`,
+    `certfile ${serverCert}`,
+    `keyfile ${serverKey}`,
     'require_certificate true',
     'tls_version tlsv1.2',
     `password_file ${pwFile}`,
     'allow_anonymous false',
     'log_type error',
     'max_connections -1',
+    // as twoway's noDelay: without it mosquitto answers CONNACK after a delayed ACK (~40 ms)
+    'set_tcp_nodelay true',
   ].join('\n') + '\n',
 );
-execFileSync('chmod', ['0644', pwFile, conf, caBundle, join(sys.dataDir, 'pki', 'server.key')]);
+execFileSync('chmod', ['0644', pwFile, conf, caBundle, serverCert, serverKey]);
 await using mosq = OwnedProcess.spawn('mosquitto', 'mosquitto', ['-c', conf]);
 const ca = await readFile(sys.caFile, 'utf8');
 const base = (port: number) => (clientId: string): IClientOptions => ({
