@@ -1,22 +1,12 @@
-// Wiring only: config → logger → gateway; stop on SIGINT/SIGTERM.
-import { loadConfig } from '@twoway/config';
-import { createLogger } from '@twoway/telemetry';
+// Entry point of the gateway process: `node --import tsx services/gateway/src/main.ts`.
+// Wiring only; the lifecycle (settings, logs, telemetry, signals) is libs/runtime's.
+import { runService } from '@twoway/runtime';
 import { gatewaySchema } from './config.js';
 import { Gateway } from './service.js';
 
-const cfg = loadConfig(gatewaySchema, process.env);
-const log = createLogger('gateway', cfg.logLevel);
-try {
-  const gw = await Gateway.start(cfg, { log });
-  log.info({ url: gw.httpUrl }, 'gateway listening');
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'stopping');
-    await gw.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-} catch (err) {
-  log.fatal({ err }, 'gateway failed to start');
-  process.exit(1);
-}
+await runService({
+  name: 'gateway',
+  schema: gatewaySchema,
+  start: (cfg, { log }) => Gateway.start(cfg, { log }),
+  describe: (g) => ({ url: g.httpUrl }),
+});
