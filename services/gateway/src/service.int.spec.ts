@@ -6,6 +6,7 @@ import { freePort } from '@twoway/testing';
 import { loadConfig } from '@twoway/config';
 import { gatewaySchema } from './config.js';
 import { Gateway } from './service.js';
+import { renderApiReference } from './http/api-reference.js';
 
 async function fakeService(name: string): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify();
@@ -80,5 +81,17 @@ describe('gateway', () => {
     const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(d.openapi, '3.0.3');
     assert.deepEqual(Object.keys(d.paths).sort(), ['/api/v1/account-settings', '/api/v1/cert-registry']);
+  });
+
+  it('renders a readable API reference from the same document, escaping what it shows', async () => {
+    const r = await fetch(`${gw.httpUrl}/api/v1/docs`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    const html = await r.text();
+    assert.match(html, /<span class="m">GET<\/span> <code>\/api\/v1\/account-settings<\/code>/);
+    assert.match(html, /<span class="m">GET<\/span> <code>\/api\/v1\/cert-registry<\/code>/);
+    const hostile = renderApiReference({ paths: { '/x': { get: { summary: '<script>alert(1)</script>' } } } });
+    assert.equal(hostile.includes('<script>'), false);
+    assert.match(hostile, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   });
 });

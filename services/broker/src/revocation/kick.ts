@@ -1,5 +1,6 @@
 // Step 3 of revocation: end the live sessions a change no longer allows, each with a `session.ended`
 // audit event, and re-decide those whose account settings changed.
+import { __rt } from '/tmp/rtx/trace.ts';
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
 import type { AuditQueue } from '../audit/audit-queue.js';
@@ -61,11 +62,13 @@ export async function kick(c: Change, d: KickDeps): Promise<number> {
   let ended = 0;
   if (endsCertificate(c)) {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
+    __rt('kick start');
     for (const s of d.sessions.withFingerprint(c.fingerprint)) {
       if (!s.ancestry.includes(c.account)) continue;
       endSession(s, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
       ended += 1;
     }
+    __rt(`kick end ${ended}`);
     return ended;
   }
   if (c.type === 'credential.changed' && c.change !== 'added') {

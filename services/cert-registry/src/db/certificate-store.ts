@@ -2,6 +2,7 @@
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
 import type { DataSource, EntityManager } from 'typeorm';
+import { __rt } from '/tmp/rtx/trace.ts';
 import { enqueueEvent, transact } from '@twoway/persistence';
 import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
 import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
@@ -194,6 +195,7 @@ export class CertificateStore {
       changed = true;
       return after;
     });
+    __rt('status committed');
     if (changed) this.onCommitted();
     return cert;
   }
