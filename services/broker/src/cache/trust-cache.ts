@@ -1,7 +1,7 @@
 // The trust set of an ancestry (every registration of the account and its ancestors, any status),
 // parsed once and kept warm. A certificate event for account A drops every set whose ancestry
 // contains A, which covers A's descendants (anchors of an account apply to its sub-accounts).
-import { parseSinglePem, type ParsedCert } from '@twoway/pki';
+import { AnchorSet, parseSinglePem, type ParsedCert } from '@twoway/pki';
 import type { CertStatus, TrustEntry } from '@twoway/contracts';
 import { Generation } from './generation.js';
 
@@ -9,10 +9,13 @@ const SEVERITY: Record<CertStatus, number> = { VALID: 0, SUSPENDED: 1, REVOKED: 
 
 export interface TrustSnapshot {
   readonly ancestry: readonly string[];
-  /** Registrations with status VALID: the only anchors a first validation may use. */
-  readonly validAnchors: readonly ParsedCert[];
-  /** Every registration, whatever its status: used to name the precise status reason. */
-  readonly allAnchors: readonly ParsedCert[];
+  /**
+   * Registrations with status VALID: the only anchors a first validation may use. Indexed once per
+   * snapshot, so a connect costs the same with 1 or 100,000 registrations (docs/benchmarks.md).
+   */
+  readonly validAnchors: AnchorSet;
+  /** Every registration, whatever its status: used to name the precise status reason (built on first use). */
+  readonly allAnchors: AnchorSet;
   /** The worst status a fingerprint is registered with anywhere in the ancestry. */
   statusOf(fingerprint: string): CertStatus | undefined;
   readonly hasNonValid: boolean;
@@ -30,10 +33,13 @@ export function buildSnapshot(ancestry: readonly string[], entries: readonly Tru
     all.set(p.fingerprint, p);
   }
   for (const [fp, p] of all) if (worst.get(fp) === 'VALID') valid.set(fp, p);
+  let allSet: AnchorSet | undefined;
   return {
     ancestry,
-    validAnchors: [...valid.values()],
-    allAnchors: [...all.values()],
+    validAnchors: new AnchorSet(valid.values()),
+    get allAnchors() {
+      return (allSet ??= new AnchorSet(all.values()));
+    },
     statusOf: (fp) => worst.get(fp),
     hasNonValid: [...worst.values()].some((s) => s !== 'VALID'),
   };

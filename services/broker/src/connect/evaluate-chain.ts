@@ -34,7 +34,7 @@ export async function evaluateChain(presented: readonly ParsedCert[], trust: Tru
   const [leafCert, ...untrusted] = presented;
   if (!leafCert) return { kind: 'none' };
   const leaf = leafFacts(leafCert);
-  const first = await validate({ leaf: leafCert, untrusted, anchors: [...trust.validAnchors], at, purpose: 'client' });
+  const first = await validate({ leaf: leafCert, untrusted, anchors: trust.validAnchors, at, purpose: 'client' });
   if (first.valid) {
     const path = first.path.map((c) => c.fingerprint);
     const b = blockedBy(first.path, trust);
@@ -43,7 +43,7 @@ export async function evaluateChain(presented: readonly ParsedCert[], trust: Tru
   // Untrusted with the VALID anchors: if it verifies with a suspended or revoked registration, say so
   // precisely (ANCHOR_SUSPENDED rather than CHAIN_UNTRUSTED) — and it is then a blocked chain.
   if (first.reason === ConnectReasons.CHAIN_UNTRUSTED && trust.hasNonValid) {
-    const second = await validate({ leaf: leafCert, untrusted, anchors: [...trust.allAnchors], at, purpose: 'client' });
+    const second = await validate({ leaf: leafCert, untrusted, anchors: trust.allAnchors, at, purpose: 'client' });
     if (second.valid) {
       const b = blockedBy(second.path, trust);
       if (b) return { kind: 'blocked', ...b, leaf, path: second.path.map((c) => c.fingerprint) };
