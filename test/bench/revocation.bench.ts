@@ -2,7 +2,6 @@
 // sessions below one intermediate; time from the PATCH (status SUSPENDED) returning to
 // (a) every affected session closed on every replica and (b) a new connect refused on every replica.
 //   node --import tsx test/bench/revocation.bench.ts [--sessions 300] [--runs 20] [--replicas 3]
-import { __rt } from '/tmp/rtx/trace.ts';
 import { parseArgs } from 'node:util';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
@@ -55,12 +54,10 @@ for (let run = 0; run < RUNS; run++) {
   }
   const closedAt: number[] = [];
   const allClosed = new Promise<void>((resolve) => {
-    for (const c of clients) c.once('close', () => { closedAt.push(performance.now()); if (closedAt.length === 1) __rt('bench first close'); if (closedAt.length === clients.length) __rt('bench last close'); if (closedAt.length === clients.length) resolve(); });
+    for (const c of clients) c.once('close', () => { closedAt.push(performance.now()); if (closedAt.length === clients.length) resolve(); });
   });
-  __rt('bench patch send');
   const r = await patch('SUSPENDED');
   const t0 = performance.now();
-  __rt('bench patch response');
   if (r.status !== 200) throw new Error(`PATCH answered ${r.status}`);
   const refusedAt = await Promise.all(ports.map(async (p, i) => {
     for (let k = 0; ; k++) {
@@ -68,7 +65,6 @@ for (let run = 0; run < RUNS; run++) {
     }
   }));
   await allClosed;
-  __rt('bench refused everywhere');
   closeAll.push(Math.max(...closedAt) - t0);
   closeFirst.push(Math.min(...closedAt) - t0);
   refuseAll.push(Math.max(...refusedAt) - t0);

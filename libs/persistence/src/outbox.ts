@@ -2,7 +2,6 @@
 // the relay publishes pending events to JetStream (message id = event id, so a re-publish after a
 // crash is deduplicated by the stream) and marks them sent. No change is ever committed without its
 // event eventually reaching every broker.
-import { __rt } from '/tmp/rtx/trace.ts';
 import { exclusive } from './transact.js';
 import { EntitySchema, IsNull, Table, type DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from 'typeorm';
 
@@ -143,7 +142,6 @@ export class OutboxRelay {
         this.fail(e);
         return;
       }
-      __rt(`relay found ${rows.length}`);
       if (rows.length === 0) {
         this.lastError = undefined;
         return;
@@ -151,9 +149,7 @@ export class OutboxRelay {
       for (const row of rows) {
         try {
           await this.o.publisher.publishRaw(row.subject, row.id, row.payload, row.traceparent ?? undefined);
-          __rt(`relay published ${row.subject}`);
           await exclusive(this.o.ds, () => repo.update({ seq: row.seq }, { publishedAt: new Date() }));
-          __rt(`relay marked ${row.subject}`);
         } catch (e) {
           this.fail(e);
           return;

@@ -1,7 +1,6 @@
 // Follows the CHANGES stream with a JetStream ordered consumer, starting after the last message that
 // existed at start (earlier facts are already reflected in what the owners answer). The ordered
 // consumer resumes at the next sequence after a reconnect, so nothing published meanwhile is missed.
-import { __rt } from '/tmp/rtx/trace.ts';
 import { DeliverPolicy, type ConsumerMessages } from 'nats';
 import { Streams } from '@twoway/contracts';
 import type { Bus } from '@twoway/nats';
@@ -42,13 +41,11 @@ export class ChangesFeed {
   private async run(): Promise<void> {
     try {
       for await (const m of this.messages!) {
-        __rt(`feed got ${m.subject} ${m.seq}`);
         try {
           await this.o.apply(m.subject, m.data, m.seq);
         } catch (err) {
           this.o.log.error({ err, subject: m.subject, seq: m.seq }, 'change event not applied');
         }
-        __rt(`feed applied ${m.seq}`);
         this.processedSeq = Math.max(this.processedSeq, m.seq);
       }
       if (!this.stopped) this.o.onEnded();

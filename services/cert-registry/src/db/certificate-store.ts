@@ -2,7 +2,6 @@
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
 import type { DataSource, EntityManager } from 'typeorm';
-import { __rt } from '/tmp/rtx/trace.ts';
 import { enqueueEvent, transact } from '@twoway/persistence';
 import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
 import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
@@ -195,7 +194,6 @@ export class CertificateStore {
       changed = true;
       return after;
     });
-    __rt('status committed');
     if (changed) this.onCommitted();
     return cert;
   }
