@@ -2,6 +2,7 @@
 // never shown again (the API stores only a hash).
 import type { Credential } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
+import { PagedList } from '../paged-list.js';
 import { dateInputToIso, formatDate, h, icon, replace } from '../dom.js';
 import { can, noPermission, type Ctx } from '../session.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
@@ -9,7 +10,6 @@ import { badge, busy, emptyState, errorBox, field, loading, pageHeader, table } 
 import { toast } from '../ui/toast.js';
 import type { View } from './view.js';
 
-type Page = { items: Credential[]; nextCursor: string | null };
 
 /** 24 characters from a 64-symbol alphabet: 144 bits from the platform CSPRNG. */
 export function generatePassword(): string {
@@ -22,19 +22,8 @@ export function credentialsView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/credentials`;
   const mayWrite = can(ctx.session, 'write');
   const results = h('section', { class: 'card', 'aria-label': 'Credential list' }, loading('Loading credentials…'));
-  let items: Credential[] = [];
-  let nextCursor: string | null = null;
-
-  async function load(more = false): Promise<void> {
-    try {
-      const page = await ctx.api.get<Page>(base, { limit: 100, cursor: more ? nextCursor : undefined });
-      items = more ? [...items, ...page.items] : page.items;
-      nextCursor = page.nextCursor;
-      render();
-    } catch (e) {
-      replace(results, errorBox(errorMessage(e), (e as ApiError).code));
-    }
-  }
+  const list = new PagedList<Credential>(ctx.api, base, () => render(), (e) => replace(results, errorBox(errorMessage(e), (e as ApiError).code)));
+  const load = (more = false) => list.load(more);
 
   function state(c: Credential): HTMLElement {
     if (c.expiresAt && new Date(c.expiresAt).getTime() < Date.now()) return badge('Expired', 'neutral');
@@ -42,11 +31,11 @@ export function credentialsView(ctx: Ctx): View {
   }
 
   function render(): void {
-    if (!items.length) {
+    if (!list.items.length) {
       replace(results, emptyState('No credentials yet', 'Add a username and password for each device (or group of devices) that connects to this account.', mayWrite ? addBtn('btn btn-primary') : null));
       return;
     }
-    const rows = items.map((c) =>
+    const rows = list.items.map((c) =>
       h(
         'tr',
         { 'data-credential-id': c.id },
@@ -65,7 +54,7 @@ export function credentialsView(ctx: Ctx): View {
     replace(
       results,
       table(['Username', 'Status', { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Credentials of ${ctx.account.name}`),
-      nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
+      list.nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
     );
   }
 

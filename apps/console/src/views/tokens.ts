@@ -1,6 +1,7 @@
 // API tokens of the account: create (the secret is shown exactly once, with a copy button) and revoke.
 import type { Role, TokenInfo } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
+import { PagedList } from '../paged-list.js';
 import { dateInputToIso, formatDate, h, icon, replace } from '../dom.js';
 import { can, noPermission, roleLabel, type Ctx } from '../session.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
@@ -8,7 +9,6 @@ import { badge, busy, emptyState, errorBox, field, loading, pageHeader, table } 
 import { toast } from '../ui/toast.js';
 import type { View } from './view.js';
 
-type Page = { items: TokenInfo[]; nextCursor: string | null };
 
 const ROLE_TEXT: Record<Role, string> = {
   admin: 'Admin — everything in this account and below',
@@ -20,29 +20,18 @@ export function tokensView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/tokens`;
   const mayWrite = can(ctx.session, 'write');
   const results = h('section', { class: 'card', 'aria-label': 'Token list' }, loading('Loading tokens…'));
-  let items: TokenInfo[] = [];
-  let nextCursor: string | null = null;
-
-  async function load(more = false): Promise<void> {
-    try {
-      const page = await ctx.api.get<Page>(base, { limit: 100, cursor: more ? nextCursor : undefined });
-      items = more ? [...items, ...page.items] : page.items;
-      nextCursor = page.nextCursor;
-      render();
-    } catch (e) {
-      replace(results, errorBox(errorMessage(e), (e as ApiError).code));
-    }
-  }
+  const list = new PagedList<TokenInfo>(ctx.api, base, () => render(), (e) => replace(results, errorBox(errorMessage(e), (e as ApiError).code)));
+  const load = (more = false) => list.load(more);
 
   const state = (t: TokenInfo): HTMLElement =>
     t.revokedAt ? badge('Revoked', 'danger') : t.expiresAt && new Date(t.expiresAt).getTime() < Date.now() ? badge('Expired', 'neutral') : badge('Active', 'ok');
 
   function render(): void {
-    if (!items.length) {
+    if (!list.items.length) {
       replace(results, emptyState('No tokens', 'Create a token for another administrator, a read-only dashboard, or an external PKI system that provisions certificates.', mayWrite ? createBtn() : null));
       return;
     }
-    const rows = items.map((t) => {
+    const rows = list.items.map((t) => {
       const self = ctx.session.principal?.tokenId === t.id;
       return h(
         'tr',
@@ -62,7 +51,7 @@ export function tokensView(ctx: Ctx): View {
     replace(
       results,
       table(['Name', 'Role', 'Status', { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `API tokens of ${ctx.account.name}`),
-      nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
+      list.nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
     );
   }
 
