@@ -29,6 +29,20 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
 
   const connectAs = (dev: Issued, username: string, clientId = `c-${++seq}`) =>
     tryConnect(sys.mqttPort, { ca, cert: dev.chainPem, key: dev.keyPem }, { clientId, username, password });
+  // The PATCH answers once the change is published, but a broker applies it a moment later: a
+  // connect racing that moment may still be decided on the suspended status. Restoring is bounded,
+  // not instantaneous; 2 s is far above the measured propagation (docs/benchmarks.md).
+  const admittedSoon = async (dev: Issued, username: string) => {
+    let last: Awaited<ReturnType<typeof connectAs>> | undefined;
+    const until = Date.now() + 2_000;
+    do {
+      last = await connectAs(dev, username);
+      if (last.connected) return last;
+      assert.equal(last.returnCode, 5, last.error);
+      await new Promise((r) => setTimeout(r, 25));
+    } while (Date.now() < until);
+    assert.fail(`not admitted within 2 s of the restore: ${last.error}`);
+  };
   const closed = (c: MqttClient) => new Promise<void>((resolve) => (c.disconnected ? resolve() : c.once('close', () => resolve())));
 
   it('valid → suspended → valid: the root suspended ends the session and refuses; restored admits', async () => {
@@ -49,8 +63,7 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
     assert.equal(rejected.reason, 'ANCHOR_SUSPENDED');
     await op.setStatus(acc, root.id, 'VALID');
-    const back = await connectAs(dev, 'lc-suspend-dev');
-    assert.equal(back.connected, true, back.error);
+    const back = await admittedSoon(dev, 'lc-suspend-dev');
     await back.client!.endAsync();
   });
 
@@ -70,8 +83,7 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
     assert.match(rejected.reason ?? '', /^(CERT|ANCHOR)_REVOKED$/);
     await op.setStatus(acc, inter.id, 'VALID');
-    const back = await connectAs(dev, 'lc-revoke-dev');
-    assert.equal(back.connected, true, back.error);
+    const back = await admittedSoon(dev, 'lc-revoke-dev');
     await back.client!.endAsync();
   });
 

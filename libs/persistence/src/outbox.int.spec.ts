@@ -58,5 +58,42 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         await ds.destroy();
       }
     });
+
+    it('settle() answers once the commit before it is published; with NATS away it answers false within its bound and keeps the row', async () => {
+      const own = await NatsServer.start();
+      const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'settle.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
+      const bus = await Bus.connect({ servers: own.url, name: 'test-settle', log: silent });
+      // No polling during the test: only settle() publishes.
+      const relay = OutboxRelay.start({ ds, publisher: bus, log: silent, pollMs: 600_000 });
+      const repo = ds.getRepository(OutboxEntity);
+      try {
+        await bus.ensureStreams();
+        await relay.flush();
+        const id = randomUUID();
+        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertStatusChanged, { id } as { id: string }));
+        assert.equal(await relay.settle(5_000), true);
+        assert.ok((await repo.findOneBy({ id }))?.publishedAt, 'published before settle() answered');
+        assert.equal((await (await bus.jsm()).streams.info('TWOWAY_CHANGES')).state.messages >= 1, true);
+
+        await own.stop();
+        await waitFor(() => !bus.connected, { what: 'the bus to see NATS gone' });
+        const id2 = randomUUID();
+        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertStatusChanged, { id: id2 } as { id: string }));
+        const t = Date.now();
+        assert.equal(await relay.settle(300), false);
+        assert.ok(Date.now() - t < 2_000, `settle() waited ${Date.now() - t} ms`);
+        assert.equal((await repo.findOneBy({ id: id2 }))?.publishedAt, null, 'the row waits in the outbox');
+        // Once the relay knows NATS is away, a write does not wait at all.
+        await waitFor(() => !relay.healthy, { timeoutMs: 15_000, what: 'the relay to report the failed publish' });
+        const t2 = Date.now();
+        assert.equal(await relay.settle(5_000), false);
+        assert.ok(Date.now() - t2 < 100, `settle() waited ${Date.now() - t2} ms with NATS known away`);
+      } finally {
+        await relay.stop();
+        await bus.stop();
+        await ds.destroy();
+        await own.stop();
+      }
+    });
   });
 }

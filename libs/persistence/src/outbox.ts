@@ -81,6 +81,9 @@ export interface OutboxRelayOptions {
   batch?: number;
 }
 
+/** Longest a write waits for its events to be published before answering anyway (they stay in the outbox). */
+export const SETTLE_MAX_WAIT_MS = 1_000;
+
 /** Publishes pending outbox rows in order. `kick()` after a commit publishes at once. */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
@@ -88,6 +91,10 @@ export class OutboxRelay {
   private again = false;
   private stopped = false;
   private lastError: string | undefined;
+  /** Drains started and finished, counted: `settle()` waits for a drain that began after its call. */
+  private drainsStarted = 0;
+  private drainsDone = 0;
+  private readonly waiters: { drain: number; resolve: () => void }[] = [];
 
   private constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -109,13 +116,42 @@ export class OutboxRelay {
       this.again = true;
       return;
     }
+    const n = ++this.drainsStarted;
     this.running = this.drain().finally(() => {
       this.running = undefined;
+      this.drainsDone = n;
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i]!.drain <= n) this.waiters.splice(i, 1)[0]!.resolve();
+      }
       if (this.again && !this.stopped) {
         this.again = false;
         this.kick();
       }
     });
+  }
+
+  /**
+   * After a commit: publish what it queued, and resolve once that was attempted (true: published and
+   * the relay is healthy) or after `maxWaitMs` (false). A write API awaits this before answering, so a
+   * 2xx means the change is already on its way to every broker, not only in the outbox; a caller that
+   * restores a certificate and connects at once is decided on the restored status. With NATS away it
+   * does not wait at all: the rows stay in the outbox and the write still succeeds.
+   */
+  async settle(maxWaitMs = SETTLE_MAX_WAIT_MS): Promise<boolean> {
+    if (this.stopped) return false;
+    // The drain kick() starts now, or, when one is running (it may have read the pending rows before
+    // this commit), the one it schedules after it.
+    const target = this.drainsStarted + 1;
+    this.kick();
+    if (!this.healthy) return false;
+    if (this.drainsDone >= target) return this.healthy;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      new Promise<boolean>((resolve) => this.waiters.push({ drain: target, resolve: () => resolve(true) })),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), maxWaitMs))),
+    ]);
+    clearTimeout(timer);
+    return done && this.healthy;
   }
 
   /** Resolves when everything pending at call time has been attempted. */
@@ -168,6 +204,7 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     while (this.running) await this.running;
+    for (const w of this.waiters.splice(0)) w.resolve();
   }
 
   /** Delete published rows older than `olderThanMs` (housekeeping). */

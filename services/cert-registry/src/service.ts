@@ -64,7 +64,7 @@ export class CertRegistryService {
       await bus.ensureStreams();
       relay = OutboxRelay.start({ ds, publisher: bus, log });
       const r = relay;
-      const store = new CertificateStore(ds, () => r.kick());
+      const store = new CertificateStore(ds, () => r.settle());
       serveTrustSet(bus, store);
       const b = bus;
       let svc: CertRegistryService | undefined;

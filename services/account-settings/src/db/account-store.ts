@@ -1,6 +1,6 @@
 // Reads and writes of accounts, settings, credentials and tokens. Every write commits its change
 // and the change + audit events describing it in one transaction (transactional outbox), then
-// kicks the relay so they are published at once.
+// publishes them (the relay's `settle`) before the write answers.
 import { randomUUID } from 'node:crypto';
 import { MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import { DEFAULT_SETTINGS, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
@@ -57,14 +57,15 @@ export const settingsOf = (r: AccountRow): Settings => JSON.parse(r.settings) as
 export class AccountStore {
   constructor(
     private readonly ds: DataSource,
-    private readonly relay: { kick(): void },
+    /** The outbox relay: `settle()` after a commit, so a write answers once its events are published. */
+    private readonly relay: { settle(): Promise<unknown> },
   ) {}
 
   private get postgres(): boolean {
     return this.ds.options.type === 'postgres';
   }
 
-  /** Run `fn` in a transaction, enqueue the events it returns in the same transaction, kick the relay after commit. */
+  /** Run `fn` in a transaction, enqueue the events it returns in the same transaction, publish them after commit. */
   private async write<T>(actor: Actor, fn: (em: EntityManager, c: EventContext) => Promise<{ result: T; events: Outgoing[] }>): Promise<T> {
     const c: EventContext = { newId: randomUUID, now: new Date(), actor };
     const { result, events } = await this.ds.transaction(async (em) => {
@@ -72,7 +73,7 @@ export class AccountStore {
       for (const o of r.events) await enqueueEvent(em, o.subject, o.event);
       return r;
     });
-    if (events.length) this.relay.kick();
+    if (events.length) await this.relay.settle();
     return result;
   }
 

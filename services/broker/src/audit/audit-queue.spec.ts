@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { waitFor } from '@twoway/testing';
 import type { AuditEvent } from '@twoway/contracts';
-import { AuditQueue } from './audit-queue.js';
+import { AUDIT_PUBLISH_WINDOW, AuditQueue } from './audit-queue.js';
 
 const log = pino({ level: 'silent' });
 const ev = (id: string): AuditEvent => ({ id, type: 'connect.rejected', time: new Date(0).toISOString(), account: null, actor: { kind: 'device', id: 'c' }, source: 'b' });
@@ -13,10 +13,17 @@ function publisher() {
   const p = {
     connected: true,
     failNext: 0,
+    failIds: new Set<string>(),
     published: [] as string[],
+    inFlight: 0,
+    maxInFlight: 0,
     async publishEvent(subject: string, e: { id: string }) {
-      if (p.failNext > 0) {
-        p.failNext -= 1;
+      p.inFlight += 1;
+      p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      p.inFlight -= 1;
+      if (p.failNext > 0 || p.failIds.delete(e.id)) {
+        if (p.failNext > 0) p.failNext -= 1;
         throw new Error('no ack');
       }
       p.published.push(`${subject}#${e.id}`);
@@ -44,6 +51,29 @@ describe('AuditQueue', () => {
     q.push(ev('2'));
     await waitFor(() => p.published.length === 2, { timeoutMs: 5000 });
     assert.deepEqual(p.published.map((s) => s.split('#')[1]), ['1', '2']);
+    q.stop();
+  });
+
+  it('publishes a burst a window at a time, in order, never more than the window in flight', async () => {
+    const p = publisher();
+    const q = new AuditQueue(p, 1000, log, () => undefined);
+    const ids = Array.from({ length: AUDIT_PUBLISH_WINDOW * 2 + 5 }, (_, i) => String(i));
+    for (const id of ids) q.push(ev(id));
+    await waitFor(() => p.published.length === ids.length);
+    assert.deepEqual(p.published.map((s) => s.split('#')[1]), ids);
+    assert.equal(p.maxInFlight, AUDIT_PUBLISH_WINDOW);
+    assert.equal(q.length, 0);
+    q.stop();
+  });
+
+  it('retries only the failed publish of a window: nothing lost, nothing published twice', async () => {
+    const p = publisher();
+    p.failIds.add('2');
+    const q = new AuditQueue(p, 10, log, () => undefined);
+    for (const id of ['1', '2', '3']) q.push(ev(id));
+    await waitFor(() => p.published.length === 3, { timeoutMs: 5000 });
+    assert.deepEqual(p.published.map((s) => s.split('#')[1]).sort(), ['1', '2', '3']);
+    assert.equal(p.published.at(-1)!.split('#')[1], '2', 'the failed one comes after the others of its window');
     q.stop();
   });
 

@@ -1,8 +1,15 @@
 // Audit events leave the connect path without being awaited: they wait in a bounded in-memory queue
-// and a single pump publishes them to JetStream in order, retrying with backoff while NATS is away.
-// When the queue is full the oldest event is dropped, counted and logged: a flood of refused connects
-// during an outage must not exhaust memory. The event id is the JetStream message id, so a retry that
-// did reach the stream is stored once.
+// and a single pump publishes them to JetStream, a window at a time, retrying with backoff while NATS
+// is away. When the queue is full the oldest event is dropped, counted and logged: a flood of refused
+// connects during an outage must not exhaust memory. The event id is the JetStream message id, so a
+// retry that did reach the stream is stored once.
+//
+// A window of publishes goes out in one socket write and its acks come back together: one ack round
+// trip per event costs each replica ~1 ms of CPU per ended session in a revocation storm (loopback
+// writes, timers), which on a shared machine delays the other replicas' closes. The stream keeps the
+// order of a window. After a failure the pump publishes one event at a time until one succeeds, so a
+// retried event is not overtaken by the events queued behind it; only those already in flight beside
+// it can land before it (its `time` is unchanged, so consumers ordering by time are unaffected).
 import { auditSubject, type AuditEvent } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
 
@@ -13,6 +20,8 @@ export interface AuditPublisher {
 }
 
 const RETRY_MIN_MS = 100;
+/** Publishes in flight at once. */
+export const AUDIT_PUBLISH_WINDOW = 64;
 const RETRY_MAX_MS = 5_000;
 
 export class AuditQueue {
@@ -46,6 +55,8 @@ export class AuditQueue {
   }
 
   private pumpAgain = false;
+  /** The current window: AUDIT_PUBLISH_WINDOW, or 1 after a failed publish until one succeeds. */
+  private window = AUDIT_PUBLISH_WINDOW;
 
   private pump(): void {
     if (this.stopped) return;
@@ -68,22 +79,27 @@ export class AuditQueue {
 
   private async run(): Promise<void> {
     while (this.queue.length && !this.stopped) {
-      const ev = this.queue[0]!;
       if (!this.publisher.connected) {
         // Parked until resume() (NATS back) or the next backoff tick.
         this.schedule();
         return;
       }
-      try {
-        await this.publisher.publishEvent(auditSubject(ev.type), ev);
-        // Only remove what was published; a drop-oldest meanwhile may already have removed it.
-        if (this.queue[0] === ev) this.queue.shift();
-        this.backoffMs = RETRY_MIN_MS;
-      } catch (err) {
-        this.log.warn({ err, queued: this.queue.length, retryInMs: this.backoffMs }, 'audit publish failed; will retry');
+      const window = this.queue.slice(0, this.window);
+      const results = await Promise.allSettled(window.map((ev) => this.publisher.publishEvent(auditSubject(ev.type), ev)));
+      const published = new Set(window.filter((_, i) => results[i]!.status === 'fulfilled'));
+      // Only remove what was published. The window was the queue's head, and a drop-oldest meanwhile
+      // only removes from the head, so the published events are all within the first window's length.
+      const head = this.queue.splice(0, Math.min(this.queue.length, AUDIT_PUBLISH_WINDOW));
+      this.queue.unshift(...head.filter((e) => !published.has(e)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        this.log.warn({ err: failed.reason, failed: window.length - published.size, queued: this.queue.length, retryInMs: this.backoffMs }, 'audit publish failed; will retry');
+        this.window = 1;
         this.schedule();
         return;
       }
+      this.window = AUDIT_PUBLISH_WINDOW;
+      this.backoffMs = RETRY_MIN_MS;
     }
     const w = this.idleWaiters;
     this.idleWaiters = [];

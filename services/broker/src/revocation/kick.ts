@@ -36,12 +36,15 @@ export function endSession(s: Session, reason: ConnectReason, detail: Record<str
 }
 
 /**
- * The socket part of ending a session: out of the registry and closed (aedes destroys the socket, so
- * the device sees the connection end). Returns the time it was closed.
+ * The socket part of ending a session: out of the registry, the socket destroyed (the device sees the
+ * connection end at once), then aedes' own teardown. aedes' `close()` destroys the socket only after
+ * unsubscribing the client's topics through its persistence, which is asynchronous: a batch of closes
+ * would leave every socket open until the whole batch's teardown had run. Returns the time it was closed.
  */
 function closeSession(s: Session, d: KickDeps): number {
   s.ending = true;
   d.sessions.remove(s.client);
+  s.client.conn.destroy();
   s.client.close();
   return (d.now ?? Date.now)();
 }

@@ -47,8 +47,11 @@ export class CertificateStore {
 
   constructor(
     private readonly ds: DataSource,
-    /** Called after every commit that enqueued events (the outbox relay's `kick`). */
-    private readonly onCommitted: () => void,
+    /**
+     * Called after every commit that enqueued events and awaited before the write returns: the outbox
+     * relay's `settle`, so the API answers once the events are published (or the outbox keeps them).
+     */
+    private readonly onCommitted: () => Promise<unknown> | void,
   ) {}
 
   private get pg(): boolean {
@@ -111,7 +114,7 @@ export class CertificateStore {
         for (const r of rows) await this.enqueue(em, certAdded(toCertificate(r), ctx), ctx.traceparent);
         return rows.map(toCertificate);
       });
-      this.onCommitted();
+      await this.onCommitted();
       return created;
     } catch (e) {
       // A concurrent upload of the same certificate won the race on the unique index.
@@ -194,7 +197,7 @@ export class CertificateStore {
       changed = true;
       return after;
     });
-    if (changed) this.onCommitted();
+    if (changed) await this.onCommitted();
     return cert;
   }
 
@@ -205,7 +208,7 @@ export class CertificateStore {
       await this.history(em, row, row.status, null, ctx);
       await this.enqueue(em, certDeleted(toCertificate(row), ctx), ctx.traceparent);
     });
-    this.onCommitted();
+    await this.onCommitted();
   }
 
   /** Every registration of these accounts, any status: one query on the (account_id, …) index. */

@@ -1,0 +1,66 @@
+// A fleet of live device sessions in a child process (fleet-worker.ts), for benchmarks that need
+// hundreds of sessions without the benchmark's own process being the bottleneck it measures.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { LeanDevice } from './lean-mqtt.js';
+
+export interface FleetClosed {
+  /** Wall-clock ms at which each closed session saw the server's FIN (only meaningful with `watch`). */
+  times: number[];
+  /** Sessions still open when `collect` gave up. */
+  open: number;
+}
+
+export class Fleet {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(): Fleet {
+    const child = fork(fileURLToPath(new URL('./fleet-worker.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Fleet(child);
+  }
+
+  private call<T>(msg: object, answer: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`fleet process exited (${code})`));
+      const on = (m: { type: string; message?: string }) => {
+        if (m.type !== answer && m.type !== 'failed') return;
+        this.child.off('message', on);
+        this.child.off('exit', onExit);
+        if (m.type === 'failed') reject(new Error(`fleet: ${m.message}`));
+        else resolve(m as T);
+      };
+      this.child.on('message', on);
+      this.child.once('exit', onExit);
+      this.child.send(msg);
+    });
+  }
+
+  /**
+   * Connect every device (`batch` at a time); rejects if any is refused. With `watch: false` the
+   * sessions do not read until `collect`, so the fleet costs no CPU while the server closes them.
+   */
+  open(devices: LeanDevice[], o: { batch?: number; watch: boolean }): Promise<{ n: number }> {
+    return this.call({ type: 'open', devices, batch: o.batch ?? 25, watch: o.watch }, 'opened');
+  }
+
+  /** Wait (at most `timeoutMs`) until the server has closed every session. */
+  collect(timeoutMs: number): Promise<FleetClosed> {
+    return this.call({ type: 'collect', timeoutMs }, 'closed');
+  }
+
+  /** Close whatever is still open. */
+  async end(): Promise<void> {
+    await this.call({ type: 'end' }, 'ended');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.disconnect();
+    await exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
