@@ -30,6 +30,21 @@ export const DeviceIdentity = Type.Object({
 });
 export type DeviceIdentity = Static<typeof DeviceIdentity>;
 
+/** Most entries an `accountPath` may hold (the schema's `maxItems`). */
+export const ACCOUNT_PATH_MAX_ITEMS = 32;
+
+/**
+ * The `accountPath` a publisher puts on an event about `account`, from the ancestry it knows (self
+ * first, root last), or undefined when it knows none. A path that does not start with the account, or
+ * is longer than the schema allows, is left out rather than sent: the audit store would refuse the
+ * whole event (dead letter), whereas without a path it is still stored and found through its account.
+ * Accounts never move (account-settings has no re-parenting), so an ancestry read earlier stays true.
+ */
+export function auditAccountPath(account: string | null | undefined, ancestrySelfFirst: readonly string[] | undefined): string[] | undefined {
+  if (!account || !ancestrySelfFirst || ancestrySelfFirst[0] !== account || ancestrySelfFirst.length > ACCOUNT_PATH_MAX_ITEMS) return undefined;
+  return [...ancestrySelfFirst];
+}
+
 export const AuditEvent = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64 }),
   type: Type.String(),
@@ -38,10 +53,11 @@ export const AuditEvent = Type.Object({
   account: Type.Union([Id, Type.Null()]),
   /**
    * Ancestry of `account`, the account itself first and the root last (as `twoway.v1.account.ancestry.get`
-   * answers), when the publisher knows it. Lets the audit store answer subtree queries without asking
-   * account-settings at ingest time.
+   * answers). Every twoway publisher sets it on events that have an account (see `auditAccountPath`); it
+   * is absent when the account is null, deeper than `ACCOUNT_PATH_MAX_ITEMS`, or the publisher predates
+   * it. Lets the audit store answer subtree queries without asking account-settings at ingest time.
    */
-  accountPath: Type.Optional(Type.Array(Id, { maxItems: 32 })),
+  accountPath: Type.Optional(Type.Array(Id, { maxItems: ACCOUNT_PATH_MAX_ITEMS })),
   actor: Actor,
   outcome: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('ended')])),
   reason: Type.Optional(Type.String()),

@@ -37,8 +37,12 @@ export const CredentialVerifyReply = Type.Object({
   credentialId: Type.Optional(Id),
   accountId: Type.Optional(Id),
   username: Type.Optional(Type.String()),
-  /** Present when ok: the account's settings and ancestry (self first), saving a round trip. */
+  /** Present when ok: the account's settings, saving a round trip. */
   settings: Type.Optional(Settings),
+  /**
+   * The account's ancestry (self first) whenever `accountId` is set, ok or not: the broker puts it on
+   * the connect audit event (`accountPath`), so a refused attempt is found by subtree queries too.
+   */
   ancestry: Type.Optional(Type.Array(Id)),
 });
 export type CredentialVerifyReply = Static<typeof CredentialVerifyReply>;

@@ -1,17 +1,23 @@
 // Verifies a device's MQTT credential for the broker. Each answer is correct on its own (the broker
 // caches the ok ones): unknown usernames cost the same scrypt work as known ones, a disabled or expired
 // credential is reported only after its password matched, and repeated failures per username and per
-// source address are refused for a while without hashing at all.
+// source address are refused for a while without hashing at all. A refusal that names a known
+// credential also names its account and that account's ancestry, for the broker's audit event.
 import { randomBytes } from 'node:crypto';
 import type { CredentialVerifyReply, CredentialVerifyRequest } from '@twoway/contracts';
 import type { AccountStore } from './db/account-store.js';
+import type { CredentialRow } from './db/entities.js';
 import { settingsOf } from './db/account-store.js';
 import { FailureLimiter, type FailureLimits } from './domain/failure-limiter.js';
 import { hashPassword, verifyPassword } from './domain/password-hash.js';
 
+/** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the memo starts over. */
+const MAX_CACHED_PATHS = 10_000;
+
 export class CredentialChecker {
   private readonly byUsername: FailureLimiter;
   private readonly byAddress: FailureLimiter;
+  private readonly paths = new Map<string, string[]>();
 
   private constructor(
     private readonly store: AccountStore,
@@ -36,7 +42,7 @@ export class CredentialChecker {
     // lets the failed attempt be audited under that account, where its operators look for it.
     if (this.byUsername.isLocked(user, now) || (addr && this.byAddress.isLocked(addr, now))) {
       const known = await this.store.credentialByUsername(req.key);
-      return { ok: false, reason: 'RATE_LIMITED', ...(known ? { accountId: known.accountId, username: known.username } : {}) };
+      return { ok: false, reason: 'RATE_LIMITED', ...(known ? await this.owner(known) : {}) };
     }
 
     const row = await this.store.credentialByUsername(req.key);
@@ -45,13 +51,34 @@ export class CredentialChecker {
       const t = this.clock();
       this.byUsername.fail(user, t);
       if (addr) this.byAddress.fail(addr, t);
-      return { ok: false, reason: 'BAD_CREDENTIALS', ...(row ? { accountId: row.accountId, username: row.username } : {}) };
+      return { ok: false, reason: 'BAD_CREDENTIALS', ...(row ? await this.owner(row) : {}) };
     }
     this.byUsername.succeed(user);
     const who = { credentialId: row.id, accountId: row.accountId, username: row.username };
-    if (!row.enabled) return { ok: false, reason: 'CREDENTIAL_DISABLED', ...who };
-    if (row.expiresAt && row.expiresAt.getTime() <= this.clock()) return { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who };
     const ancestry = await this.store.ancestry(row.accountId);
-    return { ok: true, ...who, settings: settingsOf(ancestry[0]!), ancestry: ancestry.map((a) => a.id) };
+    const ids = ancestry.map((a) => a.id);
+    if (!row.enabled) return { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry: ids };
+    if (row.expiresAt && row.expiresAt.getTime() <= this.clock()) return { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who, ancestry: ids };
+    return { ok: true, ...who, settings: settingsOf(ancestry[0]!), ancestry: ids };
+  }
+
+  /** Whose credential a refused attempt named, with the account's ancestry for the broker's audit event. */
+  private async owner(row: CredentialRow): Promise<Pick<CredentialVerifyReply, 'accountId' | 'username' | 'ancestry'>> {
+    return { accountId: row.accountId, username: row.username, ancestry: await this.pathOf(row.accountId) };
+  }
+
+  /**
+   * Ancestries of refused attempts, kept in memory: accounts never move and are never deleted, so an
+   * entry cannot go stale. After an account's first refusal, a failure for one of its usernames costs
+   * no more database reads than one for an unknown username (timing must not tell them apart), and a
+   * guessing flood adds no load.
+   */
+  private async pathOf(accountId: string): Promise<string[]> {
+    const hit = this.paths.get(accountId);
+    if (hit) return hit;
+    const path = await this.store.path(accountId);
+    if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
+    this.paths.set(accountId, path);
+    return path;
   }
 }

@@ -232,7 +232,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const actor = { kind: 'token', id: aTokenId, name: 'tree-a admin', accountId: a.account.id };
       assert.deepEqual(stable(change.data), { type: 'account.created', account: sub.body.id, actor, data: { after: sub.body } });
       const audit = await waitEvent((e) => e.subject === 'twoway.v1.audit.account.created' && e.data.account === sub.body.id, 'account.created audit');
-      assert.deepEqual(stable(audit.data), { type: 'account.created', account: sub.body.id, actor, source: 'account-settings', after: sub.body });
+      // The audit event carries the new account's ancestry, so the parent's subtree audit query finds it.
+      assert.deepEqual(stable(audit.data), { type: 'account.created', account: sub.body.id, accountPath: [sub.body.id, a.account.id, 'provider'], actor, source: 'account-settings', after: sub.body });
+      const deeper = await waitEvent((e) => e.subject === 'twoway.v1.audit.account.created' && e.data.account === elsewhere.body.id, 'nested account.created audit');
+      assert.deepEqual(deeper.data.accountPath, [elsewhere.body.id, sub.body.id, a.account.id, 'provider']);
     });
 
     // ---- settings -------------------------------------------------------------------------------
@@ -289,6 +292,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(stable(audit.data), {
         type: 'settings.changed',
         account: a.account.id,
+        accountPath: [a.account.id, 'provider'],
         actor: { kind: 'token', id: adminId, name: 'settings-a admin', accountId: a.account.id },
         source: 'account-settings',
         before: DEFAULT_SETTINGS,
@@ -317,23 +321,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       const who = { credentialId: cred.id, accountId: a.account.id, username: 'device-001' };
       assert.deepEqual(await verify('device-001', password, '192.0.2.10'), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [a.account.id, 'provider'] });
-      assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001' });
+      // A refusal naming a known credential names its account's ancestry too (the broker audits it there).
+      const ancestry = [a.account.id, 'provider'];
+      assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001', ancestry });
       assert.deepEqual(await verify('nobody-has-this-name', password, '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS' });
 
       const disabled = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { enabled: false });
       assert.equal(disabled.status, 200);
       assert.equal(disabled.body.enabled, false);
-      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'CREDENTIAL_DISABLED', ...who });
+      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry });
 
       const past = new Date(Date.now() - 60_000).toISOString();
       const expired = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { enabled: true, expiresAt: past });
       assert.equal(expired.body.expiresAt, past);
-      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who });
+      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who, ancestry });
 
       const newPassword = 'N3w-device-password-2';
       const changed = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { expiresAt: null, password: newPassword });
       assert.deepEqual(changed.body, { ...cred, enabled: true, expiresAt: null });
-      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001' });
+      assert.deepEqual(await verify('device-001', password), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001', ancestry });
       assert.equal((await verify('device-001', newPassword)).ok, true);
 
       // another account cannot reach this credential through its own path
@@ -359,7 +365,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const c = events.filter((e) => e.subject.startsWith('twoway.v1.audit.credential.') && e.data.account === a.account.id);
         return c.length === 5 ? c : undefined;
       }, { what: 'credential audit events' });
-      const base = { account: a.account.id, actor, source: 'account-settings', device: { username: 'device-001' } };
+      const base = { account: a.account.id, accountPath: [a.account.id, 'provider'], actor, source: 'account-settings', device: { username: 'device-001' } };
       const disabledCred = { ...cred, enabled: false };
       const expiredCred = { ...cred, expiresAt: past };
       assert.deepEqual(audits.map((c) => [c.subject, stable(c.data)]), [
@@ -379,13 +385,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
       // per username (max 4 failures in the window in this test's configuration), from changing addresses
       for (let i = 0; i < 4; i++) assert.equal((await verify('rl-user', 'wrong-guess', `198.51.100.${i}`)).reason, 'BAD_CREDENTIALS');
-      assert.deepEqual(await verify('rl-user', pw, '198.51.100.50'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-user' });
+      const ancestry = [a.account.id, 'provider'];
+      assert.deepEqual(await verify('rl-user', pw, '198.51.100.50'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-user', ancestry });
       // another username is unaffected
       assert.equal((await verify('rl-other', pw, '198.51.100.51')).ok, true);
 
       // per source address: guesses at unknown usernames from one address lock the address
       for (let i = 0; i < 4; i++) assert.equal((await verify(`guess-${i}`, 'x-password', '203.0.113.7')).reason, 'BAD_CREDENTIALS');
-      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-other' });
+      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-other', ancestry });
       assert.equal((await verify('rl-other', pw, '203.0.113.8')).ok, true);
     });
 
@@ -442,9 +449,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const info = { id: t.id, accountId: a.account.id, name: 'ci', role: 'provisioner', expiresAt: null, createdAt: created.body.createdAt };
       const revokedAudit = await waitEvent((e) => e.subject === 'twoway.v1.audit.token.revoked' && e.data.account === a.account.id, 'token.revoked audit');
       const ra = stable(revokedAudit.data) as { after: { revokedAt: string } };
-      assert.deepEqual(ra, { type: 'token.revoked', account: a.account.id, actor, source: 'account-settings', before: { ...info, revokedAt: null }, after: { ...info, revokedAt: ra.after.revokedAt } });
+      const accountPath = [a.account.id, 'provider'];
+      assert.deepEqual(ra, { type: 'token.revoked', account: a.account.id, accountPath, actor, source: 'account-settings', before: { ...info, revokedAt: null }, after: { ...info, revokedAt: ra.after.revokedAt } });
       const createdAudit = await waitEvent((e) => e.subject === 'twoway.v1.audit.token.created' && (e.data.after as { id?: string })?.id === t.id, 'token.created audit');
-      assert.deepEqual(stable(createdAudit.data), { type: 'token.created', account: a.account.id, actor, source: 'account-settings', after: { ...info, revokedAt: null } });
+      assert.deepEqual(stable(createdAudit.data), { type: 'token.created', account: a.account.id, accountPath, actor, source: 'account-settings', after: { ...info, revokedAt: null } });
     });
 
     // ---- tenant isolation -----------------------------------------------------------------------

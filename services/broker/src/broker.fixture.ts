@@ -89,7 +89,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       const c = credentials.get(req.key);
       if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
       if (c.delayMs) await new Promise((r) => setTimeout(r, c.delayMs));
-      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId };
+      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId, ancestry: [c.accountId, PROVIDER] };
       return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
     });
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));

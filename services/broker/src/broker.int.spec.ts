@@ -74,6 +74,7 @@ describe('broker: connect decision and real-time revocation', () => {
       assert.equal(typeof ev.id, 'string');
       assert.equal(ev.source, 'broker-test');
       assert.equal(ev.account, 'acc-mtls');
+      assert.deepEqual(ev.accountPath, ['acc-mtls', PROVIDER]);
       assert.deepEqual(ev.actor, { kind: 'device', id: clientId });
       assert.equal(ev.outcome, 'accepted');
       assert.equal(ev.reason, 'MUTUAL_TLS');
@@ -87,14 +88,15 @@ describe('broker: connect decision and real-time revocation', () => {
     }
   });
 
-  const refusals: [string, () => { device?: Issued; username: string; password: string }, number, string][] = [
-    ['no certificate with mutual TLS only → MTLS_REQUIRED', () => ({ username: 'dev-mtls', password: PASSWORD }), 5, 'MTLS_REQUIRED'],
-    ['a certificate from an unregistered CA → CHAIN_UNTRUSTED', () => ({ device: devices['stranger'], username: 'dev-mtls', password: PASSWORD }), 5, 'CHAIN_UNTRUSTED'],
-    ['the right certificate with a wrong password → BAD_CREDENTIALS, CONNACK 4', () => ({ device: devices['dev-mtls'], username: 'dev-mtls', password: 'wrong password' }), 4, 'BAD_CREDENTIALS'],
-    ['no credentials → CREDENTIALS_MISSING, CONNACK 4', () => ({ device: devices['dev-mtls'], username: '', password: '' }), 4, 'CREDENTIALS_MISSING'],
-    ['both on, a SUSPENDED leaf does not fall back → CERT_SUSPENDED', () => ({ device: devices['dev-suspended'], username: 'dev-suspended', password: PASSWORD }), 5, 'CERT_SUSPENDED'],
+  // The last column: the account and path the rejection is audited under (null: not attributable).
+  const refusals: [string, () => { device?: Issued; username: string; password: string }, number, string, string[] | null][] = [
+    ['no certificate with mutual TLS only → MTLS_REQUIRED', () => ({ username: 'dev-mtls', password: PASSWORD }), 5, 'MTLS_REQUIRED', ['acc-mtls', PROVIDER]],
+    ['a certificate from an unregistered CA → CHAIN_UNTRUSTED', () => ({ device: devices['stranger'], username: 'dev-mtls', password: PASSWORD }), 5, 'CHAIN_UNTRUSTED', ['acc-mtls', PROVIDER]],
+    ['the right certificate with a wrong password → BAD_CREDENTIALS, CONNACK 4', () => ({ device: devices['dev-mtls'], username: 'dev-mtls', password: 'wrong password' }), 4, 'BAD_CREDENTIALS', ['acc-mtls', PROVIDER]],
+    ['no credentials → CREDENTIALS_MISSING, CONNACK 4', () => ({ device: devices['dev-mtls'], username: '', password: '' }), 4, 'CREDENTIALS_MISSING', null],
+    ['both on, a SUSPENDED leaf does not fall back → CERT_SUSPENDED', () => ({ device: devices['dev-suspended'], username: 'dev-suspended', password: PASSWORD }), 5, 'CERT_SUSPENDED', ['acc-both', PROVIDER]],
   ];
-  for (const [name, o, code, reason] of refusals) {
+  for (const [name, o, code, reason, path] of refusals) {
     it(`refuses ${name}`, async () => {
       const clientId = `c-${randomUUID()}`;
       const p = o();
@@ -105,6 +107,7 @@ describe('broker: connect decision and real-time revocation', () => {
         assert.equal(ev.type, 'connect.rejected');
         assert.equal(ev.outcome, 'rejected');
         assert.equal(ev.reason, reason);
+        assert.deepEqual([ev.account, ev.accountPath], path ? [path[0], path] : [null, undefined]);
         await waitFor(() => a.client.disconnected || !a.client.connected, { what: 'closed after refusal' });
       } finally {
         await end(a);
@@ -192,6 +195,7 @@ describe('broker: connect decision and real-time revocation', () => {
       assert.equal(ended.outcome, 'ended');
       assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
       assert.equal(ended.detail?.fingerprint, pki.intermediate.cert.fingerprint);
+      assert.deepEqual([ended.account, ended.accountPath], ['acc-rev', ['acc-rev', PROVIDER]]);
       assert.equal(broker.metrics.revocationPropagationMs.observations >= 1, true);
 
       const again = await attempt({ clientId: `${clientId}-2`, ...dev });

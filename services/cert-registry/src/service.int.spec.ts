@@ -189,6 +189,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           type: 'cert.added',
           time: rootCert.createdAt,
           account: 'acct-a',
+          // the ancestry authorisation resolved, so the provider's subtree audit query finds the change
+          accountPath: ['acct-a', 'root'],
           actor,
           certificateId: rootCert.id,
           source: 'cert-registry',
@@ -363,8 +365,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
       const auditEvents = await eventsAfter(Streams.Audit.name, audits, steps.length);
       assert.deepEqual(
-        auditEvents.map((e) => [e.subject, e.data.type, e.data.certificateId, e.data.before, e.data.after, e.data.source]),
-        steps.map((s, i) => ['twoway.v1.audit.cert.status_changed', 'cert.status_changed', interCert.id, befores[i], s, 'cert-registry']),
+        auditEvents.map((e) => [e.subject, e.data.type, e.data.certificateId, e.data.before, e.data.after, e.data.source, e.data.accountPath]),
+        steps.map((s, i) => ['twoway.v1.audit.cert.status_changed', 'cert.status_changed', interCert.id, befores[i], s, 'cert-registry', ['acct-a', 'root']]),
       );
       // the no-op PATCH published nothing
       await svc.relay.flush();
@@ -489,6 +491,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           type: 'cert.deleted',
           time: change!.data.time,
           account: 'acct-a1',
+          accountPath: ['acct-a1', 'acct-a', 'root'],
           actor,
           certificateId: leafCert.id,
           source: 'cert-registry',

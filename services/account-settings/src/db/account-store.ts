@@ -95,7 +95,8 @@ export class AccountStore {
         const t: TokenRow = { id: BOOTSTRAP_TOKEN_ID, accountId: PROVIDER_ACCOUNT_ID, name: 'bootstrap', role: 'admin', secretHash: hashToken(token), expiresAt: null, revokedAt: null, createdAt: now };
         await em.getRepository(TokenEntity).insert(t);
         if (!o.token) await o.deliver(token);
-        return { result: { created: true, generated: !o.token }, events: [...accountCreated(c, toAccount(row)), ...tokenCreated(c, toTokenInfo(t))] };
+        const path = [PROVIDER_ACCOUNT_ID];
+        return { result: { created: true, generated: !o.token }, events: [...accountCreated(c, toAccount(row), path), ...tokenCreated(c, path, toTokenInfo(t))] };
       });
     } catch (e) {
       // Another replica bootstrapped between our check and insert.
@@ -128,6 +129,14 @@ export class AccountStore {
     return out;
   }
 
+  /**
+   * The ancestry's ids, self first: the `accountPath` of the audit events about this account. Read in
+   * the write's own transaction, so an account created in it is found too.
+   */
+  async path(id: string, em: EntityManager = this.ds.manager): Promise<string[]> {
+    return (await this.ancestry(id, em)).map((r) => r.id);
+  }
+
   /** Direct children, or with `recursive` the whole subtree below `id` (breadth first, unpaged). */
   async children(id: string, q: PageQuery & { recursive?: boolean }): Promise<Page<Account>> {
     const repo = this.ds.getRepository(AccountEntity);
@@ -155,7 +164,7 @@ export class AccountStore {
         const row: AccountRow = { id: randomUUID(), name: body.name, parentId: body.parentId, settings: JSON.stringify(DEFAULT_SETTINGS), createdAt: c.now, updatedAt: c.now };
         await repo.insert(row);
         const account = toAccount(row);
-        return { result: account, events: accountCreated(c, account) };
+        return { result: account, events: accountCreated(c, account, await this.path(row.id, em)) };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new AccountDuplicateError(body.parentId, body.name, { cause: e });
@@ -177,7 +186,7 @@ export class AccountStore {
       if (!d.ok) throw new SettingsRefusedError(d.code, d.message, accountId);
       if (!d.changed) return { result: before, events: [] };
       await repo.update({ id: accountId }, { settings: JSON.stringify(d.settings), updatedAt: c.now });
-      return { result: d.settings, events: settingsChanged(c, accountId, before, d.settings) };
+      return { result: d.settings, events: settingsChanged(c, accountId, await this.path(accountId, em), before, d.settings) };
     });
   }
 
@@ -205,7 +214,7 @@ export class AccountStore {
         const row: CredentialRow = { id: randomUUID(), accountId, ...v, createdAt: c.now, updatedAt: c.now };
         await repo.insert(row);
         const cred = toCredential(row);
-        return { result: cred, events: credentialChanged(c, 'added', undefined, cred) };
+        return { result: cred, events: credentialChanged(c, await this.path(accountId, em), 'added', undefined, cred) };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new CredentialDuplicateError({ cause: e });
@@ -229,7 +238,7 @@ export class AccountStore {
       await repo.update({ id: credentialId }, { passwordHash: next.passwordHash, enabled: next.enabled, expiresAt: next.expiresAt, updatedAt: c.now });
       const after = toCredential(next);
       // Whether the password changed is recorded; the password and its hash never are.
-      return { result: after, events: credentialChanged(c, 'updated', before, after, { passwordChanged: v.passwordHash !== undefined }) };
+      return { result: after, events: credentialChanged(c, await this.path(accountId, em), 'updated', before, after, { passwordChanged: v.passwordHash !== undefined }) };
     });
   }
 
@@ -239,7 +248,7 @@ export class AccountStore {
       const row = await repo.findOneBy({ id: credentialId, accountId });
       if (!row) throw new CredentialNotFoundError(accountId, credentialId);
       await repo.delete({ id: credentialId });
-      return { result: undefined, events: credentialChanged(c, 'removed', toCredential(row), undefined) };
+      return { result: undefined, events: credentialChanged(c, await this.path(accountId, em), 'removed', toCredential(row), undefined) };
     });
   }
 
@@ -267,7 +276,7 @@ export class AccountStore {
       const row: TokenRow = { id, accountId, name: v.name, role: v.role, secretHash: hashToken(token), expiresAt: v.expiresAt, revokedAt: null, createdAt: c.now };
       await em.getRepository(TokenEntity).insert(row);
       const info = toTokenInfo(row);
-      return { result: { info, token }, events: tokenCreated(c, info) };
+      return { result: { info, token }, events: tokenCreated(c, await this.path(accountId, em), info) };
     });
   }
 
@@ -280,7 +289,7 @@ export class AccountStore {
       if (row.revokedAt) return { result: toTokenInfo(row), events: [] };
       await repo.update({ id: tokenId }, { revokedAt: c.now });
       const after = toTokenInfo({ ...row, revokedAt: c.now });
-      return { result: after, events: tokenRevoked(c, toTokenInfo(row), after) };
+      return { result: after, events: tokenRevoked(c, await this.path(accountId, em), toTokenInfo(row), after) };
     });
   }
 }

@@ -2,6 +2,11 @@
 // batch in one transaction and acknowledges only after it has committed. A crash between commit and
 // ack means a redelivery, which the store ignores (the event id is its key): at-least-once delivery
 // becomes exactly-once storage.
+//
+// Events are stored as they arrive: a missing `accountPath` is not looked up here. Publishers fill it
+// from the ancestry they already hold (docs/audit.md, "Subtree"); asking account-settings per event
+// would make this consumer wait on, or stall behind, a service it otherwise never needs. An event
+// without a path is still stored and found through its own account.
 import { AckPolicy, ConsumerEvents, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import { AuditEvent, AuditStoreConsumer, Streams } from '@twoway/contracts';
 import { decode, MessageInvalidError, type Bus } from '@twoway/nats';

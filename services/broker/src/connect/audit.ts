@@ -1,7 +1,7 @@
 // Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
 // see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, ConnectReason } from '@twoway/contracts';
+import { auditAccountPath, type AuditEvent, type ConnectReason } from '@twoway/contracts';
 import { escapeField } from '@twoway/telemetry';
 import type { ChainFacts, Decision, LeafFacts } from './decide.js';
 
@@ -17,6 +17,11 @@ export interface DeviceRecord {
   leaf: LeafFacts | undefined;
   sourceAddress: string | undefined;
   accountId: string | undefined;
+  /**
+   * The account's ancestry, self first, as the settings and credential lookups answered it (a live
+   * session keeps it): becomes the event's `accountPath`, so subtree audit queries find the event.
+   */
+  ancestry?: readonly string[] | undefined;
 }
 
 function device(d: DeviceRecord): AuditEvent['device'] {
@@ -28,11 +33,13 @@ function device(d: DeviceRecord): AuditEvent['device'] {
 }
 
 function base(type: string, d: DeviceRecord, ctx: AuditContext): AuditEvent {
+  const accountPath = auditAccountPath(d.accountId, d.ancestry);
   return {
     id: randomUUID(),
     type,
     time: new Date(ctx.nowMs).toISOString(),
     account: d.accountId ?? null,
+    ...(accountPath ? { accountPath } : {}),
     actor: { kind: 'device', id: escapeField(d.clientId) ?? '' },
     device: device(d),
     ...(d.sourceAddress ? { sourceAddress: d.sourceAddress } : {}),

@@ -29,6 +29,7 @@ export interface GatheredFacts {
   /** The presented leaf, for the audit record (its fields are escaped there). */
   leaf: LeafFacts | undefined;
   accountId: string | undefined;
+  /** Ancestry of `accountId` (self first) when the owners said it, also for a refused credential. */
   ancestry: readonly string[] | undefined;
   /** Why the owners could not be asked, for the log. */
   error?: unknown;
@@ -84,6 +85,8 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
   try {
     let credential: CredentialFacts = { status: 'refused', reason: ConnectReasons.BAD_CREDENTIALS };
     let account: AccountSettings | undefined;
+    // Of a refused credential whose account is known: that account's ancestry, for the audit event.
+    let refusedAncestry: readonly string[] | undefined;
     for (const c of candidates) {
       const r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.traceparent);
       if (r.ok) {
@@ -92,11 +95,12 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
         break;
       }
       credential = { status: 'refused', reason: r.reason as ConnectReason, ...(r.accountId ? { accountId: r.accountId } : {}) };
+      refusedAncestry = r.accountId ? r.ancestry : undefined;
       if (r.reason !== ConnectReasons.BAD_CREDENTIALS) break;
     }
     if (credential.status !== 'ok' || !account) {
       const accountId = credential.status === 'refused' ? credential.accountId : undefined;
-      return { facts: { ...base, credential, chain: recorded }, presented: certs, leaf, accountId, ancestry: undefined };
+      return { facts: { ...base, credential, chain: recorded }, presented: certs, leaf, accountId, ancestry: accountId ? refusedAncestry : undefined };
     }
     const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.traceparent);
     return {

@@ -65,7 +65,7 @@ export function createAuthenticate(d: ConnectDeps) {
     gatherAndDecide(attempt, d)
       .then(({ g, decision }) => {
         if (st && !st.claimDecision()) return; // the deadline fired first and already answered
-        const rec = { clientId: attempt.clientId, username: attempt.username, leaf: g.leaf, sourceAddress: attempt.sourceAddress, accountId: g.accountId };
+        const rec = { clientId: attempt.clientId, username: attempt.username, leaf: g.leaf, sourceAddress: attempt.sourceAddress, accountId: g.accountId, ancestry: g.ancestry };
         d.audit.push(connectEvent(decision, rec, g.facts.chain, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }));
         d.metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason });
         const logFields = { clientId: rec.clientId, account: rec.accountId, reason: decision.reason, traceId, sourceAddress: rec.sourceAddress };

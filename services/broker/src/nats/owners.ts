@@ -19,7 +19,7 @@ export interface Caches {
 
 export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
-  | { ok: false; reason: string; accountId?: string };
+  | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
 
 export class Owners {
   constructor(
@@ -51,7 +51,7 @@ export class Owners {
       CredentialVerifyReply,
       { traceparent },
     );
-    if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId };
+    if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}) };
     const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
     this.caches.credentials.put(password, credential, credGen);
     let settings: AccountSettings;

@@ -54,7 +54,7 @@ function recordEnd(s: Session, reason: ConnectReason, detail: Record<string, unk
   d.metrics.sessionsEnded.inc({ reason });
   if (eventTimeMs !== undefined && Number.isFinite(eventTimeMs)) d.metrics.revocationPropagationMs.observe(Math.max(0, nowMs - eventTimeMs));
   d.audit.push(
-    sessionEndedEvent(reason, { clientId: s.clientId, username: s.username, leaf: s.leaf, sourceAddress: s.sourceAddress, accountId: s.accountId }, { source: d.source, nowMs }, detail),
+    sessionEndedEvent(reason, { clientId: s.clientId, username: s.username, leaf: s.leaf, sourceAddress: s.sourceAddress, accountId: s.accountId, ancestry: s.ancestry }, { source: d.source, nowMs }, detail),
   );
   d.log.info({ clientId: s.clientId, account: s.accountId, reason, ...detail }, 'session ended');
 }

@@ -53,4 +53,20 @@ describe('certificate events', () => {
     assert.deepEqual([f.audit.subject, f.audit.event.before, f.audit.event.after], ['twoway.v1.audit.cert.deleted', 'SUSPENDED', undefined]);
     assert.ok(Value.Check(CertDeletedEvent, f.change.event) && Value.Check(AuditEvent, f.audit.event));
   });
+
+  // Regression: subtree audit queries missed sub-accounts' certificate changes because the events
+  // were published without `accountPath`.
+  it('given the ancestry the request resolved, when described, then every audit event carries it and no change event does', () => {
+    const withPath = (): EventContext => ({ ...ctx(), accountPath: ['acct-a', 'root'] });
+    for (const f of [certAdded(cert, withPath()), certStatusChanged(cert, 'VALID', withPath()), certDeleted(cert, withPath())]) {
+      assert.deepEqual(f.audit.event.accountPath, ['acct-a', 'root']);
+      assert.ok(Value.Check(AuditEvent, f.audit.event));
+      assert.equal('accountPath' in f.change.event, false);
+    }
+  });
+
+  it('given an ancestry of another account or none, when described, then no path (never an event the store would refuse)', () => {
+    assert.equal('accountPath' in certAdded(cert, { ...ctx(), accountPath: ['acct-b', 'root'] }).audit.event, false);
+    assert.equal('accountPath' in certAdded(cert, ctx()).audit.event, false);
+  });
 });

@@ -1,8 +1,10 @@
 // The facts a certificate change produces: a change event for the brokers (TWOWAY_CHANGES) and an
-// audit event (TWOWAY_AUDIT). Pure: ids and time are passed in. Neither carries the PEM.
+// audit event (TWOWAY_AUDIT). Pure: ids, time and the account's ancestry are passed in. Neither
+// carries the PEM.
 import {
   AuditTypes,
   ChangeSubjects,
+  auditAccountPath,
   auditSubject,
   type Actor,
   type AuditEvent,
@@ -19,7 +21,19 @@ export interface EventContext {
   actor: Actor;
   now: Date;
   newId: () => string;
+  /**
+   * Ancestry of the account written to, self first, as the request's authorisation resolved it: the
+   * audit event's `accountPath`, so a parent account's subtree audit query finds the change. Accounts
+   * never move, so it is still true when the event is stored.
+   */
+  accountPath?: readonly string[];
 }
+
+/** The audit event's `accountPath`, when the context's ancestry is that of the certificate's account. */
+const pathOf = (cert: Certificate, ctx: EventContext) => {
+  const accountPath = auditAccountPath(cert.accountId, ctx.accountPath);
+  return accountPath ? { accountPath } : {};
+};
 
 /** An event and the subject it is published on. */
 export interface Outgoing<E extends { id: string }> {
@@ -48,6 +62,7 @@ export function certAdded(cert: Certificate, ctx: EventContext): ChangeFacts<Cer
         type: AuditTypes.CertAdded,
         time,
         account: cert.accountId,
+        ...pathOf(cert, ctx),
         actor: ctx.actor,
         certificateId: cert.id,
         source: AUDIT_SOURCE,
@@ -79,6 +94,7 @@ export function certStatusChanged(cert: Certificate, before: CertStatus, ctx: Ev
         type: AuditTypes.CertStatusChanged,
         time,
         account: cert.accountId,
+        ...pathOf(cert, ctx),
         actor: ctx.actor,
         certificateId: cert.id,
         source: AUDIT_SOURCE,
@@ -112,6 +128,7 @@ export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<C
         type: AuditTypes.CertDeleted,
         time,
         account: cert.accountId,
+        ...pathOf(cert, ctx),
         actor: ctx.actor,
         certificateId: cert.id,
         source: AUDIT_SOURCE,

@@ -15,6 +15,7 @@ import {
   CreateCertificateQuery,
   Id,
   PatchCertificateBody,
+  type Account,
   type Actor,
   type Principal,
 } from '@twoway/contracts';
@@ -38,7 +39,14 @@ export const actorOf = (p: Principal): Actor => ({ kind: 'token', id: p.tokenId,
 
 export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const now = deps.now ?? (() => new Date());
-  const writeContext = (p: Principal): WriteContext => ({ actor: actorOf(p), now: now(), newId: randomUUID, traceparent: currentTraceparent() });
+  // The ancestry authorisation resolved anyway becomes the audit events' `accountPath` (no extra lookup).
+  const writeContext = (p: Principal, ancestry: readonly Account[]): WriteContext => ({
+    actor: actorOf(p),
+    now: now(),
+    newId: randomUUID,
+    traceparent: currentTraceparent(),
+    accountPath: ancestry.map((a) => a.id),
+  });
   const accountOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   app.post(
@@ -53,10 +61,10 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     },
     async (req, reply) => {
       const accountId = accountOf(req);
-      const { principal } = await authorize(req, deps.resolver, accountId, 'certificates.write');
+      const { principal, ancestry } = await authorize(req, deps.resolver, accountId, 'certificates.write');
       const body = req.body as CreateCertificateBody;
       const split = (req.query as CreateCertificateQuery).split === true;
-      const ctx = writeContext(principal);
+      const ctx = writeContext(principal, ancestry);
       const entries = planUpload({ accountId, name: body.name, pem: body.certificate, split }, ctx.now);
       const created = await deps.store.add(accountId, entries, ctx);
       req.log.info({ account: accountId, certificates: created.map((c) => ({ id: c.id, fingerprint: c.fingerprint, kind: c.kind })) }, 'certificates registered');
@@ -78,17 +86,17 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
 
   app.patch(`${base}/:certId`, { schema: { params: CertParams, body: PatchCertificateBody, response: { 200: Certificate } } }, async (req) => {
     const { id, certId } = req.params as { id: string; certId: string };
-    const { principal } = await authorize(req, deps.resolver, id, 'certificates.write');
+    const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
     const { status } = req.body as PatchCertificateBody;
-    const cert = await deps.store.setStatus(id, certId, status, writeContext(principal));
+    const cert = await deps.store.setStatus(id, certId, status, writeContext(principal, ancestry));
     req.log.info({ account: id, certificateId: cert.id, status }, 'certificate status set');
     return cert;
   });
 
   app.delete(`${base}/:certId`, { schema: { params: CertParams } }, async (req, reply) => {
     const { id, certId } = req.params as { id: string; certId: string };
-    const { principal } = await authorize(req, deps.resolver, id, 'certificates.write');
-    await deps.store.remove(id, certId, writeContext(principal));
+    const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
+    await deps.store.remove(id, certId, writeContext(principal, ancestry));
     req.log.info({ account: id, certificateId: certId }, 'certificate deleted');
     return reply.status(204).send();
   });

@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AuditEvent, ConnectReasons } from '@twoway/contracts';
+import { decode, encode } from '@twoway/nats';
+import { connectEvent, sessionEndedEvent, type DeviceRecord } from './audit.js';
+import type { Decision } from './decide.js';
+
+const ctx = { source: 'broker-0', nowMs: Date.parse('2026-11-23T10:00:00.000Z') };
+const device = (o: Partial<DeviceRecord> = {}): DeviceRecord => ({
+  clientId: 'sensor-1',
+  username: 'sensor-1',
+  leaf: undefined,
+  sourceAddress: '203.0.113.7',
+  accountId: 'plant',
+  ancestry: ['plant', 'acme', 'provider'],
+  ...o,
+});
+/** As the audit store will decode it (throws with the problems when it does not match the contract). */
+const valid = (ev: AuditEvent): boolean => !!decode(AuditEvent, encode(ev), 'twoway.v1.audit.test');
+const accepted: Decision = { outcome: 'accepted', type: 'connect.accepted', reason: ConnectReasons.PLAIN_TLS, mode: 'plain' };
+const rejected: Decision = { outcome: 'rejected', type: 'connect.rejected', reason: ConnectReasons.BAD_CREDENTIALS, returnCode: 4 };
+
+// Regression: subtree audit queries missed sub-accounts' connect and session events because the
+// broker published them without `accountPath`.
+describe('broker audit events carry the account path', () => {
+  it('given an accepted connect of a sub-account, then the event carries its ancestry, self first', () => {
+    const ev = connectEvent(accepted, device(), { kind: 'none' }, 'tls', ctx);
+    assert.equal(ev.account, 'plant');
+    assert.deepEqual(ev.accountPath, ['plant', 'acme', 'provider']);
+    assert.ok(valid(ev));
+  });
+
+  it('given a refused credential whose account is known, then the rejection carries the path too', () => {
+    const ev = connectEvent(rejected, device(), { kind: 'none' }, 'tls', ctx);
+    assert.deepEqual([ev.type, ev.account, ev.accountPath], ['connect.rejected', 'plant', ['plant', 'acme', 'provider']]);
+  });
+
+  it('given a connect that could not be attributed, then neither account nor path', () => {
+    const ev = connectEvent(rejected, device({ accountId: undefined, ancestry: undefined }), { kind: 'none' }, 'tls', ctx);
+    assert.equal(ev.account, null);
+    assert.equal('accountPath' in ev, false);
+    assert.ok(valid(ev));
+  });
+
+  it('given an ancestry that is not the account’s, then no path (the store would refuse the event)', () => {
+    const ev = connectEvent(accepted, device({ ancestry: ['acme', 'provider'] }), { kind: 'none' }, 'tls', ctx);
+    assert.equal(ev.account, 'plant');
+    assert.equal('accountPath' in ev, false);
+  });
+
+  it('given a session ended by a change, then session.ended carries the ancestry the session kept', () => {
+    const ev = sessionEndedEvent(ConnectReasons.SESSION_CERT_STATUS_CHANGED, device(), ctx, { fingerprint: 'ab' });
+    assert.deepEqual([ev.type, ev.outcome, ev.account, ev.accountPath], ['session.ended', 'ended', 'plant', ['plant', 'acme', 'provider']]);
+    assert.ok(valid(ev));
+  });
+});
