@@ -2,6 +2,7 @@
 // fixed message; their details go to the log, never to the client.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, errorBody, type ErrorCode } from '@twoway/contracts';
+import { traceIdOfRequest } from './tracing.js';
 
 /** Throw from a route: `throw new ApiError('CERT_NOT_FOUND')`. */
 export class ApiError extends Error {
@@ -35,6 +36,6 @@ export function errorHandler(err: FastifyError & { code?: string }, req: Fastify
     void reply.status(err.statusCode).send(errorBody('BAD_REQUEST', err.message));
     return;
   }
-  req.log.error({ err }, 'unhandled error');
+  req.log.error({ err, traceId: traceIdOfRequest(req) }, 'unhandled error');
   void reply.status(500).send(errorBody('INTERNAL'));
 }

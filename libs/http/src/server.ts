@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { errorBody } from '@twoway/contracts';
 import { errorHandler } from './errors.js';
 import { collectRoutes, openApiDocument } from './openapi.js';
+import { traceApiRoutes } from './tracing.js';
 
 export interface Readiness {
   ready: boolean;
@@ -28,6 +29,7 @@ export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     return503OnClosing: true,
   });
+  traceApiRoutes(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => {
     void reply.status(404).send(errorBody('NOT_FOUND', 'no such route'));

@@ -1,4 +1,5 @@
 import { it } from 'node:test';
+import { Type } from '@sinclair/typebox';
 import assert from 'node:assert/strict';
 import { NatsServer, waitFor } from '@twoway/testing';
 import { Bus } from './client.js';
@@ -18,4 +19,19 @@ it('regression: stop() returns when the NATS server is gone (a service must stop
     await bus.stop();
     await nats.stop();
   }
+});
+
+it('tracing off: a given traceparent reaches the handler as sent (its trace id is in both services\' logs)', async (t) => {
+  const nats = await NatsServer.start();
+  t.after(() => nats.stop());
+  const bus = await Bus.connect({ servers: nats.url, name: 'trace-off' });
+  t.after(() => bus.stop());
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  let seen: string | undefined;
+  bus.serve('test.trace', Type.Object({}), (_req, ctx) => {
+    seen = ctx.traceparent;
+    return {};
+  });
+  await bus.request('test.trace', {}, Type.Object({}), { traceparent: tp });
+  assert.equal(seen, tp);
 });

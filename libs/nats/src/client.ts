@@ -13,7 +13,17 @@ import {
 } from 'nats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ErrorCodes, Streams, TraceHeader, type ErrorCode } from '@twoway/contracts';
+import {
+  AttributeNames as A, SpanKind, SpanNames, activeContext, contextOf, extractHeaders, failSpan, injectHeaders, runInSpan, startSpan, traceIdOf, traceparentOf,
+  type Span, type TraceContext,
+} from '@twoway/telemetry';
 import { decode, encode, MessageInvalidError } from './codec.js';
+
+/** Span attributes of a NATS operation (OpenTelemetry messaging conventions); set only when recording. */
+function natsSpan(span: Span, subject: string, operation: 'send' | 'process'): Span {
+  if (span.isRecording()) span.setAttributes({ [A.MessagingSystem]: 'nats', [A.MessagingDestination]: subject, [A.MessagingOperation]: operation });
+  return span;
+}
 
 export class RemoteError extends Error {
   override name = 'RemoteError';
@@ -135,19 +145,32 @@ export class Bus {
     }
   }
 
-  /** Typed request: validates the reply; an `{ error }` reply becomes a RemoteError. */
+  /**
+   * Typed request: validates the reply; an `{ error }` reply becomes a RemoteError. A CLIENT span
+   * child of `traceparent` (or of the active span) covers it, and its context rides in the headers;
+   * with tracing off the given `traceparent` is sent as is, for the owner's logs.
+   */
   async request<R extends TSchema>(subject: string, body: unknown, replySchema: R, opts: { timeoutMs?: number; traceparent?: string } = {}): Promise<Static<R>> {
+    const parent = opts.traceparent ? contextOf(opts.traceparent) : activeContext();
+    const span = natsSpan(startSpan(SpanNames.NatsRequest, { kind: SpanKind.CLIENT, parent }), subject, 'send');
     const h = natsHeaders();
-    if (opts.traceparent) h.set(TraceHeader, opts.traceparent);
-    let msg: Msg;
+    if (!injectHeaders(h, span, parent) && opts.traceparent) h.set(TraceHeader, opts.traceparent);
     try {
-      msg = await this.nc.request(subject, encode(body), { timeout: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 2000, headers: h });
+      let msg: Msg;
+      try {
+        msg = await this.nc.request(subject, encode(body), { timeout: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 2000, headers: h });
+      } catch (e) {
+        throw new UnavailableError(subject, { cause: e });
+      }
+      const raw = JSON.parse(new TextDecoder().decode(msg.data)) as { error?: { code: ErrorCode; message: string } };
+      if (raw && typeof raw === 'object' && raw.error) throw new RemoteError(subject, raw.error.code, raw.error.message);
+      return decode(replySchema, msg.data, subject);
     } catch (e) {
-      throw new UnavailableError(subject, { cause: e });
+      failSpan(span, (e as { code?: string }).code ?? 'INTERNAL');
+      throw e;
+    } finally {
+      span.end();
     }
-    const raw = JSON.parse(new TextDecoder().decode(msg.data)) as { error?: { code: ErrorCode; message: string } };
-    if (raw && typeof raw === 'object' && raw.error) throw new RemoteError(subject, raw.error.code, raw.error.message);
-    return decode(replySchema, msg.data, subject);
   }
 
   /** Answer requests on `subject` (queue group: any replica may answer). Errors become `{ error }` replies. */
@@ -161,32 +184,62 @@ export class Bus {
     })();
   }
 
+  /** One request in a SERVER span parented by the message's trace context; the handler runs inside it. */
   private async answer<Q extends TSchema>(m: Msg, schema: Q, handler: Handler<Q>): Promise<void> {
+    const parent = extractHeaders(m.headers);
+    const span = natsSpan(startSpan(SpanNames.NatsHandle, { kind: SpanKind.SERVER, parent }), m.subject, 'process');
+    const traceparent = m.headers?.get(TraceHeader) || undefined;
     try {
       const req = decode(schema, m.data, m.subject);
-      const res = await handler(req, { traceparent: m.headers?.get(TraceHeader) || undefined, subject: m.subject });
+      const res = await runInSpan(span, parent, () => handler(req, { traceparent, subject: m.subject }));
       m.respond(encode(res));
     } catch (e) {
       const err = e as { code?: string; message?: string };
       const known = err.code && err.code in ErrorCodes;
-      if (!known && !(e instanceof MessageInvalidError)) this.opts.log?.error({ err: e, subject: m.subject }, 'request handler failed');
       const code = (known ? err.code : 'INTERNAL') as ErrorCode;
+      if (!known && !(e instanceof MessageInvalidError)) this.opts.log?.error({ err: e, subject: m.subject, traceId: traceIdOf(traceparentOf(span) ?? traceparent) }, 'request handler failed');
+      failSpan(span, code);
       m.respond(encode({ error: { code, message: known ? err.message : ErrorCodes.INTERNAL.message } }));
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * A PRODUCER span for a publish, child of the trace that produced the fact (`traceparent`, e.g. an
+   * outbox row's), its context in the headers. Only with an explicit parent: a relay publishing in the
+   * background must not attach rows to whatever request happened to wake it.
+   */
+  private publishHeaders(subject: string, traceparent: string | undefined): { h: ReturnType<typeof natsHeaders>; span?: Span } {
+    const h = natsHeaders();
+    if (!traceparent) return { h };
+    const parent: TraceContext = contextOf(traceparent);
+    const span = natsSpan(startSpan(SpanNames.NatsPublish, { kind: SpanKind.PRODUCER, parent }), subject, 'send');
+    if (!injectHeaders(h, span, parent)) h.set(TraceHeader, traceparent);
+    return { h, span };
+  }
+
+  private async traced(span: Span | undefined, publish: () => Promise<unknown>): Promise<void> {
+    try {
+      await publish();
+    } catch (e) {
+      if (span) failSpan(span, 'UNAVAILABLE');
+      throw e;
+    } finally {
+      span?.end();
     }
   }
 
   /** Publish a fact to JetStream; `id` becomes the message id, so a retried publish is stored once. */
   async publishEvent(subject: string, event: { id: string }, traceparent?: string): Promise<void> {
-    const h = natsHeaders();
-    if (traceparent) h.set(TraceHeader, traceparent);
-    await this.js.publish(subject, encode(event), { msgID: event.id, headers: h });
+    const { h, span } = this.publishHeaders(subject, traceparent);
+    await this.traced(span, () => this.js.publish(subject, encode(event), { msgID: event.id, headers: h }));
   }
 
-  /** Publish an already-encoded event (the outbox relay's path). */
+  /** Publish an already-encoded event (the outbox relay's path, with the row's traceparent). */
   async publishRaw(subject: string, id: string, payload: string, traceparent?: string): Promise<void> {
-    const h = natsHeaders();
-    if (traceparent) h.set(TraceHeader, traceparent);
-    await this.js.publish(subject, new TextEncoder().encode(payload), { msgID: id, headers: h, timeout: 2000 });
+    const { h, span } = this.publishHeaders(subject, traceparent);
+    await this.traced(span, () => this.js.publish(subject, new TextEncoder().encode(payload), { msgID: id, headers: h, timeout: 2000 }));
   }
 
   /**

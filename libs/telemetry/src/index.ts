@@ -1,6 +1,13 @@
-// @twoway/telemetry: logs (pino, redaction), OpenTelemetry bootstrap, telemetry names.
+// @twoway/telemetry: logs (pino, redaction), OpenTelemetry bootstrap, spans and trace context, telemetry names.
 export { createLogger, escapeField, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
-export { startTelemetry, currentTraceparent, traceIdOf } from './otel.js';
-export type { Telemetry } from './otel.js';
-export { SpanNames, MetricNames } from './names.js';
+export { startTelemetry, startInMemoryTracing, traceIdOf } from './otel.js';
+export type { Telemetry, InMemoryTracing, FinishedSpan } from './otel.js';
+export {
+  SpanKind, SpanStatusCode, startSpan, activeContext, contextWithSpan, withContext, runInSpan,
+  injectHeaders, extractHeaders, contextOf, extractHttpHeaders, injectHttpHeaders,
+  traceparentOf, currentTraceparent, traceIdentity, failSpan,
+} from './tracing.js';
+export type { Span, TraceContext, HeaderCarrier, HttpHeaders, StartSpanOptions } from './tracing.js';
+export { SpanNames, AttributeNames, MetricNames } from './names.js';
+export type { SpanName } from './names.js';

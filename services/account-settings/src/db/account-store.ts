@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import { DEFAULT_SETTINGS, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
 import { enqueueEvent } from '@twoway/persistence';
+import { currentTraceparent } from '@twoway/telemetry';
 import { AccountEntity, CredentialEntity, TokenEntity, type AccountRow, type CredentialRow, type TokenRow } from './entities.js';
 import {
   AccountDuplicateError,
@@ -70,7 +71,9 @@ export class AccountStore {
     const c: EventContext = { newId: randomUUID, now: new Date(), actor };
     const { result, events } = await this.ds.transaction(async (em) => {
       const r = await fn(em, c);
-      for (const o of r.events) await enqueueEvent(em, o.subject, o.event);
+      // The request's trace rides with the rows, so their publish joins it (docs/observability.md).
+      const traceparent = currentTraceparent();
+      for (const o of r.events) await enqueueEvent(em, o.subject, o.event, traceparent);
       return r;
     });
     if (events.length) await this.relay.settle();

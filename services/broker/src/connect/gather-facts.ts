@@ -4,7 +4,7 @@
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
 import { parseDer, type ParsedCert } from '@twoway/pki';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import type { Owners } from '../nats/owners.js';
+import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { ChainFacts, ConnectFacts, CredentialFacts, KeyKind, LeafFacts } from './decide.js';
 import { evaluateChain, leafFacts, type Validate } from './evaluate-chain.js';
 
@@ -19,7 +19,8 @@ export interface ConnectAttempt {
   transport: 'tls' | 'tcp';
   nowMs: number;
   natsDownSinceMs: number | undefined;
-  traceparent?: string;
+  /** The connect's trace (its NATS requests join it) and cache tally. */
+  query?: OwnerQuery;
 }
 
 export interface GatheredFacts {
@@ -52,12 +53,12 @@ export const usesCertificates = (s: AccountSettings['settings']): boolean =>
   (s.mutualTls.available && s.mutualTls.enabled) || s.identity.credentialLookup !== 'username';
 
 /** Evaluate a presented chain for an account (also used to re-decide live sessions). */
-export async function chainFactsFor(presented: readonly ParsedCert[], malformed: boolean, account: AccountSettings, owners: Owners, at: Date, validate?: Validate, traceparent?: string): Promise<ChainFacts> {
+export async function chainFactsFor(presented: readonly ParsedCert[], malformed: boolean, account: AccountSettings, owners: Owners, at: Date, validate?: Validate, q?: OwnerQuery): Promise<ChainFacts> {
   const leaf = presented[0] ? leafFacts(presented[0]) : undefined;
   if (malformed) return { kind: 'untrusted', reason: ConnectReasons.CERT_MALFORMED, ...(leaf ? { leaf } : {}) };
   if (!leaf) return { kind: 'none' };
   if (!usesCertificates(account.settings)) return { kind: 'not_evaluated', leaf };
-  const trust = await owners.trustSet(account.ancestry, traceparent);
+  const trust = await owners.trustSet(account.ancestry, q);
   return evaluateChain(presented, trust, at, validate);
 }
 
@@ -88,7 +89,7 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
     // Of a refused credential whose account is known: that account's ancestry, for the audit event.
     let refusedAncestry: readonly string[] | undefined;
     for (const c of candidates) {
-      const r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.traceparent);
+      const r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query);
       if (r.ok) {
         credential = { status: 'ok', accountId: r.credential.accountId, credentialId: r.credential.credentialId, username: r.credential.username, keyKind: c.kind, key: c.key };
         account = r.settings;
@@ -102,7 +103,7 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
       const accountId = credential.status === 'refused' ? credential.accountId : undefined;
       return { facts: { ...base, credential, chain: recorded }, presented: certs, leaf, accountId, ancestry: accountId ? refusedAncestry : undefined };
     }
-    const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.traceparent);
+    const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.query);
     return {
       facts: { ...base, credential, settings: account.settings, chain },
       presented: certs,

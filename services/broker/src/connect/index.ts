@@ -3,14 +3,16 @@
 //                      chain standing against the account's trust set (warm caches, NATS on a miss)
 //   2. decide        — pure: the connection rule of DESIGN.md §1 and issue 4, a reason for every outcome
 //   3. audit         — an audit event queued for JetStream (not awaited), a log line, metrics
+// One `twoway.broker.connect` span covers the three steps and roots the connect's trace: each NATS
+// request of step 1 is its child (libs/nats), and its trace id is the audit event's and the log's.
 // An accepted connect becomes a live session (sessions/), which revocation/ may end later.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AuthenticateError, Client } from 'aedes';
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
-import type { Logger } from '@twoway/telemetry';
+import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, escapeField, startSpan, traceIdentity, type Logger, type Span } from '@twoway/telemetry';
 import type { AuditQueue } from '../audit/audit-queue.js';
 import type { BrokerMetrics } from '../http/metrics.js';
-import type { Owners } from '../nats/owners.js';
+import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
 import { connectEvent } from './audit.js';
@@ -44,12 +46,38 @@ async function gatherAndDecide(a: ConnectAttempt, d: ConnectDeps): Promise<{ g: 
   }
 }
 
+/** The connect span's outcome (set only while it records: with tracing off nothing is computed). */
+function recordDecision(span: Span, q: OwnerQuery, decision: Decision, g: GatheredFacts): void {
+  if (!span.isRecording()) return;
+  span.setAttributes({
+    [A.ConnectOutcome]: decision.outcome,
+    [A.ConnectReason]: decision.reason,
+    [A.ConnectCertificate]: g.facts.chain.kind,
+    [A.CacheHits]: q.cacheHits,
+    [A.CacheMisses]: q.cacheMisses,
+    ...(g.accountId ? { [A.AccountId]: g.accountId } : {}),
+    ...(decision.outcome === 'accepted' ? { [A.ConnectMode]: decision.mode } : {}),
+  });
+  // A refusal is an answer, not a failure; an owner that did not answer is.
+  if (g.error) span.setStatus({ code: SpanStatusCode.ERROR, message: (g.error as Error).name ?? 'Error' });
+}
+
+function recordOutcome(span: Span, outcome: 'rejected', reason: ConnectReason, error?: unknown): void {
+  if (!span.isRecording()) return;
+  span.setAttributes({ [A.ConnectOutcome]: outcome, [A.ConnectReason]: reason });
+  if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.name ?? 'Error' });
+}
+
 export function createAuthenticate(d: ConnectDeps) {
   const now = d.now ?? Date.now;
   return function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void {
     const st = d.connState(client);
     // One trace per CONNECT, carried to the owners in the NATS `traceparent` header (W3C Trace Context).
-    const traceId = randomBytes(16).toString('hex');
+    // With tracing off the span is the API's no-op and the ids are random, as audit and logs need one.
+    const span = startSpan(SpanNames.Connect, { kind: SpanKind.SERVER, root: true });
+    if (span.isRecording()) span.setAttributes({ [A.MqttClientId]: escapeField(client.id, 128) ?? '', [A.ConnectTransport]: st?.transport ?? 'tcp' });
+    const { traceId, traceparent } = traceIdentity(span);
+    const query: OwnerQuery = { traceparent, cacheHits: 0, cacheMisses: 0 };
     const attempt: ConnectAttempt = {
       clientId: client.id,
       username: username || undefined,
@@ -59,12 +87,16 @@ export function createAuthenticate(d: ConnectDeps) {
       transport: st?.transport ?? 'tcp',
       nowMs: now(),
       natsDownSinceMs: d.natsDownSinceMs(),
-      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      query,
     };
     st?.connectArrived(attempt, traceId);
     gatherAndDecide(attempt, d)
       .then(({ g, decision }) => {
-        if (st && !st.claimDecision()) return; // the deadline fired first and already answered
+        if (st && !st.claimDecision()) {
+          recordOutcome(span, 'rejected', ConnectReasons.CONNECT_TIMEOUT); // the deadline fired first and already answered
+          return;
+        }
+        recordDecision(span, query, decision, g);
         const rec = { clientId: attempt.clientId, username: attempt.username, leaf: g.leaf, sourceAddress: attempt.sourceAddress, accountId: g.accountId, ancestry: g.ancestry };
         d.audit.push(connectEvent(decision, rec, g.facts.chain, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }));
         d.metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason });
@@ -106,10 +138,12 @@ export function createAuthenticate(d: ConnectDeps) {
         done(null, true);
       })
       .catch((err: unknown) => {
-        d.log.error({ err, clientId: attempt.clientId }, 'connect decision failed');
+        d.log.error({ err, clientId: attempt.clientId, traceId }, 'connect decision failed');
         if (st && !st.claimDecision()) return;
         const reason: ConnectReason = ConnectReasons.UNDECIDABLE;
+        recordOutcome(span, 'rejected', reason, err);
         done(Object.assign(new Error(reason), { returnCode: 5 }) as AuthenticateError, false);
-      });
+      })
+      .finally(() => span.end());
   };
 }

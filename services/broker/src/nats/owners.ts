@@ -17,6 +17,16 @@ export interface Caches {
   credentials: CredentialCache;
 }
 
+/**
+ * One connect's questions: the trace its NATS requests join (the connect span's traceparent) and
+ * how the warm caches answered them, for the connect span's attributes.
+ */
+export interface OwnerQuery {
+  traceparent: string;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
 export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
   | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
@@ -28,28 +38,30 @@ export class Owners {
     private readonly metrics: BrokerMetrics,
   ) {}
 
-  private hit(cache: string): void {
+  private hit(cache: string, q: OwnerQuery | undefined): void {
     this.metrics.cacheHits.inc({ cache });
+    if (q) q.cacheHits++;
   }
-  private miss(cache: string): void {
+  private miss(cache: string, q: OwnerQuery | undefined): void {
     this.metrics.cacheMisses.inc({ cache });
+    if (q) q.cacheMisses++;
   }
 
   /** Throws UnavailableError / RemoteError when account-settings does not answer usefully. */
-  async verifyCredential(key: string, keyKind: KeyKind, password: string, sourceAddress: string | undefined, nowMs: number, traceparent?: string): Promise<CredentialAnswer> {
+  async verifyCredential(key: string, keyKind: KeyKind, password: string, sourceAddress: string | undefined, nowMs: number, q?: OwnerQuery): Promise<CredentialAnswer> {
     const cached = this.caches.credentials.get(key, password, nowMs);
     if (cached) {
-      this.hit('credential');
-      return { ok: true, credential: cached, settings: await this.settings(cached.accountId, traceparent) };
+      this.hit('credential', q);
+      return { ok: true, credential: cached, settings: await this.settings(cached.accountId, q) };
     }
-    this.miss('credential');
+    this.miss('credential', q);
     const credGen = this.caches.credentials.generation.current;
     const setGen = this.caches.settings.generation.current;
     const r: CredentialReply = await this.bus.request(
       RequestSubjects.CredentialVerify,
       { key, password, ...(sourceAddress ? { sourceAddress } : {}) },
       CredentialVerifyReply,
-      { traceparent },
+      { traceparent: q?.traceparent },
     );
     if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}) };
     const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
@@ -59,34 +71,34 @@ export class Owners {
       settings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry };
       this.caches.settings.put(settings, setGen);
     } else {
-      settings = await this.settings(r.accountId, traceparent);
+      settings = await this.settings(r.accountId, q);
     }
     return { ok: true, credential, settings };
   }
 
-  async settings(accountId: string, traceparent?: string): Promise<AccountSettings> {
+  async settings(accountId: string, q?: OwnerQuery): Promise<AccountSettings> {
     const cached = this.caches.settings.get(accountId);
     if (cached) {
-      this.hit('settings');
+      this.hit('settings', q);
       return cached;
     }
-    this.miss('settings');
+    this.miss('settings', q);
     const gen = this.caches.settings.generation.current;
-    const r = await this.bus.request(RequestSubjects.SettingsGet, { accountId }, SettingsGetReply, { traceparent });
+    const r = await this.bus.request(RequestSubjects.SettingsGet, { accountId }, SettingsGetReply, { traceparent: q?.traceparent });
     const v: AccountSettings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry.length ? r.ancestry : [accountId] };
     this.caches.settings.put(v, gen);
     return v;
   }
 
-  async trustSet(ancestry: readonly string[], traceparent?: string): Promise<TrustSnapshot> {
+  async trustSet(ancestry: readonly string[], q?: OwnerQuery): Promise<TrustSnapshot> {
     const cached = this.caches.trust.get(ancestry);
     if (cached) {
-      this.hit('trust');
+      this.hit('trust', q);
       return cached;
     }
-    this.miss('trust');
+    this.miss('trust', q);
     const gen = this.caches.trust.generation.current;
-    const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent });
+    const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent: q?.traceparent });
     const snap = this.caches.trust.build(ancestry, r.entries);
     this.caches.trust.put(snap, gen);
     return snap;

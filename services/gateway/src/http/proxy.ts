@@ -2,6 +2,7 @@
 // Bodies are not parsed here: each service validates its own input with its own schemas.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorBody, type ServiceName } from '@twoway/contracts';
+import { injectHttpHeaders } from '@twoway/telemetry';
 
 // RFC 7230 §6.1: hop-by-hop headers are not forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
@@ -16,6 +17,8 @@ export function proxy(req: IncomingMessage, res: ServerResponse, target: URL, ti
   const fwd = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = [fwd, req.socket.remoteAddress].filter(Boolean).join(', ');
   headers['x-forwarded-proto'] = 'http';
+  // The owner's span becomes a child of the gateway's (the incoming `traceparent` otherwise passes as is).
+  injectHttpHeaders(headers);
   const isStream = (req.headers.accept ?? '').includes('text/event-stream');
   const up = httpRequest(
     { protocol: target.protocol, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
