@@ -13,7 +13,7 @@
 //   probes  — a connect probe per replica from the moment the PATCH returns, until refused: (b).
 // The fleet runs in its own process with lean clients (libs/testing Fleet, lean-mqtt.ts).
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { connect as natsConnect, JSONCodec } from 'nats';
 import { auditSubject } from '@twoway/contracts';
 import { Fleet, System, makeTestPki, openLean, tempDir, wallNow, type LeanDevice } from '@twoway/testing';
@@ -67,17 +67,22 @@ void (async () => {
 // The fleet lives in its own process.
 await using fleetProc = Fleet.start();
 /** Connect on one replica until it refuses (CONNACK 5); the wall-clock time of the refusal. */
-async function refusedAt(port: number, tag: string, t0: number): Promise<number> {
+/**
+ * Connect on one replica until it refuses (CONNACK 5): when the refused attempt was started (the
+ * refusal was in effect by then) and when its CONNACK arrived (wall-clock ms).
+ */
+async function refusedAt(port: number, tag: string, t0: number): Promise<{ started: number; answered: number }> {
   const tries: string[] = [];
   for (let k = 0; ; k++) {
-    const start = wallNow();
+    const started = wallNow();
     const s = await openLean(device(port, `probe-${tag}-${k}`)).catch((e: Error) => e);
     const rc = s instanceof Error ? s.message : s.returnCode;
     if (!(s instanceof Error)) s.socket.destroy();
-    tries.push(`${fmt(start - t0)}→${fmt(wallNow() - t0)}:${rc}`);
+    const answered = wallNow();
+    tries.push(`${fmt(started - t0)}→${fmt(answered - t0)}:${rc}`);
     if (rc === 5) {
       if (process.env.BENCH_DETAIL) process.stderr.write(`    probe ${port}: ${tries.join(' ')}\n`);
-      return wallNow();
+      return { started, answered };
     }
   }
 }
@@ -92,8 +97,28 @@ async function admittedEverywhere(tag: string): Promise<void> {
   }
 }
 
+/** CPU ms of every process on the machine by a short label (BENCH_DETAIL): where a revocation's CPU goes. */
+async function cpuByProcess(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const tick = 100; // USER_HZ on Linux
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(f[11]) + Number(f[12])) * 1000) / tick;
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      const label = /services\/([\w-]+)\//.exec(cmd)?.[1] ?? (/nats-server/.test(cmd) ? 'nats-server' : /fleet-worker/.test(cmd) ? 'fleet' : /revocation\.bench/.test(cmd) ? 'bench' : undefined);
+      if (label) out.set(`${label}:${pid}`, ms);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 type Mode = 'quiet' | 'devices' | 'probes';
-const m = { serverAll: [] as number[], fromSent: [] as number[], deviceAll: [] as number[], deviceFirst: [] as number[], serverAllWatched: [] as number[], refuseAll: [] as number[], serverAllProbed: [] as number[] };
+const m = { serverAll: [] as number[], fromSent: [] as number[], deviceAll: [] as number[], deviceFirst: [] as number[], serverAllWatched: [] as number[], refuseAll: [] as number[], refuseInEffect: [] as number[], serverAllProbed: [] as number[], patchMs: [] as number[] };
 const waitEnded = async (what: string) => {
   for (let i = 0; i < 200 && ended.length < SESSIONS; i++) await sleep(50);
   if (ended.length < SESSIONS) throw new Error(`only ${ended.length} session.ended audit events for ${SESSIONS} sessions (${what})`);
@@ -106,10 +131,12 @@ try {
       // Let the connect burst's audit events and cache fills finish: revocation is measured on a quiet system.
       await sleep(SETTLE_MS);
       ended = [];
+      const cpuBefore = process.env.BENCH_DETAIL ? await cpuByProcess() : undefined;
       const sent = wallNow();
       const r = await patch('SUSPENDED');
       const t0 = wallNow();
       if (r.status !== 200) throw new Error(`PATCH answered ${r.status}`);
+      m.patchMs.push(t0 - sent);
       const refusals = mode === 'probes' ? Promise.all(ports.map((p, i) => refusedAt(p, `${run}-${i}`, t0))) : undefined;
       if (mode !== 'devices') await waitEnded(mode);
       // Every session must really be closed by the server (for 'quiet' and 'probes': proven after the fact).
@@ -117,6 +144,13 @@ try {
       if (closed.open) throw new Error(`${closed.open} sessions still open 10 s after the PATCH`);
       await waitEnded(mode);
       const lastServer = Math.max(...ended.map((e) => e.atMs)) - t0;
+      if (cpuBefore) {
+        const after = await cpuByProcess();
+        const d = [...after].map(([k, v]) => [k.split(':')[0]!, v - (cpuBefore.get(k) ?? v)] as const).filter(([, v]) => v > 0);
+        const sum = new Map<string, number>();
+        for (const [k, v] of d) sum.set(k, (sum.get(k) ?? 0) + v);
+        process.stderr.write(`  ${mode}: CPU ms by process until every close was seen: ${[...sum].map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      }
       if (process.env.BENCH_DETAIL) {
         const by = new Map<string, number[]>();
         for (const e of ended) by.set(e.source, [...(by.get(e.source) ?? []), e.atMs - t0]);
@@ -131,7 +165,9 @@ try {
         m.deviceFirst.push(Math.min(...closed.times) - t0);
       } else {
         m.serverAllProbed.push(lastServer);
-        m.refuseAll.push(Math.max(...(await refusals)!) - t0);
+        const r = (await refusals)!;
+        m.refuseAll.push(Math.max(...r.map((x) => x.answered)) - t0);
+        m.refuseInEffect.push(Math.max(...r.map((x) => x.started)) - t0);
       }
       await fleetProc.end();
       const back = await patch('VALID');
@@ -167,5 +203,7 @@ console.log(row('(a) the same, from the PATCH being sent', m.fromSent));
 console.log(row('(a) broker clock, with the devices reading their sockets', m.serverAllWatched));
 console.log(row('(a) seen by the devices (server FIN received in the fleet process)', m.deviceAll));
 console.log(row('first affected session seen closed by its device', m.deviceFirst));
-console.log(row('(b) a new connect refused on every replica', m.refuseAll));
+console.log(row('(b) a new connect refused on every replica (CONNACK 5 received)', m.refuseAll));
+console.log(row('(b) refusal in effect: the refused attempt started (later of the replicas)', m.refuseInEffect));
 console.log(row('(a) broker clock, while (b) probes every replica', m.serverAllProbed));
+console.log(row('the PATCH itself (sent → response; it answers once the change is published)', m.patchMs));

@@ -4,7 +4,7 @@
 // whose per-client bookkeeping (timers, stores, stream plumbing) stalls the process for tens of
 // milliseconds when hundreds of connections end at once, which would be measured as server latency.
 // Tests use the real clients (`mqtt`, mosquitto_pub/sub); this is only a load generator.
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 
 export interface LeanDevice {
   host: string;
@@ -56,12 +56,21 @@ export function connectPacket(clientId: string, username: string, password: stri
   return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }
 
+// Parsing the key and certificates costs milliseconds a connect; a fleet shares one device identity.
+const contexts = new Map<string, SecureContext>();
+function contextOf(d: LeanDevice): SecureContext {
+  const k = `${d.ca}\0${d.cert}\0${d.key}`;
+  let c = contexts.get(k);
+  if (!c) contexts.set(k, (c = createSecureContext({ ca: d.ca, cert: d.cert, key: d.key, minVersion: 'TLSv1.2' })));
+  return c;
+}
+
 /** Open one session; rejects on a TLS or socket error before the CONNACK. */
 export function openLean(d: LeanDevice, timeoutMs = 10_000): Promise<LeanSession> {
   return new Promise((resolve, reject) => {
     let closedAt: (t: number) => void = () => undefined;
     const closed = new Promise<number>((r) => (closedAt = r));
-    const socket = tlsConnect({ host: d.host, port: d.port, servername: d.servername, ca: d.ca, cert: d.cert, key: d.key, minVersion: 'TLSv1.2' });
+    const socket = tlsConnect({ host: d.host, port: d.port, servername: d.servername, secureContext: contextOf(d) });
     socket.setNoDelay(true);
     const timer = setTimeout(() => fail(new Error(`no CONNACK within ${timeoutMs} ms`)), timeoutMs);
     let buf = Buffer.alloc(0);

@@ -49,6 +49,8 @@ export interface Fixture {
   credentials: Map<string, { accountId: string; id: string; delayMs?: number }>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
+  /** How many trust-set requests the fake cert-registry has answered. */
+  readonly trustSetRequests: number;
   audit: AuditEvent[];
   register(id: string, c: Issued, status: CertStatus, accountId?: string): void;
   attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
@@ -93,7 +95,11 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
     });
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
-    bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => ({ entries: registry.filter((e) => req.accountIds.includes(e.accountId)) }));
+    let trustSetRequests = 0;
+    bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
+      trustSetRequests += 1;
+      return { entries: registry.filter((e) => req.accountIds.includes(e.accountId)) };
+    });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
     const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
@@ -161,6 +167,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       accounts,
       credentials,
       registry,
+      get trustSetRequests() {
+        return trustSetRequests;
+      },
       audit,
       register: (id, c, status, accountId = PROVIDER) => {
         registry.push({ id, accountId, fingerprint: c.cert.fingerprint, status, kind: c.cert.kind, pem: c.certPem });

@@ -218,6 +218,47 @@ describe('broker: connect decision and real-time revocation', () => {
     assert.deepEqual({ ...back.connack }, connack(0));
   });
 
+  it('after a suspension the replica refills the trust set once, and the kicked devices\' reconnect storm is decided from it', async () => {
+    const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
+    const live = await Promise.all(Array.from({ length: 5 }, (_, i) => attempt({ clientId: `storm-${i}-${randomUUID()}`, ...dev })));
+    const setStatus = async (status: CertStatus) => {
+      const entry = fx.registry.find((e) => e.id === 'inter')!;
+      const before = entry.status;
+      entry.status = status;
+      const ev: CertStatusChangedEvent = {
+        id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER,
+        actor: { kind: 'token', id: 'tok-1' }, data: { certificateId: 'inter', fingerprint: pki.intermediate.cert.fingerprint, before, after: status },
+      };
+      await bus.publishEvent(ChangeSubjects.CertStatusChanged, ev);
+    };
+    try {
+      for (const a of live) assert.deepEqual({ ...a.connack }, connack(0));
+      const closed = Promise.all(live.map((a) => new Promise<void>((r) => (a.client.disconnected ? r() : a.client.once('close', () => r())))));
+      const before = fx.trustSetRequests;
+      await setStatus('SUSPENDED');
+      await closed;
+      // Every set holding the provider was dropped (other tests' accounts too) and is refilled once.
+      await waitFor(() => fx.trustSetRequests > before, { what: 'the dropped trust sets refilled' });
+      await new Promise((r) => setTimeout(r, 200));
+      const refilled = fx.trustSetRequests;
+      const storm = await Promise.all(Array.from({ length: 5 }, (_, i) => attempt({ clientId: `storm-back-${i}-${randomUUID()}`, ...dev })));
+      try {
+        for (const a of storm) assert.deepEqual({ ...a.connack }, connack(5));
+        assert.equal(fx.trustSetRequests, refilled, 'no trust-set request per reconnecting device');
+      } finally {
+        await Promise.all(storm.map(end));
+      }
+    } finally {
+      await setStatus('VALID');
+      await Promise.all(live.map(end));
+    }
+    await waitFor(async () => {
+      const r = await attempt({ clientId: `storm-ok-${randomUUID()}`, ...dev });
+      await end(r);
+      return r.connack?.returnCode === 0;
+    }, { what: 'admitted after restore', timeoutMs: 5000 });
+  });
+
   it('refuses an RSA-1024 client certificate', async () => {
     const keyFile = join(dir.path, 'weak.key');
     const csrFile = join(dir.path, 'weak.csr');
@@ -363,7 +404,8 @@ describe('broker: connect decision and real-time revocation', () => {
     assert.equal(ready.status, 200);
     const m = await (await fetch(`${broker.httpUrl}/metrics`)).text();
     assert.match(m, /twoway_broker_decisions_total\{outcome="accepted",reason="MUTUAL_TLS"\} \d+/);
-    assert.match(m, /twoway_broker_sessions_ended_total\{reason="SESSION_CERT_STATUS_CHANGED"\} 1/);
-    assert.match(m, /twoway_broker_revocation_propagation_ms_count 1/);
+    // Every session this file's tests ended by a status change (one, then a storm of five).
+    assert.match(m, /twoway_broker_sessions_ended_total\{reason="SESSION_CERT_STATUS_CHANGED"\} 6\n/);
+    assert.match(m, /twoway_broker_revocation_propagation_ms_count 6\n/);
   });
 });

@@ -138,10 +138,15 @@ export class StoreConsumer {
     }
   }
 
-  /** Buffer a message; returns the write to await when the batch is full or the stream is drained. */
+  /**
+   * Buffer a message; returns the write to await when the batch is full. A partial batch is written
+   * after LINGER_MS, also when the stream is momentarily drained: in a burst (a revocation ending
+   * hundreds of sessions on several replicas) events arrive in a trickle of small windows, and writing
+   * at each drained moment made one transaction (and fsync) per window instead of one per burst.
+   */
   private enqueue(m: JsMsg): Promise<void> | undefined {
     this.buf.push(m);
-    if (this.buf.length >= this.o.batchSize || m.info.pending === 0) return this.flush();
+    if (this.buf.length >= this.o.batchSize) return this.flush();
     this.linger ??= setTimeout(() => {
       this.linger = undefined;
       void this.flush();

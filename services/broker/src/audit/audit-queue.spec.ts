@@ -77,6 +77,25 @@ describe('AuditQueue', () => {
     q.stop();
   });
 
+  it('holdFor: publishes nothing during the hold, then everything held, in order; flush() at stop does not wait for it', async () => {
+    const p = publisher();
+    const q = new AuditQueue(p, 100, log, () => undefined);
+    q.holdFor(150);
+    q.push(ev('1'));
+    q.push(ev('2'));
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(p.published.length, 0, 'held');
+    await waitFor(() => p.published.length === 2, { timeoutMs: 2000 });
+    assert.deepEqual(p.published.map((s) => s.split('#')[1]), ['1', '2']);
+    q.holdFor(60_000);
+    q.push(ev('3'));
+    const t = Date.now();
+    await q.flush(1_000);
+    assert.ok(Date.now() - t < 500, 'flush released the hold');
+    assert.deepEqual(p.published.map((s) => s.split('#')[1]), ['1', '2', '3']);
+    q.stop();
+  });
+
   it('holds events while disconnected and drops the oldest when full, counting each drop', async () => {
     const p = publisher();
     p.connected = false;

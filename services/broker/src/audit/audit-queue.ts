@@ -55,11 +55,30 @@ export class AuditQueue {
   }
 
   private pumpAgain = false;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** The current window: AUDIT_PUBLISH_WINDOW, or 1 after a failed publish until one succeeds. */
   private window = AUDIT_PUBLISH_WINDOW;
 
+  /**
+   * Publish nothing for `ms`: after a replica ended many sessions at once, its CPU goes first to the
+   * devices that reconnect straight away (each must be refused quickly) and, on a node shared with
+   * other replicas, to their closes; the batch's `session.ended` events follow, unchanged, a moment
+   * later (revocation benchmark, docs/benchmarks.md).
+   */
+  holdFor(ms: number): void {
+    if (this.stopped || ms <= 0) return;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.release(), ms);
+  }
+
+  private release(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.pump();
+  }
+
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.holdTimer) return;
     if (this.pumping) {
       // A run is finishing: it looks again when done (a resume() must not be lost).
       this.pumpAgain = true;
@@ -78,7 +97,7 @@ export class AuditQueue {
   }
 
   private async run(): Promise<void> {
-    while (this.queue.length && !this.stopped) {
+    while (this.queue.length && !this.stopped && !this.holdTimer) {
       if (!this.publisher.connected) {
         // Parked until resume() (NATS back) or the next backoff tick.
         this.schedule();
@@ -101,6 +120,7 @@ export class AuditQueue {
       this.window = AUDIT_PUBLISH_WINDOW;
       this.backoffMs = RETRY_MIN_MS;
     }
+    if (this.holdTimer) return; // not idle: held, the release pumps again
     const w = this.idleWaiters;
     this.idleWaiters = [];
     w.forEach((f) => f());
@@ -126,6 +146,7 @@ export class AuditQueue {
   /** Resolve when the queue is empty or `timeoutMs` passed (used at stop). */
   flush(timeoutMs: number): Promise<void> {
     if (!this.queue.length) return Promise.resolve();
+    if (this.holdTimer) this.release();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       this.idleWaiters.push(() => {
@@ -137,6 +158,8 @@ export class AuditQueue {
 
   stop(): void {
     this.stopped = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.queue.length) this.log.warn({ lost: this.queue.length }, 'audit events not published at stop');

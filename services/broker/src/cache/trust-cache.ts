@@ -79,17 +79,20 @@ export class TrustCache {
     if (gen === this.generation.current) this.sets.set(keyOf(s.ancestry), s);
   }
 
-  /** Drop every cached set whose ancestry contains `accountId` (the account and all its descendants). */
-  invalidateAccount(accountId: string): number {
+  /**
+   * Drop every cached set whose ancestry contains `accountId` (the account and all its descendants).
+   * Returns the ancestries dropped, for a refill ahead of the next connect.
+   */
+  invalidateAccount(accountId: string): (readonly string[])[] {
     this.generation.bump();
-    let n = 0;
+    const dropped: (readonly string[])[] = [];
     for (const [k, s] of this.sets) {
       if (s.ancestry.includes(accountId)) {
         this.sets.delete(k);
-        n += 1;
+        dropped.push(s.ancestry);
       }
     }
-    return n;
+    return dropped;
   }
 
   clear(): void {

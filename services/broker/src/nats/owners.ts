@@ -7,6 +7,7 @@ import {
 import type { Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
+import { SingleFlight } from '../cache/single-flight.js';
 import type { TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
 import type { KeyKind } from '../connect/decide.js';
 import type { BrokerMetrics } from '../http/metrics.js';
@@ -31,7 +32,13 @@ export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
   | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
 
+/** Trust sets refilled in the background after one change. */
+const REFILL_MAX = 16;
+
 export class Owners {
+  private readonly trustFetches = new SingleFlight<TrustSnapshot>();
+  private readonly settingsFetches = new SingleFlight<AccountSettings>();
+
   constructor(
     private readonly bus: Bus,
     readonly caches: Caches,
@@ -84,10 +91,12 @@ export class Owners {
     }
     this.miss('settings', q);
     const gen = this.caches.settings.generation.current;
-    const r = await this.bus.request(RequestSubjects.SettingsGet, { accountId }, SettingsGetReply, { traceparent: q?.traceparent });
-    const v: AccountSettings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry.length ? r.ancestry : [accountId] };
-    this.caches.settings.put(v, gen);
-    return v;
+    return this.settingsFetches.run(accountId, gen, async () => {
+      const r = await this.bus.request(RequestSubjects.SettingsGet, { accountId }, SettingsGetReply, { traceparent: q?.traceparent });
+      const v: AccountSettings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry.length ? r.ancestry : [accountId] };
+      this.caches.settings.put(v, gen);
+      return v;
+    });
   }
 
   async trustSet(ancestry: readonly string[], q?: OwnerQuery): Promise<TrustSnapshot> {
@@ -97,10 +106,27 @@ export class Owners {
       return cached;
     }
     this.miss('trust', q);
+    return this.fetchTrust(ancestry, q?.traceparent);
+  }
+
+  private fetchTrust(ancestry: readonly string[], traceparent?: string): Promise<TrustSnapshot> {
     const gen = this.caches.trust.generation.current;
-    const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent: q?.traceparent });
-    const snap = this.caches.trust.build(ancestry, r.entries);
-    this.caches.trust.put(snap, gen);
-    return snap;
+    return this.trustFetches.run(ancestry.join('/'), gen, async () => {
+      const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent });
+      const snap = this.caches.trust.build(ancestry, r.entries);
+      this.caches.trust.put(snap, gen);
+      return snap;
+    });
+  }
+
+  /**
+   * Fill again, in the background, trust sets a change has just dropped: the devices it did not
+   * concern (and those it kicked, which reconnect at once to be refused) then find a warm set instead
+   * of each waiting for cert-registry. A failure only leaves the set to be fetched on the next connect.
+   * At most REFILL_MAX sets: a change high in the tree drops every set below it, and refilling them all
+   * at once would be the very burst this avoids; the rest fill on their next connect.
+   */
+  refreshTrust(ancestries: readonly (readonly string[])[], onError: (err: unknown) => void): void {
+    for (const a of ancestries.slice(0, REFILL_MAX)) if (!this.caches.trust.get(a)) this.fetchTrust(a).catch(onError);
   }
 }

@@ -2,6 +2,8 @@
 //   1. on-status-changed — decode the event into a Change (cert status/delete/add, settings, credential)
 //   2. invalidate        — drop the stale warm-cache entries first, so reconnects are decided afresh
 //   3. kick              — end every live session the change no longer allows, audited as session.ended
+//   4. refill            — fetch the dropped trust sets again in the background, so the next connects
+//                          (the kicked devices come straight back) are decided on a warm set
 // and, after a NATS outage, resync: flush every cache and re-decide every live session.
 import type { Caches } from '../nats/owners.js';
 import { invalidate } from './invalidate.js';
@@ -14,8 +16,9 @@ export interface RevocationDeps extends KickDeps {
 
 export async function applyChange(subject: string, data: Uint8Array, d: RevocationDeps): Promise<Change> {
   const change = toChange(subject, data);
-  invalidate(change, d.caches);
+  const dropped = invalidate(change, d.caches);
   await kick(change, d);
+  d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
   return change;
 }
 

@@ -3,21 +3,21 @@
 import type { Caches } from '../nats/owners.js';
 import type { Change } from './on-status-changed.js';
 
-export function invalidate(c: Change, caches: Caches): void {
+/** Returns the trust sets (by ancestry) that were dropped. */
+export function invalidate(c: Change, caches: Caches): (readonly string[])[] {
   switch (c.type) {
     case 'cert.status_changed':
     case 'cert.deleted':
     case 'cert.added':
       // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it goes.
-      caches.trust.invalidateAccount(c.account);
-      return;
+      return caches.trust.invalidateAccount(c.account);
     case 'settings.changed':
       caches.settings.invalidate(c.account);
-      return;
+      return [];
     case 'credential.changed':
       caches.credentials.invalidate(c.credentialId, c.username);
-      return;
+      return [];
     case 'ignored':
-      return;
+      return [];
   }
 }
