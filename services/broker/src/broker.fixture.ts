@@ -51,6 +51,8 @@ export interface Fixture {
   registry: TrustEntry[];
   /** How many trust-set requests the fake cert-registry has answered. */
   readonly trustSetRequests: number;
+  /** How many credential checks the fake account-settings has answered. */
+  readonly credentialRequests: number;
   audit: AuditEvent[];
   register(id: string, c: Issued, status: CertStatus, accountId?: string): void;
   attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
@@ -87,7 +89,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     const registry: TrustEntry[] = [];
     const audit: AuditEvent[] = [];
 
+    let credentialRequests = 0;
     bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, async (req) => {
+      credentialRequests += 1;
       const c = credentials.get(req.key);
       if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
       if (c.delayMs) await new Promise((r) => setTimeout(r, c.delayMs));
@@ -169,6 +173,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       registry,
       get trustSetRequests() {
         return trustSetRequests;
+      },
+      get credentialRequests() {
+        return credentialRequests;
       },
       audit,
       register: (id, c, status, accountId = PROVIDER) => {

@@ -259,6 +259,26 @@ describe('broker: connect decision and real-time revocation', () => {
     }, { what: 'admitted after restore', timeoutMs: 5000 });
   });
 
+  it('devices sharing a credential that connect together are verified with one credential check', async () => {
+    // Slow answers make the attempts overlap, as a fleet's reconnect after a restart does.
+    fx.credentials.set('dev-herd', { accountId: 'acc-mtls', id: 'cred-herd', delayMs: 300 });
+    const before = fx.credentialRequests;
+    const herd = await Promise.all(Array.from({ length: 6 }, (_, i) => attempt({ clientId: `herd-${i}-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-herd', password: PASSWORD })));
+    try {
+      for (const a of herd) assert.deepEqual({ ...a.connack }, connack(0));
+      assert.equal(fx.credentialRequests - before, 1);
+    } finally {
+      await Promise.all(herd.map(end));
+    }
+    const wrong = await Promise.all(Array.from({ length: 3 }, (_, i) => attempt({ clientId: `herd-bad-${i}-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-herd', password: `wrong-${i}` })));
+    try {
+      for (const a of wrong) assert.deepEqual({ ...a.connack }, connack(4));
+      assert.equal(fx.credentialRequests - before, 4, 'different passwords are each checked (lockout counts every one)');
+    } finally {
+      await Promise.all(wrong.map(end));
+    }
+  });
+
   it('refuses an RSA-1024 client certificate', async () => {
     const keyFile = join(dir.path, 'weak.key');
     const csrFile = join(dir.path, 'weak.csr');

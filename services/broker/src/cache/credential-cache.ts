@@ -27,6 +27,15 @@ export class CredentialCache {
     return `${key}\u0000${createHmac('sha256', this.secret).update(password, 'utf8').digest('base64')}`;
   }
 
+  /**
+   * Which verifications may share one request (single-flight): the same key, password and source
+   * address. Concurrent attempts with the same password get the same answer anyway; keeping the
+   * address in it leaves account-settings' per-address lockout counting every other address.
+   */
+  flightKey(key: string, password: string, sourceAddress: string | undefined): string {
+    return `${this.keyOf(key, password)}\u0000${sourceAddress ?? ''}`;
+  }
+
   get(key: string, password: string, nowMs: number): VerifiedCredential | undefined {
     const k = this.keyOf(key, password);
     const v = this.entries.get(k);

@@ -38,6 +38,7 @@ const REFILL_MAX = 16;
 export class Owners {
   private readonly trustFetches = new SingleFlight<TrustSnapshot>();
   private readonly settingsFetches = new SingleFlight<AccountSettings>();
+  private readonly credentialFetches = new SingleFlight<CredentialAnswer>();
 
   constructor(
     private readonly bus: Bus,
@@ -63,24 +64,28 @@ export class Owners {
     }
     this.miss('credential', q);
     const credGen = this.caches.credentials.generation.current;
-    const setGen = this.caches.settings.generation.current;
-    const r: CredentialReply = await this.bus.request(
-      RequestSubjects.CredentialVerify,
-      { key, password, ...(sourceAddress ? { sourceAddress } : {}) },
-      CredentialVerifyReply,
-      { traceparent: q?.traceparent },
-    );
-    if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}) };
-    const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
-    this.caches.credentials.put(password, credential, credGen);
-    let settings: AccountSettings;
-    if (r.settings && r.ancestry?.length) {
-      settings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry };
-      this.caches.settings.put(settings, setGen);
-    } else {
-      settings = await this.settings(r.accountId, q);
-    }
-    return { ok: true, credential, settings };
+    // Devices sharing a credential reconnect together (after a restart, a kick, a NATS blink): one
+    // password hash in account-settings for all of them, not one each (scrypt is ~60 ms of its CPU).
+    return this.credentialFetches.run(this.caches.credentials.flightKey(key, password, sourceAddress), credGen, async () => {
+      const setGen = this.caches.settings.generation.current;
+      const r: CredentialReply = await this.bus.request(
+        RequestSubjects.CredentialVerify,
+        { key, password, ...(sourceAddress ? { sourceAddress } : {}) },
+        CredentialVerifyReply,
+        { traceparent: q?.traceparent },
+      );
+      if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}) };
+      const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
+      this.caches.credentials.put(password, credential, credGen);
+      let settings: AccountSettings;
+      if (r.settings && r.ancestry?.length) {
+        settings = { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry };
+        this.caches.settings.put(settings, setGen);
+      } else {
+        settings = await this.settings(r.accountId, q);
+      }
+      return { ok: true, credential, settings };
+    });
   }
 
   async settings(accountId: string, q?: OwnerQuery): Promise<AccountSettings> {
