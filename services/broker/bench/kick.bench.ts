@@ -9,8 +9,7 @@
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { randomUUID } from 'node:crypto';
-import { ChangeSubjects, type CertStatus, type CertStatusChangedEvent } from '@twoway/contracts';
+import type { CertStatus } from '@twoway/contracts';
 import { Fleet, openLean, waitFor, wallNow, type LeanDevice } from '@twoway/testing';
 import { PASSWORD, PROVIDER, settingsOf, startFixture } from '../src/broker.fixture.js';
 
@@ -30,16 +29,7 @@ try {
     host: '127.0.0.1', port: fx.broker.mqttPort, servername: 'localhost', ca: fx.pki.root.certPem, cert: dev.chainPem, key: dev.keyPem,
     username: 'bench-device', password: PASSWORD, clientId,
   });
-  const setStatus = async (status: CertStatus) => {
-    const entry = fx.registry.find((e) => e.id === 'inter')!;
-    const before = entry.status;
-    entry.status = status;
-    const ev: CertStatusChangedEvent = {
-      id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER,
-      actor: { kind: 'token', id: 'bench' }, data: { certificateId: 'inter', fingerprint: fx.pki.intermediate.cert.fingerprint, before, after: status },
-    };
-    await fx.bus.publishEvent(ChangeSubjects.CertStatusChanged, ev);
-  };
+  const setStatus = (status: CertStatus) => fx.setCertStatus('inter', status);
   const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
   const profile = process.env.BENCH_PROFILE;

@@ -6,7 +6,7 @@ import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { DeliverPolicy, StringCodec } from 'nats';
 import {
-  CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
+  ChangeSubjects, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
   type AuditEvent, type CertStatus, type Settings, type TrustEntry,
 } from '@twoway/contracts';
 import { Bus } from '@twoway/nats';
@@ -59,6 +59,8 @@ export interface Fixture {
   end(a: Attempt): Promise<void>;
   auditFor(clientId: string, type?: string): Promise<AuditEvent>;
   publishChange(subject: string, type: string, account: string, data: object): Promise<void>;
+  /** Change a registration's status in the fake registry and publish its `cert.status_changed`, as cert-registry does. */
+  setCertStatus(entryId: string, status: CertStatus): Promise<void>;
   /** An outage: stop nats-server (its store is kept) … */
   stopNats(): Promise<void>;
   /** … and start it again on the same port and store. */
@@ -190,6 +192,13 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       publishChange: (subject, type, account, data) => {
         const ev = { id: randomUUID(), type, time: new Date().toISOString(), account, actor: { kind: 'token', id: 'tok-test' }, data };
         return bus.publishEvent(subject, ev);
+      },
+      setCertStatus: async (entryId, status) => {
+        const entry = registry.find((e) => e.id === entryId);
+        if (!entry) throw new Error(`no registration ${entryId} in the fake registry`);
+        const before = entry.status;
+        entry.status = status;
+        await fx.publishChange(ChangeSubjects.CertStatusChanged, 'cert.status_changed', entry.accountId, { certificateId: entry.id, fingerprint: entry.fingerprint, before, after: status });
       },
       stopNats: () => nats.proc.stop(),
       startNats: async () => {

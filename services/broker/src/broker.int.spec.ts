@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StringCodec } from 'nats';
 import mqtt from 'mqtt';
-import { ChangeSubjects, Streams, type CertStatus, type CertStatusChangedEvent } from '@twoway/contracts';
+import { Streams, type CertStatus } from '@twoway/contracts';
 import { waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
 import type { Bus } from '@twoway/nats';
@@ -175,17 +175,7 @@ describe('broker: connect decision and real-time revocation', () => {
     const clientId = `rev-${randomUUID()}`;
     const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
     const a = await attempt({ clientId, ...dev });
-    const setStatus = async (status: CertStatus) => {
-      const entry = fx.registry.find((e) => e.id === 'inter')!;
-      const before = entry.status;
-      entry.status = status;
-      const ev: CertStatusChangedEvent = {
-        id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER,
-        actor: { kind: 'token', id: 'tok-1' },
-        data: { certificateId: 'inter', fingerprint: pki.intermediate.cert.fingerprint, before, after: status },
-      };
-      await bus.publishEvent(ChangeSubjects.CertStatusChanged, ev);
-    };
+    const setStatus = (status: CertStatus) => fx.setCertStatus('inter', status);
     try {
       assert.deepEqual({ ...a.connack }, connack(0));
       const closed = new Promise<void>((r) => a.client.once('close', () => r()));
@@ -221,16 +211,7 @@ describe('broker: connect decision and real-time revocation', () => {
   it('after a suspension the replica refills the trust set once, and the kicked devices\' reconnect storm is decided from it', async () => {
     const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
     const live = await Promise.all(Array.from({ length: 5 }, (_, i) => attempt({ clientId: `storm-${i}-${randomUUID()}`, ...dev })));
-    const setStatus = async (status: CertStatus) => {
-      const entry = fx.registry.find((e) => e.id === 'inter')!;
-      const before = entry.status;
-      entry.status = status;
-      const ev: CertStatusChangedEvent = {
-        id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER,
-        actor: { kind: 'token', id: 'tok-1' }, data: { certificateId: 'inter', fingerprint: pki.intermediate.cert.fingerprint, before, after: status },
-      };
-      await bus.publishEvent(ChangeSubjects.CertStatusChanged, ev);
-    };
+    const setStatus = (status: CertStatus) => fx.setCertStatus('inter', status);
     try {
       for (const a of live) assert.deepEqual({ ...a.connack }, connack(0));
       const closed = Promise.all(live.map((a) => new Promise<void>((r) => (a.client.disconnected ? r() : a.client.once('close', () => r())))));
