@@ -2,6 +2,7 @@
 export const SpanNames = {
   /** SERVER, root of a connect's trace: one MQTT CONNECT decided by a broker. */
   Connect: 'twoway.broker.connect',
+  /** CONSUMER: one CHANGES-stream event applied by a broker, parented by the write that published it. */
   Revocation: 'twoway.broker.revocation',
   /** CLIENT: a request/reply sent to the owning service (subject in `messaging.destination.name`). */
   NatsRequest: 'twoway.nats.request',
@@ -26,6 +27,9 @@ export const AttributeNames = {
   /** How the presented chain stood: none, not_evaluated, untrusted, blocked, trusted. */
   ConnectCertificate: 'twoway.connect.certificate',
   AccountId: 'twoway.account.id',
+  /** A CHANGES-stream event as a broker applied it: its type, and the live sessions it ended there. */
+  ChangeType: 'twoway.change.type',
+  SessionsEnded: 'twoway.sessions.ended',
   /** The MQTT client id as the device sent it, escaped (libs/telemetry `escapeField`). */
   MqttClientId: 'twoway.mqtt.client_id',
   /** Answers one connect got from the broker's warm caches, and questions it had to send over NATS. */

@@ -172,9 +172,9 @@ export class Broker {
       const feed = await ChangesFeed.start({
         bus,
         log,
-        apply: async (subject, data) => {
-          const c = await applyChange(subject, data, revocation);
-          if (c.type !== 'ignored') metrics.changesApplied.inc({ type: c.type });
+        apply: async (subject, data, _seq, headers) => {
+          const { change } = await applyChange(subject, data, revocation, headers);
+          if (change.type !== 'ignored') metrics.changesApplied.inc({ type: change.type });
         },
         onEnded: (err) => {
           state.feedAlive = false;

@@ -5,7 +5,8 @@
 // services; test/e2e/tracing.e2e.spec.ts shows the same across processes with the real services.)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestSubjects } from '@twoway/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ChangeSubjects, RequestSubjects } from '@twoway/contracts';
 import { SpanKind, SpanNames, SpanStatusCode, startInMemoryTracing, type FinishedSpan, type InMemoryTracing } from '@twoway/telemetry';
 import { waitFor } from '@twoway/testing';
 import type { Issued } from '@twoway/pki';
@@ -102,6 +103,34 @@ describe('broker: a connect is one trace across broker → NATS → owner', () =
     assert.equal(connect.status.code, SpanStatusCode.ERROR);
     const [req] = childrenOf(connect);
     assert.equal(req!.attributes['twoway.error.code'], 'UNAVAILABLE');
+  });
+
+  it('a CHANGES event is a CONSUMER span in the trace of the write that published it, saying what it ended', async () => {
+    const live = await fx.attempt({ device, clientId: 'dev-tr-live', username: 'dev-tr', password: PASSWORD });
+    assert.equal(live.connack?.returnCode, 0);
+    const closed = new Promise<void>((r) => live.client.once('close', () => r()));
+    const traceId = randomBytes(16).toString('hex');
+    const writeSpanId = randomBytes(8).toString('hex');
+    const entry = fx.registry.find((e) => e.id === 'root')!;
+    entry.status = 'SUSPENDED';
+    await fx.bus.publishEvent(
+      ChangeSubjects.CertStatusChanged,
+      { id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: entry.accountId, actor: { kind: 'token', id: 'tok-tr' }, data: { certificateId: 'root', fingerprint: entry.fingerprint, before: 'VALID', after: 'SUSPENDED' } } as { id: string },
+      `00-${traceId}-${writeSpanId}-01`,
+    );
+    try {
+      await closed;
+      const span = await waitFor(() => mem.spans().find((x) => x.name === SpanNames.Revocation && x.spanContext().traceId === traceId), { what: 'the revocation span' });
+      assert.equal(span.kind, SpanKind.CONSUMER);
+      // write → its publish (PRODUCER, by the Bus) → this replica applying it (CONSUMER)
+      const publish = mem.spans().find((x) => x.spanContext().spanId === span.parentSpanContext?.spanId);
+      assert.equal(publish?.name, SpanNames.NatsPublish);
+      assert.equal(publish?.parentSpanContext?.spanId, writeSpanId);
+      assert.deepEqual(span.attributes, { 'twoway.change.type': 'cert.status_changed', 'twoway.sessions.ended': 1, 'twoway.account.id': entry.accountId });
+    } finally {
+      await fx.setCertStatus('root', 'VALID');
+      await fx.end(live);
+    }
   });
 
   it('no span records a password, a certificate or a payload', () => {

@@ -1,7 +1,7 @@
 // Follows the CHANGES stream with a JetStream ordered consumer, starting after the last message that
 // existed at start (earlier facts are already reflected in what the owners answer). The ordered
 // consumer resumes at the next sequence after a reconnect, so nothing published meanwhile is missed.
-import { DeliverPolicy, type ConsumerMessages } from 'nats';
+import { DeliverPolicy, type ConsumerMessages, type MsgHdrs } from 'nats';
 import { Streams } from '@twoway/contracts';
 import type { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
@@ -9,8 +9,11 @@ import type { Logger } from '@twoway/telemetry';
 export interface ChangesFeedOptions {
   bus: Bus;
   log: Logger;
-  /** Apply one message; an error is logged and the message skipped (a bad payload must not stall the feed). */
-  apply(subject: string, data: Uint8Array, seq: number): Promise<void>;
+  /**
+   * Apply one message; an error is logged and the message skipped (a bad payload must not stall the
+   * feed). `headers` carry the trace of the write that published it (the outbox row's traceparent).
+   */
+  apply(subject: string, data: Uint8Array, seq: number, headers: MsgHdrs | undefined): Promise<void>;
   /** The feed ended without stop(): the broker can no longer follow changes. */
   onEnded(err?: unknown): void;
 }
@@ -42,7 +45,7 @@ export class ChangesFeed {
     try {
       for await (const m of this.messages!) {
         try {
-          await this.o.apply(m.subject, m.data, m.seq);
+          await this.o.apply(m.subject, m.data, m.seq, m.headers);
         } catch (err) {
           this.o.log.error({ err, subject: m.subject, seq: m.seq }, 'change event not applied');
         }

@@ -5,6 +5,7 @@
 //   4. refill            — fetch the dropped trust sets again in the background, so the next connects
 //                          (the kicked devices come straight back) are decided on a warm set
 // and, after a NATS outage, resync: flush every cache and re-decide every live session.
+import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, extractHeaders, runInSpan, startSpan, type HeaderCarrier } from '@twoway/telemetry';
 import type { Caches } from '../nats/owners.js';
 import { invalidate } from './invalidate.js';
 import { endSession, kick, redecide, sessionEndReason, type KickDeps } from './kick.js';
@@ -14,12 +15,29 @@ export interface RevocationDeps extends KickDeps {
   caches: Caches;
 }
 
-export async function applyChange(subject: string, data: Uint8Array, d: RevocationDeps): Promise<Change> {
-  const change = toChange(subject, data);
-  const dropped = invalidate(change, d.caches);
-  await kick(change, d);
-  d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
-  return change;
+/**
+ * Returns the change and how many live sessions it ended on this replica. A `twoway.broker.revocation`
+ * span (CONSUMER) joins the trace of the write that published the event, so one trace shows the PATCH,
+ * its publish and what every replica did with it.
+ */
+export async function applyChange(subject: string, data: Uint8Array, d: RevocationDeps, headers?: HeaderCarrier): Promise<{ change: Change; ended: number }> {
+  const parent = extractHeaders(headers);
+  const span = startSpan(SpanNames.Revocation, { kind: SpanKind.CONSUMER, parent });
+  try {
+    return await runInSpan(span, parent, async () => {
+      const change = toChange(subject, data);
+      const dropped = invalidate(change, d.caches);
+      const ended = await kick(change, d);
+      d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
+      if (span.isRecording()) span.setAttributes({ [A.ChangeType]: change.type, [A.SessionsEnded]: ended, ...('account' in change ? { [A.AccountId]: change.account } : {}) });
+      return { change, ended };
+    });
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.name ?? 'Error' });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 /**
