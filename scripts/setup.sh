@@ -26,8 +26,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then echo "setup: Node 20 or newer is required (found $(node -v))" >&2; exit 1; fi
 
 # The locked dependency tree (package-lock.json); native addons (better-sqlite3) build from source
-# when no prebuilt binary can be fetched. `npm install` rather than `npm ci`: the lock omits other
-# platforms' optional packages (nx's native binaries), which `npm ci` refuses as out of sync.
+# when no prebuilt binary can be fetched. `npm install` rather than `npm ci` so that a second run with
+# an unchanged tree is a no-op (the Dockerfile uses `npm ci`; the lock lists every platform's nx binary).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund --loglevel=error
 fi
