@@ -19,6 +19,8 @@ export interface TrustSnapshot {
   /** The worst status a fingerprint is registered with anywhere in the ancestry. */
   statusOf(fingerprint: string): CertStatus | undefined;
   readonly hasNonValid: boolean;
+  /** Registrations in the set (what a rebuild costs: each one is indexed again). */
+  readonly size: number;
 }
 
 export function buildSnapshot(ancestry: readonly string[], entries: readonly TrustEntry[], parse: (e: TrustEntry) => ParsedCert | undefined): TrustSnapshot {
@@ -42,6 +44,7 @@ export function buildSnapshot(ancestry: readonly string[], entries: readonly Tru
     },
     statusOf: (fp) => worst.get(fp),
     hasNonValid: [...worst.values()].some((s) => s !== 'VALID'),
+    size: entries.length,
   };
 }
 
@@ -81,15 +84,15 @@ export class TrustCache {
 
   /**
    * Drop every cached set whose ancestry contains `accountId` (the account and all its descendants).
-   * Returns the ancestries dropped, for a refill ahead of the next connect.
+   * Returns the sets dropped, for a refill ahead of the next connect.
    */
-  invalidateAccount(accountId: string): (readonly string[])[] {
+  invalidateAccount(accountId: string): TrustSnapshot[] {
     this.generation.bump();
-    const dropped: (readonly string[])[] = [];
+    const dropped: TrustSnapshot[] = [];
     for (const [k, s] of this.sets) {
       if (s.ancestry.includes(accountId)) {
         this.sets.delete(k);
-        dropped.push(s.ancestry);
+        dropped.push(s);
       }
     }
     return dropped;

@@ -32,8 +32,9 @@ export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
   | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
 
-/** Trust sets refilled in the background after one change. */
+/** Trust sets, and registrations in them, refilled in the background after one change. */
 const REFILL_MAX = 16;
+const REFILL_MAX_REGISTRATIONS = 10_000;
 
 export class Owners {
   private readonly trustFetches = new SingleFlight<TrustSnapshot>();
@@ -128,10 +129,17 @@ export class Owners {
    * Fill again, in the background, trust sets a change has just dropped: the devices it did not
    * concern (and those it kicked, which reconnect at once to be refused) then find a warm set instead
    * of each waiting for cert-registry. A failure only leaves the set to be fetched on the next connect.
-   * At most REFILL_MAX sets: a change high in the tree drops every set below it, and refilling them all
-   * at once would be the very burst this avoids; the rest fill on their next connect.
+   * At most REFILL_MAX sets and REFILL_MAX_REGISTRATIONS registrations in all: a change high in the
+   * tree drops every set below it, refilling them all at once would be the very burst this avoids, and
+   * a set beyond libs/pki's certificate-facts cache (20,000) is decoded again on every rebuild (~90 µs
+   * a registration, seconds on the event loop): those fill on their next connect, as before.
    */
-  refreshTrust(ancestries: readonly (readonly string[])[], onError: (err: unknown) => void): void {
-    for (const a of ancestries.slice(0, REFILL_MAX)) if (!this.caches.trust.get(a)) this.fetchTrust(a).catch(onError);
+  refreshTrust(dropped: readonly TrustSnapshot[], onError: (err: unknown) => void): void {
+    let budget = REFILL_MAX_REGISTRATIONS;
+    for (const s of dropped.slice(0, REFILL_MAX)) {
+      if (s.size > budget) continue;
+      budget -= s.size;
+      if (!this.caches.trust.get(s.ancestry)) this.fetchTrust(s.ancestry).catch(onError);
+    }
   }
 }

@@ -1,10 +1,11 @@
 // Step 2 of revocation: drop what the change made stale from the warm caches, before any session is
 // touched, so a device that reconnects right after being kicked is decided on fresh data.
+import type { TrustSnapshot } from '../cache/trust-cache.js';
 import type { Caches } from '../nats/owners.js';
 import type { Change } from './on-status-changed.js';
 
-/** Returns the trust sets (by ancestry) that were dropped. */
-export function invalidate(c: Change, caches: Caches): (readonly string[])[] {
+/** Returns the trust sets that were dropped. */
+export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {
   switch (c.type) {
     case 'cert.status_changed':
     case 'cert.deleted':
