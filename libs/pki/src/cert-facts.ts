@@ -429,6 +429,19 @@ export function factsOf(der: Uint8Array, fingerprint: string): CertFacts {
   return facts;
 }
 
+/**
+ * Facts of a parsed certificate, kept with the object for as long as it lives. The fingerprint cache
+ * above is bounded (and cleared when full), so a holder of more certificates than it keeps (a broker
+ * with 100,000 registered anchors, which indexes them again after every change) would decode every one
+ * again on each rebuild: ~90 µs each, seconds on the event loop.
+ */
+const byObject = new WeakMap<object, CertFacts>();
+export function factsOfCert(cert: { readonly der: Uint8Array; readonly fingerprint: string }): CertFacts {
+  let f = byObject.get(cert);
+  if (!f) byObject.set(cert, (f = factsOf(cert.der, cert.fingerprint)));
+  return f;
+}
+
 export function hasKeyUsage(f: CertFacts, bit: number): boolean {
   return f.keyUsage === undefined || (f.keyUsage & (1 << bit)) !== 0;
 }

@@ -4,7 +4,7 @@
 import { constants, verify as nodeVerify } from 'node:crypto';
 import { ChainReasons, type ChainReason } from '@twoway/contracts';
 import type { ParsedCert } from './certificate.js';
-import { CertFactsError, factsOf, hasKeyUsage, KeyUsageBit, Oid, type CertFacts, type Problem } from './cert-facts.js';
+import { CertFactsError, factsOfCert, hasKeyUsage, KeyUsageBit, Oid, type CertFacts, type Problem } from './cert-facts.js';
 import { NameConstraintState } from './names.js';
 
 export type Purpose = 'client' | 'server' | 'any';
@@ -186,7 +186,7 @@ const EDGE_PRIORITY: readonly ChainReason[] = [
 
 function toNode(cert: ParsedCert, anchor: boolean): Node | undefined {
   try {
-    return { cert, facts: factsOf(cert.der, cert.fingerprint), anchor };
+    return { cert, facts: factsOfCert(cert), anchor };
   } catch (e) {
     if (e instanceof CertFactsError) return undefined;
     throw e;
@@ -253,7 +253,7 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
   const anchors = input.anchors instanceof AnchorSet ? input.anchors : new AnchorSet(input.anchors);
   let leaf: Node;
   try {
-    leaf = { cert: input.leaf, facts: factsOf(input.leaf.der, input.leaf.fingerprint), anchor: anchors.has(input.leaf.fingerprint) };
+    leaf = { cert: input.leaf, facts: factsOfCert(input.leaf), anchor: anchors.has(input.leaf.fingerprint) };
   } catch (e) {
     if (!(e instanceof CertFactsError)) throw e;
     return { valid: false, reason: ChainReasons.CERT_MALFORMED, detail: `leaf: ${e.message}`, path: [input.leaf] };
@@ -387,7 +387,7 @@ export async function validateChain(input: ValidateChainInput): Promise<Validati
 export function checkCertificate(cert: ParsedCert, at: Date): ValidationResult {
   const r = validateChainSync({ leaf: cert, untrusted: [], anchors: [cert], at, purpose: 'any' });
   if (!r.valid || !cert.isCa) return r;
-  const f = factsOf(cert.der, cert.fingerprint);
+  const f = factsOfCert(cert);
   if (!hasKeyUsage(f, KeyUsageBit.keyCertSign)) return { valid: false, reason: ChainReasons.KEY_USAGE_INVALID, detail: 'a CA certificate whose keyUsage lacks keyCertSign cannot issue certificates', path: [cert] };
   return r;
 }
