@@ -130,9 +130,9 @@ export class Owners {
    * concern (and those it kicked, which reconnect at once to be refused) then find a warm set instead
    * of each waiting for cert-registry. A failure only leaves the set to be fetched on the next connect.
    * At most REFILL_MAX sets and REFILL_MAX_REGISTRATIONS registrations in all: a change high in the
-   * tree drops every set below it, refilling them all at once would be the very burst this avoids, and
-   * a set beyond libs/pki's certificate-facts cache (20,000) is decoded again on every rebuild (~90 µs
-   * a registration, seconds on the event loop): those fill on their next connect, as before.
+   * tree drops every set below it, and refilling them all at once would be the very burst this avoids
+   * (each set is a reply of every PEM from cert-registry, then ~2 µs a registration to index on this
+   * event loop). The rest fill on their next connect, as before.
    */
   refreshTrust(dropped: readonly TrustSnapshot[], onError: (err: unknown) => void): void {
     let budget = REFILL_MAX_REGISTRATIONS;
