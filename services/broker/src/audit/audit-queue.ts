@@ -107,8 +107,8 @@ export class AuditQueue {
       const results = await Promise.allSettled(window.map((ev) => this.publisher.publishEvent(auditSubject(ev.type), ev)));
       const published = new Set(window.filter((_, i) => results[i]!.status === 'fulfilled'));
       // Only remove what was published. The window was the queue's head, and a drop-oldest meanwhile
-      // only removes from the head, so the published events are all within the first window's length.
-      const head = this.queue.splice(0, Math.min(this.queue.length, AUDIT_PUBLISH_WINDOW));
+      // only removes from the head, so the published events are all within the window's length of it.
+      const head = this.queue.splice(0, window.length);
       this.queue.unshift(...head.filter((e) => !published.has(e)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
