@@ -21,7 +21,7 @@ import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
 import { SessionRegistry } from './sessions/session-registry.js';
-import { mountUnsubscribe, topicAuthorizers } from './topics.js';
+import { mountInbound, topicAuthorizers } from './topics.js';
 import type { ConnState } from './tls/conn-state.js';
 import { devServerCertificate } from './tls/dev-certificate.js';
 import { MqttListeners, type TlsMaterial } from './tls/listener.js';
@@ -230,7 +230,7 @@ export class Broker {
         handle: (socket: Socket, st: ConnState) => {
           const client = aedes.handle(socket) as Client;
           connStates.set(client, st);
-          mountUnsubscribe(client, sessions);
+          mountInbound(client, sessions);
         },
         onDeadline: (st) => {
           // Only a socket that sent a CONNECT is audited: auditing every half-open socket would let a

@@ -1,53 +1,116 @@
-// Tenant isolation of topics: each account is its own namespace. The broker prefixes every topic a
-// device publishes or subscribes to with `<accountId>/` (a mountpoint, as EMQX calls it) and strips it
-// on delivery, so devices use plain topics and never see another account's messages — wildcards
-// included (`#` becomes `<accountId>/#`). `$SYS` topics are aedes-internal and stay unreachable.
+// Tenant isolation of topics: each account is its own namespace (a mountpoint, as EMQX calls it).
+//
+// The mount is applied at the wire edge and nowhere else: a PUBLISH, SUBSCRIBE or UNSUBSCRIBE from a
+// device is rewritten as it is parsed, the will when its CONNECT is accepted, and the prefix is stripped
+// again as a message is written to a device (`authorizeForward`). Inside the broker every topic is
+// mounted, so retained messages, stored subscriptions of persistent sessions, offline queues, QoS 2
+// state and wills (aedes' persistence, shared by the replicas) all hold mounted topics, and a session
+// restored from persistence needs no second rewrite. The authorize hooks only check that a topic lies
+// inside the client's namespace.
+//
+// Layout: `t` of account `m` is `m/t`; a topic that starts with `$` is `$/m/t`. [MQTT-4.7.2-1] a
+// subscription starting with a wildcard must not match topics starting with `$`: `#` mounts as `m/#`,
+// which cannot match `$/m/$foo`, while `$foo/#` mounts as `$/m/$foo/#` and does. aedes' own `$SYS/`
+// topics stay outside every namespace.
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
 import type { SessionRegistry } from './sessions/session-registry.js';
 
-const MOUNT = Symbol('twoway.mount');
-type Mounted = PublishPacket & { [MOUNT]?: string };
+const DOLLAR = 36; // '$'
+
+/** The broker-internal form of device topic (or filter) `topic` in account `account`. */
+export function mountTopic(account: string, topic: string): string {
+  return topic.charCodeAt(0) === DOLLAR ? `$/${account}/${topic}` : `${account}/${topic}`;
+}
+
+/** The device's form of a mounted topic, or undefined when it is not inside `account`'s namespace. */
+export function unmountTopic(account: string, topic: string): string | undefined {
+  if (topic.charCodeAt(0) === DOLLAR) {
+    const prefix = `$/${account}/`;
+    // Only `$`-topics live under `$/m/`: anything else there was not made by mountTopic.
+    return topic.startsWith(prefix) && topic.charCodeAt(prefix.length) === DOLLAR ? topic.slice(prefix.length) : undefined;
+  }
+  const prefix = `${account}/`;
+  return topic.startsWith(prefix) && topic.charCodeAt(prefix.length) !== DOLLAR ? topic.slice(prefix.length) : undefined;
+}
+
+type Callback = (err?: Error | null) => void;
 
 export function topicAuthorizers(sessions: SessionRegistry) {
   const mountOf = (client: Client | null) => (client ? sessions.get(client)?.accountId : undefined);
   return {
-    authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
-      // A publish with no client is the broker's own (a stored will): leave it, it reaches no device.
+    authorizePublish(client: Client | null, packet: PublishPacket, cb: Callback): void {
+      // No client: the broker's own publish, or a stored will another replica publishes for a
+      // device that is gone; its topic was mounted when the will was accepted.
       if (!client) return cb(null);
       const m = mountOf(client);
       if (!m) return cb(new Error('not authorized'));
-      const p = packet as Mounted;
-      // As aedes' default: clients do not publish to `$SYS/` (the mount would make it harmless anyway).
-      if (p[MOUNT] === undefined && packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS topics are reserved'));
-      if (p[MOUNT] !== m) {
-        p.topic = `${m}/${packet.topic}`;
-        p[MOUNT] = m;
-      }
+      const t = unmountTopic(m, packet.topic);
+      if (t === undefined) return cb(new Error('topic outside the account'));
+      // As aedes' default: devices do not publish to `$SYS/` (the mount would make it harmless anyway).
+      if (t.startsWith('$SYS/')) return cb(new Error('$SYS topics are reserved'));
       cb(null);
     },
     authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, s?: Subscription | null) => void): void {
       const m = mountOf(client);
       if (!m) return cb(new Error('not authorized'));
-      cb(null, { ...sub, topic: `${m}/${sub.topic}` });
+      // A filter outside the namespace is refused with SUBACK 0x80, not the connection.
+      cb(null, unmountTopic(m, sub.topic) === undefined ? null : sub);
     },
+    /**
+     * Rewrites `packet` in place. aedes hands this hook a copy made for this one delivery, and when it
+     * replays a persistent session's queue it writes the packet it passed here, not the one returned
+     * (lib/handlers/connect.js emptyQueueFilter): a returned copy would put the mount on the wire.
+     */
     authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
       const m = mountOf(client);
-      const prefix = `${m}/`;
-      if (!m || !packet.topic.startsWith(prefix)) return null;
-      return { ...packet, topic: packet.topic.slice(prefix.length) } as AedesPublishPacket;
+      const t = m ? unmountTopic(m, packet.topic) : undefined;
+      if (t === undefined) return null;
+      packet.topic = t;
+      return packet;
     },
   };
 }
 
+interface ParsedPacket {
+  cmd: string;
+  topic?: string;
+  subscriptions?: { topic: string }[];
+  unsubscriptions?: string[];
+}
+
+function mountPacket(account: string, p: ParsedPacket): void {
+  if (p.cmd === 'publish' && typeof p.topic === 'string' && p.topic.length > 0) p.topic = mountTopic(account, p.topic);
+  else if (p.cmd === 'subscribe' && p.subscriptions) for (const s of p.subscriptions) s.topic = mountTopic(account, s.topic);
+  else if (p.cmd === 'unsubscribe' && p.unsubscriptions) p.unsubscriptions = p.unsubscriptions.map((t) => mountTopic(account, t));
+}
+
 /**
- * aedes has no authorize hook for UNSUBSCRIBE, so the mount is applied to the packet as it is parsed
- * (before aedes queues it): otherwise `UNSUBSCRIBE foo` would look for `foo`, not `<accountId>/foo`.
+ * Mount every PUBLISH, SUBSCRIBE and UNSUBSCRIBE of `client` as it is parsed, before aedes sees it.
+ * aedes has no hook for UNSUBSCRIBE, and its SUBSCRIBE path stores the packet's own subscription
+ * objects and looks retained messages up by their topics, so the packet itself must carry the mount.
+ * Packets that arrive before the CONNECT is decided wait in aedes' queue until `connected`; they are
+ * mounted just before aedes dequeues them (a refused device never reaches `connected`).
  */
-export function mountUnsubscribe(client: Client, sessions: SessionRegistry): void {
-  const parser = (client as unknown as { _parser?: { prependListener(ev: 'packet', f: (p: { cmd: string; unsubscriptions?: string[] }) => void): void } })._parser;
-  parser?.prependListener('packet', (p) => {
-    if (p.cmd !== 'unsubscribe' || !p.unsubscriptions) return;
+export function mountInbound(client: Client, sessions: SessionRegistry): void {
+  const c = client as unknown as {
+    _parser?: { prependListener(ev: 'packet', f: (p: ParsedPacket) => void): void };
+    prependOnceListener(ev: 'connected', f: () => void): void;
+  };
+  const early: ParsedPacket[] = [];
+  c._parser?.prependListener('packet', (p) => {
+    if (p.cmd === 'connect') return;
     const m = sessions.get(client)?.accountId;
-    if (m) p.unsubscriptions = p.unsubscriptions.map((t) => `${m}/${t}`);
+    if (m) mountPacket(m, p);
+    else early.push(p);
   });
+  c.prependOnceListener('connected', () => {
+    const m = sessions.get(client)?.accountId;
+    for (const p of early.splice(0)) if (m) mountPacket(m, p);
+  });
+}
+
+/** The will of an accepted CONNECT, mounted before aedes stores it (it may be published by another replica). */
+export function mountWill(client: Client, account: string): void {
+  const c = client as unknown as { _will?: { topic?: string } | null };
+  if (c._will && typeof c._will.topic === 'string') c._will.topic = mountTopic(account, c._will.topic);
 }

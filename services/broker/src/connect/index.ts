@@ -15,6 +15,7 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
+import { mountWill } from '../topics.js';
 import { connectEvent } from './audit.js';
 import { decide, type Decision } from './decide.js';
 import { gatherFacts, type ConnectAttempt, type GatheredFacts } from './gather-facts.js';
@@ -134,6 +135,7 @@ export function createAuthenticate(d: ConnectDeps) {
         // after this step, so a device of one account can never end another account's session by
         // reusing its client id. Audit and logs keep the id the device sent.
         (client as { id: string }).id = `${g.accountId}/${attempt.clientId}`;
+        mountWill(client, g.accountId);
         d.log.info({ ...logFields, mode: decision.mode }, 'connect accepted');
         done(null, true);
       })
