@@ -203,4 +203,20 @@ describe('MQTT semantics behind the account mount', () => {
       await Promise.all([close(sharp), close(dollar), close(pub)]);
     }
   });
+
+  it('an MQTT 5 CONNECT is refused with unsupported protocol version, audited PROTOCOL_UNSUPPORTED and logged', async () => {
+    const cid = id('v5');
+    const err = await open('acc-a', cid, { protocolVersion: 5 }).then(
+      (d) => { d.client.end(true); return undefined; },
+      (e: Error & { code?: number }) => e,
+    );
+    assert.ok(err, 'an MQTT 5 client was accepted');
+    // aedes answers in MQTT 3.1.1 form: return code 1, which MQTT 5 clients report as unsupported protocol version.
+    assert.equal(err.code, 1, err.message);
+    assert.match(err.message, /Unacceptable protocol version/);
+    const ev = await fx.auditFor(cid, 'connect.rejected');
+    assert.equal(ev.reason, 'PROTOCOL_UNSUPPORTED');
+    assert.equal(ev.detail?.protocolVersion, 5);
+    assert.equal(ev.detail?.returnCode, 1);
+  });
 });

@@ -15,6 +15,7 @@ import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
 import type { Validate } from './connect/evaluate-chain.js';
 import { createAuthenticate } from './connect/index.js';
+import { createPreConnect } from './connect/pre-connect.js';
 import { BrokerMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
 import { ChangesFeed } from './nats/changes-feed.js';
@@ -159,6 +160,7 @@ export class Broker {
         ...(mq ? { mq } : {}),
         ...(cluster.persistence ? { persistence: cluster.persistence } : {}),
         connectTimeout: cfg.connectDeadlineMs,
+        preConnect: createPreConnect({ audit, metrics, log, source: brokerId, connState: (c) => connStates.get(c) }),
         authenticate,
         authorizePublish: topics.authorizePublish,
         authorizeSubscribe: topics.authorizeSubscribe,
