@@ -264,6 +264,14 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
               }
             }
             if (!env.TWOWAY_BROKER_ID?.from?.fieldRef) bad(w, `${cid} TWOWAY_BROKER_ID is not the pod name (replica ids must be unique)`);
+            // Graceful drain (docs/broker.md): preStop, then the drain window, then stopping must all end
+            // before the kubelet's SIGKILL, or the last sessions are cut instead of drained.
+            const preStopS = c.lifecycle?.preStop?.exec?.command?.[0] === 'sleep' ? Number(c.lifecycle.preStop.exec.command[1]) : 0;
+            const drainS = Number(env.TWOWAY_DRAIN_WINDOW_MS ?? 20000) / 1000;
+            const graceS = spec.template.spec.terminationGracePeriodSeconds ?? 30;
+            const STOP_MARGIN_S = 10;
+            if (preStopS + drainS + STOP_MARGIN_S > graceS) bad(w, `${cid} preStop ${preStopS} s + drain ${drainS} s + ${STOP_MARGIN_S} s to stop exceeds terminationGracePeriodSeconds ${graceS}`);
+            if (spec.strategy?.rollingUpdate?.maxUnavailable !== 0) bad(w, 'broker rolling update may take replicas away before their successors are ready (maxUnavailable is not 0)');
           }
         }
       }

@@ -85,6 +85,8 @@ describe('infra/validate.mjs catches', () => {
     ['a Service port the pods do not have', (d) => (find(d, 'Service', 'cert-registry').spec.ports[0].targetPort = 'metrics'), /cert-registry: targetPort metrics/],
     ['a broker balancer that loses source addresses', (d) => (find(d, 'Service', 'broker-mqtt').spec.externalTrafficPolicy = 'Cluster'), /externalTrafficPolicy is not Local/],
     ['broker TLS files outside the Secret mount', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_TLS_KEY_FILE = '/tmp/key.pem'), /TWOWAY_TLS_KEY_FILE \(\/tmp\/key.pem\) is not inside a mounted Secret/],
+    ['a drain window longer than the grace period', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_DRAIN_WINDOW_MS = '60000'), /drain 60 s \+ 10 s to stop exceeds terminationGracePeriodSeconds 45/],
+    ['a rolling update that takes brokers away first', (d) => (find(d, 'Deployment', 'broker').spec.strategy.rollingUpdate.maxUnavailable = 1), /maxUnavailable is not 0/],
     ['a fixed replica count fighting the autoscaler', (d) => (find(d, 'Deployment', 'broker').spec.replicas = 2), /broker: sets replicas although a HorizontalPodAutoscaler owns them/],
     ['PostgreSQL open to a service that owns no database', (d) => find(d, 'NetworkPolicy', 'postgres').spec.ingress[0].from[0].podSelector.matchExpressions[0].values.push('gateway'), /5432 is open to \[account-settings,audit,cert-registry,gateway\]/],
     ['a service HTTP port open to everyone', (d) => delete find(d, 'NetworkPolicy', 'cert-registry').spec.ingress[0].from, /cert-registry: HTTP port is open to \[\*\]/],

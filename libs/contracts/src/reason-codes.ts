@@ -59,5 +59,7 @@ export const ConnectReasons = {
   /** Session ended because the account's settings or the device credential changed. */
   SESSION_SETTINGS_CHANGED: 'SESSION_SETTINGS_CHANGED',
   SESSION_CREDENTIAL_CHANGED: 'SESSION_CREDENTIAL_CHANGED',
+  /** Session ended because its replica is shutting down (graceful drain); the device reconnects elsewhere. */
+  BROKER_DRAINING: 'BROKER_DRAINING',
 } as const;
 export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

@@ -6,6 +6,8 @@ import { createLogger, startTelemetry, type Logger, type Telemetry } from '@twow
 
 export interface Stoppable {
   stop(): Promise<void>;
+  /** Optional graceful phase run on SIGTERM before `stop()` (e.g. a broker ending its sessions gradually). */
+  drain?(): Promise<void>;
 }
 
 export interface ServiceDeps {
@@ -39,10 +41,14 @@ export async function runService<S extends Schema, T extends Stoppable>(o: {
   const telemetry = await startTelemetry(o.name, c.otelEnabled ?? false);
   let service: T | undefined;
   let stopping = false;
-  const stop = (code: number) => {
+  const stop = (code: number, drain = false) => {
     if (stopping) return;
     stopping = true;
-    void Promise.resolve(service?.stop())
+    // SIGTERM is what an orchestrator sends before it kills: the service's graceful phase runs first.
+    // SIGINT (Ctrl-C) and fatal errors stop at once.
+    const drained = drain && service?.drain ? service.drain().catch((err: unknown) => log.error({ err: safeError(err) }, 'drain failed')) : Promise.resolve();
+    void drained
+      .then(() => service?.stop())
       .then(() => telemetry.stop())
       .then(
         () => process.exit(code),
@@ -71,7 +77,7 @@ export async function runService<S extends Schema, T extends Stoppable>(o: {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping');
-      stop(0);
+      stop(0, signal === 'SIGTERM');
     });
   }
 }

@@ -9,6 +9,7 @@ export const DEFAULT_MAX_PENDING_PER_IP = 32;
 export const DEFAULT_STALE_AFTER_MS = 10_000;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_MS = 300_000;
 export const DEFAULT_AUDIT_QUEUE_MAX = 10_000;
+export const DEFAULT_DRAIN_WINDOW_MS = 20_000;
 
 export const brokerSettings = {
   ...commonSettings,
@@ -24,6 +25,7 @@ export const brokerSettings = {
   staleAfterMs: setting({ env: 'TWOWAY_STALE_AFTER_MS', kind: 'int', default: DEFAULT_STALE_AFTER_MS, min: 0, doc: 'Without NATS for this long, caches are stale: new connects are refused (UNDECIDABLE) and readiness is false' }),
   credentialCacheTtlMs: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_TTL_MS', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_TTL_MS, min: 0, doc: 'Longest a verified credential is reused without asking account-settings (bounds expiry drift)' }),
   auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
+  drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 

@@ -21,6 +21,7 @@ import { startHttp } from './http/server.js';
 import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
+import { drainSessions } from './sessions/drain.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountInbound, topicAuthorizers } from './topics.js';
 import type { ConnState } from './tls/conn-state.js';
@@ -69,6 +70,11 @@ export interface RunningBroker {
   sessions: SessionRegistry;
   listeners: MqttListeners;
   ready(): boolean;
+  /**
+   * Graceful drain (SIGTERM): readiness false, stop accepting, end the live sessions gradually over
+   * `TWOWAY_DRAIN_WINDOW_MS`. `stop()` afterwards unwinds the rest; calling `stop()` alone skips the drain.
+   */
+  drain(): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -94,6 +100,7 @@ export class Broker {
       resyncing: false,
       feedAlive: false,
       stopping: false,
+      draining: false,
     };
     const stale = () => state.natsDownSinceMs !== undefined && Date.now() - state.natsDownSinceMs > cfg.staleAfterMs;
 
@@ -259,7 +266,7 @@ export class Broker {
 
       const readiness = () => {
         const checks = { nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
-        return { ready: !state.stopping && Object.values(checks).every(Boolean), checks };
+        return { ready: !state.stopping && !state.draining && Object.values(checks).every(Boolean), checks };
       };
       metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);
       metrics.gauge('twoway_broker_stale', '1 when NATS has been away longer than the staleness bound', () => (stale() ? 1 : 0));
@@ -270,6 +277,19 @@ export class Broker {
       cleanups.push(() => http.app.close());
 
       log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, httpUrl: http.url, brokerId: brokerId }, 'broker started');
+      metrics.gauge('twoway_broker_draining', '1 while this replica drains its sessions before stopping', () => (state.draining ? 1 : 0));
+      let draining: Promise<void> | undefined;
+      const drain = () =>
+        (draining ??= (async () => {
+          state.draining = true;
+          const started = Date.now();
+          const live = sessions.size;
+          log.info({ sessions: live, windowMs: cfg.drainWindowMs }, 'draining: accepting stopped, ending sessions gradually');
+          listeners.stopAccepting();
+          const ended = await drainSessions(revocation, { windowMs: cfg.drainWindowMs });
+          await audit.flush(1_000);
+          log.info({ ended, ms: Date.now() - started }, 'drained');
+        })());
       let stopping: Promise<void> | undefined;
       const stop = () =>
         (stopping ??= (async () => {
@@ -284,6 +304,7 @@ export class Broker {
         sessions,
         listeners,
         ready: () => readiness().ready,
+        drain,
         stop,
         [Symbol.asyncDispose]: stop,
       };

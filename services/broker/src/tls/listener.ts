@@ -198,6 +198,16 @@ export class MqttListeners {
   }
 
   /** Stop accepting and close every socket still open (call after aedes has ended its sessions). */
+  /**
+   * Graceful drain: refuse new connections, keep every socket already open (sessions end one by one
+   * through the drain). `stop()` still closes what is left.
+   */
+  stopAccepting(): void {
+    this.listening = false;
+    this.tlsServer?.close();
+    this.plainServer?.close();
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.listening = false;
