@@ -54,6 +54,8 @@ export const ConnectReasons = {
   CONNECT_TIMEOUT: 'CONNECT_TIMEOUT',
   /** The CONNECT names an MQTT protocol level this broker does not speak (e.g. MQTT 5): CONNACK 1. */
   PROTOCOL_UNSUPPORTED: 'PROTOCOL_UNSUPPORTED',
+  /** [MQTT-3.1.3-8] a zero-length client id with a persistent session (clean session 0): CONNACK 2. */
+  CLIENT_ID_REJECTED: 'CLIENT_ID_REJECTED',
   /** Session ended because a certificate on its chain changed status or was deleted. */
   SESSION_CERT_STATUS_CHANGED: 'SESSION_CERT_STATUS_CHANGED',
   /** Session ended because the account's settings or the device credential changed. */

@@ -53,8 +53,10 @@ export function topicAuthorizers(sessions: SessionRegistry) {
     authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, s?: Subscription | null) => void): void {
       const m = mountOf(client);
       if (!m) return cb(new Error('not authorized'));
-      // A filter outside the namespace is refused with SUBACK 0x80, not the connection.
-      cb(null, unmountTopic(m, sub.topic) === undefined ? null : sub);
+      // Refused with SUBACK 0x80, not the connection: a filter outside the namespace, and `$SYS`
+      // (broker-internal, as for publishing; mounted it would only ever see the account's own).
+      const t = unmountTopic(m, sub.topic);
+      cb(null, t === undefined || t === '$SYS' || t.startsWith('$SYS/') ? null : sub);
     },
     /**
      * Rewrites `packet` in place. aedes hands this hook a copy made for this one delivery, and when it

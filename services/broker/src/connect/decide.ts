@@ -53,7 +53,7 @@ export type Mode = 'mutual' | 'plain' | 'fallback';
 
 export type Decision =
   | { outcome: 'accepted'; type: typeof AuditTypes.ConnectAccepted | typeof AuditTypes.ConnectAcceptedFallback; reason: ConnectReason; mode: Mode }
-  | { outcome: 'rejected'; type: typeof AuditTypes.ConnectRejected; reason: ConnectReason; returnCode: 1 | 4 | 5 };
+  | { outcome: 'rejected'; type: typeof AuditTypes.ConnectRejected; reason: ConnectReason; returnCode: 1 | 2 | 4 | 5 };
 
 const R = ConnectReasons;
 

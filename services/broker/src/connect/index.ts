@@ -17,6 +17,7 @@ import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
 import { mountWill } from '../topics.js';
 import { connectEvent } from './audit.js';
+import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
 import { decide, type Decision } from './decide.js';
 import { gatherFacts, type ConnectAttempt, type GatheredFacts } from './gather-facts.js';
 import type { Validate } from './evaluate-chain.js';
@@ -91,6 +92,17 @@ export function createAuthenticate(d: ConnectDeps) {
       query,
     };
     st?.connectArrived(attempt, traceId);
+    if ((client as unknown as Record<symbol, boolean>)[EMPTY_PERSISTENT_ID] && st?.claimDecision() !== false) {
+      // [MQTT-3.1.3-8] nothing to look up: the CONNECT itself is not allowed.
+      const reason = ConnectReasons.CLIENT_ID_REJECTED;
+      recordOutcome(span, 'rejected', reason);
+      d.audit.push(connectEvent({ outcome: 'rejected', type: 'connect.rejected', reason, returnCode: 2 }, { clientId: '', username: attempt.username, leaf: undefined, sourceAddress: attempt.sourceAddress, accountId: undefined }, { kind: 'none' }, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }));
+      d.metrics.decisions.inc({ outcome: 'rejected', reason });
+      d.log.info({ reason, traceId, sourceAddress: attempt.sourceAddress }, 'connect rejected');
+      span.end();
+      done(Object.assign(new Error(reason), { returnCode: 2 }) as AuthenticateError, false);
+      return;
+    }
     gatherAndDecide(attempt, d)
       .then(({ g, decision }) => {
         if (st && !st.claimDecision()) {

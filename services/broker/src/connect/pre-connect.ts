@@ -10,6 +10,9 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { ConnState } from '../tls/conn-state.js';
 import { connectEvent } from './audit.js';
 
+/** Marks a client whose CONNECT had a zero-length client id and clean session 0 ([MQTT-3.1.3-8]). */
+export const EMPTY_PERSISTENT_ID = Symbol('twoway.emptyPersistentId');
+
 /** The protocol levels of the CONNECT packet aedes accepts: 3 (MQTT 3.1) and 4 (MQTT 3.1.1). */
 const SPOKEN = new Set([3, 4]);
 
@@ -41,6 +44,9 @@ export function createPreConnect(d: PreConnectDeps) {
       d.metrics.decisions.inc({ outcome: 'rejected', reason });
       d.log.info({ clientId: ev.device?.clientId, reason, protocolVersion: version, sourceAddress: st?.sourceAddress }, 'connect rejected: protocol version not supported');
     }
+    // aedes answers a zero-length id by generating one, whatever the session flag: remember it, and
+    // `authenticate` refuses the persistent case (it can answer CONNACK 2, this hook cannot).
+    if (packet.clientId === '' && packet.clean === false) (client as unknown as Record<symbol, boolean>)[EMPTY_PERSISTENT_ID] = true;
     // aedes writes the CONNACK and closes the socket itself.
     done(null, true);
   };
