@@ -95,9 +95,10 @@ export class System {
    * Another broker replica as its own process on the same NATS (SREs scale brokers independently).
    * Stopped by the caller (or by `stop()` of this system).
    */
-  async startBrokerReplica(env: Record<string, string> = {}): Promise<{ proc: OwnedProcess; mqttPort: number; httpUrl: string }> {
-    const mqttPort = await freePort();
-    const httpPort = await freePort();
+  async startBrokerReplica(env: Record<string, string> = {}, at: { mqttPort?: number; httpPort?: number } = {}): Promise<{ proc: OwnedProcess; mqttPort: number; httpPort: number; httpUrl: string }> {
+    // Given ports restart a replica where its devices expect it (benchmarks of rolling restarts).
+    const mqttPort = at.mqttPort ?? (await freePort());
+    const httpPort = at.httpPort ?? (await freePort());
     const proc = OwnedProcess.spawn('broker replica', process.execPath, ['--import', 'tsx', join(repoRoot, 'services/broker/src/main.ts')], {
       cwd: repoRoot,
       env: {
@@ -125,7 +126,7 @@ export class System {
       },
       { timeoutMs: 30_000, what: 'broker replica ready' },
     );
-    return { proc, mqttPort, httpUrl };
+    return { proc, mqttPort, httpPort, httpUrl };
   }
   private readonly extras: OwnedProcess[] = [];
 
