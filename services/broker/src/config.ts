@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { commonSettings, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
+import { PkiCacheDefaults } from '@twoway/pki';
 
 export const DEFAULT_MQTT_PORT = DefaultPorts.mqtts;
 export const DEFAULT_CONNECT_DEADLINE_MS = 5_000;
@@ -9,6 +10,11 @@ export const DEFAULT_MAX_PENDING_PER_IP = 32;
 export const DEFAULT_STALE_AFTER_MS = 10_000;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_MS = 300_000;
 export const DEFAULT_AUDIT_QUEUE_MAX = 10_000;
+/** Cache bounds, in entries (docs/limits.md): at the bound the least recently used entry leaves. */
+export const DEFAULT_CREDENTIAL_CACHE_MAX = 200_000;
+export const DEFAULT_SETTINGS_CACHE_MAX = 100_000;
+export const DEFAULT_TRUST_SETS_CACHE_MAX = 10_000;
+export const DEFAULT_TRUST_PARSED_CACHE_MAX = 100_000;
 
 export const brokerSettings = {
   ...commonSettings,
@@ -23,6 +29,13 @@ export const brokerSettings = {
   maxPendingPerIp: setting({ env: 'TWOWAY_MAX_PENDING_PER_IP', kind: 'int', default: DEFAULT_MAX_PENDING_PER_IP, min: 1, doc: 'Unauthenticated sockets allowed at once per source address' }),
   staleAfterMs: setting({ env: 'TWOWAY_STALE_AFTER_MS', kind: 'int', default: DEFAULT_STALE_AFTER_MS, min: 0, doc: 'Without NATS for this long, caches are stale: new connects are refused (UNDECIDABLE) and readiness is false' }),
   credentialCacheTtlMs: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_TTL_MS', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_TTL_MS, min: 0, doc: 'Longest a verified credential is reused without asking account-settings (bounds expiry drift)' }),
+  credentialCacheMax: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_MAX', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_MAX, min: 0, doc: 'Verified credentials kept; beyond it the least recently used leaves (0: no caching)' }),
+  settingsCacheMax: setting({ env: 'TWOWAY_SETTINGS_CACHE_MAX', kind: 'int', default: DEFAULT_SETTINGS_CACHE_MAX, min: 0, doc: 'Accounts whose settings and ancestry are kept; beyond it the least recently used leaves' }),
+  trustSetsCacheMax: setting({ env: 'TWOWAY_TRUST_SETS_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_SETS_CACHE_MAX, min: 0, doc: 'Indexed trust sets (one per account ancestry) kept; beyond it the least recently used leaves' }),
+  trustParsedCacheMax: setting({ env: 'TWOWAY_TRUST_PARSED_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_PARSED_CACHE_MAX, min: 0, doc: 'Parsed registered certificates kept across trust-set rebuilds; beyond it the least recently used leaves' }),
+  certParseCacheMax: setting({ env: 'TWOWAY_CERT_PARSE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.parsedCertificates, min: 0, doc: 'Presented certificates kept parsed (by fingerprint); beyond it the least recently used leaves' }),
+  certFactsCacheMax: setting({ env: 'TWOWAY_CERT_FACTS_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.certFacts, min: 0, doc: 'Decoded certificate facts kept for the chain validator; beyond it the least recently used leave' }),
+  signatureCacheMax: setting({ env: 'TWOWAY_SIGNATURE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.signatures, min: 0, doc: 'Signature checks (certificate, issuer) remembered by the chain validator; beyond it the least recently used leave' }),
   auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };

@@ -8,9 +8,7 @@ import { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
 import { createClusterRetained, createNatsMqEmitter } from './cluster/index.js';
-import { CredentialCache } from './cache/credential-cache.js';
-import { SettingsCache } from './cache/settings-cache.js';
-import { TrustCache } from './cache/trust-cache.js';
+import { cacheMetrics, createCaches, sweepExpired } from './cache/caches.js';
 import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
 import type { Validate } from './connect/evaluate-chain.js';
@@ -82,11 +80,8 @@ export class Broker {
     const brokerId = cfg.brokerId ?? defaultBrokerId();
     const metrics = new BrokerMetrics();
     const sessions = new SessionRegistry();
-    const caches: Caches = {
-      trust: new TrustCache((e, err) => log.error({ err, certificateId: e.id, account: e.accountId }, 'a registered certificate does not parse; it is not an anchor')),
-      settings: new SettingsCache(),
-      credentials: new CredentialCache(cfg.credentialCacheTtlMs),
-    };
+    const caches: Caches = createCaches(cfg, log);
+    cacheMetrics(caches, metrics);
     const state = {
       natsConnected: true,
       natsDownSinceMs: undefined as number | undefined,
@@ -131,6 +126,8 @@ export class Broker {
     };
 
     try {
+      const stopSweep = sweepExpired(caches, cfg.credentialCacheTtlMs);
+      cleanups.push(async () => stopSweep());
       await bus.ensureStreams();
       const audit = new AuditQueue(bus, cfg.auditQueueMax, log, () => metrics.auditDropped.inc());
       cleanups.push(async () => {

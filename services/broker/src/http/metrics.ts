@@ -37,6 +37,14 @@ class Gauge {
   }
 }
 
+/** Series read from their owner when rendered (counts kept by caches and libraries, not on our hot path). */
+class View {
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge', private readonly read: () => { labels: Labels; value: number }[]) {}
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.read().map(({ labels, value }) => `${this.name}${fmt(labels)} ${value}`)].join('\n');
+  }
+}
+
 class Histogram {
   private readonly counts: number[];
   private sum = 0;
@@ -77,10 +85,15 @@ export class BrokerMetrics {
     'Milliseconds from a change event\'s time to the session it ended being closed',
     [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
   );
-  private readonly gauges: Gauge[] = [];
+  private readonly gauges: (Gauge | View)[] = [];
 
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.push(new Gauge(name, help, read));
+  }
+
+  /** A labelled series read at render time. */
+  view(name: string, help: string, type: 'counter' | 'gauge', read: () => { labels: Labels; value: number }[]): void {
+    this.gauges.push(new View(name, help, type, read));
   }
 
   render(): string {
