@@ -52,6 +52,8 @@ export const ConnectReasons = {
   /** The broker could not get an answer it trusts (NATS or an owner unreachable, cache stale): fail closed. */
   UNDECIDABLE: 'UNDECIDABLE',
   CONNECT_TIMEOUT: 'CONNECT_TIMEOUT',
+  /** The socket exceeded a byte limit (before CONNECT was decided, or one packet after): closed. */
+  PACKET_TOO_LARGE: 'PACKET_TOO_LARGE',
   /** Session ended because a certificate on its chain changed status or was deleted. */
   SESSION_CERT_STATUS_CHANGED: 'SESSION_CERT_STATUS_CHANGED',
   /** Session ended because the account's settings or the device credential changed. */

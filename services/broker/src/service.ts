@@ -18,6 +18,7 @@ import { startHttp } from './http/server.js';
 import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
+import { onByteLimitExceeded } from './sessions/byte-limit-exceeded.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountUnsubscribe, topicAuthorizers } from './topics.js';
 import type { ConnState } from './tls/conn-state.js';
@@ -141,6 +142,7 @@ export class Broker {
       };
 
       const connStates = new WeakMap<Client, ConnState>();
+      const clients = new WeakMap<ConnState, Client>();
       const authenticate = createAuthenticate({
         owners, sessions, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
         ...(deps.validate ? { validate: deps.validate } : {}),
@@ -222,11 +224,15 @@ export class Broker {
         tls: material,
         connectDeadlineMs: cfg.connectDeadlineMs,
         maxPendingPerIp: cfg.maxPendingPerIp,
+        maxPending: cfg.maxPending,
+        byteLimits: { beforeDecisionBytes: cfg.mqttMaxConnectBytes, maxPacketBytes: cfg.mqttMaxPacketBytes },
+        onTooLarge: onByteLimitExceeded({ sessions, audit, metrics, log, source: brokerId, clientOf: (st) => clients.get(st) }),
         log,
         metrics,
         handle: (socket: Socket, st: ConnState) => {
           const client = aedes.handle(socket) as Client;
           connStates.set(client, st);
+          clients.set(st, client);
           mountUnsubscribe(client, sessions);
         },
         onDeadline: (st) => {
