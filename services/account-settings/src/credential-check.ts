@@ -13,6 +13,7 @@
 // chain that verified for this credential's account (`chainVerified`): such a device is held only to
 // its own username-and-address count.
 import { randomBytes } from 'node:crypto';
+import { LruMap } from '@twoway/lru';
 import type { CredentialVerifyReply, CredentialVerifyRequest } from '@twoway/contracts';
 import type { AccountStore } from './db/account-store.js';
 import type { CredentialRow } from './db/entities.js';
@@ -20,7 +21,7 @@ import { settingsOf } from './db/account-store.js';
 import { FailureLimiter, type FailureLimits } from './domain/failure-limiter.js';
 import { hashPassword, verifyPassword } from './domain/password-hash.js';
 
-/** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the memo starts over. */
+/** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the least recently used leaves. */
 const MAX_CACHED_PATHS = 10_000;
 
 export interface CredentialLimits extends FailureLimits {
@@ -32,7 +33,7 @@ export class CredentialChecker {
   private readonly byUserAddress: FailureLimiter;
   private readonly byUsername: FailureLimiter;
   private readonly byAddress: FailureLimiter;
-  private readonly paths = new Map<string, string[]>();
+  private readonly paths = new LruMap<string, string[]>(MAX_CACHED_PATHS);
 
   private constructor(
     private readonly store: AccountStore,
@@ -101,7 +102,6 @@ export class CredentialChecker {
     const hit = this.paths.get(accountId);
     if (hit) return hit;
     const path = await this.store.path(accountId);
-    if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
     this.paths.set(accountId, path);
     return path;
   }
