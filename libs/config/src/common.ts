@@ -12,6 +12,15 @@ export const commonSettings = {
   otelEnabled: setting({ env: 'TWOWAY_OTEL_ENABLED', kind: 'bool', default: false, doc: 'Export traces and metrics with OpenTelemetry (OTLP endpoint from OTEL_EXPORTER_OTLP_ENDPOINT)' }),
 };
 
+/** Requests a service answers over NATS at once and waiting, per subject (docs/limits.md). */
+export const DEFAULT_NATS_MAX_CONCURRENT = 32;
+export const DEFAULT_NATS_MAX_QUEUED = 256;
+/** Settings of a service that answers NATS requests: beyond these a request is answered OVERLOADED at once. */
+export const serveLimitSettings = {
+  natsMaxConcurrent: setting({ env: 'TWOWAY_NATS_MAX_CONCURRENT', kind: 'int', default: DEFAULT_NATS_MAX_CONCURRENT, min: 1, doc: 'NATS requests handled at once per subject; more wait in the queue' }),
+  natsMaxQueued: setting({ env: 'TWOWAY_NATS_MAX_QUEUED', kind: 'int', default: DEFAULT_NATS_MAX_QUEUED, min: 0, doc: 'NATS requests waiting per subject; beyond it (or after waiting a request timeout) the reply is OVERLOADED at once' }),
+};
+
 /** Settings of a service that owns a database and serves HTTP. */
 export const dbSetting = (service: string, envName: string) =>
   setting({

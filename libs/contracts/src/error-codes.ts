@@ -24,6 +24,7 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },
+  OVERLOADED: { status: 503, message: 'The service is busy and refused the request at once; try again.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -28,6 +28,12 @@ export const CredentialVerifyRequest = Type.Object({
   key: Type.String({ maxLength: 1024 }),
   password: Type.String({ maxLength: 1024 }),
   sourceAddress: Type.Optional(Type.String()),
+  /**
+   * The broker verified the device's chain against this credential's account (trusted, bound to it
+   * when the account binds certificates): only the failures of this username from this address can
+   * lock it out, not those of other addresses (docs/limits.md, "Credential lockout").
+   */
+  chainVerified: Type.Optional(Type.Boolean()),
 });
 export type CredentialVerifyRequest = Static<typeof CredentialVerifyRequest>;
 export const CredentialVerifyReply = Type.Object({

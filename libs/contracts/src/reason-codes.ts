@@ -56,6 +56,8 @@ export const ConnectReasons = {
   PROTOCOL_UNSUPPORTED: 'PROTOCOL_UNSUPPORTED',
   /** [MQTT-3.1.3-8] a zero-length client id with a persistent session (clean session 0): CONNACK 2. */
   CLIENT_ID_REJECTED: 'CLIENT_ID_REJECTED',
+  /** The socket exceeded a byte limit (before CONNECT was decided, or one packet after): closed. */
+  PACKET_TOO_LARGE: 'PACKET_TOO_LARGE',
   /** Session ended because a certificate on its chain changed status or was deleted. */
   SESSION_CERT_STATUS_CHANGED: 'SESSION_CERT_STATUS_CHANGED',
   /** Session ended because the account's settings or the device credential changed. */

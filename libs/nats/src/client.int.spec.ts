@@ -35,3 +35,27 @@ it('tracing off: a given traceparent reaches the handler as sent (its trace id i
   await bus.request('test.trace', {}, Type.Object({}), { traceparent: tp });
   assert.equal(seen, tp);
 });
+
+it('given a subject with 1 request running and 1 waiting, further requests are answered OVERLOADED at once', async (t) => {
+  const nats = await NatsServer.start();
+  t.after(() => nats.stop());
+  const server = await Bus.connect({ servers: nats.url, name: 'limited', serveLimits: { maxConcurrent: 1, maxQueued: 1 } });
+  t.after(() => server.stop());
+  const client = await Bus.connect({ servers: nats.url, name: 'flood', requestTimeoutMs: 5000 });
+  t.after(() => client.stop());
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started = 0;
+  server.serve('test.slow', Type.Object({ n: Type.Number() }), async ({ n }) => {
+    started++;
+    await gate;
+    return { n };
+  });
+  const reply = Type.Object({ n: Type.Number() });
+  const outcomes = [1, 2, 3, 4].map((n) => client.request('test.slow', { n }, reply).then((r) => `ok ${r.n}`, (e: { code?: string }) => e.code ?? 'error'));
+  // The two beyond the bound are refused while the first still holds its slot.
+  await waitFor(() => (server.shed.get('test.slow') ?? 0) === 2, { what: 'two requests shed' });
+  assert.equal(started, 1);
+  release();
+  assert.deepEqual((await Promise.all(outcomes)).sort(), ['OVERLOADED', 'OVERLOADED', 'ok 1', 'ok 2']);
+});

@@ -18,6 +18,10 @@ import {
   type Span, type TraceContext,
 } from '@twoway/telemetry';
 import { decode, encode, MessageInvalidError } from './codec.js';
+import { RequestLimiter, type RequestLimits } from './request-limiter.js';
+
+/** Per subject served, unless BusOptions or serve() say otherwise (docs/limits.md). */
+export const DEFAULT_SERVE_LIMITS: RequestLimits = { maxConcurrent: 32, maxQueued: 256 };
 
 /** Span attributes of a NATS operation (OpenTelemetry messaging conventions); set only when recording. */
 function natsSpan(span: Span, subject: string, operation: 'send' | 'process'): Span {
@@ -54,7 +58,22 @@ export interface BusOptions {
   /** Called when the connection status changes, for readiness and resync. */
   onStatus?: (s: 'disconnected' | 'reconnected' | 'closed') => void;
   log?: { warn(o: object, m: string): void; error(o: object, m: string): void };
+  /**
+   * Bounds of every `serve()`: requests running at once and waiting, per subject; the rest are answered
+   * OVERLOADED at once. A queued request is also shed once it waited longer than the request timeout.
+   */
+  serveLimits?: RequestLimits;
 }
+
+export interface ServeOptions {
+  /** Queue group (any replica may answer); `twoway` by default. */
+  queue?: string;
+  /** This subject's bounds, instead of the Bus's. */
+  limits?: RequestLimits;
+}
+
+/** How often at most a shedding subject is logged. */
+const SHED_LOG_EVERY_MS = 10_000;
 
 export interface Handler<Q extends TSchema> {
   (req: Static<Q>, ctx: { traceparent?: string; subject: string }): Promise<unknown> | unknown;
@@ -173,14 +192,35 @@ export class Bus {
     }
   }
 
-  /** Answer requests on `subject` (queue group: any replica may answer). Errors become `{ error }` replies. */
-  serve<Q extends TSchema>(subject: string, schema: Q, handler: Handler<Q>, queue = 'twoway'): void {
-    const sub = this.nc.subscribe(subject, { queue });
+  /** Requests answered OVERLOADED, per subject served (for metrics and tests). */
+  readonly shed = new Map<string, number>();
+
+  /**
+   * Answer requests on `subject` (queue group: any replica may answer). Errors become `{ error }` replies.
+   * Bounded (`serveLimits`): beyond the requests running and waiting, a request is answered OVERLOADED
+   * at once, so the requester fails fast instead of timing out behind work nobody waits for.
+   */
+  serve<Q extends TSchema>(subject: string, schema: Q, handler: Handler<Q>, opts: ServeOptions | string = {}): void {
+    const o: ServeOptions = typeof opts === 'string' ? { queue: opts } : opts;
+    const sub = this.nc.subscribe(subject, { queue: o.queue ?? 'twoway' });
     this.subs.push(sub);
+    const limits = o.limits ?? this.opts.serveLimits ?? DEFAULT_SERVE_LIMITS;
+    let lastShedLogMs = 0;
+    const limiter: RequestLimiter<Msg> = new RequestLimiter<Msg>(
+      { maxQueueWaitMs: this.opts.requestTimeoutMs ?? 2000, ...limits },
+      (m) => void this.answer(m, schema, handler).finally(() => limiter.done(Date.now())),
+      (m) => {
+        this.shed.set(subject, limiter.shed);
+        const now = Date.now();
+        if (now - lastShedLogMs >= SHED_LOG_EVERY_MS) {
+          lastShedLogMs = now;
+          this.opts.log?.warn({ subject, shed: limiter.shed, inFlight: limiter.inFlight, queued: limiter.queued }, 'overloaded: requests refused');
+        }
+        m.respond(encode({ error: { code: 'OVERLOADED', message: ErrorCodes.OVERLOADED.message } }));
+      },
+    );
     void (async () => {
-      for await (const m of sub) {
-        void this.answer(m, schema, handler);
-      }
+      for await (const m of sub) limiter.offer(m, Date.now());
     })();
   }
 

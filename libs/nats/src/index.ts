@@ -1,4 +1,6 @@
 // @twoway/nats: the one NATS client wrapper (typed request/reply, JetStream streams and events).
-export { Bus, RemoteError, UnavailableError, CodedError } from './client.js';
-export type { BusOptions, Handler } from './client.js';
+export { Bus, RemoteError, UnavailableError, CodedError, DEFAULT_SERVE_LIMITS } from './client.js';
+export type { BusOptions, Handler, ServeOptions } from './client.js';
+export { RequestLimiter } from './request-limiter.js';
+export type { RequestLimits, Admission } from './request-limiter.js';
 export { encode, decode, MessageInvalidError } from './codec.js';

@@ -3,6 +3,7 @@
 // thrown: a damaged certificate that no candidate path uses must not fail the validation.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ChainReason } from '@twoway/contracts';
+import { LruMap } from '@twoway/lru';
 import { children, DerError, bytesEqual, expect, readBitString, readBoolean, readOid, readOne, readSmallUint, Tag, type Tlv } from './der.js';
 import { parseGeneralNames, parseName, parseNameConstraints, type DistinguishedName, type GeneralName, type NameConstraints } from './names.js';
 
@@ -406,8 +407,9 @@ function profileProblem(serial: Tlv, subject: DistinguishedName, e: Extensions):
   return undefined;
 }
 
-const MAX_CACHED = 20_000;
-const cache = new Map<string, CertFacts>();
+export const DEFAULT_CERT_FACTS_MAX = 20_000;
+/** Facts by fingerprint; bounded, least recently used first. */
+export const certFactsCache = new LruMap<string, CertFacts>(DEFAULT_CERT_FACTS_MAX);
 
 export class CertFactsError extends Error {
   override name = 'CertFactsError';
@@ -415,7 +417,7 @@ export class CertFactsError extends Error {
 
 /** Facts of a certificate, cached by its SHA-256 fingerprint. Throws CertFactsError when the DER is not a certificate. */
 export function factsOf(der: Uint8Array, fingerprint: string): CertFacts {
-  const hit = cache.get(fingerprint);
+  const hit = certFactsCache.get(fingerprint);
   if (hit) return hit;
   let facts: CertFacts;
   try {
@@ -423,15 +425,13 @@ export function factsOf(der: Uint8Array, fingerprint: string): CertFacts {
   } catch (e) {
     throw new CertFactsError(`the certificate could not be decoded: ${(e as Error).message}`, { cause: e });
   }
-  // A plain bounded map: when full, start over (the working set of a broker is small).
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(fingerprint, facts);
+  certFactsCache.set(fingerprint, facts);
   return facts;
 }
 
 /**
  * Facts of a parsed certificate, kept with the object for as long as it lives. The fingerprint cache
- * above is bounded (and cleared when full), so a holder of more certificates than it keeps (a broker
+ * above is bounded, so a holder of more certificates than it keeps (a broker
  * with 100,000 registered anchors, which indexes them again after every change) would decode every one
  * again on each rebuild: ~90 µs each, seconds on the event loop.
  */

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { createHash, createPublicKey } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { LruMap } from '@twoway/lru';
 import { PkiError } from './errors.js';
 import { readPemBlocks, toPem } from './pem.js';
 
@@ -51,17 +52,17 @@ function sansOf(c: x509.X509Certificate): string[] {
 
 // Parsing with @peculiar/x509 costs ~0.8 ms a certificate; the broker sees the same intermediates on
 // every connect and the same device on every reconnect. ParsedCert is frozen, so sharing is safe.
-const MAX_PARSED = 10_000;
-const parsed = new Map<string, ParsedCert>();
+// Bounded, least recently used first (libs/pki caches.ts sets the bound).
+export const DEFAULT_PARSED_CERTS_MAX = 10_000;
+export const parsedCerts = new LruMap<string, ParsedCert>(DEFAULT_PARSED_CERTS_MAX);
 
 export function parseDer(der: Uint8Array): ParsedCert {
   const fingerprint = sha256Hex(der);
-  const hit = parsed.get(fingerprint);
+  const hit = parsedCerts.get(fingerprint);
   if (hit) return hit;
   // Own copy: the cached value must not change if the caller reuses its buffer.
   const cert = parseDerUncached(new Uint8Array(der), fingerprint);
-  if (parsed.size >= MAX_PARSED) parsed.clear();
-  parsed.set(fingerprint, cert);
+  parsedCerts.set(fingerprint, cert);
   return cert;
 }
 

@@ -11,3 +11,5 @@ export { validateChain, validateChainSync, checkCertificate, AnchorSet, DEFAULT_
 export type { ValidateChainInput, ValidationResult, Purpose } from './validate.js';
 export { craftCertificate, Ext, EKU, testKey, encodeName } from './craft.js';
 export type { CraftOptions, CraftKeyType, CraftHash, KeyPair, NameSpec, RawExtension } from './craft.js';
+export { configurePkiCaches, pkiCacheStats, PkiCacheDefaults } from './caches.js';
+export type { PkiCacheName, CacheStats } from './caches.js';

@@ -3,6 +3,7 @@
 // each, with the stricter rules of DESIGN.md section 1. @peculiar/x509 only parses; every decision is here.
 import { constants, verify as nodeVerify } from 'node:crypto';
 import { ChainReasons, type ChainReason } from '@twoway/contracts';
+import { LruMap } from '@twoway/lru';
 import type { ParsedCert } from './certificate.js';
 import { CertFactsError, factsOfCert, hasKeyUsage, KeyUsageBit, Oid, type CertFacts, type Problem } from './cert-facts.js';
 import { NameConstraintState } from './names.js';
@@ -51,8 +52,9 @@ interface Failure extends Problem {
 
 // ---- signatures --------------------------------------------------------------------------------
 
-const MAX_SIG_CACHE = 50_000;
-const sigCache = new Map<string, Problem | null>();
+export const DEFAULT_SIGNATURES_MAX = 50_000;
+/** Signature checks by (child, issuer) fingerprints; bounded, least recently used first. */
+export const signatureResults = new LruMap<string, Problem | null>(DEFAULT_SIGNATURES_MAX);
 
 function keyFits(alg: NonNullable<CertFacts['sigAlg']>, issuer: CertFacts): boolean {
   switch (alg.family) {
@@ -70,11 +72,10 @@ function keyFits(alg: NonNullable<CertFacts['sigAlg']>, issuer: CertFacts): bool
 /** Does `issuer`'s key verify `child`'s signature? Cached by the two fingerprints (both SHA-256 of DER). */
 function checkSignature(child: CertFacts, issuer: CertFacts): Problem | null {
   const id = child.fingerprint + issuer.fingerprint;
-  const hit = sigCache.get(id);
+  const hit = signatureResults.get(id);
   if (hit !== undefined) return hit;
   const result = computeSignature(child, issuer);
-  if (sigCache.size >= MAX_SIG_CACHE) sigCache.clear();
-  sigCache.set(id, result);
+  signatureResults.set(id, result);
   return result;
 }
 

@@ -1,14 +1,17 @@
 // Settings of the account-settings service (accounts, settings, credentials, principals and tokens).
-import { commonSettings, dbSetting, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
+import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 
 /** Credential verification: failures allowed per username and per source address inside the window. */
 export const DEFAULT_CREDENTIAL_MAX_FAILURES = 10;
 export const DEFAULT_CREDENTIAL_FAILURE_WINDOW_MS = 60_000;
 export const DEFAULT_CREDENTIAL_LOCKOUT_MS = 60_000;
+/** Failures of one username from all addresses together (a distributed guess) before RATE_LIMITED. */
+export const DEFAULT_CREDENTIAL_MAX_FAILURES_PER_USERNAME = 100;
 
 export const configSchema = {
   ...commonSettings,
+  ...serveLimitSettings,
   dbUrl: dbSetting('account-settings', 'TWOWAY_DB_URL'),
   httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['account-settings']),
   httpHost: httpHostSetting,
@@ -25,7 +28,14 @@ export const configSchema = {
     kind: 'int',
     default: DEFAULT_CREDENTIAL_MAX_FAILURES,
     min: 1,
-    doc: 'Failed credential checks per username and per source address within the window before RATE_LIMITED',
+    doc: 'Failed credential checks per username from one source address, and per source address, within the window before RATE_LIMITED',
+  }),
+  credentialMaxFailuresPerUsername: setting({
+    env: 'TWOWAY_CREDENTIAL_MAX_FAILURES_PER_USERNAME',
+    kind: 'int',
+    default: DEFAULT_CREDENTIAL_MAX_FAILURES_PER_USERNAME,
+    min: 1,
+    doc: 'Failed credential checks per username from all addresses within the window before RATE_LIMITED (not applied to a device whose chain the broker verified)',
   }),
   credentialFailureWindowMs: setting({
     env: 'TWOWAY_CREDENTIAL_FAILURE_WINDOW_MS',
@@ -39,7 +49,7 @@ export const configSchema = {
     kind: 'int',
     default: DEFAULT_CREDENTIAL_LOCKOUT_MS,
     min: 1,
-    doc: 'How long a username or source address answers RATE_LIMITED once the limit is reached',
+    doc: 'How long a username, username and address, or source address answers RATE_LIMITED once its limit is reached',
   }),
 };
 

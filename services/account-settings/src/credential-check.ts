@@ -1,9 +1,19 @@
 // Verifies a device's MQTT credential for the broker. Each answer is correct on its own (the broker
 // caches the ok ones): unknown usernames cost the same scrypt work as known ones, a disabled or expired
-// credential is reported only after its password matched, and repeated failures per username and per
-// source address are refused for a while without hashing at all. A refusal that names a known
-// credential also names its account and that account's ancestry, for the broker's audit event.
+// credential is reported only after its password matched, and repeated failures are refused for a while
+// without hashing at all. A refusal that names a known credential also names its account and that
+// account's ancestry, for the broker's audit event.
+//
+// Lockout is counted three ways (docs/limits.md, "Credential lockout"):
+//   username + source address   a guesser locks out its own attempts on that username, nobody else's;
+//   source address              one address guessing many usernames;
+//   username, all addresses     a guess spread over many addresses (a higher bound).
+// The last two would let anyone lock a device out by guessing its username from elsewhere (or from
+// behind the same carrier NAT), so they are not applied when the broker says the device presented a
+// chain that verified for this credential's account (`chainVerified`): such a device is held only to
+// its own username-and-address count.
 import { randomBytes } from 'node:crypto';
+import { LruMap } from '@twoway/lru';
 import type { CredentialVerifyReply, CredentialVerifyRequest } from '@twoway/contracts';
 import type { AccountStore } from './db/account-store.js';
 import type { CredentialRow } from './db/entities.js';
@@ -11,26 +21,34 @@ import { settingsOf } from './db/account-store.js';
 import { FailureLimiter, type FailureLimits } from './domain/failure-limiter.js';
 import { hashPassword, verifyPassword } from './domain/password-hash.js';
 
-/** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the memo starts over. */
+/** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the least recently used leaves. */
 const MAX_CACHED_PATHS = 10_000;
 
+export interface CredentialLimits extends FailureLimits {
+  /** Failures of one username from every address together before it is locked (unverified chains only). */
+  maxFailuresPerUsername: number;
+}
+
 export class CredentialChecker {
+  private readonly byUserAddress: FailureLimiter;
   private readonly byUsername: FailureLimiter;
   private readonly byAddress: FailureLimiter;
-  private readonly paths = new Map<string, string[]>();
+  private readonly paths = new LruMap<string, string[]>(MAX_CACHED_PATHS);
 
   private constructor(
     private readonly store: AccountStore,
     /** A hash of a random password: verified against for unknown usernames so timing does not tell. */
     private readonly dummyHash: string,
-    limits: FailureLimits,
+    limits: CredentialLimits,
     private readonly clock: () => number,
   ) {
-    this.byUsername = new FailureLimiter(limits);
-    this.byAddress = new FailureLimiter(limits);
+    const { maxFailuresPerUsername, ...perKey } = limits;
+    this.byUserAddress = new FailureLimiter(perKey);
+    this.byAddress = new FailureLimiter(perKey);
+    this.byUsername = new FailureLimiter({ ...perKey, maxFailures: maxFailuresPerUsername });
   }
 
-  static async create(store: AccountStore, limits: FailureLimits, clock: () => number = Date.now): Promise<CredentialChecker> {
+  static async create(store: AccountStore, limits: CredentialLimits, clock: () => number = Date.now): Promise<CredentialChecker> {
     return new CredentialChecker(store, await hashPassword(randomBytes(24).toString('base64')), limits, clock);
   }
 
@@ -38,9 +56,13 @@ export class CredentialChecker {
     const now = this.clock();
     const addr = req.sourceAddress ? `addr:${req.sourceAddress}` : undefined;
     const user = `user:${req.key}`;
+    const userAddr = `user:${req.key}\u0000${addr ?? ''}`;
+    const locked =
+      this.byUserAddress.isLocked(userAddr, now) ||
+      (!req.chainVerified && (this.byUsername.isLocked(user, now) || (addr !== undefined && this.byAddress.isLocked(addr, now))));
     // The reply goes to the broker only (never to the device): naming the account of a known username
     // lets the failed attempt be audited under that account, where its operators look for it.
-    if (this.byUsername.isLocked(user, now) || (addr && this.byAddress.isLocked(addr, now))) {
+    if (locked) {
       const known = await this.store.credentialByUsername(req.key);
       return { ok: false, reason: 'RATE_LIMITED', ...(known ? await this.owner(known) : {}) };
     }
@@ -49,11 +71,14 @@ export class CredentialChecker {
     const matched = await verifyPassword(req.password, row?.passwordHash ?? this.dummyHash);
     if (!row || !matched) {
       const t = this.clock();
+      this.byUserAddress.fail(userAddr, t);
       this.byUsername.fail(user, t);
       if (addr) this.byAddress.fail(addr, t);
       return { ok: false, reason: 'BAD_CREDENTIALS', ...(row ? await this.owner(row) : {}) };
     }
-    this.byUsername.succeed(user);
+    // Only this address's count is forgiven: a device reconnecting often must not keep resetting the
+    // username-wide count of a guess spread over other addresses.
+    this.byUserAddress.succeed(userAddr);
     const who = { credentialId: row.id, accountId: row.accountId, username: row.username };
     const ancestry = await this.store.ancestry(row.accountId);
     const ids = ancestry.map((a) => a.id);
@@ -77,7 +102,6 @@ export class CredentialChecker {
     const hit = this.paths.get(accountId);
     if (hit) return hit;
     const path = await this.store.path(accountId);
-    if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
     this.paths.set(accountId, path);
     return path;
   }

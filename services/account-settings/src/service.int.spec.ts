@@ -77,6 +77,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         TWOWAY_HTTP_PORT: '0',
         TWOWAY_PROVIDER_NAME: 'Acme IoT',
         TWOWAY_CREDENTIAL_MAX_FAILURES: '4',
+        TWOWAY_CREDENTIAL_MAX_FAILURES_PER_USERNAME: '6',
         ...(url ? { TWOWAY_DB_URL: url } : {}),
         ...extra,
       });
@@ -118,8 +119,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
       return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as any) : undefined };
     };
-    const verify = (key: string, password: string, sourceAddress?: string) =>
-      bus.request(RequestSubjects.CredentialVerify, { key, password, ...(sourceAddress ? { sourceAddress } : {}) }, CredentialVerifyReply);
+    const verify = (key: string, password: string, sourceAddress?: string, chainVerified?: boolean) =>
+      bus.request(RequestSubjects.CredentialVerify, { key, password, ...(sourceAddress ? { sourceAddress } : {}), ...(chainVerified ? { chainVerified } : {}) }, CredentialVerifyReply);
     const waitEvent = (pred: (e: Ev) => boolean, what: string) => waitFor(() => events.find(pred), { what });
 
     /** An account (under `parentId`, default the provider) with an admin and an operator token. */
@@ -377,22 +378,36 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       ]);
     });
 
-    it('credentials: repeated failures are RATE_LIMITED per username and per source address', async () => {
+    it('credentials: repeated failures are RATE_LIMITED per username and address, per address, and per username across addresses', async () => {
       const a = await tenant('rate-a');
       const pw = 'rate-limit-password-1';
       for (const username of ['rl-user', 'rl-other']) {
         assert.equal((await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username, password: pw })).status, 201);
       }
-      // per username (max 4 failures in the window in this test's configuration), from changing addresses
-      for (let i = 0; i < 4; i++) assert.equal((await verify('rl-user', 'wrong-guess', `198.51.100.${i}`)).reason, 'BAD_CREDENTIALS');
       const ancestry = [a.account.id, 'provider'];
-      assert.deepEqual(await verify('rl-user', pw, '198.51.100.50'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-user', ancestry });
+      const limited = (username: string) => ({ ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username, ancestry });
+
+      // regression: wrong passwords for a device's username from another address locked the device out.
+      // Max 4 failures in the window in this test's configuration: they lock that username at that address only.
+      for (let i = 0; i < 4; i++) assert.equal((await verify('rl-user', 'wrong-guess', '198.51.100.9')).reason, 'BAD_CREDENTIALS');
+      assert.deepEqual(await verify('rl-user', pw, '198.51.100.9'), limited('rl-user'));
+      assert.equal((await verify('rl-user', pw, '198.51.100.1')).ok, true, 'the device at its own address is not locked out');
+
+      // a guess spread over addresses: 6 failures of one username from anywhere lock it (unverified chains) …
+      for (const last of [20, 21]) assert.equal((await verify('rl-user', 'wrong-guess', `198.51.100.${last}`)).reason, 'BAD_CREDENTIALS');
+      assert.deepEqual(await verify('rl-user', pw, '198.51.100.1'), limited('rl-user'));
+      // … but not a device whose chain the broker verified for this credential's account
+      assert.equal((await verify('rl-user', pw, '198.51.100.1', true)).ok, true);
+      // and a verified chain is still held to its own username-and-address count
+      assert.deepEqual(await verify('rl-user', pw, '198.51.100.9', true), limited('rl-user'));
       // another username is unaffected
       assert.equal((await verify('rl-other', pw, '198.51.100.51')).ok, true);
 
-      // per source address: guesses at unknown usernames from one address lock the address
+      // per source address: guesses at unknown usernames from one address lock the address …
       for (let i = 0; i < 4; i++) assert.equal((await verify(`guess-${i}`, 'x-password', '203.0.113.7')).reason, 'BAD_CREDENTIALS');
-      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), { ok: false, reason: 'RATE_LIMITED', accountId: a.account.id, username: 'rl-other', ancestry });
+      assert.deepEqual(await verify('rl-other', pw, '203.0.113.7'), limited('rl-other'));
+      // … except for a device with a verified chain behind the same address (carrier NAT)
+      assert.equal((await verify('rl-other', pw, '203.0.113.7', true)).ok, true);
       assert.equal((await verify('rl-other', pw, '203.0.113.8')).ok, true);
     });
 

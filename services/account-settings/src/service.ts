@@ -74,6 +74,7 @@ export class AccountSettingsService {
         servers: cfg.natsUrl,
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
         log,
         onStatus: (s) => log.warn({ status: s }, 'NATS connection status'),
       });
@@ -91,6 +92,7 @@ export class AccountSettingsService {
         maxFailures: cfg.credentialMaxFailures,
         windowMs: cfg.credentialFailureWindowMs,
         lockoutMs: cfg.credentialLockoutMs,
+        maxFailuresPerUsername: cfg.credentialMaxFailuresPerUsername,
       });
       serveRequests(bus, { store, resolver, credentials });
 

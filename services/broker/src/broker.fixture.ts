@@ -9,7 +9,7 @@ import {
   ChangeSubjects, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
   type AuditEvent, type CertStatus, type Settings, type TrustEntry,
 } from '@twoway/contracts';
-import { Bus } from '@twoway/nats';
+import { Bus, CodedError } from '@twoway/nats';
 import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
 import { loadConfig } from '@twoway/config';
 import type { Issued } from '@twoway/pki';
@@ -37,6 +37,15 @@ export interface Attempt {
 /** The whole CONNACK of MQTT 3.1.1 as the `mqtt` package decodes it. */
 export const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
 
+export interface FakeCredential {
+  accountId: string;
+  id: string;
+  delayMs?: number;
+  overloaded?: boolean;
+  lockAfter?: number;
+  failures?: number;
+}
+
 export interface Fixture {
   nats: NatsServer;
   bus: Bus;
@@ -45,8 +54,12 @@ export interface Fixture {
   dir: string;
   /** Account id → settings, answered by the fake account-settings (ancestry: [account, PROVIDER]). */
   accounts: Record<string, Settings>;
-  /** Username → credential, all with PASSWORD; `delayMs` makes the fake account-settings answer late. */
-  credentials: Map<string, { accountId: string; id: string; delayMs?: number }>;
+  /**
+   * Username → credential, all with PASSWORD; `delayMs` makes the fake account-settings answer late,
+   * `overloaded` answer OVERLOADED, and `lockAfter` answer RATE_LIMITED after that many wrong passwords
+   * from any address, unless the broker says the chain verified (account-settings' username-wide bound).
+   */
+  credentials: Map<string, FakeCredential>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
   /** How many trust-set requests the fake cert-registry has answered. */
@@ -87,7 +100,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     await bus.ensureStreams();
     const pki = await makeTestPki();
     const accounts: Record<string, Settings> = {};
-    const credentials = new Map<string, { accountId: string; id: string; delayMs?: number }>();
+    const credentials = new Map<string, FakeCredential>();
     const registry: TrustEntry[] = [];
     const audit: AuditEvent[] = [];
 
@@ -96,8 +109,13 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       credentialRequests += 1;
       const c = credentials.get(req.key);
       if (!c) return { ok: false, reason: 'BAD_CREDENTIALS' };
+      if (c.overloaded) throw new CodedError('OVERLOADED');
       if (c.delayMs) await new Promise((r) => setTimeout(r, c.delayMs));
-      if (req.password !== PASSWORD) return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId, ancestry: [c.accountId, PROVIDER] };
+      if (c.lockAfter !== undefined && (c.failures ?? 0) >= c.lockAfter && !req.chainVerified) return { ok: false, reason: 'RATE_LIMITED', accountId: c.accountId, ancestry: [c.accountId, PROVIDER] };
+      if (req.password !== PASSWORD) {
+        c.failures = (c.failures ?? 0) + 1;
+        return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId, ancestry: [c.accountId, PROVIDER] };
+      }
       return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
     });
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));

@@ -2,14 +2,24 @@
 import { hostname } from 'node:os';
 import { commonSettings, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
+import { PkiCacheDefaults } from '@twoway/pki';
 
 export const DEFAULT_MQTT_PORT = DefaultPorts.mqtts;
 export const DEFAULT_CONNECT_DEADLINE_MS = 5_000;
-export const DEFAULT_MAX_PENDING_PER_IP = 32;
+export const DEFAULT_MAX_PENDING_PER_IP = 256;
+export const DEFAULT_MAX_PENDING = 10_000;
+/** Bytes of MQTT before a CONNECT is decided (the CONNECT included), and the largest packet after. */
+export const DEFAULT_MQTT_MAX_CONNECT_BYTES = 64 * 1024;
+export const DEFAULT_MQTT_MAX_PACKET_BYTES = 256 * 1024;
 export const DEFAULT_STALE_AFTER_MS = 10_000;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_MS = 300_000;
 export const DEFAULT_AUDIT_QUEUE_MAX = 10_000;
 export const DEFAULT_DRAIN_WINDOW_MS = 20_000;
+/** Cache bounds, in entries (docs/limits.md): at the bound the least recently used entry leaves. */
+export const DEFAULT_CREDENTIAL_CACHE_MAX = 200_000;
+export const DEFAULT_SETTINGS_CACHE_MAX = 100_000;
+export const DEFAULT_TRUST_SETS_CACHE_MAX = 10_000;
+export const DEFAULT_TRUST_PARSED_CACHE_MAX = 100_000;
 
 export const brokerSettings = {
   ...commonSettings,
@@ -21,9 +31,19 @@ export const brokerSettings = {
   tlsCertFile: setting({ env: 'TWOWAY_TLS_CERT_FILE', kind: 'path', optional: true, doc: 'Server certificate PEM (may hold the chain); watched and reloaded without restart' }),
   tlsKeyFile: setting({ env: 'TWOWAY_TLS_KEY_FILE', kind: 'path', optional: true, doc: 'Server private key PEM; watched and reloaded without restart' }),
   connectDeadlineMs: setting({ env: 'TWOWAY_CONNECT_DEADLINE_MS', kind: 'int', default: DEFAULT_CONNECT_DEADLINE_MS, min: 100, doc: 'TLS handshake plus MQTT CONNECT decision must finish within this, else the socket is closed' }),
-  maxPendingPerIp: setting({ env: 'TWOWAY_MAX_PENDING_PER_IP', kind: 'int', default: DEFAULT_MAX_PENDING_PER_IP, min: 1, doc: 'Unauthenticated sockets allowed at once per source address' }),
+  maxPendingPerIp: setting({ env: 'TWOWAY_MAX_PENDING_PER_IP', kind: 'int', default: DEFAULT_MAX_PENDING_PER_IP, min: 1, doc: 'Unauthenticated sockets at once per source address; beyond it that address\'s oldest is closed to admit the newcomer' }),
+  maxPending: setting({ env: 'TWOWAY_MAX_PENDING', kind: 'int', default: DEFAULT_MAX_PENDING, min: 1, doc: 'Unauthenticated sockets at once from all addresses; beyond it the oldest of the address holding the most is closed' }),
+  mqttMaxConnectBytes: setting({ env: 'TWOWAY_MQTT_MAX_CONNECT_BYTES', kind: 'int', default: DEFAULT_MQTT_MAX_CONNECT_BYTES, min: 256, doc: 'MQTT bytes a socket may send before its CONNECT is decided (CONNECT included); beyond it the socket is closed' }),
+  mqttMaxPacketBytes: setting({ env: 'TWOWAY_MQTT_MAX_PACKET_BYTES', kind: 'int', default: DEFAULT_MQTT_MAX_PACKET_BYTES, min: 256, max: 268_435_460, doc: 'Largest MQTT packet (fixed header included) after CONNECT; a larger one closes the socket' }),
   staleAfterMs: setting({ env: 'TWOWAY_STALE_AFTER_MS', kind: 'int', default: DEFAULT_STALE_AFTER_MS, min: 0, doc: 'Without NATS for this long, caches are stale: new connects are refused (UNDECIDABLE) and readiness is false' }),
   credentialCacheTtlMs: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_TTL_MS', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_TTL_MS, min: 0, doc: 'Longest a verified credential is reused without asking account-settings (bounds expiry drift)' }),
+  credentialCacheMax: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_MAX', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_MAX, min: 0, doc: 'Verified credentials kept; beyond it the least recently used leaves (0: no caching)' }),
+  settingsCacheMax: setting({ env: 'TWOWAY_SETTINGS_CACHE_MAX', kind: 'int', default: DEFAULT_SETTINGS_CACHE_MAX, min: 0, doc: 'Accounts whose settings and ancestry are kept; beyond it the least recently used leaves' }),
+  trustSetsCacheMax: setting({ env: 'TWOWAY_TRUST_SETS_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_SETS_CACHE_MAX, min: 0, doc: 'Indexed trust sets (one per account ancestry) kept; beyond it the least recently used leaves' }),
+  trustParsedCacheMax: setting({ env: 'TWOWAY_TRUST_PARSED_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_PARSED_CACHE_MAX, min: 0, doc: 'Parsed registered certificates kept across trust-set rebuilds; beyond it the least recently used leaves' }),
+  certParseCacheMax: setting({ env: 'TWOWAY_CERT_PARSE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.parsedCertificates, min: 0, doc: 'Presented certificates kept parsed (by fingerprint); beyond it the least recently used leaves' }),
+  certFactsCacheMax: setting({ env: 'TWOWAY_CERT_FACTS_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.certFacts, min: 0, doc: 'Decoded certificate facts kept for the chain validator; beyond it the least recently used leave' }),
+  signatureCacheMax: setting({ env: 'TWOWAY_SIGNATURE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.signatures, min: 0, doc: 'Signature checks (certificate, issuer) remembered by the chain validator; beyond it the least recently used leave' }),
   auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
   drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),

@@ -8,9 +8,7 @@ import { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
 import { createClusterRetained, createNatsMqEmitter } from './cluster/index.js';
-import { CredentialCache } from './cache/credential-cache.js';
-import { SettingsCache } from './cache/settings-cache.js';
-import { TrustCache } from './cache/trust-cache.js';
+import { cacheMetrics, createCaches, sweepExpired } from './cache/caches.js';
 import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
 import type { Validate } from './connect/evaluate-chain.js';
@@ -22,6 +20,7 @@ import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
 import { drainSessions } from './sessions/drain.js';
+import { onByteLimitExceeded } from './sessions/byte-limit-exceeded.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountInbound, topicAuthorizers } from './topics.js';
 import type { ConnState } from './tls/conn-state.js';
@@ -89,11 +88,8 @@ export class Broker {
     const brokerId = cfg.brokerId ?? defaultBrokerId();
     const metrics = new BrokerMetrics();
     const sessions = new SessionRegistry();
-    const caches: Caches = {
-      trust: new TrustCache((e, err) => log.error({ err, certificateId: e.id, account: e.accountId }, 'a registered certificate does not parse; it is not an anchor')),
-      settings: new SettingsCache(),
-      credentials: new CredentialCache(cfg.credentialCacheTtlMs),
-    };
+    const caches: Caches = createCaches(cfg, log);
+    cacheMetrics(caches, metrics);
     const state = {
       natsConnected: true,
       natsDownSinceMs: undefined as number | undefined,
@@ -139,6 +135,8 @@ export class Broker {
     };
 
     try {
+      const stopSweep = sweepExpired(caches, cfg.credentialCacheTtlMs);
+      cleanups.push(async () => stopSweep());
       await bus.ensureStreams();
       const audit = new AuditQueue(bus, cfg.auditQueueMax, log, () => metrics.auditDropped.inc());
       cleanups.push(async () => {
@@ -152,6 +150,7 @@ export class Broker {
       };
 
       const connStates = new WeakMap<Client, ConnState>();
+      const clients = new WeakMap<ConnState, Client>();
       const authenticate = createAuthenticate({
         owners, sessions, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
         ...(deps.validate ? { validate: deps.validate } : {}),
@@ -234,11 +233,15 @@ export class Broker {
         tls: material,
         connectDeadlineMs: cfg.connectDeadlineMs,
         maxPendingPerIp: cfg.maxPendingPerIp,
+        maxPending: cfg.maxPending,
+        byteLimits: { beforeDecisionBytes: cfg.mqttMaxConnectBytes, maxPacketBytes: cfg.mqttMaxPacketBytes },
+        onTooLarge: onByteLimitExceeded({ sessions, audit, metrics, log, source: brokerId, clientOf: (st) => clients.get(st) }),
         log,
         metrics,
         handle: (socket: Socket, st: ConnState) => {
           const client = aedes.handle(socket) as Client;
           connStates.set(client, st);
+          clients.set(st, client);
           mountInbound(client, sessions);
         },
         onDeadline: (st) => {

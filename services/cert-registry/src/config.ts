@@ -1,5 +1,5 @@
 // Settings of the cert-registry process (TWOWAY_* variables; rows of the README's settings table).
-import { commonSettings, dbSetting, httpHostSetting, httpPortSetting, type ConfigOf } from '@twoway/config';
+import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 
 export const SERVICE_NAME = 'cert-registry';
@@ -8,6 +8,7 @@ export const DEFAULT_DB_FILE = 'cert-registry.sqlite';
 
 export const certRegistrySettings = {
   ...commonSettings,
+  ...serveLimitSettings,
   dbUrl: dbSetting(SERVICE_NAME, 'TWOWAY_DB_URL'),
   httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['cert-registry']),
   httpHost: httpHostSetting,

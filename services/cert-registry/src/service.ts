@@ -58,6 +58,7 @@ export class CertRegistryService {
         servers: cfg.natsUrl,
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });

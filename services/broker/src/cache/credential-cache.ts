@@ -2,8 +2,10 @@
 // again (issue 4 item 3). Keyed by username plus an HMAC of the password under a key that exists only
 // in this process: the password itself is never stored. Only successes are cached (failures must reach
 // account-settings, which counts them for lockout). Dropped by `credential.changed`, and after a TTL
-// because a credential's expiry is not an event.
+// because a credential's expiry is not an event. Bounded: at the bound the least recently used entry
+// leaves (that device's next connect is verified by account-settings again); expired entries are swept.
 import { createHmac, randomBytes } from 'node:crypto';
+import { LruMap } from '@twoway/lru';
 import type { KeyKind } from '../connect/decide.js';
 import { Generation } from './generation.js';
 
@@ -18,10 +20,17 @@ export interface VerifiedCredential {
 
 export class CredentialCache {
   private readonly secret = randomBytes(32);
-  private readonly entries = new Map<string, VerifiedCredential>();
+  private readonly entries: LruMap<string, VerifiedCredential>;
   readonly generation = new Generation();
+  /** Entries dropped because their TTL passed (on read or by a sweep). */
+  expired = 0;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    maxEntries: number,
+  ) {
+    this.entries = new LruMap(maxEntries);
+  }
 
   private keyOf(key: string, password: string): string {
     return `${key}\u0000${createHmac('sha256', this.secret).update(password, 'utf8').digest('base64')}`;
@@ -41,13 +50,34 @@ export class CredentialCache {
     const v = this.entries.get(k);
     if (v && nowMs - v.verifiedAtMs > this.ttlMs) {
       this.entries.delete(k);
+      this.expired += 1;
       return undefined;
     }
     return v;
   }
   put(password: string, v: VerifiedCredential, gen: number): void {
     if (gen !== this.generation.current || this.ttlMs === 0) return;
+    // The least recently used entries are the likeliest to have expired: drop a couple on each fill,
+    // so expired entries do not wait for the periodic sweep to give their room back.
+    for (let i = 0; i < 2; i++) {
+      const o = this.entries.oldest();
+      if (!o || v.verifiedAtMs - o[1].verifiedAtMs <= this.ttlMs) break;
+      this.entries.delete(o[0]);
+      this.expired += 1;
+    }
     this.entries.set(this.keyOf(v.key, password), v);
+  }
+  /** Drop every expired entry (the broker runs this periodically); returns how many left. */
+  sweep(nowMs: number): number {
+    let n = 0;
+    for (const [k, v] of this.entries) {
+      if (nowMs - v.verifiedAtMs > this.ttlMs) {
+        this.entries.delete(k);
+        n += 1;
+      }
+    }
+    this.expired += n;
+    return n;
   }
   /** Drop every entry of this credential (by id or username): a change may be a new password or a disable. */
   invalidate(credentialId: string, username: string): void {
@@ -60,5 +90,8 @@ export class CredentialCache {
   }
   get size(): number {
     return this.entries.size;
+  }
+  get evictions(): number {
+    return this.entries.evictions;
   }
 }

@@ -1,6 +1,8 @@
 // Settings and ancestry per account, filled by CredentialVerify and SettingsGet replies and dropped by
-// `settings.changed` events (or all at once when NATS comes back).
+// `settings.changed` events (or all at once when NATS comes back). Bounded: at the bound the least
+// recently used account leaves (its next connect asks account-settings again).
 import type { Settings } from '@twoway/contracts';
+import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
 export interface AccountSettings {
@@ -11,8 +13,12 @@ export interface AccountSettings {
 }
 
 export class SettingsCache {
-  private readonly byAccount = new Map<string, AccountSettings>();
+  private readonly byAccount: LruMap<string, AccountSettings>;
   readonly generation = new Generation();
+
+  constructor(maxEntries: number) {
+    this.byAccount = new LruMap(maxEntries);
+  }
 
   get(accountId: string): AccountSettings | undefined {
     return this.byAccount.get(accountId);
@@ -31,5 +37,8 @@ export class SettingsCache {
   }
   get size(): number {
     return this.byAccount.size;
+  }
+  get evictions(): number {
+    return this.byAccount.evictions;
   }
 }

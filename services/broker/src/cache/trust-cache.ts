@@ -3,6 +3,7 @@
 // contains A, which covers A's descendants (anchors of an account apply to its sub-accounts).
 import { AnchorSet, parseSinglePem, type ParsedCert } from '@twoway/pki';
 import type { CertStatus, TrustEntry } from '@twoway/contracts';
+import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
 const SEVERITY: Record<CertStatus, number> = { VALID: 0, SUSPENDED: 1, REVOKED: 2 };
@@ -50,13 +51,30 @@ export function buildSnapshot(ancestry: readonly string[], entries: readonly Tru
 
 const keyOf = (ancestry: readonly string[]) => ancestry.join('/');
 
+export interface TrustCacheBounds {
+  /** Trust sets (one per ancestry that connected). */
+  sets: number;
+  /** Parsed registrations, shared by the sets; a set keeps its own alive while it is cached. */
+  parsed: number;
+}
+
 export class TrustCache {
-  private readonly sets = new Map<string, TrustSnapshot>();
-  /** Parsed registrations by fingerprint: a fingerprint names immutable content, so this survives invalidation. */
-  private readonly parsed = new Map<string, ParsedCert | null>();
+  private readonly sets: LruMap<string, TrustSnapshot>;
+  /**
+   * Parsed registrations by fingerprint: a fingerprint names immutable content, so this survives
+   * invalidation and a rebuild after a change parses nothing again. Bounded: an evicted registration
+   * still cached in a set stays alive there and is parsed again only by the next rebuild.
+   */
+  private readonly parsed: LruMap<string, ParsedCert | null>;
   readonly generation = new Generation();
 
-  constructor(private readonly onParseError: (e: TrustEntry, err: unknown) => void = () => undefined) {}
+  constructor(
+    bounds: TrustCacheBounds,
+    private readonly onParseError: (e: TrustEntry, err: unknown) => void = () => undefined,
+  ) {
+    this.sets = new LruMap(bounds.sets);
+    this.parsed = new LruMap(bounds.parsed);
+  }
 
   get(ancestry: readonly string[]): TrustSnapshot | undefined {
     return this.sets.get(keyOf(ancestry));
@@ -104,5 +122,11 @@ export class TrustCache {
   }
   get size(): number {
     return this.sets.size;
+  }
+  get parsedSize(): number {
+    return this.parsed.size;
+  }
+  get evictions(): { sets: number; parsed: number } {
+    return { sets: this.sets.evictions, parsed: this.parsed.evictions };
   }
 }

@@ -6,6 +6,7 @@ import { parseDer, type ParsedCert } from '@twoway/pki';
 import type { AccountSettings } from '../cache/settings-cache.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { ChainFacts, ConnectFacts, CredentialFacts, KeyKind, LeafFacts } from './decide.js';
+import { bindingHolds } from './decide.js';
 import { evaluateChain, leafFacts, type Validate } from './evaluate-chain.js';
 
 /** One MQTT CONNECT as the broker saw it. The password lives only for the duration of the decision. */
@@ -62,6 +63,20 @@ export async function chainFactsFor(presented: readonly ParsedCert[], malformed:
   return evaluateChain(presented, trust, at, validate);
 }
 
+/**
+ * A credential refused RATE_LIMITED names its account: does the presented chain verify for that account
+ * (trusted, and bound to this client when the account binds certificates)? Then the device is asked for
+ * again as `chainVerified`, and guesses from other addresses cannot keep it out (docs/limits.md,
+ * "Credential lockout"). Only on this path: a connect that was not refused costs nothing more.
+ */
+async function chainVerifiedFor(r: { accountId?: string }, certs: readonly ParsedCert[], malformed: boolean, a: ConnectAttempt, owners: Owners, validate?: Validate): Promise<boolean> {
+  if (!r.accountId || malformed || certs.length === 0) return false;
+  const account = await owners.settings(r.accountId, a.query);
+  if (!usesCertificates(account.settings)) return false;
+  const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.query);
+  return chain.kind === 'trusted' && bindingHolds(account.settings.identity.bindCertificateTo, chain.leaf, a.clientId, a.username);
+}
+
 export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: Validate): Promise<GatheredFacts> {
   const { certs, malformed } = parseChain(a.peerChain);
   const leafCert = malformed ? undefined : certs[0];
@@ -89,7 +104,10 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
     // Of a refused credential whose account is known: that account's ancestry, for the audit event.
     let refusedAncestry: readonly string[] | undefined;
     for (const c of candidates) {
-      const r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query);
+      let r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query);
+      if (!r.ok && r.reason === ConnectReasons.RATE_LIMITED && (await chainVerifiedFor(r, certs, malformed, a, owners, validate))) {
+        r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query, true);
+      }
       if (r.ok) {
         credential = { status: 'ok', accountId: r.credential.accountId, credentialId: r.credential.credentialId, username: r.credential.username, keyKind: c.kind, key: c.key };
         account = r.settings;

@@ -37,6 +37,14 @@ class Gauge {
   }
 }
 
+/** Series read from their owner when rendered (counts kept by caches and libraries, not on our hot path). */
+class View {
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge', private readonly read: () => { labels: Labels; value: number }[]) {}
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.read().map(({ labels, value }) => `${this.name}${fmt(labels)} ${value}`)].join('\n');
+  }
+}
+
 class Histogram {
   private readonly counts: number[];
   private sum = 0;
@@ -69,7 +77,8 @@ export class BrokerMetrics {
   readonly cacheMisses = new Counter(`${prom(MetricNames.CacheMisses)}_total`, 'Warm cache misses by cache');
   readonly sessionsEnded = new Counter(`${prom(MetricNames.SessionsEnded)}_total`, 'Live sessions ended by the broker, by reason');
   readonly connectTimeouts = new Counter('twoway_broker_connect_timeouts_total', 'Sockets closed at the connect deadline, by stage (handshake, connect, decision)');
-  readonly pendingRefused = new Counter('twoway_broker_pending_refused_total', 'Sockets closed because their source address had too many unauthenticated sockets');
+  readonly pendingRefused = new Counter('twoway_broker_pending_refused_total', 'Unauthenticated sockets closed to make room for a newer one, by bound (address: its source address was at TWOWAY_MAX_PENDING_PER_IP; global: TWOWAY_MAX_PENDING)');
+  readonly packetTooLarge = new Counter('twoway_broker_packet_too_large_total', 'Sockets closed for exceeding a byte limit, by stage (connect: bytes before the CONNECT was decided; session: one packet)');
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped because the in-memory queue was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
   readonly revocationPropagationMs = new Histogram(
@@ -77,16 +86,21 @@ export class BrokerMetrics {
     'Milliseconds from a change event\'s time to the session it ended being closed',
     [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
   );
-  private readonly gauges: Gauge[] = [];
+  private readonly gauges: (Gauge | View)[] = [];
 
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.push(new Gauge(name, help, read));
   }
 
+  /** A labelled series read at render time. */
+  view(name: string, help: string, type: 'counter' | 'gauge', read: () => { labels: Labels; value: number }[]): void {
+    this.gauges.push(new View(name, help, type, read));
+  }
+
   render(): string {
     return [
       this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
+      this.pendingRefused, this.packetTooLarge, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }
 }

@@ -57,7 +57,8 @@ export class Owners {
   }
 
   /** Throws UnavailableError / RemoteError when account-settings does not answer usefully. */
-  async verifyCredential(key: string, keyKind: KeyKind, password: string, sourceAddress: string | undefined, nowMs: number, q?: OwnerQuery): Promise<CredentialAnswer> {
+  /** `chainVerified`: the presented chain verified for this credential's account (lockout exemption, docs/limits.md). */
+  async verifyCredential(key: string, keyKind: KeyKind, password: string, sourceAddress: string | undefined, nowMs: number, q?: OwnerQuery, chainVerified = false): Promise<CredentialAnswer> {
     const cached = this.caches.credentials.get(key, password, nowMs);
     if (cached) {
       this.hit('credential', q);
@@ -67,11 +68,12 @@ export class Owners {
     const credGen = this.caches.credentials.generation.current;
     // Devices sharing a credential reconnect together (after a restart, a kick, a NATS blink): one
     // password hash in account-settings for all of them, not one each (scrypt is ~60 ms of its CPU).
-    return this.credentialFetches.run(this.caches.credentials.flightKey(key, password, sourceAddress), credGen, async () => {
+    const flight = this.caches.credentials.flightKey(key, password, sourceAddress) + (chainVerified ? '\u0000chain' : '');
+    return this.credentialFetches.run(flight, credGen, async () => {
       const setGen = this.caches.settings.generation.current;
       const r: CredentialReply = await this.bus.request(
         RequestSubjects.CredentialVerify,
-        { key, password, ...(sourceAddress ? { sourceAddress } : {}) },
+        { key, password, ...(sourceAddress ? { sourceAddress } : {}), ...(chainVerified ? { chainVerified } : {}) },
         CredentialVerifyReply,
         { traceparent: q?.traceparent },
       );

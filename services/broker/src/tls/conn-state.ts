@@ -35,6 +35,11 @@ export class ConnState {
     this.timer.unref();
   }
 
+  /** The CONNECT was answered (or the deadline or a close ended it): byte limits switch to the session's. */
+  get isDecided(): boolean {
+    return this.decided;
+  }
+
   connectArrived(a: { clientId: string; username: string | undefined }, traceId: string): void {
     this.seen = { clientId: a.clientId, username: a.username, traceId };
   }

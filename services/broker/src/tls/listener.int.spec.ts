@@ -1,4 +1,4 @@
-// The MQTT TLS listener on its own: certificate rotation without restart, the per-address cap on
+// The MQTT TLS listener on its own: certificate rotation without restart, the per-address bound on
 // unauthenticated sockets, and the TLS floor.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +29,9 @@ describe('MQTT TLS listener', () => {
     l = await MqttListeners.start({
       host: '127.0.0.1', port: 0, plainPort: undefined,
       tls: { certFile: join(dir.path, 'server.pem'), keyFile: join(dir.path, 'server.key') },
-      connectDeadlineMs: 5000, maxPendingPerIp: 3, log, metrics,
+      connectDeadlineMs: 5000, maxPendingPerIp: 3, maxPending: 100, log, metrics,
+      byteLimits: { beforeDecisionBytes: 64 * 1024, maxPacketBytes: 256 * 1024 },
+      onTooLarge: () => undefined,
       // Sockets stay unauthenticated: nothing decides them in this test.
       handle: (s) => void held.push(s as Socket),
       onDeadline: () => undefined,
@@ -61,23 +63,28 @@ describe('MQTT TLS listener', () => {
     await waitFor(async () => (await servedFingerprint()) === next.cert.fingerprint, { what: 'the rotated certificate' });
   });
 
-  it('closes sockets beyond the per-address cap of unauthenticated sockets at once', async () => {
-    const before = metrics.pendingRefused.get();
+  it('at the per-address cap of unauthenticated sockets, closes that address\'s oldest to admit the newcomer', async () => {
+    const before = metrics.pendingRefused.get({ bound: 'address' });
     const open = () =>
       new Promise<Socket>((resolve) => {
         const s = netConnect({ host: '127.0.0.1', port: l.tlsPort }, () => resolve(s));
         s.on('error', () => undefined);
       });
+    const closed = (s: Socket) => new Promise<void>((r) => (s.destroyed && s.readyState === 'closed' ? r() : s.once('close', () => r())));
     const sockets = [await open(), await open(), await open()];
     try {
       const fourth = await open();
-      await new Promise<void>((r) => fourth.once('close', () => r()));
-      assert.equal(metrics.pendingRefused.get(), before + 1);
+      sockets.push(fourth);
+      await closed(sockets[0]!);
+      assert.equal(metrics.pendingRefused.get({ bound: 'address' }), before + 1);
+      assert.equal(fourth.destroyed, false, 'the newcomer stays');
+      await waitFor(() => l.pendingSockets === 3, { what: 'three pending' });
     } finally {
-      await Promise.all(sockets.map((s) => new Promise<void>((r) => {
-        s.once('close', () => r());
+      await Promise.all(sockets.map((s) => {
+        const c = closed(s);
         s.destroy();
-      })));
+        return c;
+      }));
     }
     // The slots are released when the server sees the sockets close.
     await waitFor(() => l.pendingSockets === 0, { what: 'slots released' });

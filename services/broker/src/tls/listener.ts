@@ -1,6 +1,7 @@
 // The MQTT listeners: TLS (always) and plain TCP (development only). Every socket gets a deadline for
-// handshake plus CONNECT decision, a per-source-address cap on unauthenticated sockets, TCP_NODELAY
-// (without it CONNACK waits ~40 ms on Nagle plus delayed ACK), and its presented chain captured.
+// handshake plus CONNECT decision, a fair bound on unauthenticated sockets (per source address and in
+// all, tls/pending-sockets.ts), byte limits before and after its CONNECT (tls/byte-guard.ts),
+// TCP_NODELAY (without it CONNACK waits ~40 ms on Nagle plus delayed ACK), and its presented chain captured.
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, createSecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
@@ -9,7 +10,9 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from '@twoway/telemetry';
 import { TlsMaterialError } from '../errors.js';
 import type { BrokerMetrics } from '../http/metrics.js';
+import { guardSocket, MqttByteGuard, type ByteLimits, type ByteViolation } from './byte-guard.js';
 import { ConnState } from './conn-state.js';
+import { PendingSockets } from './pending-sockets.js';
 import { peerChainOf } from './peer-chain.js';
 import { tlsContextOptions } from './server-options.js';
 
@@ -22,12 +25,22 @@ export interface ListenerOptions {
   tls: TlsMaterial;
   connectDeadlineMs: number;
   maxPendingPerIp: number;
+  /** Unauthenticated sockets from all addresses together. */
+  maxPending: number;
+  byteLimits: ByteLimits;
   log: Logger;
   metrics: BrokerMetrics;
   /** Hand an accepted socket to aedes. */
   handle(socket: Socket | TLSSocket, st: ConnState): void;
   /** The deadline passed before the CONNECT was decided. */
   onDeadline(st: ConnState): void;
+  /** A byte limit was exceeded: the socket is being closed. */
+  onTooLarge(st: ConnState, v: ByteViolation): void;
+}
+
+interface PendingSocket {
+  raw: Socket;
+  st: ConnState;
 }
 
 const RELOAD_DEBOUNCE_MS = 100;
@@ -51,7 +64,7 @@ function readMaterial(t: TlsMaterial): { cert: string; key: string } {
 }
 
 export class MqttListeners {
-  private readonly pending = new Map<string, number>();
+  private readonly pending: PendingSockets<PendingSocket>;
   private readonly states = new Map<string, ConnState>();
   private readonly watchers: FSWatcher[] = [];
   private readonly sockets = new Set<Socket>();
@@ -64,7 +77,9 @@ export class MqttListeners {
     private readonly o: ListenerOptions,
     readonly tlsServer: TlsServer,
     readonly plainServer: NetServer | undefined,
-  ) {}
+  ) {
+    this.pending = new PendingSockets({ perAddress: o.maxPendingPerIp, total: o.maxPending });
+  }
 
   static async start(o: ListenerOptions): Promise<MqttListeners> {
     const m = readMaterial(o.tls);
@@ -77,7 +92,9 @@ export class MqttListeners {
     tlsServer.on('tlsClientError', (err, s) => o.log.debug({ err: err.message, sourceAddress: s.remoteAddress }, 'TLS handshake failed'));
     plainServer?.on('connection', (raw: Socket) => {
       const st = l.onRawConnection(raw, 'tcp');
-      if (st) o.handle(raw, st);
+      if (!st) return;
+      l.guard(raw, st);
+      o.handle(raw, st);
     });
     await new Promise<void>((res, rej) => {
       tlsServer.once('error', rej);
@@ -97,9 +114,7 @@ export class MqttListeners {
 
   /** Sockets not yet decided, all addresses together. */
   get pendingSockets(): number {
-    let n = 0;
-    for (const c of this.pending.values()) n += c;
-    return n;
+    return this.pending.size;
   }
 
   get tlsPort(): number {
@@ -119,20 +134,16 @@ export class MqttListeners {
     this.sockets.add(raw);
     raw.once('close', () => this.sockets.delete(raw));
     const ip = raw.remoteAddress ?? 'unknown';
-    const n = this.pending.get(ip) ?? 0;
-    if (n >= this.o.maxPendingPerIp) {
-      this.o.metrics.pendingRefused.inc();
-      this.o.log.warn({ sourceAddress: ip, pending: n }, 'too many unauthenticated sockets from one address: closed');
-      raw.destroy();
-      return undefined;
-    }
-    this.pending.set(ip, n + 1);
     const key = `${ip}|${raw.remotePort}`;
-    const st = new ConnState(raw.remoteAddress, transport, () => {
-      const c = (this.pending.get(ip) ?? 1) - 1;
-      if (c <= 0) this.pending.delete(ip);
-      else this.pending.set(ip, c);
-    });
+    const entry = { raw } as PendingSocket;
+    const st = new ConnState(raw.remoteAddress, transport, () => this.pending.release(ip, entry));
+    entry.st = st;
+    // Always admitted; at a bound the oldest pending socket of the fullest address makes room.
+    for (const e of this.pending.admit(ip, entry)) {
+      this.o.metrics.pendingRefused.inc({ bound: e.bound });
+      this.o.log.debug({ sourceAddress: e.item.st.sourceAddress, bound: e.bound }, 'unauthenticated socket closed to make room for a newer one');
+      e.item.raw.destroy();
+    }
     if (transport === 'tls') this.states.set(key, st);
     st.startDeadline(this.o.connectDeadlineMs, (s) => {
       this.o.onDeadline(s);
@@ -156,7 +167,17 @@ export class MqttListeners {
     st.secure = true;
     st.peerChain = peerChainOf(s);
     s.setNoDelay(true);
+    this.guard(s, st);
     this.o.handle(s, st);
+  }
+
+  /** Byte limits on what the socket delivers to aedes (tls/byte-guard.ts). */
+  private guard(s: Socket, st: ConnState): void {
+    guardSocket(s, new MqttByteGuard(this.o.byteLimits, () => st.isDecided), (v) => {
+      this.o.metrics.packetTooLarge.inc({ stage: v.stage });
+      this.o.log.warn({ sourceAddress: st.sourceAddress, ...v }, 'MQTT byte limit exceeded: socket closed');
+      this.o.onTooLarge(st, v);
+    });
   }
 
   /** Rotation without restart: watch the directories (Kubernetes swaps a symlink, editors rename). */
