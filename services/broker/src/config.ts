@@ -9,6 +9,8 @@ export const DEFAULT_MAX_PENDING_PER_IP = 32;
 export const DEFAULT_STALE_AFTER_MS = 10_000;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_MS = 300_000;
 export const DEFAULT_AUDIT_QUEUE_MAX = 10_000;
+/** 256 MiB: about half a million connect events. */
+export const DEFAULT_AUDIT_SPILL_MAX_BYTES = 256 * 1024 * 1024;
 
 export const brokerSettings = {
   ...commonSettings,
@@ -23,7 +25,8 @@ export const brokerSettings = {
   maxPendingPerIp: setting({ env: 'TWOWAY_MAX_PENDING_PER_IP', kind: 'int', default: DEFAULT_MAX_PENDING_PER_IP, min: 1, doc: 'Unauthenticated sockets allowed at once per source address' }),
   staleAfterMs: setting({ env: 'TWOWAY_STALE_AFTER_MS', kind: 'int', default: DEFAULT_STALE_AFTER_MS, min: 0, doc: 'Without NATS for this long, caches are stale: new connects are refused (UNDECIDABLE) and readiness is false' }),
   credentialCacheTtlMs: setting({ env: 'TWOWAY_CREDENTIAL_CACHE_TTL_MS', kind: 'int', default: DEFAULT_CREDENTIAL_CACHE_TTL_MS, min: 0, doc: 'Longest a verified credential is reused without asking account-settings (bounds expiry drift)' }),
-  auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
+  auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow; beyond it, and while NATS is away, they go to the spill file (without a spill: the oldest is dropped)' }),
+  auditSpillMaxBytes: setting({ env: 'TWOWAY_AUDIT_SPILL_MAX_BYTES', kind: 'int', default: DEFAULT_AUDIT_SPILL_MAX_BYTES, min: 0, doc: 'Bound of the audit spill under $TWOWAY_DATA_DIR/audit-spill/ (replayed on start and when NATS is back); when full the oldest spilled events are dropped, counted and audited (0: no spill)' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 
