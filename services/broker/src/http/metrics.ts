@@ -70,7 +70,7 @@ export class BrokerMetrics {
   readonly sessionsEnded = new Counter(`${prom(MetricNames.SessionsEnded)}_total`, 'Live sessions ended by the broker, by reason');
   readonly connectTimeouts = new Counter('twoway_broker_connect_timeouts_total', 'Sockets closed at the connect deadline, by stage (handshake, connect, decision)');
   readonly pendingRefused = new Counter('twoway_broker_pending_refused_total', 'Sockets closed because their source address had too many unauthenticated sockets');
-  readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped because the in-memory queue was full');
+  readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
   readonly revocationPropagationMs = new Histogram(
     `${prom(MetricNames.RevocationPropagationMs)}`,
