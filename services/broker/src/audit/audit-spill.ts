@@ -81,6 +81,8 @@ export class AuditSpill {
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Events dropped on arrival (nothing could be evicted for them), reported with the next eviction. */
+  private unreported = 0;
   private readonly segmentBytes: number;
 
   private constructor(private readonly o: AuditSpillOptions, readonly path: string) {
@@ -158,6 +160,7 @@ export class AuditSpill {
     if (this.bytes + len > this.o.maxBytes) this.evict(len);
     if (this.bytes + len > this.o.maxBytes) {
       // Nothing left to evict (the bound is smaller than what is being replayed): this one goes.
+      this.unreported += 1;
       this.o.onDrop(1);
       this.o.log.warn({ dropped: ev.id, type: ev.type }, 'audit spill full: event dropped');
       return;
@@ -187,7 +190,7 @@ export class AuditSpill {
    */
   private evict(len: number): void {
     let dropped = 0;
-    let carried = 0;
+    let carried = this.unreported;
     while (this.bytes + len > this.o.maxBytes) {
       const victim = this.segments.find((s) => s !== this.reading);
       if (!victim) break;
@@ -198,6 +201,7 @@ export class AuditSpill {
       carried += victim.reported;
     }
     if (dropped + carried === 0) return;
+    this.unreported = 0;
     if (dropped) this.o.onDrop(dropped);
     this.o.log.warn({ dropped, maxBytes: this.o.maxBytes }, 'audit spill full: oldest spilled events dropped');
     const report: AuditEvent = {
