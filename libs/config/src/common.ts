@@ -32,3 +32,23 @@ export const dbSetting = (service: string, envName: string) =>
 export const httpPortSetting = (envName: string, port: number) =>
   setting({ env: envName, kind: 'int', default: port, min: 0, max: 65535, doc: 'HTTP port (API, health, readiness)' });
 export const httpHostSetting = setting({ env: 'TWOWAY_HTTP_HOST', kind: 'string', default: '127.0.0.1', doc: 'Address the HTTP listeners bind to (0.0.0.0 in containers)' });
+
+/** Published outbox rows are kept this long, then pruned (services with a transactional outbox). */
+export const DEFAULT_OUTBOX_RETENTION_MS = 24 * 3600 * 1000;
+export const outboxRetentionSetting = setting({
+  env: 'TWOWAY_OUTBOX_RETENTION_MS',
+  kind: 'int',
+  default: DEFAULT_OUTBOX_RETENTION_MS,
+  min: 0,
+  doc: 'Published outbox rows older than this are deleted in batches of 1000 every minute (0: keep them); unpublished rows are never deleted',
+});
+
+/** How long a token verified before an outage of account-settings (or NATS) keeps being honoured. */
+export const DEFAULT_AUTH_OUTAGE_GRACE_MS = 15 * 60 * 1000;
+export const authOutageGraceSetting = setting({
+  env: 'TWOWAY_AUTH_OUTAGE_GRACE_MS',
+  kind: 'int',
+  default: DEFAULT_AUTH_OUTAGE_GRACE_MS,
+  min: 0,
+  doc: 'While account-settings cannot be asked (NATS or it away), a token verified less than this long ago is still accepted (0: refuse with 503)',
+});

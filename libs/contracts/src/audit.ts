@@ -19,6 +19,8 @@ export const AuditTypes = {
   AccountCreated: 'account.created',
   TokenCreated: 'token.created',
   TokenRevoked: 'token.revoked',
+  /** A broker deleted spilled audit events unpublished (its spill bound was reached); `detail.dropped` counts them. */
+  AuditEventsDropped: 'audit.events_dropped',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

@@ -2,6 +2,6 @@
 // and the transactional outbox that publishes its events.
 export { openDatabase, dialectOf, DatabaseUrlError } from './data-source.js';
 export type { DatabaseOptions, Dialect } from './data-source.js';
-export { OutboxEntity, CreateOutbox1700000000000, enqueueEvent, OutboxRelay } from './outbox.js';
+export { OutboxEntity, CreateOutbox1700000000000, enqueueEvent, OutboxRelay, OUTBOX_RETENTION_MS, OUTBOX_PRUNE_BATCH } from './outbox.js';
 export type { OutboxRow, Publisher, OutboxRelayOptions } from './outbox.js';
 export { transact, exclusive } from './transact.js';

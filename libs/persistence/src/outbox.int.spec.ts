@@ -59,6 +59,37 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('prune deletes published rows past the retention, a batch at a time, and never a pending or recent one', async () => {
+      // A database of its own: the other tests' rows would be past this test's retention too.
+      const own = pg ? await pg.createDatabase('outbox_prune') : undefined;
+      const ds = await openDatabase({ url: own, dataDir: dir.path, defaultFile: 'prune.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
+      // Publishing always fails here, so pending rows stay pending; no pruning of its own (retention 0).
+      const failing = { publishRaw: () => Promise.reject(new Error('NATS away in this test')) };
+      const relay = OutboxRelay.start({ ds, publisher: failing, log: silent, pollMs: 600_000, retentionMs: 0 });
+      const repo = ds.getRepository(OutboxEntity);
+      try {
+        const now = new Date('2030-01-01T12:00:00.000Z');
+        const at = (msAgo: number) => new Date(now.getTime() - msAgo);
+        const row = (i: number, createdAt: Date, publishedAt: Date | null) => ({ id: `r-${i}`, subject: ChangeSubjects.CertAdded, payload: '{}', traceparent: null, createdAt, publishedAt });
+        const rows = [
+          ...Array.from({ length: 2_500 }, (_, i) => row(i, at(3 * 3600_000), at(2 * 3600_000))), // published 2 h ago
+          ...Array.from({ length: 5 }, (_, i) => row(10_000 + i, at(3 * 3600_000), at(60_000))), // published a minute ago
+          ...Array.from({ length: 5 }, (_, i) => row(20_000 + i, at(3 * 3600_000), null)), // still pending, old
+        ];
+        for (let i = 0; i < rows.length; i += 100) await repo.insert(rows.slice(i, i + 100));
+        assert.equal(await relay.prune(3600_000, 1_000, now), 2_500);
+        const left = await repo.find({ order: { seq: 'ASC' } });
+        assert.deepEqual(left.map((r) => r.id), [...Array.from({ length: 5 }, (_, i) => `r-${10_000 + i}`), ...Array.from({ length: 5 }, (_, i) => `r-${20_000 + i}`)]);
+        assert.equal(await relay.prune(3600_000, 1_000, now), 0, 'a second pass finds nothing');
+        // An hour later the recent ones are past the retention too; the pending ones never go.
+        assert.equal(await relay.prune(3600_000, 2, new Date(now.getTime() + 3600_000)), 5);
+        assert.deepEqual((await repo.find()).map((r) => r.publishedAt), [null, null, null, null, null]);
+      } finally {
+        await relay.stop();
+        await ds.destroy();
+      }
+    });
+
     it('settle() answers once the commit before it is published; with NATS away it answers false within its bound and keeps the row', async () => {
       const own = await NatsServer.start();
       const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'settle.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });

@@ -1,7 +1,8 @@
 // Transactional outbox: a service writes its change and the event describing it in one transaction;
 // the relay publishes pending events to JetStream (message id = event id, so a re-publish after a
 // crash is deduplicated by the stream) and marks them sent. No change is ever committed without its
-// event eventually reaching every broker.
+// event eventually reaching every broker. Sent rows are kept for a retention period (to look at after
+// an incident), then deleted in bounded batches, so the table holds at most that period's writes.
 import { exclusive } from './transact.js';
 import { EntitySchema, IsNull, Table, type DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from 'typeorm';
 
@@ -79,7 +80,20 @@ export interface OutboxRelayOptions {
   /** How often to look for pending rows when not woken explicitly. */
   pollMs?: number;
   batch?: number;
+  /** Published rows older than this are deleted (default `OUTBOX_RETENTION_MS`); 0 keeps them forever. */
+  retentionMs?: number;
+  /** How often to prune (default `OUTBOX_PRUNE_INTERVAL_MS`). */
+  pruneIntervalMs?: number;
 }
+
+/** Default retention of published outbox rows: long enough to inspect a day's changes after an incident. */
+export const OUTBOX_RETENTION_MS = 24 * 3600 * 1000;
+export const OUTBOX_PRUNE_INTERVAL_MS = 60_000;
+/**
+ * Rows deleted per statement: each batch is its own short statement (and, on SQLite, takes the write
+ * lock only that long), so pruning a large backlog never holds writers up for long.
+ */
+export const OUTBOX_PRUNE_BATCH = 1_000;
 
 /** Longest a write waits for its events to be published before answering anyway (they stay in the outbox). */
 export const SETTLE_MAX_WAIT_MS = 1_000;
@@ -87,6 +101,8 @@ export const SETTLE_MAX_WAIT_MS = 1_000;
 /** Publishes pending outbox rows in order. `kick()` after a commit publishes at once. */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
+  private pruning?: Promise<number>;
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -164,6 +180,19 @@ export class OutboxRelay {
   private schedule(): void {
     this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 1000);
     this.timer.unref();
+    const retentionMs = this.o.retentionMs ?? OUTBOX_RETENTION_MS;
+    if (retentionMs > 0) {
+      this.pruneTimer = setInterval(() => {
+        if (this.pruning || this.stopped) return;
+        this.pruning = this.prune(retentionMs)
+          .catch((e: unknown) => {
+            this.o.log.warn({ err: e }, 'outbox prune failed; will retry');
+            return 0;
+          })
+          .finally(() => (this.pruning = undefined));
+      }, this.o.pruneIntervalMs ?? OUTBOX_PRUNE_INTERVAL_MS);
+      this.pruneTimer.unref();
+    }
   }
 
   private async drain(): Promise<void> {
@@ -203,17 +232,41 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.pruning;
     while (this.running) await this.running;
     for (const w of this.waiters.splice(0)) w.resolve();
   }
 
-  /** Delete published rows older than `olderThanMs` (housekeeping). */
-  async prune(olderThanMs: number): Promise<void> {
-    await this.o.ds
-      .createQueryBuilder()
-      .delete()
-      .from(OutboxEntity)
-      .where('published_at IS NOT NULL AND published_at < :t', { t: new Date(Date.now() - olderThanMs) })
-      .execute();
+  /**
+   * Delete published rows older than `olderThanMs`, `batch` rows per statement, until none is left;
+   * returns how many went. Pending rows are never touched. The same statement on SQLite and
+   * PostgreSQL (neither has DELETE … LIMIT in common): the oldest `batch` rows by `seq`.
+   */
+  async prune(olderThanMs: number, batch = OUTBOX_PRUNE_BATCH, now = new Date()): Promise<number> {
+    const ds = this.o.ds;
+    const cutoff = new Date(now.getTime() - olderThanMs);
+    const pg = ds.options.type === 'postgres';
+    const sql =
+      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE published_at IS NOT NULL AND published_at < ${pg ? '$1' : '?'} ` +
+      `ORDER BY seq LIMIT ${pg ? '$2' : '?'})` + (pg ? ' RETURNING seq' : '');
+    let total = 0;
+    for (;;) {
+      if (this.stopped || !ds.isInitialized) return total;
+      // SQLite stores dates as 'YYYY-MM-DD HH:MM:SS.SSS' text (TypeORM's format); compare in that form.
+      const t = pg ? cutoff : cutoff.toISOString().replace('T', ' ').replace('Z', '');
+      const n = await exclusive(ds, async () => {
+        const qr = ds.createQueryRunner();
+        try {
+          const r = await qr.query(sql, [t, batch], true);
+          return pg ? (r.records as unknown[]).length : Number((r.raw as { changes?: number })?.changes ?? r.affected ?? 0);
+        } finally {
+          await qr.release();
+        }
+      });
+      total += n;
+      if (n < batch) return total;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 }

@@ -1,5 +1,5 @@
 // Settings of the account-settings service (accounts, settings, credentials, principals and tokens).
-import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
+import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 
 /** Credential verification: failures allowed per username and per source address inside the window. */
@@ -15,6 +15,7 @@ export const configSchema = {
   dbUrl: dbSetting('account-settings', 'TWOWAY_DB_URL'),
   httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['account-settings']),
   httpHost: httpHostSetting,
+  outboxRetentionMs: outboxRetentionSetting,
   bootstrapToken: setting({
     env: 'TWOWAY_BOOTSTRAP_TOKEN',
     kind: 'string',

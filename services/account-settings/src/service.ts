@@ -81,7 +81,7 @@ export class AccountSettingsService {
       undo.push(() => bus.stop());
       await bus.ensureStreams();
 
-      const relay = OutboxRelay.start({ ds, publisher: bus, log });
+      const relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       undo.push(() => relay.stop());
       const store = new AccountStore(ds, relay);
 

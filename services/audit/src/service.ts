@@ -93,7 +93,7 @@ export class AuditService {
       },
     });
     this.app = await createHttpServer({ logger: this.log, readiness: () => this.readiness() });
-    registerAuditRoutes(this.app, { repo: this.repo, resolver: deps.resolver ?? new NatsResolver(this.bus), tail: this.tail });
+    registerAuditRoutes(this.app, { repo: this.repo, resolver: deps.resolver ?? new NatsResolver(this.bus, { outageGraceMs: this.cfg.authOutageGraceMs, log: this.log }), tail: this.tail });
     await this.app.listen({ port: this.cfg.httpPort, host: this.cfg.httpHost });
     const addr = this.app.server.address() as AddressInfo;
     this.httpUrl = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;

@@ -20,6 +20,8 @@ export const DEFAULT_CREDENTIAL_CACHE_MAX = 200_000;
 export const DEFAULT_SETTINGS_CACHE_MAX = 100_000;
 export const DEFAULT_TRUST_SETS_CACHE_MAX = 10_000;
 export const DEFAULT_TRUST_PARSED_CACHE_MAX = 100_000;
+/** 256 MiB: about half a million connect events. */
+export const DEFAULT_AUDIT_SPILL_MAX_BYTES = 256 * 1024 * 1024;
 
 export const brokerSettings = {
   ...commonSettings,
@@ -44,7 +46,8 @@ export const brokerSettings = {
   certParseCacheMax: setting({ env: 'TWOWAY_CERT_PARSE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.parsedCertificates, min: 0, doc: 'Presented certificates kept parsed (by fingerprint); beyond it the least recently used leaves' }),
   certFactsCacheMax: setting({ env: 'TWOWAY_CERT_FACTS_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.certFacts, min: 0, doc: 'Decoded certificate facts kept for the chain validator; beyond it the least recently used leave' }),
   signatureCacheMax: setting({ env: 'TWOWAY_SIGNATURE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.signatures, min: 0, doc: 'Signature checks (certificate, issuer) remembered by the chain validator; beyond it the least recently used leave' }),
-  auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow or away; the oldest is dropped when full' }),
+  auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow; beyond it, and while NATS is away, they go to the spill file (without a spill: the oldest is dropped)' }),
+  auditSpillMaxBytes: setting({ env: 'TWOWAY_AUDIT_SPILL_MAX_BYTES', kind: 'int', default: DEFAULT_AUDIT_SPILL_MAX_BYTES, min: 0, doc: 'Bound of the audit spill under $TWOWAY_DATA_DIR/audit-spill/ (replayed on start and when NATS is back); when full the oldest spilled events are dropped, counted and audited (0: no spill)' }),
   drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };

@@ -2,11 +2,13 @@
 // change feed, aedes and the listeners; `stop()` unwinds them in reverse.
 import { Aedes, type Client } from 'aedes';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { ConnectReasons } from '@twoway/contracts';
 import { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
+import { AuditSpill } from './audit/audit-spill.js';
 import { createClusterRetained, createNatsMqEmitter } from './cluster/index.js';
 import { cacheMetrics, createCaches, sweepExpired } from './cache/caches.js';
 import { defaultBrokerId, type BrokerConfig } from './config.js';
@@ -138,10 +140,13 @@ export class Broker {
       const stopSweep = sweepExpired(caches, cfg.credentialCacheTtlMs);
       cleanups.push(async () => stopSweep());
       await bus.ensureStreams();
-      const audit = new AuditQueue(bus, cfg.auditQueueMax, log, () => metrics.auditDropped.inc());
+      const spill = cfg.auditSpillMaxBytes > 0
+        ? await AuditSpill.open({ dir: join(cfg.dataDir, 'audit-spill'), ownerId: brokerId, maxBytes: cfg.auditSpillMaxBytes, log, onDrop: (n) => metrics.auditDropped.inc({}, n) })
+        : undefined;
+      const audit = new AuditQueue(bus, cfg.auditQueueMax, log, () => metrics.auditDropped.inc(), spill);
       cleanups.push(async () => {
         await audit.flush(1_000);
-        audit.stop();
+        await audit.stop();
       });
       const owners = new Owners(bus, caches, metrics);
       const revocation: RevocationDeps = {
@@ -273,7 +278,8 @@ export class Broker {
       };
       metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);
       metrics.gauge('twoway_broker_stale', '1 when NATS has been away longer than the staleness bound', () => (stale() ? 1 : 0));
-      metrics.gauge('twoway_broker_audit_queue', 'Audit events waiting to be published', () => audit.length);
+      metrics.gauge('twoway_broker_audit_queue', 'Audit events waiting to be published (in memory and spilled)', () => audit.length);
+      metrics.gauge('twoway_broker_audit_spill_bytes', 'Bytes of audit events in the spill file', () => spill?.bytes ?? 0);
       metrics.gauge('twoway_broker_trust_sets_cached', 'Trust sets in the warm cache', () => caches.trust.size);
 
       const http = await startHttp({ host: cfg.httpHost, port: cfg.httpPort, log, metrics, readiness: () => readiness() });

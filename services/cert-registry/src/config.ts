@@ -1,5 +1,5 @@
 // Settings of the cert-registry process (TWOWAY_* variables; rows of the README's settings table).
-import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, type ConfigOf } from '@twoway/config';
+import { authOutageGraceSetting, commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 
 export const SERVICE_NAME = 'cert-registry';
@@ -12,6 +12,8 @@ export const certRegistrySettings = {
   dbUrl: dbSetting(SERVICE_NAME, 'TWOWAY_DB_URL'),
   httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts['cert-registry']),
   httpHost: httpHostSetting,
+  outboxRetentionMs: outboxRetentionSetting,
+  authOutageGraceMs: authOutageGraceSetting,
 };
 
 export type CertRegistryConfig = ConfigOf<typeof certRegistrySettings>;

@@ -63,14 +63,14 @@ export class CertRegistryService {
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
       await bus.ensureStreams();
-      relay = OutboxRelay.start({ ds, publisher: bus, log });
+      relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       const r = relay;
       const store = new CertificateStore(ds, () => r.settle());
       serveTrustSet(bus, store);
       const b = bus;
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
-      registerCertificateRoutes(http, { store, resolver: deps.resolver ?? new NatsResolver(b), now: deps.now });
+      registerCertificateRoutes(http, { store, resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }), now: deps.now });
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

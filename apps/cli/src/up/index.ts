@@ -10,13 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { DefaultPorts } from '@twoway/contracts';
 import { Supervisor } from './supervisor.js';
 import { ensureDevPki } from './dev-pki.js';
-import { startEmbeddedNats } from './embedded-nats.js';
+import { superviseEmbeddedNats } from './embedded-nats.js';
 import { ensureDemo } from './demo.js';
 
 const HELP = `usage: twoway up [--data-dir DIR] [--no-demo]
 
 Starts nats-server (JetStream), account-settings, cert-registry, audit, broker and the gateway
 as supervised processes on the embedded default (SQLite under the data dir, a generated dev PKI).
+A process that dies (nats-server included) is restarted with backoff; pids are in DIR/run/.
 
   --data-dir DIR   data directory (default: $TWOWAY_DATA_DIR or ./data)
   --no-demo        do not create the demo account, credential and anchor on first run
@@ -70,13 +71,17 @@ export async function run(argv: string[]): Promise<number> {
 
   try {
     say(`twoway: data in ${dataDir}`);
+    const runDir = join(dataDir, 'run');
+    await mkdir(runDir, { recursive: true });
+    // One supervisor for nats-server and the services: it stops them in reverse, NATS last.
+    const sup = new Supervisor(say);
+    cleanups.push(() => sup.stop());
     let natsUrl = process.env.TWOWAY_NATS_URL;
     if (!natsUrl) {
       const natsPort = process.env.TWOWAY_EMBEDDED_NATS_PORT ? Number(process.env.TWOWAY_EMBEDDED_NATS_PORT) : undefined;
-      const nats = await startEmbeddedNats(dataDir, natsPort);
-      cleanups.push(nats.stop);
+      const nats = await superviseEmbeddedNats(sup, dataDir, natsPort);
       natsUrl = nats.url;
-      say(`  nats-server   ${natsUrl} (JetStream store ${join(dataDir, 'nats')})`);
+      say(`  nats-server   ${natsUrl} (JetStream store ${nats.storeDir}; pid in ${join(runDir, 'nats-server.pid')})`);
     }
 
     const ownTls = !!(process.env.TWOWAY_TLS_CERT_FILE && process.env.TWOWAY_TLS_KEY_FILE);
@@ -89,8 +94,6 @@ export async function run(argv: string[]): Promise<number> {
       if (b.status !== 0) say('  ! the console could not be built; the API works without it');
     }
 
-    const sup = new Supervisor(say);
-    cleanups.push(() => sup.stop());
     const port = (env: string, def: number) => Number(process.env[env] ?? def);
     const gatewayPort = port('TWOWAY_HTTP_PORT', DefaultPorts.gateway);
     const httpPorts: Record<(typeof SERVICES)[number], number> = {
@@ -124,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
         env,
         cwd: repoRoot,
         logFile: join(logsDir, `${name}.log`),
+        pidFile: join(runDir, `${name}.pid`),
       });
     }
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;

@@ -1,7 +1,8 @@
 // Runs the system's processes and keeps them running: a child that dies is restarted with
-// exponential backoff (the restart is logged); stop() ends them in reverse start order.
+// exponential backoff (the restart is logged), the same command, arguments and environment again;
+// stop() ends them in reverse start order. Each child's current pid is in its pid file, if given.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 
 export interface ChildSpec {
   name: string;
@@ -10,6 +11,10 @@ export interface ChildSpec {
   env: NodeJS.ProcessEnv;
   cwd: string;
   logFile: string;
+  /** Rewritten with the pid at every (re)start, removed at stop: an operator or a test finds the process. */
+  pidFile?: string;
+  /** Called with each new process, e.g. to watch its first output for readiness. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 interface Running {
@@ -50,6 +55,8 @@ export class Supervisor {
     r.startedAt = Date.now();
     const child = spawn(r.spec.command, r.spec.args, { cwd: r.spec.cwd, env: r.spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
     r.child = child;
+    if (r.spec.pidFile && child.pid !== undefined) writeFileSync(r.spec.pidFile, `${child.pid}\n`);
+    r.spec.onSpawn?.(child);
     child.stdout!.pipe(r.out, { end: false });
     child.stderr!.pipe(r.out, { end: false });
     child.once('exit', (code, signal) => {
@@ -77,6 +84,7 @@ export class Supervisor {
           clearTimeout(t);
         }
         r.out.end();
+        if (r.spec.pidFile) rmSync(r.spec.pidFile, { force: true });
       }
     })();
     return this.stopping;

@@ -10,8 +10,14 @@
 // order of a window. After a failure the pump publishes one event at a time until one succeeds, so a
 // retried event is not overtaken by the events queued behind it; only those already in flight beside
 // it can land before it (its `time` is unchanged, so consumers ordering by time are unaffected).
+//
+// With a spill (audit-spill.ts), nothing is dropped from memory: while NATS is away, or once the
+// memory queue is full, events go to the spill file instead (what was queued in memory too, when NATS
+// goes), and after that every new event follows them there until the spill is replayed, so that the
+// spill is published oldest first. Its own byte bound decides what is dropped.
 import { auditSubject, type AuditEvent } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
+import type { AuditSpill } from './audit-spill.js';
 
 export interface AuditPublisher {
   publishEvent(subject: string, event: { id: string }): Promise<void>;
@@ -37,14 +43,24 @@ export class AuditQueue {
     private readonly maxSize: number,
     private readonly log: Logger,
     private readonly onDrop: () => void,
-  ) {}
+    private readonly spill?: AuditSpill,
+  ) {
+    // Replayed on start: what a previous run (or a replica that died) left on disk.
+    if (spill?.events) this.pump();
+  }
 
+  /** Events waiting: in memory and spilled. */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + (this.spill?.events ?? 0);
   }
 
   push(ev: AuditEvent): void {
     if (this.stopped) return;
+    if (this.spill && (this.spill.events > 0 || !this.publisher.connected || this.queue.length >= this.maxSize)) {
+      this.spill.append(ev);
+      this.pump();
+      return;
+    }
     if (this.queue.length >= this.maxSize) {
       const dropped = this.queue.shift();
       this.onDrop();
@@ -97,11 +113,22 @@ export class AuditQueue {
   }
 
   private async run(): Promise<void> {
-    while (this.queue.length && !this.stopped && !this.holdTimer) {
+    while ((this.queue.length || this.spill?.events) && !this.stopped && !this.holdTimer) {
       if (!this.publisher.connected) {
+        // On disk while NATS is away: a crash meanwhile loses nothing.
+        this.spillQueue();
         // Parked until resume() (NATS back) or the next backoff tick.
         this.schedule();
         return;
+      }
+      if (!this.queue.length) {
+        if (!(await this.replaySegment())) {
+          this.window = 1;
+          this.schedule();
+          return;
+        }
+        this.backoffMs = RETRY_MIN_MS;
+        continue;
       }
       const window = this.queue.slice(0, this.window);
       const results = await Promise.allSettled(window.map((ev) => this.publisher.publishEvent(auditSubject(ev.type), ev)));
@@ -124,6 +151,37 @@ export class AuditQueue {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     w.forEach((f) => f());
+  }
+
+  /** Move what waits in memory to the spill, in order. */
+  private spillQueue(): void {
+    if (!this.spill) return;
+    for (const ev of this.queue.splice(0)) this.spill.append(ev);
+  }
+
+  /**
+   * Publish the oldest spilled segment, a window at a time; delete it once all of it is published.
+   * On a failure the segment stays: its published events go again and are deduplicated by id.
+   */
+  private async replaySegment(): Promise<boolean> {
+    const seg = await this.spill!.takeOldest();
+    if (!seg) return true;
+    for (let i = 0; i < seg.events.length; i += AUDIT_PUBLISH_WINDOW) {
+      if (this.stopped || !this.publisher.connected) {
+        this.spill!.release();
+        return false;
+      }
+      const window = seg.events.slice(i, i + AUDIT_PUBLISH_WINDOW);
+      const results = await Promise.allSettled(window.map((ev) => this.publisher.publishEvent(auditSubject(ev.type), ev)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        this.spill!.release();
+        this.log.warn({ err: failed.reason, spilled: this.spill!.events, retryInMs: this.backoffMs }, 'audit replay from the spill failed; will retry');
+        return false;
+      }
+    }
+    seg.done();
+    return true;
   }
 
   private schedule(): void {
@@ -156,12 +214,21 @@ export class AuditQueue {
     });
   }
 
-  stop(): void {
+  /** Stop publishing; with a spill, what waits in memory is written to it and it is closed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.spill) {
+      // A publish in flight may still succeed: its event is then published twice, and stored once.
+      this.spillQueue();
+      await this.spill.close();
+      if (this.spill.events) this.log.warn({ spilled: this.spill.events }, 'audit events kept in the spill for the next start');
+      return;
+    }
     if (this.queue.length) this.log.warn({ lost: this.queue.length }, 'audit events not published at stop');
   }
 }
