@@ -32,3 +32,18 @@ export type { ClusterLog, NatsMqEmitterOptions, Listener, Message } from './nats
 export { MqttForwardTooLargeError, MqEmitterClosedError } from './errors.js';
 export { encodeEnvelope, decodeEnvelope, forwardDecision, EnvelopeInvalidError, TAKEOVER_PATTERN } from './envelope.js';
 export type { MqttForwardEnvelope } from './envelope.js';
+export { createNatsPersistence, AedesNatsPersistence, PacketNotFoundError } from './persistence/nats-persistence.js';
+export type { NatsPersistence, NatsPersistenceOptions, NatsPersistenceStats } from './persistence/nats-persistence.js';
+export type { DroppedMessages, DropReason } from './persistence/outgoing-queues.js';
+export {
+  MqttSessionNames,
+  sessionStoreNames,
+  AEDES_HEARTBEAT_INTERVAL_MS,
+  WILL_PUBLISH_BOUND_MS,
+  DEFAULT_QUEUE_MAX_MESSAGES,
+  DEFAULT_QUEUE_MAX_BYTES,
+  DEFAULT_QUEUE_EXPIRY_MS,
+  DEFAULT_LIVENESS_INTERVAL_MS,
+  DEFAULT_DEAD_AFTER_MS,
+} from './persistence/names.js';
+export type { QueueLimits, SessionStoreNames } from './persistence/names.js';
