@@ -62,3 +62,12 @@ export async function openKv(nc: NatsConnection, bucket: string, opts: Partial<K
   await ensureStream(await nc.jetstreamManager(), { name: `KV_${bucket}`, num_replicas: opts.replicas });
   return kv;
 }
+
+/** Which bound of the outgoing-queue stream refused a publish, if one did (nats-server 2.9 codes and texts). */
+export function refusalOf(err: unknown): 'QUEUE_FULL' | 'QUEUE_BYTES' | undefined {
+  const { errCode, description } = apiError(err);
+  if (description === 'maximum messages per subject exceeded') return 'QUEUE_FULL';
+  if (errCode === 10054 || description === 'message size exceeds maximum allowed' || description === 'maximum bytes exceeded') return 'QUEUE_BYTES';
+  if ((err as { code?: unknown } | undefined)?.code === 'MAX_PAYLOAD_EXCEEDED') return 'QUEUE_BYTES';
+  return undefined;
+}

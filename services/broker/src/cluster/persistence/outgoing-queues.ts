@@ -29,7 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { DiscardPolicy, RetentionPolicy, StorageType, headers as natsHeaders, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection, type StoredMsg, type MsgRequest } from 'nats';
 import type { ClusterLog } from '../nats-mq-emitter.js';
 import { keyOf, ofKey, packetFromMessage, packetToMessage, encodeRecord, decodeRecord, type StoredPacket } from './codec.js';
-import { apiError, ensureStream, isNoMessage } from './jetstream.js';
+import { ensureStream, isNoMessage, refusalOf } from './jetstream.js';
 import { QUEUE_MAX_AGE_MARGIN_MS, type QueueLimits } from './names.js';
 
 const require = createRequire(import.meta.url);
@@ -199,7 +199,7 @@ export class OutgoingQueues {
           this.stats.enqueued++;
           this.remember(clientId, stored, ack.seq);
         } catch (err) {
-          const reason = refusal(err);
+          const reason = refusalOf(err);
           if (reason) this.drop(clientId, reason, 1);
           else {
             this.stats.enqueueErrors++;
@@ -423,13 +423,4 @@ export class OutgoingQueues {
     clearInterval(this.sweeper);
     await this.sweeping;
   }
-}
-
-/** Which bound refused a publish to the queue stream, if one did. */
-export function refusal(err: unknown): Exclude<DropReason, 'EXPIRED'> | undefined {
-  const { errCode, description } = apiError(err);
-  if (description === 'maximum messages per subject exceeded') return 'QUEUE_FULL';
-  if (errCode === 10054 || description === 'message size exceeds maximum allowed' || description === 'maximum bytes exceeded') return 'QUEUE_BYTES';
-  if ((err as { code?: unknown } | undefined)?.code === 'MAX_PAYLOAD_EXCEEDED') return 'QUEUE_BYTES';
-  return undefined;
 }
