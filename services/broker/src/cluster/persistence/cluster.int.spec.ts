@@ -132,6 +132,19 @@ describe('JetStream persistence across broker replicas', () => {
     assert.equal(a.store.stats.untrackedUpdates + b.store.stats.untrackedUpdates, 0);
   });
 
+  it('delivers live QoS 1 messages to a persistent session in publish order', async (t) => {
+    const p = prefix();
+    const a = await replica(t, 'a', { prefix: p });
+    const b = await replica(t, 'b', { prefix: p });
+    const sub = await client(t, a, 'acct-1/ordered');
+    await sub.subscribeAsync('acct-1/seq', { qos: 2 });
+    const publisher = await client(t, b, 'acct-1/seq-pub', { clean: true });
+    const n = 60;
+    await Promise.all(Array.from({ length: n }, (_, i) => publisher.publishAsync('acct-1/seq', String(i), { qos: 1 })));
+    await waitFor(() => sub.wire.length >= n, { what: `${n} messages` });
+    assert.deepEqual(sub.wire.map((m) => Number(m.payload)), Array.from({ length: n }, (_, i) => i));
+  });
+
   it('redelivers an unacknowledged QoS 1 message on another replica with DUP and its messageId [MQTT-4.4.0-1]', async (t) => {
     const p = prefix();
     const a = await replica(t, 'a', { prefix: p });

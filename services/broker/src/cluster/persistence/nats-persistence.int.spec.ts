@@ -62,6 +62,22 @@ describe('JetStream persistence between replicas', () => {
     assert.equal((await list(publisherSide, { id: clientId })).length, n / 2);
   });
 
+  it('resolves updates of one connection in call order (regression: an update that needed a read was overtaken)', async (t) => {
+    const p = prefix();
+    const elsewhere = await replica(t, p, 'b1');
+    const here = await replica(t, p, 'b2');
+    const clientId = 'acct/ordered';
+    const m1 = { cmd: 'publish', topic: 't', payload: Buffer.from('1'), qos: 1, retain: false, brokerId: 'b1', brokerCounter: 1 };
+    const m2 = { cmd: 'publish', topic: 't', payload: Buffer.from('2'), qos: 1, retain: false, brokerId: 'b2', brokerCounter: 1 };
+    // m1 was queued by another replica (this one must read it), m2 by this one (known without a read).
+    await elsewhere.persistence.outgoingEnqueueCombi([{ clientId }], m1);
+    await here.persistence.outgoingEnqueueCombi([{ clientId }], m2);
+    const connection = { id: clientId, clean: false };
+    const order: number[] = [];
+    await Promise.all([m1, m2].map((m, i) => here.persistence.outgoingUpdate(connection, { ...m, messageId: i + 1 }).then(() => order.push(i + 1))));
+    assert.deepEqual(order, [1, 2], 'aedes writes each packet when its update resolves');
+  });
+
   it('resolves an update for a packet that was never queued (refused by a bound): delivered live only', async (t) => {
     const p = prefix();
     const s = await replica(t, p, 'b1');

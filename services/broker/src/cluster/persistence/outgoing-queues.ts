@@ -76,6 +76,8 @@ class SessionIndex {
   scannedTo = 0;
   running: Promise<void> = Promise.resolve();
   queued: Promise<void> | undefined;
+  /** The last update handed out: updates resolve in call order. */
+  lastUpdate: Promise<unknown> = Promise.resolve();
 
   find(pred: (e: Entry) => boolean): Entry | undefined {
     let best: Entry | undefined;
@@ -286,9 +288,21 @@ export class OutgoingQueues {
     e.state = { ...state, seq: ack.seq };
   }
 
-  /** outgoingUpdate: a messageId assigned to a queued PUBLISH, or a PUBLISH that reached PUBREL. */
-  async update(client: ClientRef, packet: PacketRef): Promise<void> {
+  /**
+   * outgoingUpdate: a messageId assigned to a queued PUBLISH, or a PUBLISH that reached PUBREL.
+   * aedes writes each packet when its update resolves: updates of one connection run concurrently but
+   * resolve in the order they were called, or a packet that needed a read would be overtaken by the next
+   * ([MQTT-4.6.0-6] ordered topics).
+   */
+  update(client: ClientRef, packet: PacketRef): Promise<void> {
     const idx = this.indexOf(client);
+    const work = this.updateNow(client, idx, packet);
+    const inOrder = idx.lastUpdate.then(() => work);
+    idx.lastUpdate = inOrder.catch(() => undefined);
+    return inOrder;
+  }
+
+  private async updateNow(client: ClientRef, idx: SessionIndex, packet: PacketRef): Promise<void> {
     const messageId = packet.messageId;
     if (messageId === undefined) return;
     if (packet.cmd === 'pubrel') {
