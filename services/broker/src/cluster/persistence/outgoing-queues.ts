@@ -116,14 +116,16 @@ export interface OutgoingQueuesOptions {
   now?: () => number;
 }
 
-/** Packets this replica enqueued recently, so a local subscriber's update needs no read. */
-const RECENT_MAX = 10_000;
+/** Packets this replica enqueued recently, so a local subscriber's update needs no read; oldest evicted first. */
+const RECENT_MAX_ENTRIES = 10_000;
+const RECENT_MAX_BYTES = 8 * 1024 * 1024;
 
 export class OutgoingQueues {
   readonly stats: QueueStats = { enqueued: 0, dropped: { QUEUE_FULL: 0, QUEUE_BYTES: 0, EXPIRED: 0 }, enqueueErrors: 0, untrackedUpdates: 0, scans: 0 };
   private readonly indexes = new WeakMap<object, SessionIndex>();
   private readonly tokens = new WeakMap<object, string>();
-  private readonly recent = new Map<string, { seq: number; time: number; packet: StoredPacket }>();
+  private readonly recent = new Map<string, { seq: number; time: number; packet: StoredPacket; bytes: number }>();
+  private recentBytes = 0;
   private readonly js: JetStreamClient;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -199,7 +201,7 @@ export class OutgoingQueues {
         try {
           const ack = await this.js.publish(this.queueSubject(clientId), data, { headers, timeout: this.opts.timeoutMs });
           this.stats.enqueued++;
-          this.remember(clientId, stored, ack.seq);
+          this.remember(clientId, stored, ack.seq, data.byteLength);
         } catch (err) {
           const reason = refusalOf(err);
           if (reason) this.drop(clientId, reason, 1);
@@ -216,10 +218,21 @@ export class OutgoingQueues {
     return `${clientId}\u0000${String(brokerId)}\u0000${String(brokerCounter)}`;
   }
 
-  private remember(clientId: string, packet: StoredPacket, seq: number): void {
+  private remember(clientId: string, packet: StoredPacket, seq: number, bytes: number): void {
     if (packet.brokerId === undefined) return;
-    if (this.recent.size >= RECENT_MAX) this.recent.delete(this.recent.keys().next().value!);
-    this.recent.set(this.recentKey(clientId, packet.brokerId, packet.brokerCounter), { seq, time: this.now(), packet });
+    const key = this.recentKey(clientId, packet.brokerId, packet.brokerCounter);
+    this.forget(key);
+    this.recent.set(key, { seq, time: this.now(), packet, bytes });
+    this.recentBytes += bytes;
+    // Sessions connected elsewhere never take theirs: the bound keeps them from piling up.
+    while (this.recent.size > RECENT_MAX_ENTRIES || this.recentBytes > RECENT_MAX_BYTES) this.forget(this.recent.keys().next().value!);
+  }
+
+  private forget(key: string): void {
+    const r = this.recent.get(key);
+    if (r === undefined) return;
+    this.recent.delete(key);
+    this.recentBytes -= r.bytes;
   }
 
   /** Read the session's subject forward from what `idx` has seen, in stream order. */
@@ -270,7 +283,7 @@ export class OutgoingQueues {
       const key = this.recentKey(client.id, packet.brokerId, packet.brokerCounter);
       const r = this.recent.get(key);
       if (r) {
-        this.recent.delete(key);
+        this.forget(key);
         e = { seq: r.seq, time: r.time, packet: r.packet };
         idx.entries.set(r.seq, e);
         return e;
