@@ -133,6 +133,24 @@ describe('JetStream persistence across broker replicas', () => {
     assert.equal(a.store.stats.untrackedUpdates + b.store.stats.untrackedUpdates, 0);
   });
 
+  it('keeps a session through a rolling restart: the replica started afterwards queues for it and restores it', async (t) => {
+    const p = prefix();
+    const a = await replica(t, 'a', { prefix: p });
+    const first = await client(t, a, 'acct-1/roller');
+    await first.subscribeAsync('acct-1/roll', { qos: 1 });
+    await first.endAsync();
+    // The pod is replaced: stopped cleanly, started again under the same name.
+    await new Promise<void>((resolve) => a.broker.close(() => resolve()));
+    await a.store.stop();
+    const restarted = await replica(t, 'a', { prefix: p });
+    const publisher = await client(t, restarted, 'acct-1/roll-pub', { clean: true });
+    await publisher.publishAsync('acct-1/roll', 'after the restart', { qos: 1 });
+    const back = await client(t, restarted, 'acct-1/roller');
+    assert.equal(back.connack.sessionPresent, true);
+    await waitFor(() => back.received.length >= 1, { what: 'the message queued after the restart' });
+    assert.deepEqual(texts(back), ['acct-1/roll=after the restart@1']);
+  });
+
   it('delivers live QoS 1 messages to a persistent session in publish order', async (t) => {
     const p = prefix();
     const a = await replica(t, 'a', { prefix: p });

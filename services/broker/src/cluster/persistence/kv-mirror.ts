@@ -20,6 +20,8 @@ export interface KvMirrorOptions<T> {
   decode(key: string, value: Uint8Array): T;
   /** Called in bucket order for every change; `next` undefined for a deletion. */
   onChange?(key: string, prev: T | undefined, next: T | undefined): void | Promise<void>;
+  /** The watch ended without stop(): this replica no longer follows the bucket (readiness should drop). */
+  onEnded?(err?: Error): void;
   timeoutMs: number;
 }
 
@@ -64,9 +66,14 @@ export class KvMirror<T> {
     })()
       .then(
         () => {
-          if (!this.stopping) this.opts.log.error({ bucket: this.opts.bucket }, `${this.opts.what} watch ended; this replica no longer follows it`);
+          if (this.stopping) return;
+          this.opts.log.error({ bucket: this.opts.bucket }, `${this.opts.what} watch ended; this replica no longer follows it`);
+          this.opts.onEnded?.();
         },
-        (err: unknown) => this.opts.log.error({ err, bucket: this.opts.bucket }, `${this.opts.what} watch failed; this replica no longer follows it`),
+        (err: unknown) => {
+          this.opts.log.error({ err, bucket: this.opts.bucket }, `${this.opts.what} watch failed; this replica no longer follows it`);
+          this.opts.onEnded?.(err instanceof Error ? err : new Error(String(err)));
+        },
       )
       .finally(() => {
         for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.opts.what} watch stopped`));

@@ -27,6 +27,7 @@ export interface LivenessOptions {
   deadAfterMs: number;
   timeoutMs: number;
   now?: () => number;
+  onEnded?: (what: string, err?: Error) => void;
 }
 
 export class ReplicaLiveness {
@@ -55,10 +56,12 @@ export class ReplicaLiveness {
       log: opts.log,
       what: 'replica heartbeat',
       timeoutMs: opts.timeoutMs,
+      ...(opts.onEnded ? { onEnded: (err?: Error) => opts.onEnded!('replica heartbeat', err) } : {}),
       decode: (_k, v) => decodeRecord<Heartbeat>(v),
       onChange: (key, _prev, next) => {
         // A deleted key is a replica that stopped cleanly: dead at once.
         l.lastSeen.set(key, next ? l.now() : Number.NEGATIVE_INFINITY);
+        l.forgetLongDead();
       },
     });
     return l;
@@ -92,6 +95,13 @@ export class ReplicaLiveness {
     if (incarnation === this.incarnation || !this.healthy) return false;
     const seen = this.lastSeen.get(incarnation) ?? this.startedAt;
     return this.now() - seen > this.opts.deadAfterMs;
+  }
+
+  /** Incarnations silent for an hour are forgotten (their keys expire too): one entry per process start otherwise. */
+  private forgetLongDead(): void {
+    if (this.lastSeen.size < 1000) return;
+    const cutoff = this.now() - Math.max(3_600_000, 10 * this.opts.deadAfterMs);
+    for (const [k, seen] of this.lastSeen) if (seen < cutoff) this.lastSeen.delete(k);
   }
 
   /** Stop beating and remove our key: the other replicas take over our wills at once. */
