@@ -143,6 +143,14 @@ describe('JetStream persistence between replicas', () => {
     assert.equal(will.brokerId, undefined, 'not filtered out by aedes as a will of a live broker');
   });
 
+  it('reports every bucket watch that ends without stop(), so readiness can follow', async (t) => {
+    const ended: string[] = [];
+    const s = await replica(t, prefix(), 'r', { onWatchEnded: (what) => ended.push(what) });
+    await s.nc.close();
+    await waitFor(() => ended.length === 4, { what: 'four watches to report' });
+    assert.deepEqual(ended.sort(), ['replica heartbeat', 'retained-message', 'subscription', 'will']);
+  });
+
   it('does not let a closing connection delete the will its client already stored on another replica', async (t) => {
     const p = prefix();
     const a = await replica(t, p, 'a');

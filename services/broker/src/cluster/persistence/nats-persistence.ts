@@ -67,6 +67,8 @@ export interface NatsPersistenceOptions {
   deadAfterMs?: number;
   /** How long one JetStream call may take before it fails. */
   timeoutMs?: number;
+  /** A bucket watch ended unexpectedly: this replica's view of the cluster is frozen; readiness should be false. */
+  onWatchEnded?: (what: string, err?: Error) => void;
 }
 
 export interface NatsPersistenceStats extends QueueStats {
@@ -505,7 +507,7 @@ export async function createNatsPersistence(options: NatsPersistenceOptions): Pr
   try {
     const retainedKv = await openKv(nc, names.retainedBucket, { replicas, timeout: timeoutMs });
     const retained = await KvMirror.open<StoredPacket>({
-      nc, kv: retainedKv, bucket: names.retainedBucket, log, what: 'retained-message', timeoutMs,
+      nc, kv: retainedKv, bucket: names.retainedBucket, log, what: 'retained-message', timeoutMs, onEnded: (err) => opts.onWatchEnded?.('retained-message', err),
       decode: (key, value) => decodeRetained(ofKey(key), value),
       onChange: async (key, _prev, next) => {
         await memory.storeRetained(next ?? { cmd: 'publish', topic: ofKey(key), payload: Buffer.alloc(0), qos: 0, retain: true });
@@ -515,7 +517,7 @@ export async function createNatsPersistence(options: NatsPersistenceOptions): Pr
 
     const subsKv = await openKv(nc, names.subscriptionsBucket, { replicas, timeout: timeoutMs });
     const subs = await KvMirror.open<Subscriptions>({
-      nc, kv: subsKv, bucket: names.subscriptionsBucket, log, what: 'subscription', timeoutMs,
+      nc, kv: subsKv, bucket: names.subscriptionsBucket, log, what: 'subscription', timeoutMs, onEnded: (err) => opts.onWatchEnded?.('subscription', err),
       decode: (_key, value) => decodeRecord<Subscriptions>(value),
       onChange: async (key, prev, next) => {
         const client = { id: ofKey(key) };
@@ -533,13 +535,14 @@ export async function createNatsPersistence(options: NatsPersistenceOptions): Pr
 
     const willsKv = await openKv(nc, names.willsBucket, { replicas, timeout: timeoutMs });
     const wills = await KvMirror.open<WillRecord>({
-      nc, kv: willsKv, bucket: names.willsBucket, log, what: 'will', timeoutMs,
+      nc, kv: willsKv, bucket: names.willsBucket, log, what: 'will', timeoutMs, onEnded: (err) => opts.onWatchEnded?.('will', err),
       decode: (_key, value) => decodeRecord<WillRecord>(value),
     });
     stopOnFailure.push(() => wills.stop());
 
     const liveness = await ReplicaLiveness.open({
       nc, bucket: names.replicasBucket, replicas, replicaId: opts.replicaId, log, timeoutMs,
+      ...(opts.onWatchEnded ? { onEnded: opts.onWatchEnded } : {}),
       intervalMs: opts.livenessIntervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS,
       deadAfterMs: opts.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS,
     });
