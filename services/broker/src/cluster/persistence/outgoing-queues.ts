@@ -343,7 +343,8 @@ export class OutgoingQueues {
   /** outgoingClearMessageId: PUBACK or PUBCOMP. Resolves with the packet as queued, or undefined. */
   async clear(client: ClientRef, packet: PacketRef | number | undefined): Promise<StoredPacket | undefined> {
     const messageId = typeof packet === 'object' && packet !== null ? packet.messageId : undefined;
-    if (messageId === undefined) return undefined;
+    // aedes calls this on every PUBACK, also of clean sessions, which never have a queue: no read for those.
+    if (messageId === undefined || client.clean === true) return undefined;
     const idx = this.indexOf(client);
     const e = await this.find(client, idx, (x) => x.state?.messageId === messageId);
     if (e === undefined) return undefined;
