@@ -109,6 +109,8 @@ describe('JetStream persistence across broker replicas', () => {
     assert.equal(first.connack.sessionPresent, false);
     await first.subscribeAsync({ 'acct-1/cmd/+': { qos: 2 }, 'acct-1/ota': { qos: 1 } });
     await first.endAsync();
+    // Other replicas learn a subscription from the bucket, a moment after SUBACK.
+    await b.store.sync();
 
     const publisher = await client(t, b, 'acct-1/publisher', { clean: true });
     await publisher.publishAsync('acct-1/cmd/reboot', 'one', { qos: 1 });
@@ -157,6 +159,7 @@ describe('JetStream persistence across broker replicas', () => {
     const b = await replica(t, 'b', { prefix: p });
     const sub = await client(t, a, 'acct-1/ordered');
     await sub.subscribeAsync('acct-1/seq', { qos: 2 });
+    await b.store.sync();
     const publisher = await client(t, b, 'acct-1/seq-pub', { clean: true });
     const n = 60;
     await Promise.all(Array.from({ length: n }, (_, i) => publisher.publishAsync('acct-1/seq', String(i), { qos: 1 })));
@@ -172,6 +175,7 @@ describe('JetStream persistence across broker replicas', () => {
     const slow = await client(t, a, id, { withholdPuback: true });
     const unacked = slow.received;
     await slow.subscribeAsync('acct-1/inflight/#', { qos: 1 });
+    await b.store.sync();
     const publisher = await client(t, b, 'acct-1/pub', { clean: true });
     await publisher.publishAsync('acct-1/inflight/1', 'm1', { qos: 1 });
     await publisher.publishAsync('acct-1/inflight/2', 'm2', { qos: 1 });
@@ -199,6 +203,7 @@ describe('JetStream persistence across broker replicas', () => {
     const id = 'acct-1/q2';
     const first = await client(t, a, id);
     await first.subscribeAsync('acct-1/q2/#', { qos: 2 });
+    await b.store.sync();
     // The client answers PUBREC but the line is cut before PUBCOMP: the broker owes a PUBREL.
     let pubrels = 0;
     (first as unknown as { on(e: 'packetreceive', f: (p: { cmd: string }) => void): void }).on('packetreceive', (pk) => {
@@ -243,11 +248,13 @@ describe('JetStream persistence across broker replicas', () => {
     const full = await client(t, a, 'acct-1/full');
     await full.subscribeAsync('acct-1/bulk', { qos: 1 });
     await full.endAsync();
+    await b.store.sync();
     const publisher = await client(t, b, 'acct-1/bulk-pub', { clean: true });
     for (const n of [1, 2, 3]) await publisher.publishAsync('acct-1/bulk', `m${n}`, { qos: 1 });
     const roomy = await client(t, a, 'acct-1/roomy');
     await roomy.subscribeAsync('acct-1/bulk', { qos: 1 });
     await roomy.endAsync();
+    await b.store.sync();
     for (const n of [4, 5]) await publisher.publishAsync('acct-1/bulk', `m${n}`, { qos: 1 });
     await publisher.publishAsync('acct-1/bulk', Buffer.alloc(5000, 1), { qos: 1 });
     // PUBACK of QoS 1 precedes the enqueue in aedes: wait for the reports.

@@ -10,6 +10,8 @@
 //
 // A session therefore survives a reconnect to another replica, a rolling restart and a replica's crash.
 // Every read on a hot path is local; a replica's own write is in its memory before the call resolves.
+// Other replicas apply it a moment later (one watch delivery): a QoS 1/2 message published on another
+// replica in that moment after SUBACK, while the subscriber is offline, is not queued for it.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { MsgRequest, NatsConnection, JetStreamManager, JetStreamClient, StoredMsg } from 'nats';
