@@ -312,6 +312,7 @@ describe('JetStream persistence across broker replicas', () => {
     await waitFor(() => watcher.received.length > 0, { what: 'the will of A', timeoutMs: WILL_PUBLISH_BOUND_MS + 5000, everyMs: 50 });
     const elapsed = Date.now() - killedAt;
     assert.ok(elapsed <= WILL_PUBLISH_BOUND_MS, `published after ${elapsed} ms`);
+    t.diagnostic(`will published ${elapsed} ms after the kill`);
     // Let both survivors look again after the publish: a second publisher would show now.
     const rounds = [b.store.stats.willRounds, c.store.stats.willRounds];
     await waitFor(() => b.store.stats.willRounds > rounds[0]! && c.store.stats.willRounds > rounds[1]!, { what: 'another will round on B and C', timeoutMs: 4 * AEDES_HEARTBEAT_INTERVAL_MS + 3000 });
