@@ -21,6 +21,8 @@ export const AuditTypes = {
   TokenRevoked: 'token.revoked',
   /** A broker deleted spilled audit events unpublished (its spill bound was reached); `detail.dropped` counts them. */
   AuditEventsDropped: 'audit.events_dropped',
+  /** Messages for a persistent session were dropped (queue bound or expiry); `reason` says which, `detail.count` how many. */
+  SessionMessagesDropped: 'session.messages_dropped',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

@@ -65,5 +65,11 @@ export const ConnectReasons = {
   SESSION_CREDENTIAL_CHANGED: 'SESSION_CREDENTIAL_CHANGED',
   /** Session ended because its replica is shutting down (graceful drain); the device reconnects elsewhere. */
   BROKER_DRAINING: 'BROKER_DRAINING',
+  /** Messages for a persistent session dropped: its queue held `TWOWAY_MQTT_QUEUE_MAX_MESSAGES` already. */
+  QUEUE_FULL: 'QUEUE_FULL',
+  /** Messages for a persistent session dropped: one message was larger than `TWOWAY_MQTT_QUEUE_MAX_BYTES`. */
+  QUEUE_BYTES: 'QUEUE_BYTES',
+  /** Messages for a persistent session dropped: they waited longer than `TWOWAY_MQTT_QUEUE_EXPIRY_MS`. */
+  EXPIRED: 'EXPIRED',
 } as const;
 export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

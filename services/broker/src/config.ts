@@ -15,6 +15,10 @@ export const DEFAULT_STALE_AFTER_MS = 10_000;
 export const DEFAULT_CREDENTIAL_CACHE_TTL_MS = 300_000;
 export const DEFAULT_AUDIT_QUEUE_MAX = 10_000;
 export const DEFAULT_DRAIN_WINDOW_MS = 20_000;
+/** Offline queue of one persistent session (docs/broker.md "Persistent sessions"). */
+export const DEFAULT_MQTT_QUEUE_MAX_MESSAGES = 1_000;
+export const DEFAULT_MQTT_QUEUE_MAX_BYTES = 1024 * 1024;
+export const DEFAULT_MQTT_QUEUE_EXPIRY_MS = 24 * 3600 * 1000;
 /** Cache bounds, in entries (docs/limits.md): at the bound the least recently used entry leaves. */
 export const DEFAULT_CREDENTIAL_CACHE_MAX = 200_000;
 export const DEFAULT_SETTINGS_CACHE_MAX = 100_000;
@@ -48,6 +52,9 @@ export const brokerSettings = {
   signatureCacheMax: setting({ env: 'TWOWAY_SIGNATURE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.signatures, min: 0, doc: 'Signature checks (certificate, issuer) remembered by the chain validator; beyond it the least recently used leave' }),
   auditQueueMax: setting({ env: 'TWOWAY_AUDIT_QUEUE_MAX', kind: 'int', default: DEFAULT_AUDIT_QUEUE_MAX, min: 1, doc: 'Audit events held in memory while NATS is slow; beyond it, and while NATS is away, they go to the spill file (without a spill: the oldest is dropped)' }),
   auditSpillMaxBytes: setting({ env: 'TWOWAY_AUDIT_SPILL_MAX_BYTES', kind: 'int', default: DEFAULT_AUDIT_SPILL_MAX_BYTES, min: 0, doc: 'Bound of the audit spill under $TWOWAY_DATA_DIR/audit-spill/ (replayed on start and when NATS is back); when full the oldest spilled events are dropped, counted and audited (0: no spill)' }),
+  mqttQueueMaxMessages: setting({ env: 'TWOWAY_MQTT_QUEUE_MAX_MESSAGES', kind: 'int', default: DEFAULT_MQTT_QUEUE_MAX_MESSAGES, min: 1, doc: 'QoS 1/2 messages queued for one persistent session (offline or unacknowledged); beyond it the newest is dropped, counted and audited' }),
+  mqttQueueMaxBytes: setting({ env: 'TWOWAY_MQTT_QUEUE_MAX_BYTES', kind: 'int', default: DEFAULT_MQTT_QUEUE_MAX_BYTES, min: 1024, doc: 'Largest message queued for a persistent session (a session holds at most TWOWAY_MQTT_QUEUE_MAX_MESSAGES of them); a larger one is dropped for queued delivery, counted and audited' }),
+  mqttQueueExpiryMs: setting({ env: 'TWOWAY_MQTT_QUEUE_EXPIRY_MS', kind: 'int', default: DEFAULT_MQTT_QUEUE_EXPIRY_MS, min: 1000, doc: 'A queued message older than this is dropped instead of delivered, counted and audited' }),
   drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };

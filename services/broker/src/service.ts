@@ -9,7 +9,7 @@ import { Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
 import { AuditSpill } from './audit/audit-spill.js';
-import { createClusterRetained, createNatsMqEmitter } from './cluster/index.js';
+import { AEDES_HEARTBEAT_INTERVAL_MS, createNatsMqEmitter, createNatsPersistence } from './cluster/index.js';
 import { cacheMetrics, createCaches, sweepExpired } from './cache/caches.js';
 import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
@@ -22,6 +22,7 @@ import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
 import { drainSessions } from './sessions/drain.js';
+import { QueueDropReporter, type DroppedReport } from './sessions/queue-drops.js';
 import { onByteLimitExceeded } from './sessions/byte-limit-exceeded.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountInbound, topicAuthorizers } from './topics.js';
@@ -31,22 +32,44 @@ import { MqttListeners, type TlsMaterial } from './tls/listener.js';
 import { ChangeFeedEndedError } from './errors.js';
 
 /** Cross-replica plumbing built on the broker's own NATS connection (see src/cluster). */
-export type ClusterFactory = (ctx: { nc: NatsConnection; replicaId: string; log: Logger }) => Promise<{
+export type ClusterFactory = (ctx: {
+  nc: NatsConnection;
+  replicaId: string;
+  log: Logger;
+  cfg: BrokerConfig;
+  /** Messages the session store dropped for a persistent session (bound or expiry). */
+  onDropped(r: DroppedReport): void;
+  /** Shared session state is no longer followed: readiness false, the process should restart. */
+  onFailed(what: string, err?: unknown): void;
+}) => Promise<{
   /** aedes `mq`: live PUBLISHes reach every replica. */
   mq?: unknown;
-  /** aedes `persistence` (e.g. retained messages shared by the replicas). */
+  /** aedes `persistence`: session state shared by the replicas. */
   persistence?: unknown;
+  /** aedes options the persistence needs (its heartbeat period drives the will bound). */
+  aedesOptions?: Record<string, unknown>;
   /** Called after aedes closed, before NATS drains. */
   stop?(): Promise<void>;
 }>;
 
-/** Replicas share live PUBLISHes (core NATS) and retained messages (a JetStream KV bucket). */
-export const natsCluster: ClusterFactory = async ({ nc, replicaId, log }) => {
-  const retained = await createClusterRetained({ nc, replicaId, log });
-  await retained.sync();
-  const mq = createNatsMqEmitter({ nc, replicaId, log });
+/**
+ * Replicas share live PUBLISHes (core NATS) and every piece of MQTT session state in JetStream:
+ * retained messages, persistent sessions' subscriptions and queues, QoS 2 state and wills.
+ */
+export const natsCluster: ClusterFactory = async ({ nc, replicaId, log, cfg, onDropped, onFailed }) => {
+  const store = await createNatsPersistence({
+    nc,
+    replicaId,
+    log,
+    replicas: (cfg as { natsReplicas?: number }).natsReplicas ?? 1,
+    limits: { queueMaxMessages: cfg.mqttQueueMaxMessages, queueMaxBytes: cfg.mqttQueueMaxBytes, queueExpiryMs: cfg.mqttQueueExpiryMs },
+    onDropped,
+    onWatchEnded: (what, err) => onFailed(`session store: ${what}`, err),
+  });
+  await store.sync();
+  const mq = createNatsMqEmitter({ nc, replicaId, log, onSubscriptionClosed: (err) => onFailed('MQTT forward subscription', err) });
   await mq.ready();
-  return { mq, persistence: retained.persistence, stop: () => retained.stop() };
+  return { mq, persistence: store.persistence, aedesOptions: { heartbeatInterval: AEDES_HEARTBEAT_INTERVAL_MS }, stop: () => store.stop() };
 };
 
 export interface BrokerDeps {
@@ -99,6 +122,7 @@ export class Broker {
       feedAlive: false,
       stopping: false,
       draining: false,
+      sessionStoreOk: true,
     };
     const stale = () => state.natsDownSinceMs !== undefined && Date.now() - state.natsDownSinceMs > cfg.staleAfterMs;
 
@@ -163,13 +187,27 @@ export class Broker {
         natsDownSinceMs: () => state.natsDownSinceMs,
       });
       const topics = topicAuthorizers(sessions);
-      const cluster = deps.cluster ? await deps.cluster({ nc: bus.nc, replicaId: brokerId, log }) : {};
+      const drops = new QueueDropReporter({ audit, metrics, log, source: brokerId, ancestryOf: (a) => caches.settings.get(a)?.ancestry });
+      cleanups.push(async () => drops.stop());
+      const cluster = deps.cluster
+        ? await deps.cluster({
+            nc: bus.nc, replicaId: brokerId, log, cfg,
+            onDropped: (r) => drops.report(r),
+            onFailed: (what, err) => {
+              state.sessionStoreOk = false;
+              log.error({ err, what }, 'shared MQTT session state is no longer followed: readiness false');
+              // Without it this replica would deliver from a stale view of sessions: restart it.
+              deps.onFatal?.(err ?? new Error(what));
+            },
+          })
+        : {};
       if (cluster.stop) cleanups.push(() => cluster.stop!());
       const mq = cluster.mq ?? deps.mq;
       const aedes = await Aedes.createBroker({
         id: brokerId,
         ...(mq ? { mq } : {}),
         ...(cluster.persistence ? { persistence: cluster.persistence } : {}),
+        ...(cluster.aedesOptions ?? {}),
         connectTimeout: cfg.connectDeadlineMs,
         preConnect: createPreConnect({ audit, metrics, log, source: brokerId, connState: (c) => connStates.get(c) }),
         authenticate,
@@ -273,7 +311,7 @@ export class Broker {
       cleanups.splice(cleanups.length - 1, 0, () => listeners.stop());
 
       const readiness = () => {
-        const checks = { nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
+        const checks = { sessionStore: state.sessionStoreOk, nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
         return { ready: !state.stopping && !state.draining && Object.values(checks).every(Boolean), checks };
       };
       metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);

@@ -1,15 +1,15 @@
 // QoS 1 messages per second to one persistent session, with the JetStream persistence and with aedes'
 // in-memory persistence. The in-memory one is measured on one replica only: across replicas its
 // outgoingUpdate rejects the remote packet and aedes disconnects the persistent subscriber.
-//   node --import tsx services/broker/src/cluster/persistence/qos1-throughput.bench.ts [messages] [window]
+//   node --import tsx services/broker/bench/qos1-persistence.bench.ts [messages] [window]
 import { createServer, type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Aedes, type AedesOptions } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { connect } from 'nats';
 import { NatsServer } from '@twoway/testing';
-import { createNatsMqEmitter } from '../index.js';
-import { createNatsPersistence } from './nats-persistence.js';
+import { createNatsMqEmitter } from '../src/cluster/index.js';
+import { createNatsPersistence } from '../src/cluster/persistence/nats-persistence.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const total = Number(process.argv[2] ?? 5000);
@@ -56,7 +56,7 @@ async function run(nats: NatsServer, kind: 'jetstream' | 'memory', across: boole
 
 const nats = await NatsServer.start();
 try {
-  console.log(`node --import tsx services/broker/src/cluster/persistence/qos1-throughput.bench.ts ${total} ${window}`);
+  console.log(`node --import tsx services/broker/bench/qos1-persistence.bench.ts ${total} ${window}`);
   const cases = [['memory', false], ['jetstream', false], ['jetstream', true]] as const;
   for (let round = 0; round < 2; round++) {
     for (const [kind, across] of cases) {
