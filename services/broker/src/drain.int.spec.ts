@@ -1,6 +1,7 @@
 // Graceful drain of a replica (what SIGTERM runs): readiness goes false and accepting stops at once,
 // the live sessions end gradually over the window, each audited BROKER_DRAINING, and wills are kept
-// for the replica that takes the device over rather than published.
+// rather than published: a device that does not come back has its will published by a surviving
+// replica once the drained one is gone.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { waitFor } from '@twoway/testing';
 import type { Issued } from '@twoway/pki';
 import { PASSWORD, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
+import { WILL_PUBLISH_BOUND_MS } from './cluster/index.js';
 import { natsCluster } from './service.js';
 
 describe('graceful drain', () => {
@@ -68,6 +70,15 @@ describe('graceful drain', () => {
       assert.deepEqual([...new Set(ended.map((e) => e.reason))], ['BROKER_DRAINING']);
       await watcher.subscribeAsync('round-trip', { qos: 1 });
       assert.deepEqual(got.filter((t) => t.includes('/will/')), [], 'a will was published by the drain');
+
+      // The devices never come back and the drained replica stops: the surviving replica publishes
+      // their wills within the declared bound.
+      const stoppedAt = Date.now();
+      await drainer.stop();
+      await waitFor(() => got.filter((t) => t.includes('/will/')).length === n, { timeoutMs: WILL_PUBLISH_BOUND_MS + 5_000, what: 'every will, from the surviving replica' });
+      const tookMs = Date.now() - stoppedAt;
+      assert.ok(tookMs <= WILL_PUBLISH_BOUND_MS, `wills published ${tookMs} ms after the replica stopped (bound ${WILL_PUBLISH_BOUND_MS} ms)`);
+      assert.equal(new Set(got.filter((t) => t.includes('/will/'))).size, n, 'a will was published twice');
     } finally {
       for (const c of clients) c.end(true);
       watcher.end(true);
