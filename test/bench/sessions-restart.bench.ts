@@ -132,7 +132,10 @@ try {
   };
   await new Promise((r) => setTimeout(r, 2_000));
   for (const r of replicas) await restart(r, 'graceful');
-  await restart(replicas[1]!, 'kill -9');
+  // kill -9 the replica that holds the most devices now (reconnects rotate, so they bunch up).
+  const onPort = (port: number) => devices.filter((d) => d.connected && (d.stream as unknown as { remotePort?: number }).remotePort === port).length;
+  const victim = [...replicas].sort((x, y) => onPort(y.mqttPort) - onPort(x.mqttPort))[0]!;
+  await restart(victim, 'kill -9');
   await publishing;
 
   // ---- settle and count ----
