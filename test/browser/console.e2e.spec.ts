@@ -146,6 +146,38 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('tr', { hasText: 'sensor-43' }).getByText('Rejected', { exact: true }).waitFor();
 
+    // A status change says which certificate and from/to which status; times carry seconds and a zone.
+    const statusRow = page.locator('tr[data-audit-type="cert.status_changed"]').first();
+    await statusRow.getByText('“Factory line 2 intermediate”: VALID → SUSPENDED').waitFor();
+    assert.match((await statusRow.locator('time').textContent()) ?? '', /\d{2}:\d{2}:\d{2}.*(UTC|GMT|[A-Z]{2,5}|[+-]\d)/);
+    // The why is explained, and a refused fallback names the CA that blocks it.
+    const cert = api.certificates[0]!;
+    api.emitAudit({ type: 'connect.rejected', outcome: 'rejected', reason: 'ANCHOR_SUSPENDED', device: { clientId: 'sensor-17', username: 'sensor-17' }, accountPath: [api.rootAccount.id], detail: { certificate: 'none', fallbackRefused: true, blockedFingerprint: cert.fingerprint }, source: 'broker-0' });
+    const refused = page.locator('tr', { hasText: 'sensor-17' });
+    await refused.getByText(/CA the device’s certificate chains to is suspended\. The device came without a trusted certificate/).waitFor();
+    await refused.getByRole('button', { name: /^Details of Connect rejected/ }).click();
+    const why = page.getByRole('dialog', { name: 'Connect rejected' });
+    await why.getByText(/“Factory line 2 intermediate” \(intermediate, SUSPENDED\)/).waitFor();
+    await shot(page, '09c-audit-why');
+    await why.getByRole('button', { name: 'Close' }).first().click();
+
+    // Search by device: the API is asked for that client id, and only its events are listed.
+    await page.getByLabel('Device', { exact: true }).fill('sensor-17');
+    await waitFor(() => api.requests.some((r) => r.url.includes('clientId=sensor-17')), { what: 'a clientId query' });
+    await waitFor(async () => (await page.locator('tbody tr').count()) === 1 || undefined, { what: 'only sensor-17 listed' });
+    await page.getByLabel('Search devices by').selectOption('username');
+    await waitFor(() => api.requests.some((r) => r.url.includes('username=sensor-17')), { what: 'a username query' });
+    await page.getByLabel('Device', { exact: true }).fill('');
+    await waitFor(async () => (await page.locator('tbody tr').count()) > 1 || undefined, { what: 'every event again' });
+    // Sub-accounts are included by default, and can be left out.
+    assert.ok(api.requests.some((r) => r.url.includes('/audit?') && r.url.includes('subtree=true')), 'the audit is asked with subtree=true');
+    api.emitAudit({ type: 'connect.rejected', outcome: 'rejected', reason: 'BAD_CREDENTIALS', account: 'acc_factory', accountPath: ['acc_factory', api.rootAccount.id], device: { clientId: 'berlin-7' }, source: 'broker-0' });
+    await page.locator('tr', { hasText: 'berlin-7' }).waitFor();
+    await page.getByLabel('Include sub-accounts').uncheck();
+    await page.locator('tr', { hasText: 'berlin-7' }).waitFor({ state: 'detached' });
+    await page.getByLabel('Include sub-accounts').check();
+    await page.locator('tr', { hasText: 'berlin-7' }).waitFor();
+
     // The export is fetched with the bearer token and handed to the browser as a file.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     assert.match(download.suggestedFilename(), /^twoway-audit-acc_root-.*\.csv$/);
@@ -157,10 +189,27 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('switch', { name: /Mutual TLS available/ }).waitFor();
     assert.equal(await page.getByRole('switch', { name: /^Mutual TLS$/ }).isDisabled(), true, 'mutual TLS cannot be on before it is available');
+    const mtlsHint = async () => page.locator(`#${await page.getByRole('switch', { name: /^Mutual TLS$/ }).getAttribute('aria-describedby')}`).textContent();
+    assert.match((await mtlsHint()) ?? '', /available” on first/);
     await page.getByRole('switch', { name: /Mutual TLS available/ }).check();
+    // The hint follows the switch: no stale "needs the provider" once it is available.
+    assert.match((await mtlsHint()) ?? '', /^Devices present a client certificate/);
     await page.getByRole('switch', { name: /^Mutual TLS$/ }).check();
     await page.getByText(/try mutual TLS first and fall back/).waitFor();
-    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Not bound: any device with a trusted certificate/).waitFor();
+    // Save stays in view at 1280×800 (a sticky bar), saying there are unsaved changes.
+    const save = page.getByRole('button', { name: 'Save changes' });
+    const box = await save.boundingBox();
+    assert.ok(box && box.y + box.height <= 800, `Save is in view (${JSON.stringify(box)})`);
+    await page.getByText('Unsaved changes').waitFor();
+    // Leaving with unsaved changes asks first; staying keeps them.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    assert.equal(await page.getByRole('switch', { name: /^Mutual TLS$/ }).isChecked(), true, 'the change is kept');
+    assert.match(page.url(), /#\/settings\?account=/);
+    await shot(page, '11a-settings-unsaved');
+    await save.click();
     await page.getByRole('status').filter({ hasText: 'Settings saved' }).waitFor();
     assert.deepEqual(api.requests.find((r) => r.method === 'PUT')?.body, { mutualTls: { available: true, enabled: true } });
     await shot(page, '11-settings');
@@ -187,7 +236,16 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     const d = page.getByRole('dialog', { name: 'Add credential' });
     await d.getByLabel('Username').fill('sensor-42');
     await d.getByRole('button', { name: 'Generate' }).click();
+    const generated = await d.getByLabel('Password', { exact: true }).inputValue();
+    assert.match(generated, /^[A-Za-z0-9][A-Za-z0-9_-]{23}$/, 'no shell-hostile characters');
     await d.getByRole('button', { name: 'Add credential' }).click();
+    // The one moment to copy it, with a command that shows how the device connects.
+    const copyNow = page.getByRole('dialog', { name: 'Copy the password now' });
+    assert.equal(await copyNow.getByLabel('Password').inputValue(), generated);
+    await copyNow.getByText(/mosquitto_pub -h 127\.0\.0\.1 -p 8883 --cafile ca\.pem .*-u sensor-42/).waitFor();
+    await shot(page, '12b-credential-copy-now');
+    await copyNow.getByRole('button', { name: 'I have copied it' }).click();
+    await copyNow.waitFor({ state: 'detached' });
     await page.locator('tr', { hasText: 'sensor-42' }).getByText('Enabled').waitFor();
     await shot(page, '13-credentials');
     await page.getByRole('button', { name: 'Disable sensor-42' }).click();
@@ -204,9 +262,57 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
     await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
     assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
     await page.getByText('No certificates yet').waitFor();
+    // The URL names the account: a reload (or a shared link) opens the same account and page.
+    assert.match(page.url(), /#\/certificates\?account=acc_factory$/);
+    await page.goto(`${api.url}/#/audit?account=acc_factory`);
+    await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
     await page.getByRole('button', { name: 'Back to Acme IoT' }).click();
+    await page.getByRole('link', { name: 'Certificates' }).click();
     await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
   });
+
+  for (const width of [1280, 390]) {
+    it(`has no horizontal overflow at ${width} px on any page`, async () => {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+      for (const route of ['certificates', 'settings', 'accounts', 'credentials', 'tokens', 'audit']) {
+        await page.goto(`${api.url}/#/${route}?account=${api.rootAccount.id}`);
+        await page.locator('.page-title').waitFor();
+        await page.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => undefined);
+        if (route === 'accounts') await page.getByText('Factory Berlin').waitFor();
+        const o = await page.evaluate(() => {
+          const over: string[] = [];
+          const w = document.documentElement.clientWidth;
+          if (document.documentElement.scrollWidth > w) over.push(`page ${document.documentElement.scrollWidth} > ${w}`);
+          // Anything sticking out of the viewport that is not inside a scrolling table.
+          for (const el of Array.from(document.querySelectorAll<HTMLElement>('main *, header *'))) {
+            if (el.closest('.table-wrap') || el.closest('.sidebar') || el.closest('dialog')) continue;
+            const r = el.getBoundingClientRect();
+            if (r.width && r.right > w + 1) over.push(`${el.tagName}.${el.className} right=${Math.round(r.right)}`);
+          }
+          // A table wider than its wrap must scroll, and a button in it must be reachable by scrolling.
+          for (const wrap of Array.from(document.querySelectorAll<HTMLElement>('.table-wrap'))) {
+            if (getComputedStyle(wrap).overflowX !== 'auto') over.push('table-wrap does not scroll');
+          }
+          return over;
+        });
+        assert.deepEqual(o, [], `${route} at ${width} px`);
+        if (width === 1280 && route === 'audit') {
+          const wrap = await page.locator('.table-wrap').first().evaluate((el) => [el.scrollWidth, el.clientWidth]);
+          assert.ok(wrap[0]! <= wrap[1]!, `the audit table fits at 1280 px (${wrap[0]} > ${wrap[1]})`);
+        }
+        await shot(page, `layout-${width}-${route}`);
+      }
+      // The sidebar's background reaches the bottom of a page taller than the window.
+      if (width === 1280) {
+        const side = await page.evaluate(() => getComputedStyle(document.querySelector('.shell')!).backgroundImage);
+        assert.match(side, /linear-gradient/);
+      }
+    });
+  }
 
   it('works on a narrow screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -98,6 +98,13 @@ export class FakeApi {
     return { p, acc };
   }
 
+  /** An account's ancestry, itself first (as events carry it in `accountPath`). */
+  pathOf(id: string): string[] {
+    const path: string[] = [];
+    for (let a = this.accounts.get(id); a; a = a.parentId ? this.accounts.get(a.parentId) : undefined) path.push(a.id);
+    return path;
+  }
+
   private actor(p: Principal): AuditEvent['actor'] {
     return { kind: 'token', id: p.tokenId, name: p.name, accountId: p.accountId };
   }
@@ -158,10 +165,11 @@ export class FakeApi {
     const certsOf = (accountId: string): Certificate[] => this.certificates.filter((c) => c.accountId === accountId);
     app.get('/api/v1/accounts/:id/certificates', async (req) => {
       const { acc } = this.account(req);
-      const q = req.query as { q?: string; status?: string; kind?: string };
+      const q = req.query as { q?: string; status?: string; kind?: string; fingerprint?: string };
       const needle = q.q?.toLowerCase();
+      const fp = q.fingerprint?.replace(/:/g, '').toLowerCase();
       const items = certsOf(acc.id).filter(
-        (c) => (!q.status || c.status === q.status) && (!q.kind || c.kind === q.kind) && (!needle || [c.name, c.subject, c.fingerprint].some((s) => s.toLowerCase().includes(needle))),
+        (c) => (!q.status || c.status === q.status) && (!q.kind || c.kind === q.kind) && (!fp || c.fingerprint === fp) && (!needle || [c.name, c.subject, c.fingerprint].some((s) => s.toLowerCase().includes(needle))),
       );
       return { items, nextCursor: null };
     });
@@ -212,7 +220,8 @@ export class FakeApi {
       const before = cert.status;
       cert.status = (req.body as { status: Certificate['status'] }).status;
       cert.updatedAt = new Date().toISOString();
-      this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before: { status: before }, after: { status: cert.status } });
+      // As cert-registry writes it: before/after are the statuses, detail names the certificate.
+      this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before, after: cert.status, detail: { name: cert.name, fingerprint: cert.fingerprint, subject: cert.subject, kind: cert.kind } });
       return cert;
     });
     app.delete('/api/v1/accounts/:id/certificates/:certId', async (req, reply) => {
@@ -273,9 +282,19 @@ export class FakeApi {
 
     // ---- audit ----
     app.get('/api/v1/accounts/:id/audit', async (req, reply) => {
-      this.account(req);
-      const q = req.query as { type?: string; outcome?: string; format?: string };
-      const items = this.audit.filter((e) => (!q.type || e.type === q.type) && (!q.outcome || e.outcome === q.outcome));
+      const { acc } = this.account(req);
+      const q = req.query as { type?: string; outcome?: string; format?: string; subtree?: string; clientId?: string; username?: string; certificate?: string };
+      // As the audit service answers: the account's own events, with subtree those of every account below it too.
+      const inScope = (e: AuditEvent): boolean => e.account === acc.id || (q.subtree === 'true' && (e.accountPath ?? (e.account ? this.pathOf(e.account) : [])).includes(acc.id));
+      const items = this.audit.filter(
+        (e) =>
+          inScope(e) &&
+          (!q.type || e.type === q.type) &&
+          (!q.outcome || e.outcome === q.outcome) &&
+          (!q.clientId || e.device?.clientId === q.clientId) &&
+          (!q.username || e.device?.username === q.username) &&
+          (!q.certificate || e.certificateId === q.certificate || e.device?.certificateFingerprint === q.certificate),
+      );
       if (q.format === 'ndjson') return reply.type('application/x-ndjson').send(items.map((e) => JSON.stringify(e)).join('\n') + '\n');
       if (q.format === 'csv') return reply.type('text/csv').send(['id,time,type,outcome,reason', ...items.map((e) => [e.id, e.time, e.type, e.outcome ?? '', e.reason ?? ''].join(','))].join('\n') + '\n');
       return { items, nextCursor: null };

@@ -45,6 +45,9 @@ describe('audit: a parent account sees its sub-accounts through subtree queries'
     const closed = new Promise<void>((resolve) => (client.disconnected ? resolve() : client.once('close', () => resolve())));
     await parentAdmin.setStatus(child, rootCertId, 'SUSPENDED');
     await closed;
+    // A refusal no account is behind: a username nobody registered.
+    const stranger = await tryConnect(sys.mqttPort, { ca }, { clientId: 'subtree-stranger', username: 'nobody-here', password });
+    assert.equal(stranger.returnCode, 4);
   });
   after(async () => {
     await sys?.stop();
@@ -84,6 +87,16 @@ describe('audit: a parent account sees its sub-accounts through subtree queries'
 
   it('the provider finds them two levels down', async () => {
     await until(provider, 'provider', { subtree: 'true' }, expected);
+  });
+
+  it('refusals with no account behind them reach the provider (subtree) and nobody else', async () => {
+    const stranger = (e: AuditItem) => e.account === null && e.device?.clientId === 'subtree-stranger' && e.reason === 'BAD_CREDENTIALS';
+    const items = await until(provider, 'provider', { subtree: 'true', clientId: 'subtree-stranger' }, [stranger]);
+    assert.deepEqual(items.map((e) => e.device?.username), ['nobody-here']);
+    const byUsername = await provider.audit('provider', { subtree: 'true', username: 'nobody-here' });
+    assert.equal(byUsername.length, 1);
+    assert.deepEqual((await parentAdmin.audit(parent, { subtree: 'true', limit: '1000' })).filter((e) => e.account === null), []);
+    assert.deepEqual((await provider.audit('provider', { limit: '1000' })).filter((e) => e.account === null), [], 'without subtree the provider sees its own account only');
   });
 
   it("without subtree the parent's query holds only its own events, and the child's query its own", async () => {

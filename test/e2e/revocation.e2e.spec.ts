@@ -87,6 +87,63 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     await back.client!.endAsync();
   });
 
+  // The first-run story: the sub-account had plain TLS on too, so after ANCHOR_SUSPENDED the device
+  // reconnected without its certificate and was accepted by fallback. Suspending must shut it out.
+  it('a suspended CA shuts out its devices even when they come back without a certificate (no fallback)', async () => {
+    const acc = await op.account('lc-nofallback', { tls: true, mtls: true });
+    const cred = await op.credential(acc, 'sensor-17', password);
+    await op.credential(acc, 'sensor-18', password);
+    const root = await op.register(acc, 'Plant CA', pki.root.certPem);
+    const dev = await pki.device('sensor-17');
+    const bare = (username: string, clientId: string) => tryConnect(sys.mqttPort, { ca }, { clientId, username, password });
+
+    const withCert = await connectAs(dev, 'sensor-17', 'sensor-17');
+    assert.equal(withCert.connected, true, withCert.error);
+    // The chain it verified with is remembered for its credential (and shown with the credential).
+    const recorded = await waitFor(async () => {
+      const r = await sys.api<{ items: { id: string; lastChain?: { path: string[] } | null }[] }>('GET', `/api/v1/accounts/${acc}/credentials`);
+      return r.body.items.find((c) => c.id === cred.id && c.lastChain)?.lastChain;
+    }, { what: 'the credential\'s recorded chain' });
+    assert.equal(recorded.path.at(-1), root.fingerprint);
+    await withCert.client!.endAsync();
+
+    // While the CA is VALID the documented fallback holds: the same device without its certificate is in.
+    const fallback = await bare('sensor-17', 'sensor-17');
+    assert.equal(fallback.connected, true, fallback.error);
+    const other = await bare('sensor-18', 'sensor-18'); // never connected with a certificate
+    assert.equal(other.connected, true, other.error);
+
+    const gone = closed(fallback.client!);
+    await op.setStatus(acc, root.id, 'SUSPENDED');
+    await gone; // its fallback session carried the remembered chain, so the suspension ended it too
+    assert.equal(other.client!.connected, true, 'a credential never seen with the CA keeps its fallback session');
+
+    const again = await bare('sensor-17', 'sensor-17');
+    assert.equal(again.connected, false, 'a device of the suspended CA must not get in by leaving its certificate out');
+    assert.equal(again.returnCode, 5);
+    const refused = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected', username: 'sensor-17' })).find((e) => (e.detail as { certificate?: string })?.certificate === 'none'), { what: 'refused fallback audit event' });
+    assert.equal(refused.reason, 'ANCHOR_SUSPENDED');
+    assert.equal((refused.detail as { fallbackRefused?: boolean }).fallbackRefused, true);
+    assert.equal((refused.detail as { blockedFingerprint?: string }).blockedFingerprint, root.fingerprint);
+    const withCertAgain = await connectAs(dev, 'sensor-17', 'sensor-17');
+    assert.equal(withCertAgain.connected, false);
+
+    const stillFallsBack = await bare('sensor-18', 'sensor-18-b');
+    assert.equal(stillFallsBack.connected, true, stillFallsBack.error);
+    await stillFallsBack.client!.endAsync();
+    await other.client!.endAsync();
+
+    // Restored: the device is back, with or without its certificate.
+    await op.setStatus(acc, root.id, 'VALID');
+    let back: Awaited<ReturnType<typeof bare>> | undefined;
+    for (const until = Date.now() + 2_000; Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
+      back = await bare('sensor-17', 'sensor-17');
+      if (back.connected) break;
+    }
+    assert.equal(back?.connected, true, back?.error);
+    await back!.client!.endAsync();
+  });
+
   it('suspending an intermediate drops every device below it and only those', async () => {
     const acc = await op.account('lc-batch');
     const batchA = await issueIntermediateCa({ issuer: pki.root, commonName: 'batch A' });

@@ -28,21 +28,33 @@ const root = document.getElementById('app') as HTMLElement;
 let current: View | undefined;
 let ctx: Ctx | undefined;
 
+/** `#/audit?account=<id>`: the page and the account it shows, so a reload or a shared link keeps both. */
+export function parseHash(hash: string): { route: Route; accountId: string | null } {
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  return { route: (path in ROUTES ? path : 'certificates') as Route, accountId: new URLSearchParams(query).get('account') };
+}
+const hrefOf = (route: string, accountId: string): string => `#/${route}?account=${encodeURIComponent(accountId)}`;
+
 function navigate(route: string): void {
-  if (location.hash === `#/${route}`) renderRoute();
-  else location.hash = `#/${route}`;
+  if (!ctx) return;
+  const href = hrefOf(route, ctx.account.id);
+  if (location.hash === href) renderRoute();
+  else location.hash = href;
 }
 
-function routeFromHash(): Route {
-  const r = location.hash.replace(/^#\/?/, '');
-  return (r in ROUTES ? r : 'certificates') as Route;
-}
+const routeFromHash = (): Route => parseHash(location.hash).route;
+
+const LEAVE_QUESTION = 'You have unsaved changes on this page. Leave and discard them?';
+/** The hash the current view was rendered for: where to go back to when the user keeps their changes. */
+let shownHash = '';
 
 function signOut(notice?: string): void {
   current?.dispose?.();
   current = undefined;
   ctx = undefined;
   clearSession();
+  // The next token may not reach the account this one was managing: forget it from the URL too.
+  history.replaceState(null, '', `#/${routeFromHash()}`);
   // Notices belong to the session that raised them.
   toastRegion().replaceChildren();
   showSignIn(notice);
@@ -69,14 +81,34 @@ function start(session: Session): void {
     account,
     setAccount: (a: AccountRef) => {
       if (!ctx) return;
+      if (current?.hasUnsavedChanges?.() && !window.confirm(LEAVE_QUESTION)) return;
       ctx.account = a;
       saveCurrentAccount(a);
+      history.replaceState(null, '', hrefOf(routeFromHash(), a.id));
       renderShell();
       toast(`Now managing “${a.name}”.`, 'info');
     },
   };
-  if (!location.hash) history.replaceState(null, '', '#/certificates');
-  renderShell();
+  void followHash().then(renderShell);
+}
+
+/**
+ * Make the account the URL names the managed one (a reload, a shared link, `twoway up`'s link).
+ * An account the token cannot reach answers 404 and the session's account stays.
+ */
+async function followHash(): Promise<void> {
+  if (!ctx) return;
+  const wanted = parseHash(location.hash).accountId;
+  if (wanted && wanted !== ctx.account.id) {
+    try {
+      const a = await ctx.api.get<{ id: string; name: string }>(`/accounts/${encodeURIComponent(wanted)}`);
+      ctx.account = { id: a.id, name: a.name };
+      saveCurrentAccount(ctx.account);
+    } catch {
+      toast('The link names an account you cannot open; showing your current account.', 'error');
+    }
+  }
+  history.replaceState(null, '', hrefOf(routeFromHash(), ctx.account.id));
 }
 
 const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
@@ -98,6 +130,7 @@ function renderShell(): void {
       ctx.account.id !== s.homeAccount.id
         ? h('button', { type: 'button', class: 'link-btn', onclick: () => ctx?.setAccount(s.homeAccount) }, `Back to ${s.homeAccount.name}`)
         : h('div', { class: 'account-id mono' }, ctx.account.id),
+      h('a', { href: hrefOf('accounts', ctx.account.id), class: 'link-btn account-switch' }, 'Switch account'),
     ),
     nav,
     h(
@@ -130,7 +163,7 @@ function renderRoute(): void {
       'ul',
       null,
       (Object.keys(ROUTES) as Route[]).map((r) =>
-        h('li', null, h('a', { href: `#/${r}`, class: 'nav-link', 'aria-current': r === route ? 'page' : null }, icon(ROUTES[r].icon as Parameters<typeof icon>[0]), ROUTES[r].label)),
+        h('li', null, h('a', { href: hrefOf(r, ctx!.account.id), class: 'nav-link', 'aria-current': r === route ? 'page' : null }, icon(ROUTES[r].icon as Parameters<typeof icon>[0]), ROUTES[r].label)),
       ),
     ),
   );
@@ -139,12 +172,23 @@ function renderRoute(): void {
   current?.dispose?.();
   current = ROUTES[route].view(ctx);
   replace(main, current.el);
+  shownHash = location.hash;
   document.title = `${ROUTES[route].label} · ${ctx.account.name} · twoway`;
   // Move focus to the new page's heading so keyboard and screen-reader users land on the content.
   if (document.activeElement?.closest('.nav') || document.activeElement === document.body) main.querySelector<HTMLElement>('.page-title')?.focus();
 }
 
-window.addEventListener('hashchange', renderRoute);
+window.addEventListener('hashchange', () => {
+  if (current?.hasUnsavedChanges?.() && !window.confirm(LEAVE_QUESTION)) {
+    history.replaceState(null, '', shownHash); // stay, changes kept
+    return;
+  }
+  const before = ctx?.account.id;
+  void followHash().then(() => (ctx && ctx.account.id !== before ? renderShell() : renderRoute()));
+});
+window.addEventListener('beforeunload', (e) => {
+  if (current?.hasUnsavedChanges?.()) e.preventDefault();
+});
 window.addEventListener('unhandledrejection', (e) => toast((e.reason as ApiError)?.message ?? 'Something went wrong.', 'error'));
 
 const saved = loadSession();

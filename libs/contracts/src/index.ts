@@ -13,3 +13,5 @@ export * from './messages.js';
 export * from './audit.js';
 export { ApiPrefix, RouteOwners, ownerOf, DefaultPorts } from './http-routes.js';
 export type { ServiceName } from './http-routes.js';
+export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
+export { reasonExplanation } from './reason-explanations.js';

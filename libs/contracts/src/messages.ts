@@ -53,6 +53,18 @@ export const CredentialVerifyReply = Type.Object({
 });
 export type CredentialVerifyReply = Static<typeof CredentialVerifyReply>;
 
+/** Fingerprints (SHA-256 hex) of a verified path, leaf first, the anchor last. */
+export const ChainPath = Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: 16 });
+export const CredentialChainRecordRequest = Type.Object({ credentialId: Id, path: ChainPath, seenAt: IsoTime });
+export type CredentialChainRecordRequest = Static<typeof CredentialChainRecordRequest>;
+/** `recorded`: false when the credential already had this path (or no longer exists). */
+export const CredentialChainRecordReply = Type.Object({ recorded: Type.Boolean() });
+export type CredentialChainRecordReply = Static<typeof CredentialChainRecordReply>;
+export const CredentialChainGetRequest = Type.Object({ credentialId: Id });
+export type CredentialChainGetRequest = Static<typeof CredentialChainGetRequest>;
+export const CredentialChainGetReply = Type.Object({ path: Type.Union([ChainPath, Type.Null()]) });
+export type CredentialChainGetReply = Static<typeof CredentialChainGetReply>;
+
 export const TrustSetRequest = Type.Object({ accountIds: Type.Array(Id, { minItems: 1, maxItems: 64 }) });
 export type TrustSetRequest = Static<typeof TrustSetRequest>;
 /** A registration as the broker needs it: enough to validate a chain and check every status. */

@@ -75,6 +75,12 @@ export const Credential = Type.Object({
   enabled: Type.Boolean(),
   expiresAt: Type.Union([IsoTime, Type.Null()]),
   createdAt: IsoTime,
+  /**
+   * The verified chain this credential last connected with (fingerprints leaf first, anchor last), or
+   * null when it never connected with one. While any certificate on it is SUSPENDED or REVOKED the
+   * credential cannot fall back to plain TLS (docs/broker.md, "Suspending shuts the device out").
+   */
+  lastChain: Type.Optional(Type.Union([Type.Object({ path: Type.Array(Type.String()), seenAt: IsoTime }), Type.Null()])),
 });
 export type Credential = Static<typeof Credential>;
 export const CreateCredentialBody = Type.Object(

@@ -11,6 +11,13 @@ export const RequestSubjects = {
   SettingsGet: 'twoway.v1.settings.get',
   /** account-settings: check an MQTT username/password (or certificate-derived key) and say whose it is. */
   CredentialVerify: 'twoway.v1.credential.verify',
+  /**
+   * account-settings: remember the verified path (fingerprints, leaf first) a credential last connected
+   * with, so a device cannot fall back to its password once that path is suspended or revoked.
+   */
+  CredentialChainRecord: 'twoway.v1.credential.chain.record',
+  /** account-settings: the verified path a credential last connected with, if any. */
+  CredentialChainGet: 'twoway.v1.credential.chain.get',
   /** cert-registry: every registration (anchor or not) of the given accounts, with status. */
   TrustSetGet: 'twoway.v1.cert.trust_set.get',
 } as const;

@@ -11,6 +11,8 @@ import type { Logger } from '@twoway/telemetry';
 import type { ConsumerMessages } from 'nats';
 import {
   AncestryReply,
+  CredentialChainGetReply,
+  CredentialChainRecordReply,
   CredentialVerifyReply,
   DEFAULT_SETTINGS,
   RequestSubjects,
@@ -309,7 +311,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const created = await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username: 'device-001', password });
       assert.equal(created.status, 201);
       const cred = created.body as Credential;
-      assert.deepEqual({ ...cred, id: 'x', createdAt: 'x' }, { id: 'x', accountId: a.account.id, username: 'device-001', enabled: true, expiresAt: null, createdAt: 'x' });
+      assert.deepEqual({ ...cred, id: 'x', createdAt: 'x' }, { id: 'x', accountId: a.account.id, username: 'device-001', enabled: true, expiresAt: null, createdAt: 'x', lastChain: null });
 
       // usernames are unique across the installation
       const dup = await api('POST', `/api/v1/accounts/${b.account.id}/credentials`, b.admin, { username: 'device-001', password: 'another-password' });
@@ -326,6 +328,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const ancestry = [a.account.id, 'provider'];
       assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001', ancestry });
       assert.deepEqual(await verify('nobody-has-this-name', password, '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS' });
+
 
       const disabled = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`, a.admin, { enabled: false });
       assert.equal(disabled.status, 200);
@@ -376,6 +379,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['twoway.v1.audit.credential.changed', { type: 'credential.changed', ...base, before: expiredCred, after: cred, detail: { passwordChanged: true } }],
         ['twoway.v1.audit.credential.removed', { type: 'credential.removed', ...base, before: cred }],
       ]);
+
+      // The verified chain it connected with, as the broker reports it: kept, shown, written only when it changes
+      // (and not for a credential that no longer exists).
+      assert.deepEqual(await bus.request(RequestSubjects.CredentialChainRecord, { credentialId: cred.id, path: ['cc'.repeat(32)], seenAt: new Date().toISOString() }, CredentialChainRecordReply), { recorded: false });
+      const chained = (await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username: 'device-002', password })).body as Credential;
+      const path = ['aa'.repeat(32), 'bb'.repeat(32)];
+      const seenAt = '2026-11-23T12:00:00.000Z';
+      assert.deepEqual(await bus.request(RequestSubjects.CredentialChainGet, { credentialId: chained.id }, CredentialChainGetReply), { path: null });
+      assert.deepEqual(await bus.request(RequestSubjects.CredentialChainRecord, { credentialId: chained.id, path, seenAt }, CredentialChainRecordReply), { recorded: true });
+      assert.deepEqual(await bus.request(RequestSubjects.CredentialChainRecord, { credentialId: chained.id, path, seenAt }, CredentialChainRecordReply), { recorded: false });
+      assert.deepEqual(await bus.request(RequestSubjects.CredentialChainGet, { credentialId: chained.id }, CredentialChainGetReply), { path });
+      const shown = await api('GET', `/api/v1/accounts/${a.account.id}/credentials`, a.operator);
+      assert.deepEqual(shown.body.items.find((c: Credential) => c.id === chained.id).lastChain, { path, seenAt });
     });
 
     it('credentials: repeated failures are RATE_LIMITED per username and address, per address, and per username across addresses', async () => {

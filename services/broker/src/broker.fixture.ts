@@ -6,7 +6,7 @@ import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { DeliverPolicy, StringCodec } from 'nats';
 import {
-  ChangeSubjects, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
+  ChangeSubjects, CredentialChainGetRequest, CredentialChainRecordRequest, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
   type AuditEvent, type CertStatus, type Settings, type TrustEntry,
 } from '@twoway/contracts';
 import { Bus, CodedError } from '@twoway/nats';
@@ -118,6 +118,14 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       }
       return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
     });
+    // The verified path each credential last connected with (account-settings keeps it in its database).
+    const chains = new Map<string, string[]>();
+    bus.serve(RequestSubjects.CredentialChainRecord, CredentialChainRecordRequest, (req) => {
+      const same = chains.get(req.credentialId)?.join() === req.path.join();
+      chains.set(req.credentialId, req.path);
+      return { recorded: !same };
+    });
+    bus.serve(RequestSubjects.CredentialChainGet, CredentialChainGetRequest, (req) => ({ path: chains.get(req.credentialId) ?? null }));
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
     let trustSetRequests = 0;
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {

@@ -1,5 +1,5 @@
 // `twoway audit`: query and export the account's audit events, or follow new ones live (SSE).
-import type { AuditEvent } from '@twoway/contracts';
+import { reasonExplanation, type AuditEvent } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, oneOf, parseTime, processIo, type Call, type Io } from './command.js';
 import { asJson, table, time } from './output.js';
@@ -86,13 +86,18 @@ export const audit = command(
         type: { type: 'string', arg: 'TYPE', help: 'only this event type, e.g. connect.rejected, cert.status_changed' },
         outcome: { type: 'string', arg: 'OUTCOME', help: 'accepted, rejected or ended' },
         reason: { type: 'string', arg: 'REASON', help: 'only this reason code, e.g. CERT_REVOKED' },
+        'client-id': { type: 'string', arg: 'ID', help: 'only this device: its MQTT client id (exact)' },
+        username: { type: 'string', arg: 'NAME', help: 'only this device: its MQTT username (exact)' },
+        certificate: { type: 'string', arg: 'ID|SHA256', help: 'only events about this certificate (registration id or fingerprint)' },
+        subtree: { type: 'boolean', help: 'also events of sub-accounts (the provider: also refusals no account is behind)' },
+        explain: { type: 'boolean', help: 'add a sentence saying what each reason means (table format)' },
         since: { type: 'string', arg: 'TIME', help: 'from this time: ISO-8601, or a duration back from now (15m, 2h, 7d)' },
         until: { type: 'string', arg: 'TIME', help: 'up to this time (ISO-8601 or duration)' },
         limit: { type: 'string', arg: 'N', help: 'at most N events (default 50; exports: all)' },
         follow: { type: 'boolean', short: 'f', help: 'keep printing new events as they happen (Ctrl-C to stop)' },
         format: { type: 'string', arg: 'FORMAT', help: 'table (default), json, ndjson or csv' },
       },
-      notes: ['examples:', '  twoway audit --type connect.rejected --since 1h', '  twoway audit --format csv --since 7d > audit.csv', '  twoway audit --follow'],
+      notes: ['examples:', '  twoway audit --client-id sensor-17 --subtree --explain     why was sensor-17 refused?', '  twoway audit --type connect.rejected --since 1h', '  twoway audit --format csv --since 7d > audit.csv', '  twoway audit --follow'],
       async run(c) {
         const format: Format = oneOf('format', c.str('format'), FORMATS) ?? (c.json ? 'json' : 'table');
         const limitText = c.str('limit');
@@ -102,6 +107,10 @@ export const audit = command(
           type: c.str('type'),
           outcome: oneOf('outcome', c.str('outcome'), ['accepted', 'rejected', 'ended'] as const),
           reason: c.str('reason'),
+          clientId: c.str('client-id'),
+          username: c.str('username'),
+          certificate: c.str('certificate'),
+          subtree: c.opts.subtree ? 'true' : undefined,
           from: parseTime('since', c.str('since')),
           to: parseTime('until', c.str('until')),
         };
@@ -123,17 +132,18 @@ export const audit = command(
         if (format === 'json' && !c.opts.follow) return void c.io.out(asJson(page.items));
         if (format === 'json' || format === 'ndjson') items.forEach((e) => c.io.out(JSON.stringify(e)));
         else if (format === 'csv') [CSV_COLUMNS.join(','), ...items.map(csvRow)].forEach((l) => c.io.out(l));
-        else if (items.length) c.io.out(table(['time', 'type', 'outcome', 'reason', 'device/actor'], items.map(row)));
+        else if (items.length) c.io.out(c.opts.explain ? table(['time', 'type', 'outcome', 'reason', 'device/actor', 'why'], items.map((e) => [...row(e), e.reason ? (reasonExplanation(e.reason, e.detail) ?? '') : ''])) : table(['time', 'type', 'outcome', 'reason', 'device/actor'], items.map(row)));
         else if (!c.opts.follow) c.io.out('no audit events match');
         if (!c.opts.follow) {
           if (page.nextCursor && format === 'table') c.io.err('(more events: raise --limit, narrow with --since/--type, or export with --format csv)');
           return 0;
         }
         if (format === 'table') c.io.err('following new events (Ctrl-C to stop)…');
-        await follow(c, path, { type: filters.type, outcome: filters.outcome }, (e) => {
+        await follow(c, path, { type: filters.type, outcome: filters.outcome, subtree: filters.subtree }, (e) => {
           if (seen.has(e.id)) return;
           seen.add(e.id);
           if ((filters.type && e.type !== filters.type) || (filters.outcome && e.outcome !== filters.outcome) || (filters.reason && e.reason !== filters.reason)) return;
+          if ((filters.clientId && e.device?.clientId !== filters.clientId) || (filters.username && e.device?.username !== filters.username)) return;
           if (format === 'json' || format === 'ndjson') c.io.out(JSON.stringify(e));
           else if (format === 'csv') c.io.out(csvRow(e));
           else c.io.out(row(e).join('  '));

@@ -1,6 +1,6 @@
 // `twoway credentials`: MQTT usernames and passwords of the account's devices.
 import { randomBytes } from 'node:crypto';
-import type { Credential } from '@twoway/contracts';
+import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type Credential } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, parseTime, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, table, time } from './output.js';
@@ -37,7 +37,7 @@ export const credentials = command('credentials', 'MQTT credentials of the devic
       let generated = false;
       if (c.opts['password-stdin']) password = (await c.io.stdin()).replace(/\r?\n$/, '');
       if (password === undefined) {
-        password = randomBytes(18).toString('base64url');
+        password = passwordFromBytes(randomBytes(GENERATED_PASSWORD_LENGTH));
         generated = true;
       }
       if (password.length < 8) throw new CliError('the password needs at least 8 characters', 2);

@@ -342,6 +342,15 @@ describe('twoway REST clients', () => {
       assert.match(lines[2]!, /CHAIN_UNTRUSTED/);
     });
 
+    it('searches by device, with sub-accounts, and explains the reason', async () => {
+      api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e1', { device: { clientId: 'sensor-17' }, reason: 'ANCHOR_SUSPENDED', detail: { fallbackRefused: true } })], nextCursor: null }));
+      const o = io(env);
+      assert.equal(await audit(['--client-id', 'sensor-17', '--username', 'sensor-17', '--certificate', 'AB:CD', '--subtree', '--explain'], o), 0, o.stderr);
+      const q = api.seen.find((r) => r.path.endsWith('/audit'))!.query;
+      assert.deepEqual({ clientId: q.clientId, username: q.username, certificate: q.certificate, subtree: q.subtree }, { clientId: 'sensor-17', username: 'sensor-17', certificate: 'AB:CD', subtree: 'true' });
+      assert.match(o.stdout, /ANCHOR_SUSPENDED\s+sensor-17\s+The CA the device’s certificate chains to is suspended\. The device came without a trusted certificate/);
+    });
+
     it('exports CSV as the API renders it', async () => {
       api.on('GET /api/v1/accounts/acc_a/audit', (req, reply) => reply.type('text/csv').send(`id,type\ne1,${(req.query as { format: string }).format}\n`));
       const o = io(env);

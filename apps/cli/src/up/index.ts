@@ -155,7 +155,10 @@ export async function run(argv: string[]): Promise<number> {
           `-i ${demo.username} -u ${demo.username} -P "$(cat ${rel(demo.passwordFile)})" -t demo/hello -m 'hello from a device' -d`,
       );
       say('');
-      say(`  (subscribe with mosquitto_sub and the same options, -t 'demo/#'; the audit trail is in the console)`);
+      say(`  (subscribe with mosquitto_sub and the same options, -t 'demo/#')`);
+      say('');
+      say(`Its audit trail (sign in with the provider token): ${gatewayUrl}/#/audit?account=${encodeURIComponent(demo.accountId)}`);
+      say(`Why was a device refused?  npx twoway audit --account ${demo.accountId} --client-id ${demo.username} --explain`);
     }
     say('\nPress Ctrl-C to stop.');
     await new Promise(() => undefined);

@@ -1,8 +1,8 @@
 // Audit: the account's events, filterable, exportable (CSV, NDJSON), with a live tail of new events
 // from the SSE stream that can be paused without losing what arrives meanwhile.
-import type { AuditEvent, AuditType } from '@twoway/contracts';
+import { reasonExplanation, type AuditEvent, type AuditType, type Certificate } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
-import { formatTime, h, icon, replace, uid } from '../dom.js';
+import { debounce, formatTime, h, icon, replace, shortFingerprint, uid } from '../dom.js';
 import type { Ctx } from '../session.js';
 import { follow, type StreamState } from '../sse.js';
 import { openDialog } from '../ui/dialog.js';
@@ -26,6 +26,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'account.created': 'Account created',
   'token.created': 'Token created',
   'token.revoked': 'Token revoked',
+  'audit.events_dropped': 'Audit events dropped',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -33,23 +34,44 @@ const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   ended: { label: 'Ended', tone: 'warn' },
 };
 
-const who = (e: AuditEvent): string =>
-  e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject ?? e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
+const actorName = (e: AuditEvent): string => e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
+/** The device for connects and sessions; for changes whoever made them (a token), with the device it concerns. */
+export function who(e: AuditEvent): string {
+  const device = e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject;
+  if (e.actor.kind === 'device' || !device) return device ?? actorName(e);
+  return `${actorName(e)} (for ${device})`;
+}
 
 const MAX_LIVE_ROWS = 500;
 
-/** A one-line before → after for status and settings changes, e.g. "VALID → SUSPENDED". */
-function change(e: AuditEvent): string | undefined {
-  const b = e.before as { status?: string } | undefined;
-  const a = e.after as { status?: string; name?: string; username?: string } | undefined;
-  if (b?.status && a?.status) return `${b.status} → ${a.status}`;
+/** A one-line summary: which certificate and from/to which status, e.g. “Plant CA”: VALID → SUSPENDED. */
+export function change(e: AuditEvent): string | undefined {
+  const status = (v: unknown): string | undefined => (typeof v === 'string' ? v : (v as { status?: string } | undefined)?.status);
+  const name = (e.detail?.name as string | undefined) ?? (e.after as { name?: string } | undefined)?.name ?? (e.before as { name?: string } | undefined)?.name;
+  const b = status(e.before);
+  const a = status(e.after);
+  if (b && a) return `${name ? `“${name}”: ` : ''}${b} → ${a}`;
   if (e.type === 'settings.changed') return 'see details';
-  return a?.name ?? a?.username;
+  if (e.type.startsWith('cert.') && name) return `“${name}”`;
+  return (e.after as { username?: string } | undefined)?.username ?? (e.before as { username?: string } | undefined)?.username;
+}
+
+/** Which registered certificate a refusal names (the blocking one), as “name” (kind) where the token can see it. */
+async function certificateNamed(ctx: Ctx, e: AuditEvent, fingerprint: string): Promise<Certificate | undefined> {
+  for (const acc of e.accountPath ?? (e.account ? [e.account] : [])) {
+    try {
+      const page = await ctx.api.get<{ items: Certificate[] }>(`/accounts/${encodeURIComponent(acc)}/certificates`, { fingerprint, limit: 1 });
+      if (page.items[0]) return page.items[0];
+    } catch {
+      // an ancestor outside the token's reach: 404, try the next one
+    }
+  }
+  return undefined;
 }
 
 export function auditView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/audit`;
-  const f = { type: '', outcome: '', from: '', to: '' };
+  const f = { type: '', outcome: '', from: '', to: '', subtree: true, deviceKind: 'clientId', device: '' };
   let items: AuditEvent[] = [];
   let nextCursor: string | null = null;
   const seen = new Set<string>();
@@ -60,13 +82,30 @@ export function auditView(ctx: Ctx): View {
   const outcome = h('select', { class: 'input', id: uid('outcome') }, h('option', { value: '' }, 'Any outcome'), Object.entries(OUTCOME).map(([v, o]) => h('option', { value: v }, o.label)));
   const from = h('input', { type: 'datetime-local', class: 'input', id: uid('from') });
   const to = h('input', { type: 'datetime-local', class: 'input', id: uid('to') });
+  const subtree = h('input', { type: 'checkbox', id: uid('subtree'), checked: true });
+  const deviceKind = h(
+    'select',
+    { class: 'input', id: uid('device-kind'), 'aria-label': 'Search devices by' },
+    h('option', { value: 'clientId' }, 'Client id'),
+    h('option', { value: 'username' }, 'Username'),
+    h('option', { value: 'certificate' }, 'Certificate'),
+  );
+  const device = h('input', { type: 'search', class: 'input', id: uid('device'), placeholder: 'e.g. sensor-17', autocomplete: 'off', spellcheck: 'false' });
   const toIso = (v: string): string => (v ? new Date(v).toISOString() : '');
   const onFilter = (): void => {
-    Object.assign(f, { type: type.value, outcome: outcome.value, from: toIso(from.value), to: toIso(to.value) });
+    Object.assign(f, { type: type.value, outcome: outcome.value, from: toIso(from.value), to: toIso(to.value), subtree: subtree.checked, deviceKind: deviceKind.value, device: device.value.trim() });
     void load();
   };
-  for (const c of [type, outcome, from, to]) c.addEventListener('change', onFilter);
-  const query = (): Record<string, string> => ({ type: f.type, outcome: f.outcome, from: f.from, to: f.to });
+  for (const c of [type, outcome, from, to, subtree, deviceKind]) c.addEventListener('change', onFilter);
+  device.addEventListener('input', debounce(onFilter, 300));
+  const query = (): Record<string, string> => ({
+    type: f.type,
+    outcome: f.outcome,
+    from: f.from,
+    to: f.to,
+    subtree: f.subtree ? 'true' : '',
+    ...(f.device ? { [f.deviceKind]: f.device } : {}),
+  });
 
   const exportBtn = (format: 'csv' | 'ndjson', label: string): HTMLButtonElement =>
     h(
@@ -107,10 +146,17 @@ export function auditView(ctx: Ctx): View {
     liveDot.className = `live-dot live-${s}`;
     liveText.textContent = s === 'open' ? 'Live' : s === 'connecting' ? 'Connecting…' : (err ?? 'Disconnected');
   };
+  const deviceMatches = (e: AuditEvent): boolean => {
+    if (!f.device) return true;
+    if (f.deviceKind === 'clientId') return e.device?.clientId === f.device;
+    if (f.deviceKind === 'username') return e.device?.username === f.device;
+    const fp = f.device.replace(/:/g, '').toLowerCase();
+    return e.certificateId === f.device || e.device?.certificateFingerprint === fp;
+  };
   const matches = (e: AuditEvent): boolean =>
-    (!f.type || e.type === f.type) && (!f.outcome || e.outcome === f.outcome) && (!f.from || e.time >= f.from) && (!f.to || e.time <= f.to);
+    (!f.type || e.type === f.type) && (!f.outcome || e.outcome === f.outcome) && (!f.from || e.time >= f.from) && (!f.to || e.time <= f.to) && (f.subtree || e.account === ctx.account.id) && deviceMatches(e);
 
-  const results = h('section', { class: 'card', 'aria-label': 'Audit events' }, loading('Loading events…'));
+  const results = h('section', { class: 'card audit-results', 'aria-label': 'Audit events' }, loading('Loading events…'));
   let tbody: HTMLTableSectionElement | null = null;
 
   function row(e: AuditEvent, fresh = false): HTMLTableRowElement {
@@ -118,10 +164,10 @@ export function auditView(ctx: Ctx): View {
     return h(
       'tr',
       { class: fresh ? 'row-new' : null, 'data-audit-id': e.id, 'data-audit-type': e.type },
-      h('td', { class: 'nowrap' }, h('time', { datetime: e.time }, formatTime(e.time))),
+      h('td', { class: 'cell-time' }, h('time', { datetime: e.time }, formatTime(e.time))),
       h('td', null, h('div', null, TYPE_LABELS[e.type as AuditType] ?? e.type), change(e) ? h('div', { class: 'cell-sub' }, change(e)) : null),
       h('td', null, o ? badge(o.label, o.tone) : h('span', { class: 'muted' }, '—')),
-      h('td', null, e.reason ? h('code', { class: 'reason' }, e.reason) : h('span', { class: 'muted' }, '—')),
+      h('td', null, e.reason ? [h('code', { class: 'reason' }, e.reason), reasonExplanation(e.reason, e.detail) ? h('div', { class: 'cell-sub reason-why' }, reasonExplanation(e.reason, e.detail)) : null] : h('span', { class: 'muted' }, '—')),
       h('td', { class: 'col-opt' }, who(e)),
       h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Details of ${TYPE_LABELS[e.type as AuditType] ?? e.type} at ${formatTime(e.time)}`, onclick: () => details(e) }, 'Details')),
     );
@@ -139,7 +185,7 @@ export function auditView(ctx: Ctx): View {
   function render(): void {
     tbody = null;
     if (!items.length) {
-      replace(results, emptyState('No events', f.type || f.outcome || f.from || f.to ? 'Nothing matches these filters.' : 'Connections, certificate and settings changes appear here as they happen.'));
+      replace(results, emptyState('No events', f.type || f.outcome || f.from || f.to || f.device ? 'Nothing matches these filters.' : 'Connections, certificate and settings changes appear here as they happen.'));
       return;
     }
     const wrap = table(['Time', 'Event', 'Outcome', 'Reason', { label: 'Device or actor', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], items.map((e) => row(e)), `Audit events of ${ctx.account.name}`);
@@ -166,12 +212,15 @@ export function auditView(ctx: Ctx): View {
   }
 
   function details(e: AuditEvent): void {
+    const blocked = e.detail?.blockedFingerprint as string | undefined;
+    const blockedBy = blocked ? h('dd', { class: 'mono break' }, shortFingerprint(blocked)) : null;
     const rows: [string, string | undefined][] = [
-      ['Time', e.time],
+      ['Time', `${formatTime(e.time)} (${e.time})`],
       ['Type', e.type],
       ['Outcome', e.outcome],
-      ['Reason', e.reason],
-      ['Account', e.account ?? undefined],
+      ['Reason', e.reason ? `${e.reason}${reasonExplanation(e.reason, e.detail) ? ` — ${reasonExplanation(e.reason, e.detail)}` : ''}` : undefined],
+      ['Change', change(e)],
+      ['Account', e.account ?? (e.type.startsWith('connect.') ? 'none (the attempt named no account)' : undefined)],
       ['Actor', `${e.actor.kind} ${e.actor.name ?? e.actor.id}`],
       ['Client id', e.device?.clientId],
       ['Username', e.device?.username],
@@ -192,15 +241,21 @@ export function auditView(ctx: Ctx): View {
       title: TYPE_LABELS[e.type as AuditType] ?? e.type,
       wide: true,
       body: [
-        h('dl', { class: 'details' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono break' }, v as string)])),
+        h('dl', { class: 'details' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono break' }, v as string)]), blockedBy ? [h('dt', null, 'Blocked by'), blockedBy] : null),
         extra.map(([k, v]) => h('div', { class: 'field' }, h('div', { class: 'label' }, k), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)))),
       ],
       footer: h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Close'),
     });
+    // Name the certificate that blocked the device, not only its fingerprint.
+    if (blocked && blockedBy) {
+      void certificateNamed(ctx, e, blocked).then((c) => {
+        if (c) replace(blockedBy, `“${c.name}” (${c.kind}, ${c.status}) — ${shortFingerprint(blocked)}`);
+      });
+    }
   }
 
   void load();
-  const stream = follow(ctx.api, `${base}/stream`, {
+  const stream = follow(ctx.api, `${base}/stream?subtree=true`, {
     onState: setState,
     onMessage: (data) => {
       let e: AuditEvent;
@@ -222,7 +277,16 @@ export function auditView(ctx: Ctx): View {
       'div',
       { class: 'page' },
       pageHeader('Audit', ['Every connection attempt and every change in ', h('strong', null, ctx.account.name), ', with who, when and why.'], [exportBtn('csv', 'Export CSV'), exportBtn('ndjson', 'Export NDJSON')]),
-      h('div', { class: 'toolbar toolbar-wrap', role: 'search', 'aria-label': 'Filter audit events' }, lbl(type, 'Event'), lbl(outcome, 'Outcome'), lbl(from, 'From'), lbl(to, 'To')),
+      h(
+        'div',
+        { class: 'toolbar toolbar-wrap', role: 'search', 'aria-label': 'Filter audit events' },
+        h('div', { class: 'field field-inline field-device' }, h('label', { for: device.id }, 'Device'), h('div', { class: 'input-group' }, deviceKind, device)),
+        lbl(type, 'Event'),
+        lbl(outcome, 'Outcome'),
+        lbl(from, 'From'),
+        lbl(to, 'To'),
+        h('div', { class: 'check' }, subtree, h('label', { for: subtree.id }, 'Include sub-accounts')),
+      ),
       h('div', { class: 'live-bar', role: 'region', 'aria-label': 'Live tail' }, liveDot, liveText, heldText, h('span', { class: 'spacer' }), pauseBtn),
       results,
     ),

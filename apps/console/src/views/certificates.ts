@@ -34,7 +34,8 @@ export function statusChangeMessage(c: Certificate, to: CertStatus, accountName:
   if (to === 'VALID') return `After restoring “${c.name}”, ${who} can connect again, unless another certificate on their chain is suspended or revoked.`;
   const verb = to === 'SUSPENDED' ? 'Suspending' : 'Revoking';
   const after = to === 'SUSPENDED' ? 'You can restore it at any time.' : 'Revoked means invalid by intent; it can still be restored here if this was a mistake.';
-  return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. ${after}`;
+  // docs/broker.md, "Suspending shuts the device out": the fallback to username and password is closed too.
+  return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. They cannot get back in with username and password alone: a device whose credential last connected through this certificate is refused even without its certificate. Devices that never connected with a certificate through it keep username-and-password access where the account allows it. ${after}`;
 }
 
 export function certificatesView(ctx: Ctx): View {
@@ -124,7 +125,16 @@ export function certificatesView(ctx: Ctx): View {
           h('div', null, formatDate(c.notAfter)),
           h('div', { class: expired ? 'cell-sub text-danger' : soon ? 'cell-sub text-warn' : 'cell-sub' }, expired ? `expired ${relative(c.notAfter)}` : relative(c.notAfter)),
         ),
-        h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${c.name}`, onclick: () => editDialog(c) }, 'Edit')),
+        h(
+          'td',
+          { class: 'cell-actions' },
+          mayWrite
+            ? c.status === 'VALID'
+              ? h('button', { type: 'button', class: 'btn btn-sm btn-danger-ghost', 'data-action': 'status', 'aria-label': `Suspend ${c.name}`, onclick: () => void quickStatus(c, 'SUSPENDED') }, 'Suspend')
+              : h('button', { type: 'button', class: 'btn btn-sm', 'data-action': 'status', 'aria-label': `Restore ${c.name}`, onclick: () => void quickStatus(c, 'VALID') }, 'Restore')
+            : null,
+          h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${c.name}`, onclick: () => editDialog(c) }, 'Edit'),
+        ),
       );
     });
     replace(
@@ -224,6 +234,32 @@ export function certificatesView(ctx: Ctx): View {
     name.focus();
   }
 
+  /** After a list reload the opener is gone: put focus back on the same certificate's row. */
+  function refocus(certId: string): void {
+    const row = results.querySelector<HTMLElement>(`tr[data-cert-id="${CSS.escape(certId)}"]`);
+    (row?.querySelector<HTMLElement>('[data-action=status]') ?? row?.querySelector<HTMLElement>('button'))?.focus();
+  }
+
+  /** Suspend or restore straight from the list, with the same confirmation as in Edit. */
+  async function quickStatus(c: Certificate, to: CertStatus): Promise<void> {
+    const verb = to === 'VALID' ? 'Restore' : to === 'SUSPENDED' ? 'Suspend' : 'Revoke';
+    const ok = await confirmDialog({
+      title: `${verb} certificate?`,
+      message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), h('p', { class: 'muted small mono' }, c.subject)],
+      confirmLabel: `${verb} certificate`,
+      danger: to !== 'VALID',
+    });
+    if (!ok) return;
+    try {
+      const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
+      toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
+      await load();
+      refocus(c.id);
+    } catch (e) {
+      toast(errorMessage(e), 'error');
+    }
+  }
+
   function editDialog(c: Certificate): void {
     const group = uid('status');
     const choices: { value: CertStatus; label: string; text: string }[] = [
@@ -258,6 +294,7 @@ export function certificatesView(ctx: Ctx): View {
             d.close();
             toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
             await load();
+            refocus(c.id);
           } catch (e) {
             replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
           }

@@ -35,6 +35,7 @@ export function settingsView(ctx: Ctx): View {
   const mayWrite = can(ctx.session, 'write');
   const isProvider = can(ctx.session, 'provider');
   const body = h('div', { class: 'stack' }, loading('Loading settings…'));
+  let isDirty = (): boolean => false;
 
   async function load(): Promise<void> {
     try {
@@ -54,6 +55,10 @@ export function settingsView(ctx: Ctx): View {
     const msg = h('div', { class: 'form-msg' });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, 'Save changes');
     const reset = h('button', { type: 'button', class: 'btn', disabled: true, onclick: () => render(saved) }, 'Discard');
+    const unsaved = h('span', { class: 'unsaved', 'aria-live': 'polite' });
+    // Sticky at the bottom of the viewport: Save stays in reach however long the page is.
+    const actions = h('div', { class: 'form-actions form-actions-sticky' }, unsaved, reset, save);
+    const bindHint = h('span', null);
 
     const current = (): Settings => ({
       tls: { enabled: tls.checked },
@@ -75,16 +80,28 @@ export function settingsView(ctx: Ctx): View {
       if (Object.keys(i).length) p.identity = i;
       return p;
     };
+    const mtlsHint = h('span', null);
     const refresh = (): void => {
       // Mutual TLS cannot be on where it is not available.
       mtls.disabled = !mayWrite || !available.checked;
       if (!available.checked) mtls.checked = false;
+      mtlsHint.textContent = available.checked
+        ? 'Devices present a client certificate that chains to a valid trust anchor of this account or an account above it.'
+        : isProvider
+          ? 'Switch “Mutual TLS available” on first.'
+          : 'Needs the provider to make mutual TLS available first.';
+      bindHint.textContent = bind.value === 'none' && available.checked && mtls.checked
+        ? 'Not bound: any device with a trusted certificate and valid credentials gets in, whatever the certificate names. To enforce one device, one secret, bind it to the client id or username.'
+        : 'Compared with the Common Name or a Subject Alternative Name of a verified chain only.';
       const m = connectionMode(current());
       replace(mode, h('div', { class: `alert alert-${m.tone === 'ok' ? 'ok' : m.tone === 'warn' ? 'info' : 'error'}` }, h('strong', null, 'What devices get: '), m.text));
       const dirty = Object.keys(patch()).length > 0;
       save.disabled = !dirty;
       reset.disabled = !dirty;
+      actions.classList.toggle('is-dirty', dirty);
+      unsaved.textContent = dirty ? 'Unsaved changes' : '';
     };
+    isDirty = () => Object.keys(patch()).length > 0;
     for (const c of [tls, available, mtls, bind, lookup]) c.addEventListener('change', refresh);
 
     const providerNote = isProvider
@@ -101,13 +118,7 @@ export function settingsView(ctx: Ctx): View {
         h('p', { class: 'muted' }, 'How devices in ', h('strong', null, ctx.account.name), ' authenticate to the MQTT broker on port 8883.'),
         toggle('TLS with username and password', tls, 'Server-authenticated TLS; the device proves itself with its MQTT credentials.'),
         toggle('Mutual TLS available', available, providerNote, h('span', { class: 'tag' }, 'Provider')),
-        toggle(
-          'Mutual TLS',
-          mtls,
-          saved.mutualTls.available || available.checked
-            ? 'Devices present a client certificate that chains to a valid trust anchor of this account or an account above it.'
-            : 'Needs the provider to make mutual TLS available first.',
-        ),
+        toggle('Mutual TLS', mtls, mtlsHint),
         mode,
       ),
       h(
@@ -118,13 +129,13 @@ export function settingsView(ctx: Ctx): View {
         h(
           'div',
           { class: 'grid-2' },
-          field('Bind the certificate to', bind, 'Compared with the Common Name or a Subject Alternative Name of a verified chain only.'),
+          field('Bind the certificate to', bind, bindHint),
           field('Look up credentials', lookup, 'Which value names the device’s credential entry.'),
         ),
       ),
       mayWrite ? null : h('p', { class: 'hint' }, noPermission(ctx.session)),
       msg,
-      h('div', { class: 'form-actions' }, reset, save),
+      actions,
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -146,5 +157,6 @@ export function settingsView(ctx: Ctx): View {
   void load();
   return {
     el: h('div', { class: 'page' }, pageHeader('Settings', ['Connection rules for ', h('strong', null, ctx.account.name), '.']), body),
+    hasUnsavedChanges: () => isDirty(),
   };
 }

@@ -2,4 +2,6 @@
 export interface View {
   el: HTMLElement;
   dispose?(): void;
+  /** Unsaved work the user would lose by leaving (the shell asks first, and so does the browser on unload). */
+  hasUnsavedChanges?(): boolean;
 }

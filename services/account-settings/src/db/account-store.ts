@@ -43,6 +43,7 @@ export const toCredential = (r: CredentialRow): Credential => ({
   enabled: r.enabled,
   expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
   createdAt: r.createdAt.toISOString(),
+  lastChain: r.chainPath && r.chainSeenAt ? { path: JSON.parse(r.chainPath) as string[], seenAt: r.chainSeenAt.toISOString() } : null,
 });
 export const toTokenInfo = (r: TokenRow): TokenInfo => ({
   id: r.id,
@@ -197,6 +198,25 @@ export class AccountStore {
 
   async credentialByUsername(username: string): Promise<CredentialRow | null> {
     return this.ds.getRepository(CredentialEntity).findOneBy({ username });
+  }
+
+  /**
+   * Remember the verified path a credential connected with. Not an audited change and no change event:
+   * it is what the broker observed, not an operator's decision, and sessions must not be ended for it.
+   * Written only when the path differs, so a fleet reconnecting with the same chains writes nothing.
+   */
+  async recordChain(credentialId: string, path: readonly string[], seenAt: Date): Promise<boolean> {
+    const repo = this.ds.getRepository(CredentialEntity);
+    const row = await repo.findOneBy({ id: credentialId });
+    const json = JSON.stringify(path);
+    if (!row || row.chainPath === json) return false;
+    await repo.update({ id: credentialId }, { chainPath: json, chainSeenAt: seenAt });
+    return true;
+  }
+
+  async chainOf(credentialId: string): Promise<string[] | null> {
+    const row = await this.ds.getRepository(CredentialEntity).findOne({ where: { id: credentialId }, select: { id: true, chainPath: true } });
+    return row?.chainPath ? (JSON.parse(row.chainPath) as string[]) : null;
   }
 
   async listCredentials(accountId: string, q: PageQuery): Promise<Page<Credential>> {

@@ -19,6 +19,9 @@ export interface CredentialRow {
   passwordHash: string;
   enabled: boolean;
   expiresAt: Date | null;
+  /** JSON array of the fingerprints of the verified path it last connected with (leaf first); null: never. */
+  chainPath?: string | null;
+  chainSeenAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -58,6 +61,8 @@ export const CredentialEntity = new EntitySchema<CredentialRow>({
     passwordHash: { type: String, length: 256, name: 'password_hash' },
     enabled: { type: Boolean },
     expiresAt: { type: Date, nullable: true, name: 'expires_at' },
+    chainPath: { type: 'text', nullable: true, name: 'chain_path' },
+    chainSeenAt: { type: Date, nullable: true, name: 'chain_seen_at' },
     createdAt: { type: Date, name: 'created_at' },
     updatedAt: { type: Date, name: 'updated_at' },
   },

@@ -1,5 +1,5 @@
 // Schema of the account-settings database, with TypeORM's Table API so it runs on SQLite and PostgreSQL.
-import { Table, TableForeignKey, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, TableColumn, TableForeignKey, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { CreateOutbox1700000000000 } from '@twoway/persistence';
 
 export class CreateAccountSettings1731000000000 implements MigrationInterface {
@@ -67,4 +67,20 @@ export class CreateAccountSettings1731000000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [CreateOutbox1700000000000, CreateAccountSettings1731000000000];
+/** The verified path a credential last connected with: what keeps it from falling back once that path is suspended. */
+export class AddCredentialChain1732000000000 implements MigrationInterface {
+  name = 'AddCredentialChain1732000000000';
+  async up(q: QueryRunner): Promise<void> {
+    const ts = q.connection.options.type === 'postgres' ? 'timestamptz' : 'datetime';
+    await q.addColumns('credentials', [
+      new TableColumn({ name: 'chain_path', type: 'text', isNullable: true }),
+      new TableColumn({ name: 'chain_seen_at', type: ts, isNullable: true }),
+    ]);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('credentials', 'chain_seen_at');
+    await q.dropColumn('credentials', 'chain_path');
+  }
+}
+
+export const migrations = [CreateOutbox1700000000000, CreateAccountSettings1731000000000, AddCredentialChain1732000000000];

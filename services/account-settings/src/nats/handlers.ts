@@ -3,6 +3,8 @@
 // a thrown error with a contracts code becomes an `{ error }` reply.
 import {
   AncestryRequest,
+  CredentialChainGetRequest,
+  CredentialChainRecordRequest,
   CredentialVerifyRequest,
   RequestSubjects,
   SettingsGetRequest,
@@ -30,4 +32,9 @@ export function serveRequests(bus: Bus, d: { store: AccountStore; resolver: Loca
   });
 
   bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req): Promise<CredentialVerifyReply> => d.credentials.verify(req));
+
+  bus.serve(RequestSubjects.CredentialChainRecord, CredentialChainRecordRequest, async (req) => ({
+    recorded: await d.store.recordChain(req.credentialId, req.path, new Date(req.seenAt)),
+  }));
+  bus.serve(RequestSubjects.CredentialChainGet, CredentialChainGetRequest, async (req) => ({ path: await d.store.chainOf(req.credentialId) }));
 }

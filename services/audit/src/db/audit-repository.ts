@@ -60,7 +60,8 @@ export class AuditRepository {
   private filtered(f: AuditFilter): SelectQueryBuilder<AuditRow> {
     const qb = this.ds.getRepository(AuditEventEntity).createQueryBuilder('e');
     if (f.subtreePathPrefix) {
-      qb.where("(e.accountId = :account OR e.accountPath LIKE :prefix ESCAPE '\\')", { account: f.accountId, prefix: `${likeEscape(f.subtreePathPrefix)}%` });
+      const unattributed = f.includeUnattributed ? ' OR e.accountId IS NULL' : '';
+      qb.where(`(e.accountId = :account OR e.accountPath LIKE :prefix ESCAPE '\\'${unattributed})`, { account: f.accountId, prefix: `${likeEscape(f.subtreePathPrefix)}%` });
     } else {
       qb.where('e.accountId = :account', { account: f.accountId });
     }

@@ -117,6 +117,10 @@ describe('filter', () => {
     assert.equal(f.from, '2026-01-01T00:00:00.000Z');
     assert.deepEqual(f.certificate, { id: 'AB:CD', fingerprint: 'abcd' });
     assert.equal(buildFilter('acme', ['acme'], {}).subtreePathPrefix, undefined);
+    // Unattributed refusals: only the root account's subtree view (the provider's) includes them.
+    assert.equal(buildFilter('root', ['root'], { subtree: true }).includeUnattributed, true);
+    assert.equal(buildFilter('root', ['root'], {}).includeUnattributed, undefined);
+    assert.equal(buildFilter('acme', ['acme', 'root'], { subtree: true }).includeUnattributed, undefined);
     assert.throws(() => buildFilter('acme', ['acme'], { from: 'yesterday' }), QueryInvalidError);
   });
   it('matches live-tail events of the account, and of sub-accounts only with subtree', () => {
@@ -127,6 +131,8 @@ describe('filter', () => {
     assert.equal(tailMatches({ account: 'globex', accountPath: ['globex', 'root'] }, 'acme', true), false);
     // a path that does not start with the event's account is not trusted
     assert.equal(tailMatches({ account: 'globex', accountPath: ['x', 'acme'] }, 'acme', true), false);
+    assert.equal(tailMatches({ account: null }, 'root', true), false);
+    assert.equal(tailMatches({ account: null }, 'root', true, true), true);
   });
   it('computes the retention cutoff', () => {
     assert.equal(retentionCutoff(new Date('2026-03-31T00:00:00Z'), 90), '2025-12-31T00:00:00.000Z');

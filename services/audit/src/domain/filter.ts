@@ -11,6 +11,12 @@ export interface AuditFilter {
   accountId: string;
   /** Set for subtree queries: also match rows whose account path starts with it. */
   subtreePathPrefix?: string;
+  /**
+   * Also rows with no account (a connect that could not be attributed: unknown username, no
+   * credentials, UNDECIDABLE). Only for a subtree query of the root account, i.e. the provider's
+   * view of the whole installation: nobody else may see attempts that named no account of theirs.
+   */
+  includeUnattributed?: boolean;
   types?: { exact: string[]; prefixes: string[] };
   outcome?: string;
   reason?: string;
@@ -48,6 +54,7 @@ export function parseTypes(s: string): { exact: string[]; prefixes: string[] } {
 export function buildFilter(accountId: string, ancestrySelfFirst: readonly string[], q: AuditQuery): AuditFilter {
   const f: AuditFilter = { accountId };
   if (q.subtree) f.subtreePathPrefix = accountPathOf(ancestrySelfFirst);
+  if (q.subtree && ancestrySelfFirst.length === 1 && ancestrySelfFirst[0] === accountId) f.includeUnattributed = true;
   if (q.type) f.types = parseTypes(q.type);
   if (q.outcome) f.outcome = q.outcome;
   if (q.reason) f.reason = q.reason;
@@ -64,7 +71,8 @@ export function buildFilter(accountId: string, ancestrySelfFirst: readonly strin
 }
 
 /** Whether a just-stored event belongs to a live tail opened with this account and subtree flag. */
-export function tailMatches(e: { account: string | null; accountPath?: string[] }, accountId: string, subtree: boolean): boolean {
+export function tailMatches(e: { account: string | null; accountPath?: string[] }, accountId: string, subtree: boolean, includeUnattributed = false): boolean {
   if (e.account === accountId) return true;
+  if (e.account === null) return includeUnattributed;
   return subtree && !!e.accountPath && e.accountPath[0] === e.account && e.accountPath.includes(accountId);
 }

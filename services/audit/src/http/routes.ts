@@ -88,7 +88,7 @@ function exportEvents(reply: FastifyReply, repo: AuditRepository, filter: AuditF
  */
 async function liveTail(req: FastifyRequest, reply: FastifyReply, d: AuditRoutesDeps, open: Set<FastifyReply>, filter: AuditFilter, lastId: string | undefined): Promise<void> {
   const subtree = filter.subtreePathPrefix !== undefined;
-  const matches = (e: AuditEvent) => tailMatches(e, filter.accountId, subtree) && typeMatches(filter.types, e.type);
+  const matches = (e: AuditEvent) => tailMatches(e, filter.accountId, subtree, filter.includeUnattributed) && typeMatches(filter.types, e.type);
   // Subscribe before catching up so that nothing stored meanwhile falls between the two.
   let backlog: AuditEvent[] | undefined = [];
   const sent = new Set<string>();

@@ -48,7 +48,12 @@ function base(type: string, d: DeviceRecord, ctx: AuditContext): AuditEvent {
   };
 }
 
-export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: 'tls' | 'tcp', ctx: AuditContext): AuditEvent {
+/**
+ * `fallbackBlockedBy`: the refusal is about the chain the credential last connected with, not the one
+ * presented (detail.fallbackRefused, detail.blockedFingerprint and detail.lastPath say which).
+ */
+export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: 'tls' | 'tcp', ctx: AuditContext, fallback?: { blockedBy?: { fingerprint: string }; lastPath?: readonly string[] }): AuditEvent {
+  const refusedFallback = decision.outcome === 'rejected' && fallback?.blockedBy;
   return {
     ...base(decision.type, d, ctx),
     outcome: decision.outcome,
@@ -58,6 +63,8 @@ export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFa
       certificate: chain.kind,
       ...(decision.outcome === 'accepted' ? { mode: decision.mode } : { returnCode: decision.returnCode }),
       ...('path' in chain ? { path: chain.path } : {}),
+      ...('fingerprint' in chain ? { blockedFingerprint: chain.fingerprint } : {}),
+      ...(refusedFallback ? { fallbackRefused: true, blockedFingerprint: fallback.blockedBy!.fingerprint, lastPath: fallback.lastPath } : {}),
     },
   };
 }

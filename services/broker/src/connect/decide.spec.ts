@@ -144,6 +144,32 @@ describe('decide: credentials looked up by certificate', () => {
   });
 });
 
+describe('decide: a credential whose last verified chain is suspended or revoked cannot fall back', () => {
+  const anchorSuspended = { fallbackBlockedBy: { reason: 'ANCHOR_SUSPENDED' as const, fingerprint: 'cc' } };
+  const leafRevoked = { fallbackBlockedBy: { reason: 'CERT_REVOKED' as const, fingerprint: 'aa' } };
+  // [settings, certificate presented now, what the last verified chain says] → reason
+  const cases: [string, string, Partial<ConnectFacts>, 'accepted' | 'rejected', string][] = [
+    ['both', 'none', anchorSuspended, 'rejected', 'ANCHOR_SUSPENDED'],
+    ['both', 'untrusted', anchorSuspended, 'rejected', 'ANCHOR_SUSPENDED'],
+    ['both', 'none', leafRevoked, 'rejected', 'CERT_REVOKED'],
+    // Nothing recorded, or the recorded chain is VALID again: the documented fallback.
+    ['both', 'none', {}, 'accepted', 'CHAIN_EMPTY'],
+    ['both', 'untrusted', {}, 'accepted', 'CHAIN_UNTRUSTED'],
+    // Not a fallback: the presented chain decides as before.
+    ['both', 'trusted', anchorSuspended, 'accepted', 'MUTUAL_TLS'],
+    ['mtlsOnly', 'none', anchorSuspended, 'rejected', 'MTLS_REQUIRED'],
+    ['tlsOnly', 'none', anchorSuspended, 'accepted', 'PLAIN_TLS'],
+  ];
+  for (const [m, c, extra, outcome, reason] of cases) {
+    it(`${m} / ${c} certificate / ${extra.fallbackBlockedBy ? `last chain ${extra.fallbackBlockedBy.reason}` : 'no blocked last chain'} → ${outcome} ${reason}`, () => {
+      const d = decide(facts(modes[m]!, certs[c]!, passwords.right!, extra), opts);
+      assert.equal(d.outcome, outcome);
+      assert.equal(d.reason, reason);
+      if (d.outcome === 'rejected') assert.equal(d.returnCode, 5);
+    });
+  }
+});
+
 describe('decide: fail closed', () => {
   it('an owner did not answer → UNDECIDABLE', () => {
     const d = decide(facts(modes.both!, certs.trusted!, passwords.right!, { undecidable: true }), opts);

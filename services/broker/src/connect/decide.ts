@@ -38,6 +38,12 @@ export interface ConnectFacts {
   /** Present when the credential was accepted: the account's settings and ancestry (self first). */
   settings?: Settings;
   chain: ChainFacts;
+  /**
+   * Asked only when the chain did not count and the account would fall back: the verified path this
+   * credential last connected with has a certificate now SUSPENDED or REVOKED (the reason says which,
+   * as for a presented chain). Such a device may not fall back to its password (docs/broker.md).
+   */
+  fallbackBlockedBy?: { reason: ConnectReason; fingerprint: string };
   /** Set when an owner or NATS did not answer while gathering: fail closed. */
   undecidable?: boolean;
   /** When NATS went away (epoch ms), undefined while connected. */
@@ -138,6 +144,9 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
     if (chain.kind === 'blocked') return reject(chain.reason);
     const why = chain.kind === 'untrusted' ? chain.reason : R.CHAIN_EMPTY;
     if (!plain) return reject(chain.kind === 'untrusted' ? chain.reason : R.MTLS_REQUIRED);
+    // Suspending or revoking a CA means "these devices are out": a credential that last connected with
+    // a chain through it cannot get in by leaving its certificate at home (or presenting another one).
+    if (f.fallbackBlockedBy) return reject(f.fallbackBlockedBy.reason);
     return accept(why, 'fallback');
   }
 

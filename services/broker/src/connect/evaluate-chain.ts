@@ -17,14 +17,15 @@ function statusReason(status: CertStatus, index: number, pathLength: number): Co
   return anchor ? ConnectReasons.ANCHOR_SUSPENDED : ConnectReasons.CERT_SUSPENDED;
 }
 
-/** The first certificate of the path registered SUSPENDED or REVOKED in the ancestry, leaf first. */
-function blockedBy(path: readonly ParsedCert[], trust: TrustSnapshot): { reason: ConnectReason; fingerprint: string } | undefined {
+/** The first certificate of the path (fingerprints, leaf first) registered SUSPENDED or REVOKED in the ancestry. */
+export function blockedPath(path: readonly string[], trust: Pick<TrustSnapshot, 'statusOf'>): { reason: ConnectReason; fingerprint: string } | undefined {
   for (let i = 0; i < path.length; i++) {
-    const st = trust.statusOf(path[i]!.fingerprint);
-    if (st && st !== 'VALID') return { reason: statusReason(st, i, path.length), fingerprint: path[i]!.fingerprint };
+    const st = trust.statusOf(path[i]!);
+    if (st && st !== 'VALID') return { reason: statusReason(st, i, path.length), fingerprint: path[i]! };
   }
   return undefined;
 }
+const blockedBy = (path: readonly ParsedCert[], trust: TrustSnapshot) => blockedPath(path.map((c) => c.fingerprint), trust);
 
 /**
  * `presented` is the TLS Certificate message in order: the leaf first (RFC 8446 §4.4.2), then

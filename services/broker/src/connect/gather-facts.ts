@@ -7,7 +7,7 @@ import type { AccountSettings } from '../cache/settings-cache.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { ChainFacts, ConnectFacts, CredentialFacts, KeyKind, LeafFacts } from './decide.js';
 import { bindingHolds } from './decide.js';
-import { evaluateChain, leafFacts, type Validate } from './evaluate-chain.js';
+import { blockedPath, evaluateChain, leafFacts, type Validate } from './evaluate-chain.js';
 
 /** One MQTT CONNECT as the broker saw it. The password lives only for the duration of the decision. */
 export interface ConnectAttempt {
@@ -33,9 +33,15 @@ export interface GatheredFacts {
   accountId: string | undefined;
   /** Ancestry of `accountId` (self first) when the owners said it, also for a refused credential. */
   ancestry: readonly string[] | undefined;
+  /** The verified path the credential last connected with, when it was asked for (a would-be fallback). */
+  recordedPath?: readonly string[];
   /** Why the owners could not be asked, for the log. */
   error?: unknown;
 }
+
+/** Would this account let the device in on its password alone, the certificate not counting? */
+const wouldFallBack = (s: AccountSettings['settings'], chain: ChainFacts): boolean =>
+  s.mutualTls.available && s.mutualTls.enabled && s.tls.enabled && s.identity.credentialLookup === 'username' && (chain.kind === 'none' || chain.kind === 'untrusted');
 
 function parseChain(ders: readonly Uint8Array[]): { certs: ParsedCert[]; malformed: boolean } {
   const certs: ParsedCert[] = [];
@@ -122,12 +128,21 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
       return { facts: { ...base, credential, chain: recorded }, presented: certs, leaf, accountId, ancestry: accountId ? refusedAncestry : undefined };
     }
     const chain = await chainFactsFor(certs, malformed, account, owners, new Date(a.nowMs), validate, a.query);
+    // Before a fallback: the chain this credential last verified with, checked against the current
+    // statuses (one read by id; only for connects that would fall back, never for mutual ones).
+    let recordedPath: readonly string[] | undefined;
+    let fallbackBlockedBy: ConnectFacts['fallbackBlockedBy'];
+    if (wouldFallBack(account.settings, chain)) {
+      recordedPath = (await owners.recordedChain(credential.credentialId, a.query)) ?? undefined;
+      if (recordedPath) fallbackBlockedBy = blockedPath(recordedPath, await owners.trustSet(account.ancestry, a.query));
+    }
     return {
-      facts: { ...base, credential, settings: account.settings, chain },
+      facts: { ...base, credential, settings: account.settings, chain, ...(fallbackBlockedBy ? { fallbackBlockedBy } : {}) },
       presented: certs,
       leaf,
       accountId: account.accountId,
       ancestry: account.ancestry,
+      ...(recordedPath ? { recordedPath } : {}),
     };
   } catch (error) {
     // UnavailableError (no answer) or RemoteError (the owner failed): fail closed.

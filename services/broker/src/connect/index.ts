@@ -111,7 +111,7 @@ export function createAuthenticate(d: ConnectDeps) {
         }
         recordDecision(span, query, decision, g);
         const rec = { clientId: attempt.clientId, username: attempt.username, leaf: g.leaf, sourceAddress: attempt.sourceAddress, accountId: g.accountId, ancestry: g.ancestry };
-        d.audit.push(connectEvent(decision, rec, g.facts.chain, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }));
+        d.audit.push(connectEvent(decision, rec, g.facts.chain, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }, { blockedBy: g.facts.fallbackBlockedBy, lastPath: g.recordedPath }));
         d.metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason });
         const logFields = { clientId: rec.clientId, account: rec.accountId, reason: decision.reason, traceId, sourceAddress: rec.sourceAddress };
         if (g.error) d.log.warn({ ...logFields, err: g.error }, 'connect undecidable: an owner did not answer');
@@ -134,7 +134,9 @@ export function createAuthenticate(d: ConnectDeps) {
           username: cred.username,
           sourceAddress: attempt.sourceAddress,
           transport: attempt.transport,
-          fingerprints: g.facts.chain.kind === 'trusted' ? g.facts.chain.path : [],
+          // A fallback session carries the path its credential last verified with: suspending that
+          // path's anchor then ends it too, and the reconnect is refused (decide.ts).
+          fingerprints: g.facts.chain.kind === 'trusted' ? g.facts.chain.path : decision.mode === 'fallback' ? (g.recordedPath ?? []) : [],
           presented: g.presented,
           malformed: g.facts.chain.kind === 'untrusted' && g.facts.chain.reason === ConnectReasons.CERT_MALFORMED,
           leaf: g.leaf,
@@ -143,6 +145,9 @@ export function createAuthenticate(d: ConnectDeps) {
           ending: false,
         });
         client.conn.once('close', () => d.sessions.remove(client));
+        if (g.facts.chain.kind === 'trusted' && decision.mode === 'mutual') {
+          d.owners.recordChain(cred.credentialId, g.facts.chain.path, attempt.nowMs).catch((err: unknown) => d.log.warn({ err, clientId: attempt.clientId, account: g.accountId }, 'could not record the chain a credential connected with; sent again on its next connect'));
+        }
         // Client ids are per account: aedes registers (and takes over, [MQTT-3.1.4-2]) by `client.id`
         // after this step, so a device of one account can never end another account's session by
         // reusing its client id. Audit and logs keep the id the device sent.

@@ -1,9 +1,10 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
 // when it can be (DESIGN.md §5: the connect path reads caches filled and invalidated by events).
 import {
-  CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
+  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply,
 } from '@twoway/contracts';
+import { LruMap } from '@twoway/lru';
 import type { Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
@@ -35,11 +36,15 @@ export type CredentialAnswer =
 /** Trust sets, and registrations in them, refilled in the background after one change. */
 const REFILL_MAX = 16;
 const REFILL_MAX_REGISTRATIONS = 10_000;
+/** Credentials whose recorded chain this replica remembers having sent; beyond it the least recently used leave (and are sent again, once). */
+const RECORDED_CHAINS_MAX = 100_000;
 
 export class Owners {
   private readonly trustFetches = new SingleFlight<TrustSnapshot>();
   private readonly settingsFetches = new SingleFlight<AccountSettings>();
   private readonly credentialFetches = new SingleFlight<CredentialAnswer>();
+  /** credentialId → the path this replica last had recorded for it (so an unchanged chain costs no request). */
+  private readonly recordedChains = new LruMap<string, string>(RECORDED_CHAINS_MAX);
 
   constructor(
     private readonly bus: Bus,
@@ -89,6 +94,27 @@ export class Owners {
       }
       return { ok: true, credential, settings };
     });
+  }
+
+  /**
+   * After a mutual-TLS accept: have account-settings remember the verified path this credential used,
+   * unless this replica already had exactly that recorded. Not on the connect path (the caller does
+   * not await it for the CONNACK); a failure leaves it to be sent on the next accept.
+   */
+  async recordChain(credentialId: string, path: readonly string[], seenAtMs: number): Promise<void> {
+    const key = path.join(',');
+    if (this.recordedChains.get(credentialId) === key) return;
+    await this.bus.request(RequestSubjects.CredentialChainRecord, { credentialId, path: [...path], seenAt: new Date(seenAtMs).toISOString() }, CredentialChainRecordReply);
+    this.recordedChains.set(credentialId, key);
+  }
+
+  /**
+   * The path a credential last connected with, asked fresh on every fallback (never cached: another
+   * replica may have recorded it a moment ago). Fallbacks are the exception, and this is a read by id.
+   */
+  async recordedChain(credentialId: string, q?: OwnerQuery): Promise<readonly string[] | null> {
+    const r = await this.bus.request(RequestSubjects.CredentialChainGet, { credentialId }, CredentialChainGetReply, { traceparent: q?.traceparent });
+    return r.path;
   }
 
   async settings(accountId: string, q?: OwnerQuery): Promise<AccountSettings> {
