@@ -478,5 +478,7 @@ describe('validateChain: every candidate path is tried (cross-signed and renewed
     assert.deepEqual(set.sameCa(renamed), [], 'the same key under another name is another CA');
     set.delete(I2.fingerprint);
     assert.deepEqual(set.sameCa(I).map((c) => c.fingerprint), [I.fingerprint]);
+    set.add(I2);
+    assert.equal(set.sameCa(I).length, 2, 'kept up to date after the first lookup');
   });
 });

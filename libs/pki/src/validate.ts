@@ -246,7 +246,8 @@ export function caIdentityOf(cert: ParsedCert): string | undefined {
 export class AnchorSet {
   private readonly byName = new Map<string, Node[]>();
   private readonly byFingerprint = new Map<string, Node>();
-  private readonly byIdentity = new Map<string, Node[]>();
+  /** Built on the first sameCa call (most sets are never asked), then kept up to date by add/delete. */
+  private byIdentity: Map<string, Node[]> | undefined;
 
   constructor(anchors: Iterable<ParsedCert> = []) {
     for (const a of anchors) this.add(a);
@@ -258,7 +259,7 @@ export class AnchorSet {
     if (!node) return false;
     this.byFingerprint.set(cert.fingerprint, node);
     push(this.byName, node.facts.subject.key, node);
-    push(this.byIdentity, identityOfFacts(node.facts), node);
+    if (this.byIdentity) push(this.byIdentity, identityOfFacts(node.facts), node);
     return true;
   }
 
@@ -267,7 +268,7 @@ export class AnchorSet {
     if (!node) return false;
     this.byFingerprint.delete(fingerprint);
     remove(this.byName, node.facts.subject.key, node);
-    remove(this.byIdentity, identityOfFacts(node.facts), node);
+    if (this.byIdentity) remove(this.byIdentity, identityOfFacts(node.facts), node);
     return true;
   }
 
@@ -284,6 +285,10 @@ export class AnchorSet {
    * included when registered: a status given to one copy of a CA applies to every copy.
    */
   sameCa(cert: ParsedCert): readonly ParsedCert[] {
+    if (!this.byIdentity) {
+      this.byIdentity = new Map();
+      for (const n of this.byFingerprint.values()) push(this.byIdentity, identityOfFacts(n.facts), n);
+    }
     const id = caIdentityOf(cert);
     const nodes = id === undefined ? undefined : this.byIdentity.get(id);
     return nodes ? nodes.map((n) => n.cert) : [];
