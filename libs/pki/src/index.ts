@@ -7,7 +7,7 @@ export type { PemBlock } from './pem.js';
 export { PkiError } from './errors.js';
 export { createRootCa, issueIntermediateCa, issueDeviceCert, issueServerCert, randomSerial, KeyAlgorithms, DEFAULT_DAYS } from './issue.js';
 export type { Issuer, Issued, KeyAlgorithm, CreateRootCaOptions, IssueIntermediateOptions, IssueDeviceOptions, IssueServerOptions } from './issue.js';
-export { validateChain, validateChainSync, checkCertificate, AnchorSet, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PATHS } from './validate.js';
+export { validateChain, validateChainSync, checkCertificate, caIdentityOf, AnchorSet, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PATHS } from './validate.js';
 export type { ValidateChainInput, ValidationResult, Purpose } from './validate.js';
 export { craftCertificate, Ext, EKU, testKey, encodeName } from './craft.js';
 export type { CraftOptions, CraftKeyType, CraftHash, KeyPair, NameSpec, RawExtension } from './craft.js';

@@ -36,6 +36,23 @@ describe('issuing', () => {
     assert.equal(validateChainSync({ leaf: dev.cert, untrusted: parsePemCertificates(dev.chainPem).slice(1), anchors: [root.cert], at: new Date(), purpose: 'client' }).reason, 'OK');
   });
 
+  test('a renewed and a cross-signed copy of an intermediate certify the same key: one device validates through each', async () => {
+    const root = await createRootCa({ commonName: 'Copy Root' });
+    const other = await createRootCa({ commonName: 'Copy Root G2' });
+    const ica = await issueIntermediateCa({ issuer: root, commonName: 'Copy ICA' });
+    const renewed = await issueIntermediateCa({ issuer: root, commonName: 'Copy ICA', keyPem: ica.keyPem });
+    const cross = await issueIntermediateCa({ issuer: other, commonName: 'Copy ICA', keyPem: ica.keyPem });
+    const spki = (c: { cert: { der: Uint8Array; fingerprint: string } }) => Buffer.from(factsOf(c.cert.der, c.cert.fingerprint).spkiDer).toString('hex');
+    assert.equal(spki(renewed), spki(ica));
+    assert.equal(spki(cross), spki(ica));
+    assert.notEqual(renewed.cert.fingerprint, ica.cert.fingerprint);
+    assert.equal(cross.cert.issuer, 'CN=Copy Root G2');
+    const dev = await issueDeviceCert({ issuer: ica, commonName: 'dev-copy' });
+    const at = new Date();
+    assert.equal(validateChainSync({ leaf: dev.cert, untrusted: [renewed.cert], anchors: [root.cert], at, purpose: 'client' }).reason, 'OK');
+    assert.equal(validateChainSync({ leaf: dev.cert, untrusted: [cross.cert], anchors: [other.cert], at, purpose: 'client' }).reason, 'OK');
+  });
+
   test('serials are 16 random positive bytes', async () => {
     const root = await createRootCa({ commonName: 'Serial Root' });
     const serials = new Set<string>();

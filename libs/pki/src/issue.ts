@@ -1,7 +1,7 @@
 // Issuing: roots, intermediates, device (clientAuth) and server (serverAuth) certificates, so that an
 // operator never needs openssl recipes. Keys are generated with Node's WebCrypto and written as PKCS#8.
 import 'reflect-metadata';
-import { webcrypto, randomBytes, createPrivateKey } from 'node:crypto';
+import { webcrypto, randomBytes, createPrivateKey, createPublicKey } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { parseDer, parsePemCertificates, type ParsedCert } from './certificate.js';
 import { toPem } from './pem.js';
@@ -46,6 +46,11 @@ export interface IssueIntermediateOptions {
   days?: number;
   keyAlgorithm?: KeyAlgorithm;
   notBefore?: Date;
+  /**
+   * Certify this existing key (PEM private key) instead of a new one: a renewed copy of a CA, or the same
+   * CA cross-signed by another issuer. Same subject and key: the copies verify the same certificates.
+   */
+  keyPem?: string;
 }
 
 export interface IssueDeviceOptions {
@@ -242,10 +247,34 @@ export async function createRootCa(o: CreateRootCaOptions): Promise<Issued> {
   return issued(c, keyPem, '');
 }
 
+/** The public half of an existing key, as WebCrypto wants it, and the key as PKCS#8 PEM. */
+async function existingKey(pem: string): Promise<{ keys: { publicKey: CryptoKey }; keyPem: string }> {
+  let key;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem' });
+  } catch (e) {
+    throw new PkiError('CERT_PEM_INVALID', 'the key to certify could not be read: expected an unencrypted PEM private key', { cause: e });
+  }
+  let alg: RsaHashedImportParams | EcKeyImportParams;
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const named = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : undefined;
+    if (!named) throw new PkiError('CERT_PEM_INVALID', `the key to certify uses curve ${curve}: use P-256, P-384 or P-521`);
+    alg = { name: 'ECDSA', namedCurve: named };
+  } else if (key.asymmetricKeyType === 'rsa') {
+    alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  } else {
+    throw new PkiError('CERT_PEM_INVALID', `the key type ${key.asymmetricKeyType} is not supported for issuing: use EC or RSA`);
+  }
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const publicKey = await subtle.importKey('spki', spki, alg, true, ['verify']);
+  return { keys: { publicKey }, keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+
 export async function issueIntermediateCa(o: IssueIntermediateOptions): Promise<Issued> {
   checkCn(o.commonName);
   const iss = await loadIssuer(o.issuer);
-  const { keys, keyPem } = await generateKeys(o.keyAlgorithm ?? 'ec-p256');
+  const { keys, keyPem } = o.keyPem ? await existingKey(o.keyPem) : await generateKeys(o.keyAlgorithm ?? 'ec-p256');
   const dates = validity(o.notBefore, undefined, o.days ?? DEFAULT_DAYS.intermediate);
   const c = await build(dnOf(o.commonName), iss.cert.x.subjectName, keys.publicKey, iss.signingKey, iss.sign, dates, [
     new x509.BasicConstraintsExtension(true, o.pathLen, true),

@@ -368,3 +368,117 @@ describe('AnchorSet', () => {
     assert.equal(set.add(junk), false);
   });
 });
+
+describe('validateChain: extendedKeyUsage on CA certificates (OpenSSL, Go, NSS, Windows; not RFC 5280)', () => {
+  const serverLeaf = leaf({ extensions: [Ext.basicConstraints(false), Ext.keyUsage(['digitalSignature']), Ext.extKeyUsage([EKU.serverAuth])] });
+  const caWithEku = (ekus: string[]) => [...caExts(), Ext.extKeyUsage(ekus)];
+
+  test('given an intermediate whose EKU includes clientAuth, when a device validates, then it is admitted', () => {
+    assert.equal(check({ untrusted: [intermediate({ extensions: caWithEku([EKU.clientAuth]) })] }).reason, 'OK');
+    assert.equal(check({ untrusted: [intermediate({ extensions: caWithEku([EKU.serverAuth, EKU.clientAuth]) })] }).reason, 'OK');
+  });
+
+  test('given an intermediate whose EKU lists only serverAuth, when a device validates, then CA_EKU_CLIENT_AUTH_MISSING names the intermediate', () => {
+    const r = check({ untrusted: [intermediate({ extensions: caWithEku([EKU.serverAuth]) })] });
+    assert.equal(r.valid, false);
+    assert.equal(r.reason, 'CA_EKU_CLIENT_AUTH_MISSING');
+    assert.match(r.detail!, /intermediate 'Acme Intermediate'/);
+  });
+
+  test('and likewise for a server certificate under a clientAuth-only CA', () => {
+    const clientOnly = intermediate({ extensions: caWithEku([EKU.clientAuth]) });
+    assert.equal(check({ leaf: serverLeaf, untrusted: [clientOnly], purpose: 'server' }).reason, 'CA_EKU_SERVER_AUTH_MISSING');
+    assert.equal(check({ leaf: serverLeaf, untrusted: [intermediate({ extensions: caWithEku([EKU.serverAuth]) })], purpose: 'server' }).reason, 'OK');
+  });
+
+  test('anyExtendedKeyUsage on a CA does not restrict; purpose any checks no EKU', () => {
+    assert.equal(check({ untrusted: [intermediate({ extensions: caWithEku([EKU.any]) })] }).reason, 'OK');
+    assert.equal(check({ untrusted: [intermediate({ extensions: caWithEku([EKU.serverAuth]) })], purpose: 'any' }).reason, 'OK');
+  });
+
+  test('the anchor is constrained too: a root or an intermediate anchor with a serverAuth-only EKU', () => {
+    assert.equal(check({ anchors: [root({ extensions: caWithEku([EKU.serverAuth]) })] }).reason, 'CA_EKU_CLIENT_AUTH_MISSING');
+    assert.equal(check({ anchors: [intermediate({ extensions: caWithEku([EKU.serverAuth]) })], untrusted: [] }).reason, 'CA_EKU_CLIENT_AUTH_MISSING');
+  });
+
+  test('a second copy of the intermediate without the restriction still gives a valid path', () => {
+    const restricted = intermediate({ extensions: caWithEku([EKU.serverAuth]) });
+    for (const untrusted of [[restricted, I], [I, restricted]]) {
+      const r = check({ untrusted });
+      assert.equal(r.reason, 'OK');
+      assert.equal(r.path[1]!.fingerprint, I.fingerprint);
+    }
+  });
+});
+
+describe('validateChain: every candidate path is tried (cross-signed and renewed CAs)', () => {
+  const root2Name: NameSpec = [['CN', 'Acme Root G2']];
+  const root2Key = testKey('ec-p256', 'root-g2');
+  const R2 = cert({ subject: root2Name, key: root2Key, extensions: caExts() });
+  // The intermediate's key certified twice: by the old root and, cross-signed, by the new one.
+  const I2 = intermediate({ issuer: root2Name, signer: root2Key });
+  const notThrough = (fp: string) => (p: readonly ParsedCert[]) => !p.some((c) => c.fingerprint === fp);
+
+  test('given two issuers of the intermediate, when paths through the first are refused by the caller, then the other path is found in either order', () => {
+    for (const untrusted of [[I, I2], [I2, I]]) {
+      const r = check({ untrusted, anchors: [R, R2], acceptPath: notThrough(R.fingerprint) });
+      assert.equal(r.reason, 'OK');
+      assert.deepEqual(r.path.map((c) => c.fingerprint), [L, I2, R2].map((c) => c.fingerprint));
+      const back = check({ untrusted, anchors: [R, R2], acceptPath: notThrough(R2.fingerprint) });
+      assert.deepEqual(back.path.map((c) => c.fingerprint), [L, I, R].map((c) => c.fingerprint));
+    }
+  });
+
+  test('when every valid path is refused, then the result is invalid and carries the first one as setAside', () => {
+    const r = check({ untrusted: [I, I2], anchors: [R, R2], acceptPath: () => false });
+    assert.equal(r.valid, false);
+    assert.equal(r.setAside!.length, 3);
+    assert.equal(r.setAside!.at(-1)!.fingerprint === R.fingerprint || r.setAside!.at(-1)!.fingerprint === R2.fingerprint, true);
+    assert.equal(check({ untrusted: [I, I2], anchors: [R, R2] }).setAside, undefined);
+  });
+
+  test('a renewed intermediate beside its expired predecessor (same subject and key): valid whichever comes first', () => {
+    const expired = intermediate({ notBefore: new Date('2029-01-01T00:00:00Z'), notAfter: new Date('2030-02-01T00:00:00Z') });
+    for (const untrusted of [[expired, I], [I, expired]]) assert.equal(check({ untrusted }).reason, 'OK');
+    assert.equal(check({ untrusted: [expired] }).reason, 'CERT_EXPIRED');
+  });
+
+  test('several registered anchors with the same subject (a root rolled over to a new key): the one that signed is used', () => {
+    const oldRoot = root({ key: testKey('ec-p256', 'root-old') });
+    const r = check({ anchors: new AnchorSet([oldRoot, R]) });
+    assert.equal(r.reason, 'OK');
+    assert.equal(r.path.at(-1)!.fingerprint, R.fingerprint);
+    assert.equal(check({ anchors: [oldRoot] }).reason, 'SIGNATURE_INVALID');
+  });
+
+  test('bounded: the caller is asked about at most maxPaths complete paths', () => {
+    // 6 copies of the intermediate (same key) under 6 roots: 6 complete paths.
+    const roots: ParsedCert[] = [];
+    const ints: ParsedCert[] = [];
+    for (let i = 0; i < 6; i++) {
+      const k = testKey('ec-p256', `bound-root-${i}`);
+      const n: NameSpec = [['CN', `Bound Root ${i}`]];
+      roots.push(cert({ subject: n, key: k, extensions: caExts() }));
+      ints.push(intermediate({ issuer: n, signer: k }));
+    }
+    let asked = 0;
+    const r = check({ untrusted: ints, anchors: roots, acceptPath: () => (asked++, false), maxPaths: 4 });
+    assert.equal(r.valid, false);
+    assert.equal(asked, 4);
+    asked = 0;
+    assert.equal(check({ untrusted: ints, anchors: roots, acceptPath: () => (asked++, false) }).valid, false);
+    assert.equal(asked, 6);
+  });
+
+  test('AnchorSet.sameCa: registered copies of a CA are those with the same subject and key', () => {
+    const set = new AnchorSet([I, I2, R, root({ key: testKey('ec-p256', 'root-old') })]);
+    assert.deepEqual(set.sameCa(I).map((c) => c.fingerprint).sort(), [I.fingerprint, I2.fingerprint].sort());
+    assert.deepEqual(set.sameCa(R).map((c) => c.fingerprint), [R.fingerprint], 'another key under the same name is another CA');
+    const renamed = intermediate({ subject: [['CN', 'Renamed']] });
+    assert.deepEqual(set.sameCa(renamed), [], 'the same key under another name is another CA');
+    set.delete(I2.fingerprint);
+    assert.deepEqual(set.sameCa(I).map((c) => c.fingerprint), [I.fingerprint]);
+    set.add(I2);
+    assert.equal(set.sameCa(I).length, 2, 'kept up to date after the first lookup');
+  });
+});

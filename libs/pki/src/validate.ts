@@ -1,7 +1,7 @@
 // The one chain validator (broker connects, upload checks, `twoway pki verify`): builds candidate paths
 // from the certificates a peer sent to a registered anchor, then applies RFC 5280 §6.1 path validation to
 // each, with the stricter rules of DESIGN.md section 1. @peculiar/x509 only parses; every decision is here.
-import { constants, verify as nodeVerify } from 'node:crypto';
+import { constants, createHash, verify as nodeVerify } from 'node:crypto';
 import { ChainReasons, type ChainReason } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import type { ParsedCert } from './certificate.js';
@@ -24,6 +24,11 @@ export interface ValidateChainInput {
   maxPaths?: number;
   /** Certificates on a path, leaf and anchor included (default 16). */
   maxDepth?: number;
+  /**
+   * A further test of a path that passed validation, leaf first (the broker: nothing on it is suspended or
+   * revoked). A path it refuses is set aside and the search goes on, so any valid path it accepts wins.
+   */
+  acceptPath?: (path: readonly ParsedCert[]) => boolean;
 }
 
 export interface ValidationResult {
@@ -33,6 +38,8 @@ export interface ValidationResult {
   detail?: string;
   /** The validated path, leaf first, anchor last; on failure the best candidate path (possibly just the leaf). */
   path: ParsedCert[];
+  /** On failure: the first path that was valid but refused by `acceptPath` (no path was both). */
+  setAside?: ParsedCert[];
 }
 
 export const DEFAULT_MAX_PATHS = 32;
@@ -139,6 +146,10 @@ function checkPath(chain: readonly Node[], at: Date, purpose: Purpose): Problem 
         if (maxPathLength <= 0) return { reason: 'PATH_LEN_EXCEEDED', detail: `${who} is beyond the pathLenConstraint of a CA above it` };
         maxPathLength--;
       }
+      // Not RFC 5280: a CA's extendedKeyUsage constrains what it may vouch for, as OpenSSL, Go, NSS and
+      // Windows enforce (docs/conformance.md, "extendedKeyUsage on CA certificates").
+      const ca = caPurposeProblem(f, purpose);
+      if (ca) return { reason: ca.reason, detail: `${who}: ${ca.detail}` };
       const pl = f.basicConstraints.pathLen;
       if (pl !== undefined && pl < maxPathLength) maxPathLength = pl;
       if (f.nameConstraints) nc.add(f.nameConstraints);
@@ -173,6 +184,20 @@ function purposeProblem(f: CertFacts, purpose: Purpose): Problem | undefined {
   return undefined;
 }
 
+/**
+ * A CA certificate (anchor or intermediate) with an extendedKeyUsage extension vouches only for the
+ * purposes it lists; anyExtendedKeyUsage there means "not restricted". No extension: no restriction.
+ */
+function caPurposeProblem(f: CertFacts, purpose: Purpose): Problem | undefined {
+  if (purpose === 'any' || !f.eku || f.eku.includes(Oid.ekuAny)) return undefined;
+  if (purpose === 'client') {
+    if (!f.eku.includes(Oid.ekuClientAuth)) return { reason: 'CA_EKU_CLIENT_AUTH_MISSING', detail: 'its extendedKeyUsage lists neither clientAuth nor anyExtendedKeyUsage, so it cannot vouch for a client certificate' };
+    return undefined;
+  }
+  if (!f.eku.includes(Oid.ekuServerAuth)) return { reason: 'CA_EKU_SERVER_AUTH_MISSING', detail: 'its extendedKeyUsage lists neither serverAuth nor anyExtendedKeyUsage, so it cannot vouch for a server certificate' };
+  return undefined;
+}
+
 // ---- path building ----------------------------------------------------------------------------
 
 /** When no path reached an anchor, the most telling failure met while building, most specific first. */
@@ -194,14 +219,35 @@ function toNode(cert: ParsedCert, anchor: boolean): Node | undefined {
   }
 }
 
+/** Identity of the CA a certificate speaks for: its subject name (canonical form) and SubjectPublicKeyInfo. */
+function identityOfFacts(f: CertFacts): string {
+  return `${f.subject.key}\n${createHash('sha256').update(f.spkiDer).digest('hex')}`;
+}
+
 /**
- * Registered trust anchors indexed by subject name, for callers that validate many chains against the same
- * large set (the broker): build once, update with add/delete, pass as `anchors`. Certificates that cannot
- * be decoded are not added (add returns false).
+ * Two certificates with the same subject and SubjectPublicKeyInfo (a renewed or cross-signed copy) verify
+ * exactly the same children, so they stand for one CA. undefined when the certificate cannot be decoded.
+ */
+export function caIdentityOf(cert: ParsedCert): string | undefined {
+  try {
+    return identityOfFacts(factsOfCert(cert));
+  } catch (e) {
+    if (e instanceof CertFactsError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Registered trust anchors indexed by subject name (and by CA identity: subject and key), for callers that
+ * validate many chains against the same large set (the broker): build once, update with add/delete, pass as
+ * `anchors`. Several certificates may share a subject. Certificates that cannot be decoded are not added
+ * (add returns false).
  */
 export class AnchorSet {
   private readonly byName = new Map<string, Node[]>();
   private readonly byFingerprint = new Map<string, Node>();
+  /** Built on the first sameCa call (most sets are never asked), then kept up to date by add/delete. */
+  private byIdentity: Map<string, Node[]> | undefined;
 
   constructor(anchors: Iterable<ParsedCert> = []) {
     for (const a of anchors) this.add(a);
@@ -212,9 +258,8 @@ export class AnchorSet {
     const node = toNode(cert, true);
     if (!node) return false;
     this.byFingerprint.set(cert.fingerprint, node);
-    const list = this.byName.get(node.facts.subject.key);
-    if (list) list.push(node);
-    else this.byName.set(node.facts.subject.key, [node]);
+    push(this.byName, node.facts.subject.key, node);
+    if (this.byIdentity) push(this.byIdentity, identityOfFacts(node.facts), node);
     return true;
   }
 
@@ -222,10 +267,8 @@ export class AnchorSet {
     const node = this.byFingerprint.get(fingerprint);
     if (!node) return false;
     this.byFingerprint.delete(fingerprint);
-    const key = node.facts.subject.key;
-    const rest = this.byName.get(key)!.filter((n) => n !== node);
-    if (rest.length) this.byName.set(key, rest);
-    else this.byName.delete(key);
+    remove(this.byName, node.facts.subject.key, node);
+    if (this.byIdentity) remove(this.byIdentity, identityOfFacts(node.facts), node);
     return true;
   }
 
@@ -237,10 +280,36 @@ export class AnchorSet {
     return this.byFingerprint.size;
   }
 
+  /**
+   * Registered certificates of the same CA as `cert` (same subject and SubjectPublicKeyInfo), `cert` itself
+   * included when registered: a status given to one copy of a CA applies to every copy.
+   */
+  sameCa(cert: ParsedCert): readonly ParsedCert[] {
+    if (!this.byIdentity) {
+      this.byIdentity = new Map();
+      for (const n of this.byFingerprint.values()) push(this.byIdentity, identityOfFacts(n.facts), n);
+    }
+    const id = caIdentityOf(cert);
+    const nodes = id === undefined ? undefined : this.byIdentity.get(id);
+    return nodes ? nodes.map((n) => n.cert) : [];
+  }
+
   /** Anchors whose subject has this canonical name (internal to the validator). */
   bySubject(nameKey: string): readonly Node[] | undefined {
     return this.byName.get(nameKey);
   }
+}
+
+function push(m: Map<string, Node[]>, key: string, node: Node): void {
+  const list = m.get(key);
+  if (list) list.push(node);
+  else m.set(key, [node]);
+}
+
+function remove(m: Map<string, Node[]>, key: string, node: Node): void {
+  const rest = (m.get(key) ?? []).filter((n) => n !== node);
+  if (rest.length) m.set(key, rest);
+  else m.delete(key);
 }
 
 /** Validates synchronously; see validateChain. */
@@ -292,6 +361,7 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
   let edges = 0;
   let exhausted = false;
   let firstFailure: Failure | undefined;
+  let setAside: ParsedCert[] | undefined;
   let untrustedDetail: string | undefined;
   const edgeFailures = new Map<ChainReason, Failure>();
   const stack: Node[] = [leaf];
@@ -307,8 +377,10 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
       const chain = [...stack].reverse();
       const problem = checkPath(chain, at, purpose);
       const path = stack.map((s) => s.cert);
-      if (!problem) return { valid: true, reason: ChainReasons.OK, path };
-      firstFailure ??= { ...problem, path };
+      if (!problem) {
+        if (!input.acceptPath || input.acceptPath(path)) return { valid: true, reason: ChainReasons.OK, path };
+        setAside ??= path;
+      } else firstFailure ??= { ...problem, path };
       if (pathsTried >= maxPaths) exhausted = true;
       // RFC 5280 §6.1 ends at the anchor: a path is not extended beyond one.
       return undefined;
@@ -358,6 +430,7 @@ export function validateChainSync(input: ValidateChainInput): ValidationResult {
 
   const found = search();
   if (found) return found;
+  if (setAside) return { valid: false, reason: ChainReasons.CHAIN_UNTRUSTED, detail: 'every valid path was refused by the caller', path: setAside, setAside };
   if (firstFailure) return { valid: false, reason: firstFailure.reason, detail: firstFailure.detail, path: firstFailure.path };
   for (const reason of EDGE_PRIORITY) {
     const f = edgeFailures.get(reason);

@@ -1,6 +1,8 @@
 // Evaluate the chain a device presented against its account's trust set: validate with the one
-// validator (libs/pki) using VALID registrations as anchors, then check every certificate of the
-// validated path against the registry (not just the leaf: DESIGN.md §5, Mosquitto's crlfile).
+// validator (libs/pki) using VALID registrations as anchors, and check every certificate of each
+// candidate path against the registry (not just the leaf: DESIGN.md §5, Mosquitto's crlfile). A device
+// is admitted when any candidate path is valid and clean; status follows the CA (subject and key), so a
+// renewed or cross-signed copy of a suspended CA is suspended too (docs/broker.md, "The connect decision").
 import { ConnectReasons, type CertStatus, type ConnectReason } from '@twoway/contracts';
 import { validateChain, type ParsedCert } from '@twoway/pki';
 import type { TrustSnapshot } from '../cache/trust-cache.js';
@@ -25,7 +27,35 @@ export function blockedPath(path: readonly string[], trust: Pick<TrustSnapshot, 
   }
   return undefined;
 }
-const blockedBy = (path: readonly ParsedCert[], trust: TrustSnapshot) => blockedPath(path.map((c) => c.fingerprint), trust);
+
+const SEVERITY: Record<CertStatus, number> = { VALID: 0, SUSPENDED: 1, REVOKED: 2 };
+
+/**
+ * The worst status of `cert` and of every registration of the same CA (same subject and
+ * SubjectPublicKeyInfo): suspending one copy of a CA must not be bypassed by presenting another copy.
+ * The fingerprint returned is the registration that carries that status.
+ */
+function standingOf(cert: ParsedCert, trust: TrustSnapshot): { status: CertStatus; fingerprint: string } | undefined {
+  let worst: { status: CertStatus; fingerprint: string } | undefined;
+  const own = trust.statusOf(cert.fingerprint);
+  if (own) worst = { status: own, fingerprint: cert.fingerprint };
+  for (const twin of trust.allAnchors.sameCa(cert)) {
+    const st = trust.statusOf(twin.fingerprint);
+    if (st && (!worst || SEVERITY[st] > SEVERITY[worst.status])) worst = { status: st, fingerprint: twin.fingerprint };
+  }
+  return worst;
+}
+
+/** The first certificate of the path registered SUSPENDED or REVOKED in the ancestry (itself or a copy of its CA), leaf first. */
+function blockedBy(path: readonly ParsedCert[], trust: TrustSnapshot): { reason: ConnectReason; fingerprint: string } | undefined {
+  // Nothing registered SUSPENDED or REVOKED: nothing to look up (the common case costs nothing).
+  if (!trust.hasNonValid) return undefined;
+  for (let i = 0; i < path.length; i++) {
+    const st = standingOf(path[i]!, trust);
+    if (st && st.status !== 'VALID') return { reason: statusReason(st.status, i, path.length), fingerprint: st.fingerprint };
+  }
+  return undefined;
+}
 
 /**
  * `presented` is the TLS Certificate message in order: the leaf first (RFC 8446 §4.4.2), then
@@ -35,11 +65,20 @@ export async function evaluateChain(presented: readonly ParsedCert[], trust: Tru
   const [leafCert, ...untrusted] = presented;
   if (!leafCert) return { kind: 'none' };
   const leaf = leafFacts(leafCert);
-  const first = await validate({ leaf: leafCert, untrusted, anchors: trust.validAnchors, at, purpose: 'client' });
+  // Every candidate path is tried: one through a suspended CA is set aside and the search goes on, so
+  // a device whose chain also reaches a VALID anchor through clean CAs (cross-signing, a renewed
+  // intermediate beside its predecessor) is admitted whatever order it sent them in.
+  const acceptPath = trust.hasNonValid ? (p: readonly ParsedCert[]) => blockedBy(p, trust) === undefined : undefined;
+  const first = await validate({ leaf: leafCert, untrusted, anchors: trust.validAnchors, at, purpose: 'client', ...(acceptPath ? { acceptPath } : {}) });
   if (first.valid) {
     const path = first.path.map((c) => c.fingerprint);
+    // Re-checked here too: a `validate` that ignores acceptPath must not admit a blocked path.
     const b = blockedBy(first.path, trust);
     return b ? { kind: 'blocked', ...b, leaf, path } : { kind: 'trusted', leaf, path };
+  }
+  if (first.setAside) {
+    const b = blockedBy(first.setAside, trust);
+    if (b) return { kind: 'blocked', ...b, leaf, path: first.setAside.map((c) => c.fingerprint) };
   }
   // Untrusted with the VALID anchors: if it verifies with a suspended or revoked registration, say so
   // precisely (ANCHOR_SUSPENDED rather than CHAIN_UNTRUSTED) — and it is then a blocked chain.
