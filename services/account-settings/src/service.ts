@@ -74,6 +74,7 @@ export class AccountSettingsService {
         servers: cfg.natsUrl,
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        streamReplicas: cfg.natsReplicas,
         log,
         onStatus: (s) => log.warn({ status: s }, 'NATS connection status'),
       });

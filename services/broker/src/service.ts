@@ -101,6 +101,7 @@ export class Broker {
       servers: cfg.natsUrl,
       name: `twoway-broker-${brokerId}`,
       requestTimeoutMs: cfg.natsRequestTimeoutMs,
+      streamReplicas: cfg.natsReplicas,
       log,
       onStatus: (s) => {
         if (s === 'disconnected') {

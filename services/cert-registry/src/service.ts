@@ -58,6 +58,7 @@ export class CertRegistryService {
         servers: cfg.natsUrl,
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        streamReplicas: cfg.natsReplicas,
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
