@@ -18,7 +18,7 @@ import {
   type Span, type TraceContext,
 } from '@twoway/telemetry';
 import { decode, encode, MessageInvalidError } from './codec.js';
-import { planReplicas, streamInfoOrUndefined, updateKeepingReplicas } from './replicas.js';
+import { planReplicas, replicasFor, streamInfoOrUndefined, updateKeepingReplicas } from './replicas.js';
 
 /** Span attributes of a NATS operation (OpenTelemetry messaging conventions); set only when recording. */
 function natsSpan(span: Span, subject: string, operation: 'send' | 'process'): Span {
@@ -119,7 +119,7 @@ export class Bus {
   async ensureStreams(opts: { auditMaxAgeMs?: number; auditMaxBytes?: number; replicas?: number } = {}): Promise<void> {
     const jsm = await this.jsm();
     const ns = 1_000_000;
-    const wanted = opts.replicas ?? this.opts.streamReplicas ?? 1;
+    const wanted = replicasFor(this.nc, opts.replicas ?? this.opts.streamReplicas ?? 1, this.opts.log);
     const defs = [
       {
         name: Streams.Audit.name,
@@ -137,20 +137,21 @@ export class Bus {
         discard: DiscardPolicy.Old,
         duplicate_window: 2 * 60 * 1000 * ns,
       };
-      let plan = planReplicas((await streamInfoOrUndefined(jsm, d.name))?.config.num_replicas, wanted);
-      if (plan.action === 'create') {
+      let have = (await streamInfoOrUndefined(jsm, d.name))?.config;
+      if (!have) {
         try {
-          await jsm.streams.add({ ...cfg, num_replicas: plan.replicas });
-          this.opts.log?.info?.({ stream: d.name, replicas: plan.replicas }, 'stream created');
+          await jsm.streams.add({ ...cfg, num_replicas: wanted });
+          this.opts.log?.info?.({ stream: d.name, replicas: wanted }, 'stream created');
           continue;
         } catch (e) {
           // Another service created it between our info and add: configure the one that exists.
           if (!String((e as Error).message).includes('already in use')) throw e;
-          plan = planReplicas((await jsm.streams.info(d.name)).config.num_replicas, wanted);
+          have = (await jsm.streams.info(d.name)).config;
         }
       }
+      const plan = planReplicas(have.num_replicas, wanted);
       if (plan.action === 'keep' && plan.replicas > wanted) this.opts.log?.info?.({ stream: d.name, replicas: plan.replicas, setting: wanted }, 'stream has more replicas than the setting; kept');
-      await updateKeepingReplicas(jsm, d.name, cfg, plan, this.opts.log);
+      await updateKeepingReplicas(jsm, d.name, cfg, plan, have, this.opts.log);
     }
   }
 

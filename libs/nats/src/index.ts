@@ -2,5 +2,5 @@
 export { Bus, RemoteError, UnavailableError, CodedError } from './client.js';
 export type { BusOptions, Handler } from './client.js';
 export { encode, decode, MessageInvalidError } from './codec.js';
-export { ensureStreamReplicas, kvStreamName, planReplicas } from './replicas.js';
+export { ensureStreamReplicas, kvStreamName, planReplicas, replicasFor } from './replicas.js';
 export type { ReplicaAction, ReplicaPlan, ReplicaLog } from './replicas.js';
