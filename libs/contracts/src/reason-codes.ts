@@ -57,5 +57,7 @@ export const ConnectReasons = {
   /** Session ended because the account's settings or the device credential changed. */
   SESSION_SETTINGS_CHANGED: 'SESSION_SETTINGS_CHANGED',
   SESSION_CREDENTIAL_CHANGED: 'SESSION_CREDENTIAL_CHANGED',
+  /** Session ended because it had to be decided again and no answer came within the bound: fail closed. */
+  SESSION_UNDECIDABLE: 'SESSION_UNDECIDABLE',
 } as const;
 export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

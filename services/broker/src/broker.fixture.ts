@@ -49,6 +49,8 @@ export interface Fixture {
   credentials: Map<string, { accountId: string; id: string; delayMs?: number }>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
+  /** Request subjects whose fake owner answers with an error (an owner that is up but failing). */
+  failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
   readonly trustSetRequests: number;
   /** How many credential checks the fake account-settings has answered. */
@@ -90,6 +92,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     const credentials = new Map<string, { accountId: string; id: string; delayMs?: number }>();
     const registry: TrustEntry[] = [];
     const audit: AuditEvent[] = [];
+    const failing = new Set<string>();
 
     let credentialRequests = 0;
     bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, async (req) => {
@@ -104,6 +107,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     let trustSetRequests = 0;
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
       trustSetRequests += 1;
+      if (failing.has(RequestSubjects.TrustSetGet)) throw new Error('the fake cert-registry is failing');
       return { entries: registry.filter((e) => req.accountIds.includes(e.accountId)) };
     });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
@@ -173,6 +177,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       accounts,
       credentials,
       registry,
+      failing,
       get trustSetRequests() {
         return trustSetRequests;
       },

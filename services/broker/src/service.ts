@@ -92,6 +92,7 @@ export class Broker {
       natsDownSinceMs: undefined as number | undefined,
       resyncing: false,
       feedAlive: false,
+      changesBlocked: false,
       stopping: false,
     };
     const stale = () => state.natsDownSinceMs !== undefined && Date.now() - state.natsDownSinceMs > cfg.staleAfterMs;
@@ -139,8 +140,11 @@ export class Broker {
         audit.stop();
       });
       const owners = new Owners(bus, caches, metrics);
+      // Ends the re-decision retries of sessions when the broker stops.
+      const stopRetries = new AbortController();
+      cleanups.push(async () => stopRetries.abort());
       const revocation: RevocationDeps = {
-        sessions, owners, caches, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
+        sessions, owners, caches, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs, signal: stopRetries.signal,
         ...(deps.validate ? { validate: deps.validate } : {}),
       };
 
@@ -176,6 +180,10 @@ export class Broker {
         apply: async (subject, data, _seq, headers) => {
           const { change } = await applyChange(subject, data, revocation, headers);
           if (change.type !== 'ignored') metrics.changesApplied.inc({ type: change.type });
+        },
+        onBlocked: (blocked, { seq, subject, err }) => {
+          state.changesBlocked = blocked;
+          if (blocked) log.error({ err, seq, subject }, 'a change cannot be applied: readiness false until it applies');
         },
         onEnded: (err) => {
           state.feedAlive = false;
@@ -257,7 +265,7 @@ export class Broker {
       cleanups.splice(cleanups.length - 1, 0, () => listeners.stop());
 
       const readiness = () => {
-        const checks = { nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
+        const checks = { nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive, changesApplied: !state.changesBlocked };
         return { ready: !state.stopping && Object.values(checks).every(Boolean), checks };
       };
       metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);

@@ -1,22 +1,31 @@
 // Follows the CHANGES stream with a JetStream ordered consumer, starting after the last message that
 // existed at start (earlier facts are already reflected in what the owners answer). The ordered
 // consumer resumes at the next sequence after a reconnect, so nothing published meanwhile is missed.
-import { DeliverPolicy, type ConsumerMessages, type MsgHdrs } from 'nats';
+// A change that fails to apply is retried, in order, until it applies: skipping it could leave a
+// revoked certificate's session alive (fail open). Meanwhile the feed reports itself blocked.
+import { DeliverPolicy, type ConsumerMessages, type JsMsg, type MsgHdrs } from 'nats';
 import { Streams } from '@twoway/contracts';
-import type { Bus } from '@twoway/nats';
+import { MessageInvalidError, type Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 
 export interface ChangesFeedOptions {
   bus: Bus;
   log: Logger;
   /**
-   * Apply one message; an error is logged and the message skipped (a bad payload must not stall the
-   * feed). `headers` carry the trace of the write that published it (the outbox row's traceparent).
+   * Apply one message. When it throws, the same message is applied again (backing off) until it
+   * succeeds; only a payload that does not match its contract (MessageInvalidError, which no retry
+   * can fix) is logged and skipped. `headers` carry the trace of the write that published it.
    */
   apply(subject: string, data: Uint8Array, seq: number, headers: MsgHdrs | undefined): Promise<void>;
   /** The feed ended without stop(): the broker can no longer follow changes. */
   onEnded(err?: unknown): void;
+  /** A change could not be applied and is being retried (`true`, readiness false), or it finally applied (`false`). */
+  onBlocked?(blocked: boolean, info: { seq: number; subject: string; err?: unknown }): void;
+  /** Backoff between attempts at one change (default CHANGE_RETRY). */
+  retry?: { firstDelayMs: number; maxDelayMs: number };
 }
+
+export const CHANGE_RETRY = { firstDelayMs: 100, maxDelayMs: 5_000 };
 
 export class ChangesFeed {
   private messages: ConsumerMessages | undefined;
@@ -24,6 +33,10 @@ export class ChangesFeed {
   /** The highest stream sequence applied (or known at start). */
   processedSeq = 0;
   private done?: Promise<void>;
+  /** Ends the wait between two attempts when the feed stops. */
+  private wake?: () => void;
+  /** Whether a change is currently failing to apply. */
+  blocked = false;
 
   private constructor(private readonly o: ChangesFeedOptions) {}
 
@@ -44,17 +57,51 @@ export class ChangesFeed {
   private async run(): Promise<void> {
     try {
       for await (const m of this.messages!) {
-        try {
-          await this.o.apply(m.subject, m.data, m.seq, m.headers);
-        } catch (err) {
-          this.o.log.error({ err, subject: m.subject, seq: m.seq }, 'change event not applied');
-        }
+        if (!(await this.applyUntilDone(m))) break;
         this.processedSeq = Math.max(this.processedSeq, m.seq);
       }
       if (!this.stopped) this.o.onEnded();
     } catch (err) {
       if (!this.stopped) this.o.onEnded(err);
     }
+  }
+
+  /** Returns false when the feed stopped before the change applied. */
+  private async applyUntilDone(m: JsMsg): Promise<boolean> {
+    const retry = this.o.retry ?? CHANGE_RETRY;
+    let delay = retry.firstDelayMs;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.o.apply(m.subject, m.data, m.seq, m.headers);
+        if (this.blocked) {
+          this.blocked = false;
+          this.o.log.info({ subject: m.subject, seq: m.seq, attempts: attempt }, 'change event applied after retries; feed unblocked');
+          this.o.onBlocked?.(false, { seq: m.seq, subject: m.subject });
+        }
+        return true;
+      } catch (err) {
+        if (err instanceof MessageInvalidError) {
+          // No retry can make it match its schema; nothing in it can be acted on.
+          this.o.log.error({ err, subject: m.subject, seq: m.seq }, 'change event does not match its contract; skipped');
+          return true;
+        }
+        if (!this.blocked) {
+          this.blocked = true;
+          this.o.onBlocked?.(true, { seq: m.seq, subject: m.subject, err });
+        }
+        this.o.log.warn({ err, subject: m.subject, seq: m.seq, attempt, retryInMs: delay }, 'change event not applied; retrying it before any later one');
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => r(), delay);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
+      delay = Math.min(delay * 2, retry.maxDelayMs);
+    }
+    return false;
   }
 
   /** The stream's current last sequence, to know when the feed has caught up after a reconnect. */
@@ -65,6 +112,7 @@ export class ChangesFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     this.messages?.stop();
     await this.done;
   }
