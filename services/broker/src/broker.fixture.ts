@@ -74,17 +74,27 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}): Promise<Fixture> {
+/**
+ * `o.natsUrl`: run on NATS servers the caller owns (e.g. a NatsCluster: brokers and fake owners get
+ * every URL); then `nats`, `stopNats` and `startNats` are not available.
+ */
+export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}, o: { natsUrl?: string } = {}): Promise<Fixture> {
   const dir = await tempDir();
-  let nats = await NatsServer.start();
+  const external = o.natsUrl;
+  let nats = external ? undefined : await NatsServer.start();
   const first = nats;
+  const natsUrl = () => external ?? nats!.url;
+  const own = () => {
+    if (!nats) throw new Error('this fixture runs on NATS servers the test owns');
+    return nats;
+  };
   // The current server (after an outage, a new one on the same store), then the first one's store.
-  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), () => nats.stop().then(() => first.stop())];
+  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), async () => { if (nats) await nats.stop().then(() => first!.stop()); }];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const bus = await Bus.connect({ servers: nats.url, name: 'test-owners', log });
+    const bus = await Bus.connect({ servers: natsUrl(), name: 'test-owners', log, streamReplicas: Number(env.TWOWAY_NATS_REPLICAS ?? 1) });
     stops.push(() => bus.stop());
     await bus.ensureStreams();
     const pki = await makeTestPki();
@@ -122,7 +132,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     })();
 
     const baseEnv = () => ({
-      TWOWAY_NATS_URL: nats.url,
+      TWOWAY_NATS_URL: natsUrl(),
       TWOWAY_MQTT_PORT: '0',
       TWOWAY_MQTT_HOST: '127.0.0.1',
       TWOWAY_HTTP_PORT: '0',
@@ -168,7 +178,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
 
     const fx: Fixture = {
       get nats() {
-        return nats;
+        return own();
       },
       bus,
       broker,
@@ -205,9 +215,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
         entry.status = status;
         await fx.publishChange(ChangeSubjects.CertStatusChanged, 'cert.status_changed', entry.accountId, { certificateId: entry.id, fingerprint: entry.fingerprint, before, after: status });
       },
-      stopNats: () => nats.proc.stop(),
+      stopNats: () => own().proc.stop(),
       startNats: async () => {
-        nats = await NatsServer.start({ port: nats.port, storeDir: nats.storeDir });
+        nats = await NatsServer.start({ port: own().port, storeDir: own().storeDir });
       },
       stop,
     };

@@ -27,6 +27,16 @@ export interface ChangesFeedOptions {
 
 export const CHANGE_RETRY = { firstDelayMs: 100, maxDelayMs: 5_000 };
 
+/**
+ * The ordered consumer lives on one NATS node. When that node dies, the client notices only by
+ * missed heartbeats (every expires/2, two missed): with nats.js' default 30 s pulls that took ~30 s,
+ * longer than the staleness bound, so changes stopped reaching the broker meanwhile (measured on a
+ * 3-node cluster with the stream leader killed). 2 s pulls notice it in 2-3 s; the feed then
+ * opens a new consumer itself (see watch).
+ */
+const PULL_EXPIRES_MS = 2_000;
+const OPEN_TIMEOUT_MS = 3_000;
+
 export class ChangesFeed {
   private messages: ConsumerMessages | undefined;
   private stopped = false;
@@ -45,25 +55,120 @@ export class ChangesFeed {
     const jsm = await o.bus.jsm();
     const info = await jsm.streams.info(Streams.Changes.name);
     f.processedSeq = info.state.last_seq;
-    const consumer = await o.bus.js.consumers.get(Streams.Changes.name, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: info.state.last_seq + 1,
-    });
-    f.messages = await consumer.consume({ max_messages: 256 });
+    f.messages = await f.open(info.state.last_seq + 1);
     f.done = f.run();
     return f;
   }
 
+  private async open(fromSeq: number): Promise<ConsumerMessages> {
+    const consumer = await this.o.bus.js.consumers.get(Streams.Changes.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq });
+    return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+  }
+
+  /**
+   * `open`, given up after OPEN_TIMEOUT_MS: when the first attempt to create the consumer fails (no
+   * stream leader yet), nats.js waits 30 s before its next one; a fresh attempt of ours is faster.
+   * A consumer that arrives after we gave up is stopped.
+   */
+  private openWithin(fromSeq: number): Promise<ConsumerMessages> {
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const t = setTimeout(() => {
+        late = true;
+        reject(new Error(`no consumer on ${Streams.Changes.name} within ${OPEN_TIMEOUT_MS} ms`));
+      }, OPEN_TIMEOUT_MS);
+      this.open(fromSeq).then(
+        (m) => {
+          clearTimeout(t);
+          if (late) m.stop();
+          else resolve(m);
+        },
+        (err: unknown) => {
+          clearTimeout(t);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * Missed heartbeats mean the node holding our consumer is gone: start a new ordered consumer after
+   * the last applied change at once, instead of waiting out nats.js' own recovery (tens of seconds).
+   */
+  private watch(messages: ConsumerMessages): void {
+    void (async () => {
+      for await (const st of await messages.status()) {
+        if (st.type === 'heartbeats_missed' && !this.stopped) {
+          this.reopen = true;
+          messages.stop();
+          return;
+        }
+      }
+    })().catch((err: unknown) => this.o.log.debug({ err }, 'change feed status watch ended'));
+  }
+  private reopen = false;
+
   private async run(): Promise<void> {
     try {
-      for await (const m of this.messages!) {
-        if (!(await this.applyUntilDone(m))) break;
-        this.processedSeq = Math.max(this.processedSeq, m.seq);
+      while (!this.stopped) {
+        const messages = this.messages!;
+        this.watch(messages);
+        for await (const m of messages) {
+          // After a reopen the new consumer starts after the last applied change; skip what was already applied.
+          if (m.seq <= this.processedSeq) continue;
+          if (!(await this.applyUntilDone(m))) break;
+          this.processedSeq = Math.max(this.processedSeq, m.seq);
+        }
+        if (this.stopped || !this.reopen) break;
+        this.reopen = false;
+        this.messages = await this.reopenAfter(this.processedSeq);
+        if (!this.messages) break;
       }
       if (!this.stopped) this.o.onEnded();
     } catch (err) {
       if (!this.stopped) this.o.onEnded(err);
     }
+  }
+
+  /** A new consumer from the next change; while JetStream cannot place it (a leader election), retry, blocked. */
+  private async reopenAfter(seq: number): Promise<ConsumerMessages | undefined> {
+    const retry = this.o.retry ?? CHANGE_RETRY;
+    let delay = retry.firstDelayMs;
+    const info = { seq: seq + 1, subject: Streams.Changes.name };
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const m = await this.openWithin(seq + 1);
+        if (this.stopped) {
+          m.stop();
+          return undefined;
+        }
+        if (this.blocked) {
+          this.blocked = false;
+          this.o.onBlocked?.(false, info);
+        }
+        this.o.log.warn({ fromSeq: seq + 1, attempts: attempt }, 'change feed resumed on a new consumer after missed heartbeats');
+        return m;
+      } catch (err) {
+        if (!this.blocked) {
+          this.blocked = true;
+          this.o.onBlocked?.(true, { ...info, err });
+        }
+        this.o.log.warn({ err, attempt, retryInMs: delay }, 'change feed cannot resume yet; retrying');
+      }
+      await this.pause(delay);
+      delay = Math.min(delay * 2, retry.maxDelayMs);
+    }
+    return undefined;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(() => r(), ms);
+      this.wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    }).finally(() => (this.wake = undefined));
   }
 
   /** Returns false when the feed stopped before the change applied. */
@@ -91,14 +196,7 @@ export class ChangesFeed {
         }
         this.o.log.warn({ err, subject: m.subject, seq: m.seq, attempt, retryInMs: delay }, 'change event not applied; retrying it before any later one');
       }
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => r(), delay);
-        this.wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.wake = undefined;
+      await this.pause(delay);
       delay = Math.min(delay * 2, retry.maxDelayMs);
     }
     return false;
