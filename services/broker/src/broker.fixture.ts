@@ -76,7 +76,8 @@ export interface Fixture {
 
 /**
  * `o.natsUrl`: run on NATS servers the caller owns (e.g. a NatsCluster: brokers and fake owners get
- * every URL); then `nats`, `stopNats` and `startNats` are not available.
+ * every URL); then `nats`, `stopNats` and `startNats` are not available, and `audit` stays empty
+ * (read TWOWAY_AUDIT from the stream instead).
  */
 export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}, o: { natsUrl?: string } = {}): Promise<Fixture> {
   const dir = await tempDir();
@@ -122,14 +123,18 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
-    const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
-    const auditMessages = await auditConsumer.consume();
-    stops.push(async () => {
-      auditMessages.stop();
-    });
-    void (async () => {
-      for await (const m of auditMessages) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
-    })();
+    // Not on NATS the test owns (o.natsUrl): after a node kill nats.js recreates an ordered consumer in
+    // a loop that outlives the connection (30 s waits), which would keep the test process alive.
+    if (!external) {
+      const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+      const auditMessages = await auditConsumer.consume();
+      stops.push(async () => {
+        auditMessages.stop();
+      });
+      void (async () => {
+        for await (const m of auditMessages) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
+      })();
+    }
 
     const baseEnv = () => ({
       TWOWAY_NATS_URL: natsUrl(),
