@@ -393,6 +393,11 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
     if (JSON.stringify(routes) !== JSON.stringify(expected)) bad(nats, `cluster routes [${routes}] do not name every pod [${expected}]`);
     if ((nats.spec.replicas ?? 1) < 3) bad(nats, 'fewer than 3 replicas: JetStream R3 streams need three nodes');
     if (!/max_file_store/.test(conf)) bad(nats, 'JetStream file store is unbounded');
+    // A stream cannot have more copies than there are JetStream nodes: creating it would fail.
+    for (const cm of docs.filter((d) => d.kind === 'ConfigMap' && d.data?.TWOWAY_NATS_REPLICAS !== undefined)) {
+      const r = Number(cm.data.TWOWAY_NATS_REPLICAS);
+      if (!Number.isInteger(r) || r < 1 || r > (nats.spec.replicas ?? 1)) bad(cm, `TWOWAY_NATS_REPLICAS ${cm.data.TWOWAY_NATS_REPLICAS} is not between 1 and the ${nats.spec.replicas ?? 1} NATS nodes`);
+    }
   }
 
   return problems;

@@ -67,6 +67,14 @@ describe('infra/k8s manifests', () => {
     assert.equal(find(docs, 'Deployment', 'broker').spec.replicas, undefined);
     assert.equal(find(docs, 'Ingress', 'gateway').spec.tls[0].secretName, 'gateway-tls');
   });
+
+  it('prod keeps three copies of every stream and KV bucket (TWOWAY_NATS_REPLICAS=3 on a 3-node NATS)', { skip: kubectl ? false : 'kubectl is not installed' }, () => {
+    const docs: Obj[] = v.render('overlays/prod');
+    for (const name of ['broker', 'account-settings', 'cert-registry', 'audit']) {
+      assert.equal(find(docs, 'ConfigMap', `${name}-config`).data.TWOWAY_NATS_REPLICAS, '3', name);
+    }
+    assert.equal(find(docs, 'StatefulSet', 'nats').spec.replicas, 3);
+  });
 });
 
 describe('infra/validate.mjs catches', () => {
@@ -87,6 +95,7 @@ describe('infra/validate.mjs catches', () => {
     ['broker TLS files outside the Secret mount', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_TLS_KEY_FILE = '/tmp/key.pem'), /TWOWAY_TLS_KEY_FILE \(\/tmp\/key.pem\) is not inside a mounted Secret/],
     ['a drain window longer than the grace period', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_DRAIN_WINDOW_MS = '60000'), /drain 60 s \+ 10 s to stop exceeds terminationGracePeriodSeconds 45/],
     ['a rolling update that takes brokers away first', (d) => (find(d, 'Deployment', 'broker').spec.strategy.rollingUpdate.maxUnavailable = 1), /maxUnavailable is not 0/],
+    ['more stream replicas than NATS nodes', (d) => (find(d, 'ConfigMap', 'audit-config').data.TWOWAY_NATS_REPLICAS = '5'), /audit-config: TWOWAY_NATS_REPLICAS 5 is not between 1 and the 3 NATS nodes/],
     ['a fixed replica count fighting the autoscaler', (d) => (find(d, 'Deployment', 'broker').spec.replicas = 2), /broker: sets replicas although a HorizontalPodAutoscaler owns them/],
     ['PostgreSQL open to a service that owns no database', (d) => find(d, 'NetworkPolicy', 'postgres').spec.ingress[0].from[0].podSelector.matchExpressions[0].values.push('gateway'), /5432 is open to \[account-settings,audit,cert-registry,gateway\]/],
     ['a service HTTP port open to everyone', (d) => delete find(d, 'NetworkPolicy', 'cert-registry').spec.ingress[0].from, /cert-registry: HTTP port is open to \[\*\]/],

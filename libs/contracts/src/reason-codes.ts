@@ -75,5 +75,7 @@ export const ConnectReasons = {
   QUEUE_BYTES: 'QUEUE_BYTES',
   /** Messages for a persistent session dropped: they waited longer than `TWOWAY_MQTT_QUEUE_EXPIRY_MS`. */
   EXPIRED: 'EXPIRED',
+  /** Session ended because it had to be decided again and no answer came within the bound: fail closed. */
+  SESSION_UNDECIDABLE: 'SESSION_UNDECIDABLE',
 } as const;
 export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

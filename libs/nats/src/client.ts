@@ -22,6 +22,7 @@ import { RequestLimiter, type RequestLimits } from './request-limiter.js';
 
 /** Per subject served, unless BusOptions or serve() say otherwise (docs/limits.md). */
 export const DEFAULT_SERVE_LIMITS: RequestLimits = { maxConcurrent: 32, maxQueued: 256 };
+import { planReplicas, replicasFor, streamInfoOrUndefined, updateKeepingReplicas } from './replicas.js';
 
 /** Span attributes of a NATS operation (OpenTelemetry messaging conventions); set only when recording. */
 function natsSpan(span: Span, subject: string, operation: 'send' | 'process'): Span {
@@ -57,12 +58,14 @@ export interface BusOptions {
   requestTimeoutMs?: number;
   /** Called when the connection status changes, for readiness and resync. */
   onStatus?: (s: 'disconnected' | 'reconnected' | 'closed') => void;
-  log?: { warn(o: object, m: string): void; error(o: object, m: string): void };
+  log?: { info?(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   /**
    * Bounds of every `serve()`: requests running at once and waiting, per subject; the rest are answered
    * OVERLOADED at once. A queued request is also shed once it waited longer than the request timeout.
    */
   serveLimits?: RequestLimits;
+  /** Replicas of the streams `ensureStreams` creates (TWOWAY_NATS_REPLICAS); default 1. */
+  streamReplicas?: number;
 }
 
 export interface ServeOptions {
@@ -127,10 +130,15 @@ export class Bus {
     return this.nc.jetstreamManager();
   }
 
-  /** Create or update the two streams. Idempotent; every service calls it at start. */
+  /**
+   * Create or update the two streams. Idempotent; every service calls it at start. Replicas: created
+   * with `replicas` (else the bus's `streamReplicas`, else 1), raised when that is higher, never
+   * lowered (see replicas.ts); the other limits are re-applied every time.
+   */
   async ensureStreams(opts: { auditMaxAgeMs?: number; auditMaxBytes?: number; replicas?: number } = {}): Promise<void> {
     const jsm = await this.jsm();
     const ns = 1_000_000;
+    const wanted = replicasFor(this.nc, opts.replicas ?? this.opts.streamReplicas ?? 1, this.opts.log);
     const defs = [
       {
         name: Streams.Audit.name,
@@ -146,21 +154,23 @@ export class Bus {
         retention: RetentionPolicy.Limits,
         storage: StorageType.File,
         discard: DiscardPolicy.Old,
-        num_replicas: opts.replicas ?? 1,
         duplicate_window: 2 * 60 * 1000 * ns,
       };
-      try {
-        await jsm.streams.info(d.name);
-        await jsm.streams.update(d.name, cfg);
-      } catch (e) {
-        if (!String((e as Error).message).includes('not found')) throw e;
+      let have = (await streamInfoOrUndefined(jsm, d.name))?.config;
+      if (!have) {
         try {
-          await jsm.streams.add(cfg);
-        } catch (e2) {
-          // Another service created it between our info and add.
-          if (!String((e2 as Error).message).includes('already in use')) throw e2;
+          await jsm.streams.add({ ...cfg, num_replicas: wanted });
+          this.opts.log?.info?.({ stream: d.name, replicas: wanted }, 'stream created');
+          continue;
+        } catch (e) {
+          // Another service created it between our info and add: configure the one that exists.
+          if (!String((e as Error).message).includes('already in use')) throw e;
+          have = (await jsm.streams.info(d.name)).config;
         }
       }
+      const plan = planReplicas(have.num_replicas, wanted);
+      if (plan.action === 'keep' && plan.replicas > wanted) this.opts.log?.info?.({ stream: d.name, replicas: plan.replicas, setting: wanted }, 'stream has more replicas than the setting; kept');
+      await updateKeepingReplicas(jsm, d.name, cfg, plan, have, this.opts.log);
     }
   }
 

@@ -4,3 +4,5 @@ export type { BusOptions, Handler, ServeOptions } from './client.js';
 export { RequestLimiter } from './request-limiter.js';
 export type { RequestLimits, Admission } from './request-limiter.js';
 export { encode, decode, MessageInvalidError } from './codec.js';
+export { ensureStreamReplicas, kvStreamName, planReplicas, replicasFor } from './replicas.js';
+export type { ReplicaAction, ReplicaPlan, ReplicaLog } from './replicas.js';

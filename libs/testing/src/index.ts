@@ -2,6 +2,8 @@
 export { freePort, waitFor } from './ports.js';
 export { OwnedProcess, MissingBinaryError } from './process.js';
 export { NatsServer } from './nats-server.js';
+export { NatsCluster } from './nats-cluster.js';
+export type { NatsConnInfo } from './nats-cluster.js';
 export { Postgres } from './postgres.js';
 export { tempDir } from './temp-dir.js';
 export { makeTestPki } from './pki-fixtures.js';

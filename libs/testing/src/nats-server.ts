@@ -16,12 +16,16 @@ function which(bin: string): boolean {
   }
 }
 
-const portOpen = (port: number) =>
+export const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = createConnection({ port, host: '127.0.0.1' });
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
   });
+
+export function requireNatsServer(): void {
+  if (!which('nats-server')) throw new MissingBinaryError('nats-server', 'install it with `apt-get install nats-server` (scripts/setup.sh does)');
+}
 
 export class NatsServer {
   private constructor(readonly proc: OwnedProcess, readonly port: number, readonly storeDir: string, private readonly ownsDir: boolean) {}
@@ -31,7 +35,7 @@ export class NatsServer {
   }
 
   static async start(opts: { port?: number; storeDir?: string } = {}): Promise<NatsServer> {
-    if (!which('nats-server')) throw new MissingBinaryError('nats-server', 'install it with `apt-get install nats-server` (scripts/setup.sh does)');
+    requireNatsServer();
     const port = opts.port ?? (await freePort());
     const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'twoway-nats-')));
     const proc = OwnedProcess.spawn('nats-server', 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir]);

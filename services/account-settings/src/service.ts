@@ -75,6 +75,7 @@ export class AccountSettingsService {
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
         serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
+        streamReplicas: cfg.natsReplicas,
         log,
         onStatus: (s) => log.warn({ status: s }, 'NATS connection status'),
       });

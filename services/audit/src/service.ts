@@ -62,6 +62,7 @@ export class AuditService {
         servers: cfg.natsUrl,
         name: 'twoway-audit',
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
+        streamReplicas: cfg.natsReplicas,
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });

@@ -62,6 +62,8 @@ export interface Fixture {
   credentials: Map<string, FakeCredential>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
+  /** Request subjects whose fake owner answers with an error (an owner that is up but failing). */
+  failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
   readonly trustSetRequests: number;
   /** How many credential checks the fake account-settings has answered. */
@@ -85,17 +87,28 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}): Promise<Fixture> {
+/**
+ * `o.natsUrl`: run on NATS servers the caller owns (e.g. a NatsCluster: brokers and fake owners get
+ * every URL); then `nats`, `stopNats` and `startNats` are not available, and `audit` stays empty
+ * (read TWOWAY_AUDIT from the stream instead).
+ */
+export async function startFixture(env: Record<string, string> = {}, deps: Partial<BrokerDeps> = {}, o: { natsUrl?: string } = {}): Promise<Fixture> {
   const dir = await tempDir();
-  let nats = await NatsServer.start();
+  const external = o.natsUrl;
+  let nats = external ? undefined : await NatsServer.start();
   const first = nats;
+  const natsUrl = () => external ?? nats!.url;
+  const own = () => {
+    if (!nats) throw new Error('this fixture runs on NATS servers the test owns');
+    return nats;
+  };
   // The current server (after an outage, a new one on the same store), then the first one's store.
-  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), () => nats.stop().then(() => first.stop())];
+  const stops: (() => Promise<void>)[] = [() => dir[Symbol.asyncDispose](), async () => { if (nats) await nats.stop().then(() => first!.stop()); }];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const bus = await Bus.connect({ servers: nats.url, name: 'test-owners', log });
+    const bus = await Bus.connect({ servers: natsUrl(), name: 'test-owners', log, streamReplicas: Number(env.TWOWAY_NATS_REPLICAS ?? 1) });
     stops.push(() => bus.stop());
     await bus.ensureStreams();
     const pki = await makeTestPki();
@@ -103,6 +116,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     const credentials = new Map<string, FakeCredential>();
     const registry: TrustEntry[] = [];
     const audit: AuditEvent[] = [];
+    const failing = new Set<string>();
 
     let credentialRequests = 0;
     bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, async (req) => {
@@ -130,21 +144,26 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     let trustSetRequests = 0;
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
       trustSetRequests += 1;
+      if (failing.has(RequestSubjects.TrustSetGet)) throw new Error('the fake cert-registry is failing');
       return { entries: registry.filter((e) => req.accountIds.includes(e.accountId)) };
     });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
-    const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
-    const auditMessages = await auditConsumer.consume();
-    stops.push(async () => {
-      auditMessages.stop();
-    });
-    void (async () => {
-      for await (const m of auditMessages) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
-    })();
+    // Not on NATS the test owns (o.natsUrl): after a node kill nats.js recreates an ordered consumer in
+    // a loop that outlives the connection (30 s waits), which would keep the test process alive.
+    if (!external) {
+      const auditConsumer = await bus.js.consumers.get(Streams.Audit.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+      const auditMessages = await auditConsumer.consume();
+      stops.push(async () => {
+        auditMessages.stop();
+      });
+      void (async () => {
+        for await (const m of auditMessages) audit.push(JSON.parse(sc.decode(m.data)) as AuditEvent);
+      })();
+    }
 
     const baseEnv = () => ({
-      TWOWAY_NATS_URL: nats.url,
+      TWOWAY_NATS_URL: natsUrl(),
       TWOWAY_MQTT_PORT: '0',
       TWOWAY_MQTT_HOST: '127.0.0.1',
       TWOWAY_HTTP_PORT: '0',
@@ -190,7 +209,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
 
     const fx: Fixture = {
       get nats() {
-        return nats;
+        return own();
       },
       bus,
       broker,
@@ -199,6 +218,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       accounts,
       credentials,
       registry,
+      failing,
       get trustSetRequests() {
         return trustSetRequests;
       },
@@ -226,9 +246,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
         entry.status = status;
         await fx.publishChange(ChangeSubjects.CertStatusChanged, 'cert.status_changed', entry.accountId, { certificateId: entry.id, fingerprint: entry.fingerprint, before, after: status });
       },
-      stopNats: () => nats.proc.stop(),
+      stopNats: () => own().proc.stop(),
       startNats: async () => {
-        nats = await NatsServer.start({ port: nats.port, storeDir: nats.storeDir });
+        nats = await NatsServer.start({ port: own().port, storeDir: own().storeDir });
       },
       stop,
     };

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ChangeSubjects } from '@twoway/contracts';
+import { ChangeSubjects, RequestSubjects } from '@twoway/contracts';
 import { waitFor } from '@twoway/testing';
 import type { Issued } from '@twoway/pki';
 import { PASSWORD, connack, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
@@ -21,6 +21,8 @@ describe('broker: settings and credential changes, NATS outage', () => {
     fx.credentials.set('dev-cred', { accountId: 'acc-cred', id: 'cred-cred' });
     fx.credentials.set('dev-out', { accountId: 'acc-out', id: 'cred-out' });
     fx.credentials.set('dev-slow', { accountId: 'acc-cred', id: 'cred-slow', delayMs: 1500 });
+    fx.accounts['acc-und'] = settingsOf(false, true);
+    fx.credentials.set('dev-und', { accountId: 'acc-und', id: 'cred-und' });
     fx.register('root', fx.pki.root, 'VALID');
     fx.register('inter', fx.pki.intermediate, 'VALID');
     device = await fx.pki.device('dev-out');
@@ -113,6 +115,66 @@ describe('broker: settings and credential changes, NATS outage', () => {
       assert.deepEqual({ ...again.connack }, connack(5));
     } finally {
       fx.registry.find((e) => e.id === 'inter')!.status = 'VALID';
+      await fx.end(live);
+    }
+  });
+  /** A `cert.added` for the account: the broker drops the account's trust set (and refills it in the background). */
+  const certAdded = (account: string) => {
+    const t = new Date().toISOString();
+    return fx.publishChange(ChangeSubjects.CertAdded, 'cert.added', account, {
+      after: {
+        id: `other-${randomUUID()}`, accountId: account, name: 'other', usage: 'MUTUAL_AUTHENTICATION', status: 'VALID', fingerprint: 'ab'.repeat(32),
+        subject: 'CN=other', issuer: 'CN=other', serial: '01', notBefore: t, notAfter: t, kind: 'leaf', keyType: 'EC P-256', createdAt: t, updatedAt: t,
+      },
+    });
+  };
+
+  it('fail closed: a session that cannot be re-decided after a settings change is retried, then ended SESSION_UNDECIDABLE; later changes still apply', async () => {
+    const device = await fx.pki.device('dev-und');
+    const clientId = `und-${randomUUID()}`;
+    const credId = `und-cred-${randomUUID()}`;
+    const live = await fx.attempt({ clientId, device, username: 'dev-und', password: PASSWORD });
+    const other = await fx.attempt({ clientId: credId, username: 'dev-cred', password: PASSWORD });
+    const otherClosed = new Promise<void>((r) => other.client.once('close', () => r()));
+    try {
+      assert.deepEqual({ ...live.connack }, connack(0));
+      assert.deepEqual({ ...other.connack }, connack(0));
+      fx.failing.add(RequestSubjects.TrustSetGet);
+      await certAdded('acc-und');
+      const before = fx.accounts['acc-und']!;
+      await fx.publishChange(ChangeSubjects.SettingsChanged, 'settings.changed', 'acc-und', { before, after: before });
+      // The retries run beside the feed: a credential change published after it ends its session first.
+      await fx.publishChange(ChangeSubjects.CredentialChanged, 'credential.changed', 'acc-cred', { credentialId: 'cred-cred', username: 'dev-cred', change: 'updated' });
+      await otherClosed;
+      await waitFor(() => live.client.disconnected || !live.client.connected, { what: 'the undecidable session to end' });
+      const ev = await fx.auditFor(clientId, 'session.ended');
+      assert.equal(ev.reason, 'SESSION_UNDECIDABLE');
+      assert.equal(ev.detail?.decision, 'UNDECIDABLE');
+      assert.equal(ev.detail?.error, 'INTERNAL');
+      assert.ok(fx.audit.findIndex((e) => e.device?.clientId === credId && e.type === 'session.ended') < fx.audit.indexOf(ev), 'the later change was not held back');
+    } finally {
+      fx.failing.delete(RequestSubjects.TrustSetGet);
+      await Promise.all([fx.end(live), fx.end(other)]);
+    }
+  });
+
+  it('fail closed: after a NATS outage a session whose owner does not answer is ended SESSION_UNDECIDABLE at the bound, and readiness returns', async () => {
+    const device = await fx.pki.device('dev-und');
+    const clientId = `und-resync-${randomUUID()}`;
+    const live = await fx.attempt({ clientId, device, username: 'dev-und', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...live.connack }, connack(0));
+      await fx.stopNats();
+      await waitFor(() => !fx.broker.ready(), { what: 'not ready during the outage' });
+      fx.failing.add(RequestSubjects.TrustSetGet);
+      await fx.startNats();
+      await waitFor(() => !live.client.connected, { what: 'the undecidable session to end' });
+      const ev = await fx.auditFor(clientId, 'session.ended');
+      assert.equal(ev.reason, 'SESSION_UNDECIDABLE');
+      assert.equal(ev.detail?.resync, true);
+      await waitFor(() => fx.broker.ready(), { what: 'ready again after the resync' });
+    } finally {
+      fx.failing.delete(RequestSubjects.TrustSetGet);
       await fx.end(live);
     }
   });

@@ -61,7 +61,7 @@ export const natsCluster: ClusterFactory = async ({ nc, replicaId, log, cfg, onD
     nc,
     replicaId,
     log,
-    replicas: (cfg as { natsReplicas?: number }).natsReplicas ?? 1,
+    replicas: cfg.natsReplicas,
     limits: { queueMaxMessages: cfg.mqttQueueMaxMessages, queueMaxBytes: cfg.mqttQueueMaxBytes, queueExpiryMs: cfg.mqttQueueExpiryMs },
     onDropped,
     onWatchEnded: (what, err) => onFailed(`session store: ${what}`, err),
@@ -120,6 +120,7 @@ export class Broker {
       natsDownSinceMs: undefined as number | undefined,
       resyncing: false,
       feedAlive: false,
+      changesBlocked: false,
       stopping: false,
       draining: false,
       sessionStoreOk: true,
@@ -131,6 +132,7 @@ export class Broker {
       servers: cfg.natsUrl,
       name: `twoway-broker-${brokerId}`,
       requestTimeoutMs: cfg.natsRequestTimeoutMs,
+      streamReplicas: cfg.natsReplicas,
       log,
       onStatus: (s) => {
         if (s === 'disconnected') {
@@ -173,8 +175,11 @@ export class Broker {
         await audit.stop();
       });
       const owners = new Owners(bus, caches, metrics);
+      // Ends the re-decision retries of sessions when the broker stops.
+      const stopRetries = new AbortController();
+      cleanups.push(async () => stopRetries.abort());
       const revocation: RevocationDeps = {
-        sessions, owners, caches, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
+        sessions, owners, caches, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs, signal: stopRetries.signal,
         ...(deps.validate ? { validate: deps.validate } : {}),
       };
 
@@ -226,6 +231,10 @@ export class Broker {
         apply: async (subject, data, _seq, headers) => {
           const { change } = await applyChange(subject, data, revocation, headers);
           if (change.type !== 'ignored') metrics.changesApplied.inc({ type: change.type });
+        },
+        onBlocked: (blocked, { seq, subject, err }) => {
+          state.changesBlocked = blocked;
+          if (blocked) log.error({ err, seq, subject }, 'a change cannot be applied: readiness false until it applies');
         },
         onEnded: (err) => {
           state.feedAlive = false;
@@ -311,7 +320,7 @@ export class Broker {
       cleanups.splice(cleanups.length - 1, 0, () => listeners.stop());
 
       const readiness = () => {
-        const checks = { sessionStore: state.sessionStoreOk, nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive };
+        const checks = { sessionStore: state.sessionStoreOk, nats: state.natsConnected, fresh: !stale(), listener: listeners.listening, resynced: !state.resyncing, changeFeed: state.feedAlive, changesApplied: !state.changesBlocked };
         return { ready: !state.stopping && !state.draining && Object.values(checks).every(Boolean), checks };
       };
       metrics.gauge('twoway_broker_sessions', 'Live MQTT sessions decided by this broker', () => sessions.size);

@@ -59,6 +59,7 @@ export class CertRegistryService {
         name: SERVICE_NAME,
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
         serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
+        streamReplicas: cfg.natsReplicas,
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });

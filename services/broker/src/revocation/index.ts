@@ -4,11 +4,15 @@
 //   3. kick              — end every live session the change no longer allows, audited as session.ended
 //   4. refill            — fetch the dropped trust sets again in the background, so the next connects
 //                          (the kicked devices come straight back) are decided on a warm set
-// and, after a NATS outage, resync: flush every cache and re-decide every live session.
+// and, after a NATS outage, resync: flush every cache and re-decide every live session. A session that
+// cannot be decided again (no owner answers within the staleness bound) is ended: fail closed.
 import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, extractHeaders, runInSpan, startSpan, type HeaderCarrier } from '@twoway/telemetry';
 import type { Caches } from '../nats/owners.js';
 import { invalidate } from './invalidate.js';
-import { endSession, kick, redecide, sessionEndReason, type KickDeps } from './kick.js';
+import { kick, redecideOrEnd, sessionEndReason, type KickDeps, type RedecideOutcome } from './kick.js';
+
+/** Sessions re-decided at once during a resync. */
+const RESYNC_CONCURRENCY = 64;
 import { toChange, type Change } from './on-status-changed.js';
 
 export interface RevocationDeps extends KickDeps {
@@ -42,22 +46,29 @@ export async function applyChange(subject: string, data: Uint8Array, d: Revocati
 
 /**
  * After NATS comes back: nothing cached may be trusted (a suspension may have happened meanwhile), so
- * flush all caches and decide every live session again on fresh answers. Throws if an owner does not
- * answer; the caller retries and stays not-ready meanwhile.
+ * flush all caches and decide every live session again on fresh answers. A session whose owners do
+ * not answer is retried within the staleness bound, then ended as SESSION_UNDECIDABLE (fail closed);
+ * the caller stays not-ready until this returns.
  */
-export async function resync(d: RevocationDeps): Promise<{ checked: number; ended: number }> {
+export async function resync(d: RevocationDeps): Promise<{ checked: number; ended: number; undecidable: number }> {
   d.caches.trust.clear();
   d.caches.settings.clear();
   d.caches.credentials.clear();
-  let ended = 0;
-  const sessions = d.sessions.all();
-  for (const s of sessions) {
-    if (s.ending) continue;
-    const r = await redecide(s, d);
-    if (!r.ok) {
-      endSession(s, sessionEndReason(r.reason), { decision: r.reason, resync: true }, d);
-      ended += 1;
+  const sessions = d.sessions.all().filter((s) => !s.ending);
+  // A few at a time: the owners' answers are shared per account (single flight), and sessions waiting
+  // out an owner's retries must not hold back the others.
+  const outcomes: RedecideOutcome[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < sessions.length) {
+      const i = next++;
+      outcomes[i] = await redecideOrEnd(sessions[i]!, d, { endReason: sessionEndReason, detail: { resync: true } });
     }
-  }
-  return { checked: sessions.length, ended };
+  };
+  await Promise.all(Array.from({ length: Math.min(RESYNC_CONCURRENCY, sessions.length) }, worker));
+  return {
+    checked: sessions.length,
+    ended: outcomes.filter((o) => o !== 'kept').length,
+    undecidable: outcomes.filter((o) => o === 'undecidable').length,
+  };
 }

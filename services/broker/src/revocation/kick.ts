@@ -1,5 +1,6 @@
 // Step 3 of revocation: end the live sessions a change no longer allows, each with a `session.ended`
-// audit event, and re-decide those whose account settings changed.
+// audit event, and re-decide those whose account settings changed. A session that cannot be
+// re-decided is retried within the staleness bound, then ended (fail closed).
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
 import type { AuditQueue } from '../audit/audit-queue.js';
@@ -23,7 +24,18 @@ export interface KickDeps {
   source: string;
   staleAfterMs: number;
   now?: () => number;
+  /** How often and how long a session that cannot be re-decided is retried before it is ended (default: REDECIDE_RETRY within staleAfterMs). */
+  redecideRetry?: { attempts: number; firstDelayMs: number };
+  /** Aborted when the broker stops: pending retries give up (the stop ends every session anyway). */
+  signal?: AbortSignal;
 }
+
+/**
+ * A session whose re-decision fails (an owner unreachable, NATS away) is retried this often, the
+ * delay doubling from `firstDelayMs`, all within the staleness bound; then it is ended as
+ * SESSION_UNDECIDABLE. Keeping it "until the next resync" would fail open.
+ */
+export const REDECIDE_RETRY = { attempts: 5, firstDelayMs: 250 };
 
 /** A change that ends at least this many sessions on a replica holds its audit events back a moment (AuditQueue.holdFor). */
 const AUDIT_HOLD = { minSessions: 20, ms: 100 };
@@ -93,6 +105,59 @@ export async function redecide(s: Session, d: KickDeps, account?: AccountSetting
   return { ok: false, reason: decision.reason };
 }
 
+export type RedecideOutcome = 'kept' | 'ended' | 'undecidable';
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Decide a live session again; end it when the decision refuses it (`endReason` of the refusal), and
+ * when no decision can be made (the owners do not answer) retry within the bound, then end it as
+ * SESSION_UNDECIDABLE. `firstError`: the first attempt already failed (the caller tried once inline).
+ */
+export async function redecideOrEnd(
+  s: Session,
+  d: KickDeps,
+  o: { account?: AccountSettings; endReason: (decisionReason: ConnectReason) => ConnectReason; detail: Record<string, unknown>; eventTimeMs?: number; firstError?: unknown },
+): Promise<RedecideOutcome> {
+  const now = d.now ?? Date.now;
+  const retry = d.redecideRetry ?? REDECIDE_RETRY;
+  const until = now() + d.staleAfterMs;
+  let lastErr = o.firstError;
+  let delay = retry.firstDelayMs;
+  for (let attempt = o.firstError === undefined ? 1 : 2; ; attempt++) {
+    if (o.firstError === undefined || attempt > 2) {
+      if (s.ending) return 'ended';
+      try {
+        const r = await redecide(s, d, o.account);
+        if (r.ok) return 'kept';
+        endSession(s, o.endReason(r.reason), { ...o.detail, decision: r.reason }, d, o.eventTimeMs);
+        return 'ended';
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    if (attempt >= retry.attempts || now() + delay > until || d.signal?.aborted) break;
+    d.log.warn({ err: lastErr, clientId: s.clientId, account: s.accountId, attempt, retryInMs: delay }, 'cannot re-decide a session; retrying');
+    await sleep(delay, d.signal);
+    delay *= 2;
+  }
+  // Stopping: the broker ends every session itself, with its own reason.
+  if (d.signal?.aborted || s.ending) return s.ending ? 'ended' : 'kept';
+  const code = (lastErr as { code?: string } | undefined)?.code ?? (lastErr as Error | undefined)?.name ?? 'UNKNOWN';
+  endSession(s, ConnectReasons.SESSION_UNDECIDABLE, { ...o.detail, decision: ConnectReasons.UNDECIDABLE, error: code }, d);
+  return 'undecidable';
+}
+
 export async function kick(c: Change, d: KickDeps): Promise<number> {
   if (c.type === 'ignored') return 0;
   let ended = 0;
@@ -108,14 +173,19 @@ export async function kick(c: Change, d: KickDeps): Promise<number> {
   if (c.type === 'settings.changed') {
     for (const s of d.sessions.ofAccount(c.account)) {
       const acc: AccountSettings = { accountId: s.accountId, settings: c.after, ancestry: s.ancestry };
+      const detail = { eventId: c.eventId };
       try {
         const r = await redecide(s, d, acc);
         if (!r.ok) {
-          endSession(s, ConnectReasons.SESSION_SETTINGS_CHANGED, { decision: r.reason, eventId: c.eventId }, d, c.timeMs);
+          endSession(s, ConnectReasons.SESSION_SETTINGS_CHANGED, { decision: r.reason, ...detail }, d, c.timeMs);
           ended += 1;
         }
-      } catch (err) {
-        d.log.warn({ err, clientId: s.clientId, account: s.accountId }, 'cannot re-decide a session after a settings change; it stays until the next resync');
+      } catch (firstError) {
+        // Retried in the background, so the feed goes on to the next change (a revocation behind
+        // this one must not wait for an owner to come back); ended as SESSION_UNDECIDABLE at the bound.
+        redecideOrEnd(s, d, { account: acc, endReason: () => ConnectReasons.SESSION_SETTINGS_CHANGED, detail, eventTimeMs: c.timeMs, firstError }).catch((err: unknown) =>
+          d.log.error({ err, clientId: s.clientId, account: s.accountId }, 'session re-decision failed unexpectedly'),
+        );
       }
     }
   }
