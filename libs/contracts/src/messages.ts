@@ -65,7 +65,14 @@ export type CredentialChainGetRequest = Static<typeof CredentialChainGetRequest>
 export const CredentialChainGetReply = Type.Object({ path: Type.Union([ChainPath, Type.Null()]) });
 export type CredentialChainGetReply = Static<typeof CredentialChainGetReply>;
 
-export const TrustSetRequest = Type.Object({ accountIds: Type.Array(Id, { minItems: 1, maxItems: 64 }) });
+/**
+ * A trust set travels in pages (a NATS message is at most `max_payload`, 1 MB by default: about 1,250
+ * EC registrations). `after`: the `next` of the previous page; absent for the first.
+ */
+export const TrustSetRequest = Type.Object({
+  accountIds: Type.Array(Id, { minItems: 1, maxItems: 64 }),
+  after: Type.Optional(Type.String({ maxLength: 200 })),
+});
 export type TrustSetRequest = Static<typeof TrustSetRequest>;
 /** A registration as the broker needs it: enough to validate a chain and check every status. */
 export const TrustEntry = Type.Object({
@@ -77,7 +84,8 @@ export const TrustEntry = Type.Object({
   pem: Type.String(),
 });
 export type TrustEntry = Static<typeof TrustEntry>;
-export const TrustSetReply = Type.Object({ entries: Type.Array(TrustEntry) });
+/** `next`: there are more registrations; ask again with `after: next`. Absent on the last page. */
+export const TrustSetReply = Type.Object({ entries: Type.Array(TrustEntry), next: Type.Optional(Type.String()) });
 export type TrustSetReply = Static<typeof TrustSetReply>;
 
 // ---- change events --------------------------------------------------------------------------

@@ -62,6 +62,8 @@ export interface Fixture {
   credentials: Map<string, FakeCredential>;
   /** What the fake cert-registry answers. */
   registry: TrustEntry[];
+  /** Registrations per page of the fake cert-registry's trust-set replies (default: all in one). */
+  trustPageSize: number;
   /** Request subjects whose fake owner answers with an error (an owner that is up but failing). */
   failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
@@ -145,7 +147,11 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
       trustSetRequests += 1;
       if (failing.has(RequestSubjects.TrustSetGet)) throw new Error('the fake cert-registry is failing');
-      return { entries: registry.filter((e) => req.accountIds.includes(e.accountId)) };
+      // Paged like cert-registry (id order, `next` while more remain), fx.trustPageSize at a time.
+      const all = registry.filter((e) => req.accountIds.includes(e.accountId)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const rest = req.after === undefined ? all : all.filter((e) => e.id > req.after!);
+      const entries = rest.slice(0, fx.trustPageSize);
+      return { entries, ...(rest.length > entries.length ? { next: entries[entries.length - 1]!.id } : {}) };
     });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
@@ -219,6 +225,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       credentials,
       registry,
       failing,
+      trustPageSize: Number.MAX_SAFE_INTEGER,
       get trustSetRequests() {
         return trustSetRequests;
       },

@@ -15,3 +15,11 @@ export class ChangeFeedEndedError extends Error {
     super('the change feed ended unexpectedly', options);
   }
 }
+
+/** A trust set needed more pages than the broker fetches for one ancestry: the connect is undecidable (fail closed). */
+export class TrustSetTooLargeError extends Error {
+  override name = 'TrustSetTooLargeError';
+  constructor(readonly ancestry: readonly string[], readonly fetched: number) {
+    super(`trust set of ${ancestry[0]} still incomplete after ${fetched} registrations`);
+  }
+}

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { JetStreamManager } from 'nats';
@@ -391,6 +391,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(reply.entries.length, await svc.ds.getRepository(CertificateEntity).countBy([{ accountId: 'acct-a' }, { accountId: 'acct-a1' }]));
       const bad = await client.nc.request(RequestSubjects.TrustSetGet, new TextEncoder().encode('{"accountIds":[]}'));
       assert.equal(JSON.parse(new TextDecoder().decode(bad.data)).error.code, 'BAD_REQUEST');
+    });
+
+    it('pages a trust set far over NATS max_payload: every registration once, each reply within the limit', async () => {
+      // 1,400 EC registrations (about 1.3 MB of PEM) in one account: one reply could not carry them.
+      const pem = pki.root.cert.pem;
+      const now = new Date();
+      const rows = Array.from({ length: 1400 }, (_, i) => ({
+        id: randomUUID(), accountId: 'acct-big', name: `pinned ${i}`, usage: 'MUTUAL_AUTHENTICATION' as const, status: 'VALID' as const,
+        fingerprint: i.toString(16).padStart(64, '0'), subject: 'CN=x', issuer: 'CN=x', serial: String(i), notBefore: now, notAfter: now,
+        kind: 'leaf' as const, keyType: 'EC P-256', pem, createdAt: now, updatedAt: now, createdBy: 'tok-test',
+      }));
+      for (let i = 0; i < rows.length; i += 200) await svc.ds.getRepository(CertificateEntity).insert(rows.slice(i, i + 200));
+      const maxPayload = client.nc.info!.max_payload;
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      for (;;) {
+        const msg = await client.nc.request(RequestSubjects.TrustSetGet, new TextEncoder().encode(JSON.stringify({ accountIds: ['acct-big'], ...(after ? { after } : {}) })), { timeout: 5000 });
+        assert.ok(msg.data.byteLength <= maxPayload, `a page of ${msg.data.byteLength} bytes`);
+        const reply = JSON.parse(new TextDecoder().decode(msg.data)) as TrustSetReply;
+        pages++;
+        seen.push(...reply.entries.map((e) => e.id));
+        if (!reply.next) break;
+        after = reply.next;
+      }
+      assert.ok(pages >= 3, `${pages} pages`);
+      assert.equal(seen.length, rows.length);
+      assert.equal(new Set(seen).size, rows.length, 'a registration came twice');
+      assert.deepEqual(new Set(seen), new Set(rows.map((r) => r.id)));
     });
 
     it('lists with filters and cursor pagination', async () => {

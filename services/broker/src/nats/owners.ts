@@ -2,7 +2,7 @@
 // when it can be (DESIGN.md §5: the connect path reads caches filled and invalidated by events).
 import {
   CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
-  type CredentialVerifyReply as CredentialReply,
+  type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import type { Bus } from '@twoway/nats';
@@ -12,6 +12,13 @@ import { SingleFlight } from '../cache/single-flight.js';
 import type { TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
 import type { KeyKind } from '../connect/decide.js';
 import type { BrokerMetrics } from '../http/metrics.js';
+import { TrustSetTooLargeError } from '../errors.js';
+
+/**
+ * Pages of one trust set at most (a page is up to 1,000 registrations): 1,000,000 registrations in one
+ * ancestry. Beyond it the set is treated as unanswerable rather than held half-read.
+ */
+const MAX_TRUST_PAGES = 1_000;
 
 export interface Caches {
   trust: TrustCache;
@@ -146,8 +153,17 @@ export class Owners {
   private fetchTrust(ancestry: readonly string[], traceparent?: string): Promise<TrustSnapshot> {
     const gen = this.caches.trust.generation.current;
     return this.trustFetches.run(ancestry.join('/'), gen, async () => {
-      const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry] }, TrustSetReply, { traceparent });
-      const snap = this.caches.trust.build(ancestry, r.entries);
+      // In pages (cert-registry keeps each reply within NATS max_payload), in registration id order.
+      const entries: TrustEntry[] = [];
+      let after: string | undefined;
+      for (let pages = 0; ; pages++) {
+        if (pages >= MAX_TRUST_PAGES) throw new TrustSetTooLargeError(ancestry, entries.length);
+        const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(after !== undefined ? { after } : {}) }, TrustSetReply, { traceparent });
+        for (const e of r.entries) entries.push(e);
+        if (r.next === undefined || r.entries.length === 0) break;
+        after = r.next;
+      }
+      const snap = this.caches.trust.build(ancestry, entries);
       this.caches.trust.put(snap, gen);
       return snap;
     });

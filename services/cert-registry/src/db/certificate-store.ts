@@ -212,13 +212,18 @@ export class CertificateStore {
   }
 
   /** Every registration of these accounts, any status: one query on the (account_id, …) index. */
-  async trustSet(accountIds: string[]): Promise<TrustEntry[]> {
-    const rows = await this.ds
+  /** Registrations of the accounts, any status, in id order: all of them, or `limit` after id `after`. */
+  async trustSet(accountIds: string[], page?: { after?: string; limit: number }): Promise<TrustEntry[]> {
+    let q = this.ds
       .getRepository(CertificateEntity)
       .createQueryBuilder('c')
       .select(['c.id', 'c.accountId', 'c.fingerprint', 'c.status', 'c.kind', 'c.pem'])
-      .where('c.accountId IN (:...accountIds)', { accountIds: [...new Set(accountIds)] })
-      .getMany();
+      .where('c.accountId IN (:...accountIds)', { accountIds: [...new Set(accountIds)] });
+    if (page) {
+      if (page.after !== undefined) q = q.andWhere('c.id > :after', { after: page.after });
+      q = q.orderBy('c.id', 'ASC').limit(page.limit);
+    }
+    const rows = await q.getMany();
     return rows.map((r) => ({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem }));
   }
 
