@@ -12,6 +12,7 @@
 // Every read on a hot path is local; a replica's own write is in its memory before the call resolves.
 // Other replicas apply it a moment later (one watch delivery): a QoS 1/2 message published on another
 // replica in that moment after SUBACK, while the subscriber is offline, is not queued for it.
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { MsgRequest, NatsConnection, JetStreamManager, JetStreamClient, StoredMsg } from 'nats';
@@ -127,6 +128,8 @@ export class PacketNotFoundError extends Error {
 }
 
 /** Retained values keep the forwarded-envelope format (older replicas read it) plus the packet's exact fields. */
+/** Inbound QoS 2 keys remembered for a later purge (see cleanIncoming). */
+const STORED_INCOMING_MAX = 100_000;
 const ENVELOPE_FIELDS = new Set(['topic', 'payload', 'qos', 'retain', 'brokerId', 'brokerCounter', 'clientId', 'properties', 'messageExpiry']);
 function encodeRetained(packet: StoredPacket, replicaId: string): Uint8Array {
   const env = JSON.parse(Buffer.from(encodeEnvelope({ ...(packet as { topic: string }), retain: true }, replicaId)).toString('utf8')) as Record<string, unknown>;
@@ -167,6 +170,10 @@ export class AedesNatsPersistence {
   readonly #locks = new Map<string, Promise<unknown>>();
   /** Wills this replica claimed: client id → revision of the claim. */
   readonly #claims = new Map<string, number>();
+  /** Per clean-session connection (aedes' client object): the nonce of its inbound QoS 2 namespace. */
+  readonly #connectionNonces = new WeakMap<object, string>();
+  /** Inbound QoS 2 keys this replica stored state under and has not purged (insertion order, bounded). */
+  readonly #storedIncoming = new Set<string>();
   #inflight = 0;
   #idle: (() => void) | undefined;
 
@@ -345,14 +352,34 @@ export class AedesNatsPersistence {
 
   // --- inbound QoS 2 awaiting PUBREL ---
 
+  /**
+   * Whose inbound QoS 2 state a key names. A clean-session connection ([MQTT-3.1.2-6]) keeps its state
+   * under a name of its own (the client id and a per-connection nonce), so no state of an earlier
+   * connection can ever match it: discarding the old state at CONNECT costs no request, and a connect
+   * does not wait for JetStream (nor fail while NATS is away). A persistent session's state is keyed by
+   * its client id, to survive a reconnect to another replica.
+   */
+  private incomingKey(client: ClientRef): string {
+    const c = client as ClientRef & { clean?: boolean };
+    if (c.clean !== true) return keyOf(client.id);
+    let nonce = this.#connectionNonces.get(c);
+    if (nonce === undefined) this.#connectionNonces.set(c, (nonce = randomUUID().slice(0, 13)));
+    return `${keyOf(client.id)}=${nonce}`;
+  }
+
   private incomingSubject(client: ClientRef, messageId: unknown): string {
-    return `${this.names.inSubject}.${keyOf(client.id)}.${Number(messageId)}`;
+    return `${this.names.inSubject}.${this.incomingKey(client)}.${Number(messageId)}`;
   }
 
   async incomingStorePacket(client: ClientRef, packet: StoredPacket & { messageId: number }): Promise<void> {
     const stored = new Packet(packet);
     stored.messageId = packet.messageId;
     const { headers, data } = packetToMessage(stored);
+    const key = this.incomingKey(client);
+    this.#storedIncoming.delete(key);
+    this.#storedIncoming.add(key);
+    // Bounded: forgetting the oldest only costs a purge that is skipped (the stream's max_age still ends it).
+    if (this.#storedIncoming.size > STORED_INCOMING_MAX) this.#storedIncoming.delete(this.#storedIncoming.values().next().value!);
     await this.js.publish(this.incomingSubject(client, packet.messageId), data, { headers, timeout: this.opts.timeoutMs });
   }
 
@@ -375,8 +402,28 @@ export class AedesNatsPersistence {
     if (r.purged === 0) throw new PacketNotFoundError();
   }
 
+  /**
+   * aedes calls this for a clean-session client at CONNECT and at close. Only state that may exist is
+   * purged: this connection's own (if it stored any here), and the client id's persistent-session state
+   * when this replica stored some or the client had a persistent session (its subscriptions are
+   * mirrored here). A caller that does not say `clean` (the persistence contract's own) always purges.
+   */
   async cleanIncoming(client: ClientRef): Promise<void> {
-    await this.jsm.streams.purge(this.names.inStream, { filter: `${this.names.inSubject}.${keyOf(client.id)}.*` });
+    const c = client as ClientRef & { clean?: boolean };
+    const purge = (key: string) => {
+      this.#storedIncoming.delete(key);
+      return this.jsm.streams.purge(this.names.inStream, { filter: `${this.names.inSubject}.${key}.*` });
+    };
+    const persistentKey = keyOf(client.id);
+    if (c.clean !== true) {
+      await purge(persistentKey);
+      return;
+    }
+    const own = this.incomingKey(client);
+    const work: Promise<unknown>[] = [];
+    if (this.#storedIncoming.has(own)) work.push(purge(own));
+    if (this.#storedIncoming.has(persistentKey) || this.subs.get(persistentKey) !== undefined) work.push(purge(persistentKey));
+    await Promise.all(work);
   }
 
   // --- wills ---
