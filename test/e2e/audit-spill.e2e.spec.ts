@@ -11,19 +11,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { System, makeTestPki, openLean, waitFor, type LeanDevice, type TestPki } from '@twoway/testing';
 import { Operator, type AuditItem } from './support/operator.js';
+import { httpStatus as status, natsOutage, pidOf } from './support/outage.js';
 
 const OUTAGE_MS = Number(process.env.OUTAGE_TEST_SECONDS ?? 10) * 1000;
 const MAX_CONNECTS = Number(process.env.OUTAGE_TEST_CONNECTS ?? 3000);
 const CONCURRENCY = 16;
-
-const pidOf = async (sys: System, name: string) => Number((await readFile(join(sys.dataDir, 'run', `${name}.pid`), 'utf8')).trim());
-const status = async (url: string): Promise<number> => {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status;
-  } catch {
-    return 0;
-  }
-};
 
 /** Every spilled line on disk, over all replicas' spill directories. */
 async function spilledLines(dataDir: string): Promise<string[]> {
@@ -72,17 +64,7 @@ describe('audit events through a NATS outage', { timeout: 300_000 + 2 * OUTAGE_M
       },
       { timeoutMs: 60_000, everyMs: 250, what: 'a warm connect' },
     );
-    const upPid = sys.proc.child.pid!;
-    process.kill(upPid, 'SIGSTOP');
-    let paused = true;
-    const resume = () => {
-      if (paused) process.kill(upPid, 'SIGCONT');
-      paused = false;
-    };
-    t.after(resume);
-    process.kill(await pidOf(sys, 'nats-server'), 'SIGKILL');
-    await waitFor(async () => (await status(`${sys.brokerHttpUrl}/readyz`)) === 503, { timeoutMs: 15_000, what: 'the broker to see NATS gone' });
-    return resume;
+    return natsOutage(sys, t);
   }
 
   /** Connect (and leave at once) with client ids `${prefix}${i}` until the window ends or `max` are done. */

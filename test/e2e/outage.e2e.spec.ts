@@ -4,24 +4,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { System, makeTestPki, waitFor, type TestPki } from '@twoway/testing';
 import { tryConnect } from './support/mqtt.js';
 import { Operator } from './support/operator.js';
-
-/** The pid `twoway up` wrote for one of its children. */
-async function pidOf(sys: System, name: string): Promise<number> {
-  return Number((await readFile(join(sys.dataDir, 'run', `${name}.pid`), 'utf8')).trim());
-}
-
-const status = async (url: string): Promise<number> => {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status;
-  } catch {
-    return 0;
-  }
-};
+import { httpStatus as status, natsOutage, pidOf } from './support/outage.js';
 
 describe('NATS outage under twoway up', { timeout: 300_000 }, () => {
   let sys: System;
@@ -89,16 +76,7 @@ describe('NATS outage under twoway up', { timeout: 300_000 }, () => {
     const verifiedAt = Date.now();
 
     // The outage: `up` paused so it cannot restart NATS yet, then nats-server killed.
-    const upPid = sys.proc.child.pid!;
-    process.kill(upPid, 'SIGSTOP');
-    let paused = true;
-    const resume = () => {
-      if (paused) process.kill(upPid, 'SIGCONT');
-      paused = false;
-    };
-    t.after(resume);
-    process.kill(await pidOf(sys, 'nats-server'), 'SIGKILL');
-    await waitFor(async () => (await status(`${sys.brokerHttpUrl}/readyz`)) === 503, { timeoutMs: 15_000, what: 'the broker to see NATS gone' });
+    const resume = await natsOutage(sys, t);
     // Past the short token reuse (2 s): cert-registry must ask account-settings, and cannot.
     await new Promise((r) => setTimeout(r, Math.max(0, verifiedAt + 2_500 - Date.now())));
 

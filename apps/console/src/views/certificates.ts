@@ -240,16 +240,20 @@ export function certificatesView(ctx: Ctx): View {
     (row?.querySelector<HTMLElement>('[data-action=status]') ?? row?.querySelector<HTMLElement>('button'))?.focus();
   }
 
-  /** Suspend or restore straight from the list, with the same confirmation as in Edit. */
-  async function quickStatus(c: Certificate, to: CertStatus): Promise<void> {
+  /** The one confirmation of a status change, from the list and from Edit alike. */
+  function confirmStatusChange(c: Certificate, to: CertStatus): Promise<boolean> {
     const verb = to === 'VALID' ? 'Restore' : to === 'SUSPENDED' ? 'Suspend' : 'Revoke';
-    const ok = await confirmDialog({
+    return confirmDialog({
       title: `${verb} certificate?`,
       message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), h('p', { class: 'muted small mono' }, c.subject)],
       confirmLabel: `${verb} certificate`,
       danger: to !== 'VALID',
     });
-    if (!ok) return;
+  }
+
+  /** Suspend or restore straight from the list, with the same confirmation as in Edit. */
+  async function quickStatus(c: Certificate, to: CertStatus): Promise<void> {
+    if (!(await confirmStatusChange(c, to))) return;
     try {
       const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
       toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
@@ -280,14 +284,7 @@ export function certificatesView(ctx: Ctx): View {
       const to = chosen();
       if (to === c.status) return d.close();
       void (async () => {
-        const verb = to === 'VALID' ? 'Restore' : to === 'SUSPENDED' ? 'Suspend' : 'Revoke';
-        const ok = await confirmDialog({
-          title: `${verb} certificate?`,
-          message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), h('p', { class: 'muted small mono' }, c.subject)],
-          confirmLabel: `${verb} certificate`,
-          danger: to !== 'VALID',
-        });
-        if (!ok) return;
+        if (!(await confirmStatusChange(c, to))) return;
         await busy(save, async () => {
           try {
             const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
