@@ -1,4 +1,4 @@
-// An in-memory stand-in for the twoway REST API (DESIGN.md §3), serving the built console at / on one
+// An in-memory stand-in for the twoway REST API (docs/design.md §3), serving the built console at / on one
 // origin like the gateway does, so the console's browser test runs without NATS or the services.
 // It keeps the real contracts: error bodies, list pages, the audit SSE stream, provider-only settings.
 import { randomBytes, randomUUID } from 'node:crypto';

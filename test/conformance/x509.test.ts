@@ -1,6 +1,6 @@
 // X.509 path-validation conformance: the client-authentication vectors of x509-limbo and NIST PKITS
 // (test/conformance/x509/, see its SOURCES.md) run through the real command,
-// `twoway pki verify --cases`, as an operator would. The bar (issue 3): zero false accepts, ≥ 95 % agreement.
+// `twoway pki verify --cases`, as an operator would. The bar: zero false accepts, ≥ 95 % agreement.
 // Every remaining disagreement is explained in docs/conformance.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

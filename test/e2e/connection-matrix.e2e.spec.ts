@@ -1,4 +1,4 @@
-// Issue 4's connection rule, every cell: account settings (mTLS only / both / TLS only / none) ×
+// The connection rule, every cell: account settings (mTLS only / both / TLS only / none) ×
 // what the device presents (no certificate, trusted, untrusted, revoked) × password (right, wrong),
 // with real TLS and real clients, asserting the CONNACK and the audit event's type and reason.
 import { describe, it, before, after } from 'node:test';
@@ -16,7 +16,7 @@ const MODES: Mode[] = ['mtls-only', 'both', 'tls-only', 'none'];
 const PRESENTED: Presented[] = ['none', 'trusted', 'untrusted', 'revoked'];
 
 interface Expect { connected: boolean; returnCode?: 4 | 5; type: string; reason: RegExp }
-/** The rule, written out: issue 4 item 2 and docs/broker.md. */
+/** The rule, written out: docs/broker.md "The connect decision". */
 function expected(mode: Mode, presented: Presented, rightPassword: boolean): Expect {
   const no = (reason: RegExp, returnCode: 4 | 5 = 5): Expect => ({ connected: false, returnCode, type: 'connect.rejected', reason });
   const yes = (reason: RegExp, type = 'connect.accepted'): Expect => ({ connected: true, type, reason });

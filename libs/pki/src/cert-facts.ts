@@ -347,7 +347,7 @@ function parse(der: Uint8Array, fingerprint: string): CertFacts {
 
   const subject = parseName(subjectT);
   const issuer = parseName(issuerT);
-  // The profile is X.509 v3 (DESIGN.md section 1 rules rely on extensions); RFC 5280 §4.1.2.4: the issuer
+  // The profile is X.509 v3 (docs/design.md §1 rules rely on extensions); RFC 5280 §4.1.2.4: the issuer
   // field MUST contain a non-empty distinguished name.
   if (!structureProblem && version !== 3) structureProblem = { reason: 'CERT_MALFORMED', detail: `X.509 version ${version}; only v3 certificates are accepted` };
   if (!structureProblem && issuer.empty) structureProblem = { reason: 'CERT_MALFORMED', detail: 'empty issuer name (RFC 5280 §4.1.2.4)' };

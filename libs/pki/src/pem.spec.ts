@@ -1,4 +1,4 @@
-// Upload rules for PEM input (DESIGN.md section 1): one certificate per entry, private keys refused in
+// Upload rules for PEM input (docs/design.md §1): one certificate per entry, private keys refused in
 // every encoding, damaged input refused with a message that says what is wrong.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // The one chain validator (broker connects, upload checks, `twoway pki verify`): builds candidate paths
 // from the certificates a peer sent to a registered anchor, then applies RFC 5280 §6.1 path validation to
-// each, with the stricter rules of DESIGN.md section 1. @peculiar/x509 only parses; every decision is here.
+// each, with the stricter rules of docs/design.md §1. @peculiar/x509 only parses; every decision is here.
 import { constants, createHash, verify as nodeVerify } from 'node:crypto';
 import { ChainReasons, type ChainReason } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';

@@ -1,4 +1,4 @@
-// Issue 5: kill -9 the audit service in the middle of a burst of 10,000 events; after a restart every
+// kill -9 the audit service in the middle of a burst of 10,000 events; after a restart every
 // event is stored exactly once. Then a downstream durable consumer, started afterwards, replays the
 // whole stream from the beginning (examples/audit-consumer).
 import { describe, it, before, after } from 'node:test';

@@ -246,7 +246,7 @@ export class Broker {
       state.feedAlive = true;
       cleanups.push(() => feed.stop());
 
-      // Reconnect: flush and re-decide before trusting anything again (DESIGN.md §2).
+      // Reconnect: flush and re-decide before trusting anything again (docs/design.md §2).
       let resyncTimer: NodeJS.Timeout | undefined;
       cleanups.push(async () => {
         if (resyncTimer) clearTimeout(resyncTimer);

@@ -140,7 +140,7 @@ One chain: --leaf may hold the leaf followed by its chain; --chain adds more unt
 --trust files hold the anchors (roots, intermediates or pinned leaves). Prints 'valid' or
 'invalid: REASON (detail)'; exit 0 when valid, 1 when not. --at defaults to now, --purpose to client.
 
-Bulk (DESIGN.md section 3): each input line is {"id","trust":[PEM...],"untrusted":[PEM...],"leaf":PEM,
+Bulk (docs/design.md §3): each input line is {"id","trust":[PEM...],"untrusted":[PEM...],"leaf":PEM,
 "at":ISO-8601|null,"purpose":"client"|"server"|"any"}; each output line is {"id","valid","reason"}
 (--detail adds "detail"). Exit 0 once every case was evaluated, whatever the verdicts.`,
     options: { leaf: { type: 'string' }, chain: { type: 'string' }, trust: { type: 'string', multiple: true }, at: { type: 'string' }, purpose: { type: 'string' }, json: { type: 'boolean' }, cases: { type: 'string' }, detail: { type: 'boolean' }, help },

@@ -1,5 +1,5 @@
 // `twoway pki verify`: one chain from files, or the bulk pre-flight mode `--cases FILE.jsonl` of
-// DESIGN.md section 3 (one JSON object a line in, one `{"id","valid","reason"}` line a case out; a case
+// docs/design.md §3 (one JSON object a line in, one `{"id","valid","reason"}` line a case out; a case
 // that cannot be read still gets an answer, valid:false, never a crash).
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -117,7 +117,7 @@ export async function runCases(file: string, opts: { detail?: boolean; out?: Nod
     } else {
       result = evaluateCase(parsed as CaseInput, now);
     }
-    // Exactly {"id","valid","reason"} per DESIGN.md section 3, unless --detail asks for the explanation.
+    // Exactly {"id","valid","reason"} per docs/design.md §3, unless --detail asks for the explanation.
     const line2 = opts.detail ? result : { id: result.id, valid: result.valid, reason: result.reason };
     const ok = out.write(JSON.stringify(line2) + '\n');
     if (!ok) await new Promise((r) => out.once('drain', r));

@@ -1,5 +1,5 @@
 // Verified credentials, so a reconnect storm does not make account-settings hash every password
-// again (issue 4 item 3). Keyed by username plus an HMAC of the password under a key that exists only
+// again (docs/broker.md, "Warm caches"). Keyed by username plus an HMAC of the password under a key that exists only
 // in this process: the password itself is never stored. Only successes are cached (failures must reach
 // account-settings, which counts them for lockout). Dropped by `credential.changed`, and after a TTL
 // because a credential's expiry is not an event. Bounded: at the bound the least recently used entry

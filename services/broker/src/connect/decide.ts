@@ -1,5 +1,5 @@
 // The connect decision: pure, time passed in. Facts in (gathered by gather-facts.ts), a decision out.
-// The rule is DESIGN.md §1 "The connection rule" and issue 4 item 2; every refusal names its reason
+// The rule is docs/design.md §1 "The connection rule" and docs/broker.md "The connect decision"; every refusal names its reason
 // (libs/contracts reason-codes.ts), because MQTT 3.1.1 can only say CONNACK 4 or 5.
 import { AuditTypes, ConnectReasons, type ConnectReason, type Settings } from '@twoway/contracts';
 
@@ -83,7 +83,7 @@ export function namesOf(leaf: LeafFacts): string[] {
   return names;
 }
 
-/** Identity binding (DESIGN.md §1): the verified certificate must name this client id and/or username. */
+/** Identity binding (docs/design.md §1): the verified certificate must name this client id and/or username. */
 export function bindingHolds(bindTo: Settings['identity']['bindCertificateTo'], leaf: LeafFacts, clientId: string, username: string | undefined): boolean {
   if (bindTo === 'none') return true;
   const names = namesOf(leaf);
@@ -101,7 +101,7 @@ export function certificateKey(lookup: KeyKind, leaf: LeafFacts): string | undef
 
 export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // Fail closed: an owner did not answer, or NATS has been away longer than the staleness bound, so no
-  // cached answer can be trusted to reflect a suspension made meanwhile (DESIGN.md §5).
+  // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §5).
   if (f.undecidable) return reject(R.UNDECIDABLE);
   if (f.natsDownSinceMs !== undefined && o.nowMs - f.natsDownSinceMs > o.staleAfterMs) return reject(R.UNDECIDABLE);
 
@@ -123,7 +123,7 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // A key taken from a certificate is only honoured when the account looks credentials up that way...
   if (cred.keyKind !== 'username' && lookup === 'username') return reject(R.CREDENTIALS_MISSING);
 
-  // ...and only from a chain that verified: the fallback never trusts certificate fields (DESIGN.md §5).
+  // ...and only from a chain that verified: the fallback never trusts certificate fields (docs/design.md §5).
   if (lookup !== 'username') {
     if (chain.kind === 'none' || chain.kind === 'not_evaluated') return reject(R.CERT_REQUIRED);
     if (chain.kind === 'untrusted' || chain.kind === 'blocked') return reject(chain.reason);
@@ -139,7 +139,7 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
       if (!bindingHolds(s.identity.bindCertificateTo, chain.leaf, f.clientId, username)) return reject(R.CN_MISMATCH);
       return accept(R.MUTUAL_TLS, 'mutual');
     }
-    // Default policy (issue 4 item 2): a chain that verified but carries a SUSPENDED or REVOKED
+    // Default policy (docs/broker.md, "The connect decision"): a chain that verified but carries a SUSPENDED or REVOKED
     // certificate is refused even when plain TLS is on; the fallback is for missing or untrusted ones.
     if (chain.kind === 'blocked') return reject(chain.reason);
     const why = chain.kind === 'untrusted' ? chain.reason : R.CHAIN_EMPTY;

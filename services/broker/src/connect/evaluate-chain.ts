@@ -1,6 +1,6 @@
 // Evaluate the chain a device presented against its account's trust set: validate with the one
 // validator (libs/pki) using VALID registrations as anchors, and check every certificate of each
-// candidate path against the registry (not just the leaf: DESIGN.md §5, Mosquitto's crlfile). A device
+// candidate path against the registry (not just the leaf: docs/design.md §5, Mosquitto's crlfile). A device
 // is admitted when any candidate path is valid and clean; status follows the CA (subject and key), so a
 // renewed or cross-signed copy of a suspended CA is suspended too (docs/broker.md, "The connect decision").
 import { ConnectReasons, type CertStatus, type ConnectReason } from '@twoway/contracts';

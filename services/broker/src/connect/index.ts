@@ -1,7 +1,7 @@
 // How a CONNECT is decided, in order (aedes `authenticate`):
 //   1. gather-facts  — CONNECT fields, the chain captured at the handshake, credential owner, settings,
 //                      chain standing against the account's trust set (warm caches, NATS on a miss)
-//   2. decide        — pure: the connection rule of DESIGN.md §1 and issue 4, a reason for every outcome
+//   2. decide        — pure: the connection rule of docs/design.md §1, a reason for every outcome
 //   3. audit         — an audit event queued for JetStream (not awaited), a log line, metrics
 // One `twoway.broker.connect` span covers the three steps and roots the connect's trace: each NATS
 // request of step 1 is its child (libs/nats), and its trace id is the audit event's and the log's.

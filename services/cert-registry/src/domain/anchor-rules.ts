@@ -14,7 +14,7 @@ export interface AnchorFacts {
 
 export type AnchorVerdict = { ok: true } | { ok: false; problem: string };
 
-/** RSA below 2048 bits is refused everywhere (DESIGN.md §1, NIST SP 800-131A). */
+/** RSA below 2048 bits is refused everywhere (docs/design.md §1, NIST SP 800-131A). */
 export const MIN_RSA_BITS = 2048;
 /** Curves a TLS 1.2/1.3 peer may use for a client certificate (RFC 8446 §4.2.7); others cannot anchor. */
 const ACCEPTED_EC = new Set(['EC P-256', 'EC P-384', 'EC P-521']);

@@ -1,4 +1,4 @@
-// Certificate status transitions (DESIGN.md §1): every move among VALID, SUSPENDED and REVOKED is
+// Certificate status transitions (docs/design.md §1): every move among VALID, SUSPENDED and REVOKED is
 // allowed, REVOKED → VALID included (revocation is local to twoway and reversible by intent).
 import type { CertStatus } from '@twoway/contracts';
 

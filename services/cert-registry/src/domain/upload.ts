@@ -1,4 +1,4 @@
-// Upload rules (DESIGN.md §1): one certificate per entry, or a chain file split into entries that
+// Upload rules (docs/design.md §1): one certificate per entry, or a chain file split into entries that
 // are all stored or none; private keys and damaged PEM refused by libs/pki before anything else
 // looks at the input; every entry must be usable as an anchor. Pure: `now` is passed in.
 import { parsePemCertificates, type ParsedCert } from '@twoway/pki';

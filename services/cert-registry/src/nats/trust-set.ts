@@ -1,6 +1,6 @@
 // Answers the broker's trust query: every registration of the given accounts (the device's account
 // and its ancestors), any status — the broker needs SUSPENDED and REVOKED entries too, to refuse a
-// chain that passes through one of them (DESIGN.md §1, rule 2).
+// chain that passes through one of them (docs/design.md §1, rule 2).
 //
 // In pages: a reply must fit in one NATS message (`max_payload`, 1 MB by default), and an ancestry may
 // hold any number of registrations (100,000 pinned device leaves is a documented use). A page holds at
