@@ -1,8 +1,81 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEnvelope, encodeEnvelope, EnvelopeInvalidError, forwardDecision, packetFromEnvelope } from './envelope.js';
+import { headers as natsHeaders } from 'nats';
+import {
+  decodeEnvelope, decodeForward, encodeEnvelope, encodeForward, EnvelopeInvalidError, exceedsMaxPayload, forwardDecision, forwardSubjects, packetFromEnvelope,
+} from './envelope.js';
 
-describe('forwarded MQTT envelope', () => {
+describe('forwarded MQTT PUBLISH (payload as the NATS body, the rest in headers)', () => {
+  /** What the receiving side gets: the body and headers as nats.js decodes them from the wire. */
+  const overTheWire = ({ data, headers }: ReturnType<typeof encodeForward>) => {
+    const wire = (headers as unknown as { encode(): Uint8Array }).encode();
+    const decoded = (natsHeaders() as unknown as { constructor: { decode(b: Uint8Array): ReturnType<typeof natsHeaders> } }).constructor.decode(wire);
+    return { data: Buffer.from(data), headers: decoded };
+  };
+
+  it('round-trips a binary payload unchanged, qos, retain, dedupe keys and MQTT 5 Buffer properties', () => {
+    const payload = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 0x0d, 0x0a]);
+    const properties = { correlationData: Buffer.from('corr-\u0000'), userProperties: { site: 'a' }, contentType: 'bin' };
+    const msg = encodeForward({ topic: 'fleet/d1/t', payload, qos: 1, retain: true, brokerId: 'b1', brokerCounter: 7, clientId: 'd1', properties, messageExpiry: 123 }, 'replica-b');
+    assert.equal(msg.data, payload, 'the payload itself is the body: no copy, no encoding');
+    const { origin, packet } = decodeForward(overTheWire(msg));
+    assert.equal(origin, 'replica-b');
+    assert.deepEqual(packet, {
+      cmd: 'publish', topic: 'fleet/d1/t', payload, qos: 1, retain: true, dup: false,
+      brokerId: 'b1', brokerCounter: 7, clientId: 'd1', properties, messageExpiry: 123,
+    });
+  });
+
+  it('carries topics and ids NATS header values cannot hold (CR, LF, surrounding spaces, non-ASCII)', () => {
+    const odd = { topic: ' a/\r\n/b ', clientId: 'dev\nice ', brokerId: ' b', payload: 'x' };
+    const { origin, packet } = decodeForward(overTheWire(encodeForward(odd, 'pod 1\n')));
+    assert.deepEqual([origin, packet.topic, packet.clientId, packet.brokerId], ['pod 1\n', odd.topic, odd.clientId, odd.brokerId]);
+    const utf8 = decodeForward(overTheWire(encodeForward({ topic: 'capteurs/température/€', payload: '' }, 'r')));
+    assert.equal(utf8.packet.topic, 'capteurs/température/€');
+  });
+
+  it('sends a missing payload as empty and an unknown qos as 0, with neither qos nor retain header', () => {
+    const msg = encodeForward({ topic: 'a', qos: 7 }, 'r');
+    assert.deepEqual([msg.headers.has('tw-q'), msg.headers.has('tw-r')], [false, false]);
+    const { packet } = decodeForward(overTheWire(msg));
+    assert.deepEqual([packet.payload.length, packet.qos, packet.retain], [0, 0, false]);
+  });
+
+  const headerCases: [string, Record<string, string> | undefined][] = [
+    ['headers missing', undefined],
+    ['unknown version 1', { 'tw-v': '1', 'tw-o': 'r', 'tw-t': 't' }],
+    ['origin missing', { 'tw-v': '2', 'tw-t': 't' }],
+    ['topic missing', { 'tw-v': '2', 'tw-o': 'r' }],
+    ['wildcard in topic', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 'a/+' }],
+    ['qos not 0, 1 or 2', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-q': '3' }],
+    ['retain not 0 or 1', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-r': 'yes' }],
+    ['brokerCounter not a number', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-bc': 'x' }],
+    ['properties not JSON', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-p': '{' }],
+  ];
+  for (const [problem, hs] of headerCases) {
+    it(`refuses a forwarded message: ${problem}`, () => {
+      const h = hs ? natsHeaders() : undefined;
+      for (const [k, v] of Object.entries(hs ?? {})) h!.set(k, v);
+      assert.throws(() => decodeForward({ data: new Uint8Array(0), headers: h }), (e: unknown) => e instanceof EnvelopeInvalidError && e.problem === problem);
+    });
+  }
+
+  it('sizes a message exactly near the limit, the same whoever subscribes', () => {
+    const packet = { topic: 'big/one', payload: Buffer.alloc(1000), clientId: 'c' };
+    const exact = 1000 + (encodeForward(packet, 'r').headers as unknown as { encode(): Uint8Array }).encode().byteLength;
+    assert.equal(exceedsMaxPayload(packet, 'r', exact), undefined);
+    assert.equal(exceedsMaxPayload(packet, 'r', exact - 1), exact);
+    assert.equal(exceedsMaxPayload(packet, 'r', 1024 * 1024), undefined);
+  });
+
+  it('gives every replica id one subject token', () => {
+    const s = forwardSubjects('base');
+    assert.equal(s.to('pod-1'), 'base.to.cG9kLTE');
+    for (const id of ['host.example.com-12', 'a b', 'x>*', 'é']) assert.match(s.to(id), /^base\.to\.[A-Za-z0-9_-]+$/);
+  });
+});
+
+describe('stored MQTT envelope (retained messages)', () => {
   it('round-trips a binary payload, qos, retain, dedupe keys and MQTT 5 Buffer properties', () => {
     const payload = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]);
     const properties = { correlationData: Buffer.from('corr-\u0000'), userProperties: { site: 'a' }, contentType: 'bin' };
