@@ -17,7 +17,7 @@
 // one NATS connection, and NATS keeps the order of one connection's messages to one subscriber.
 import { randomUUID } from 'node:crypto';
 import mqemitter from 'mqemitter';
-import type { NatsConnection, Subscription, Msg, NatsError } from 'nats';
+import type { NatsConnection, Subscription, Msg, MsgHdrs, NatsError } from 'nats';
 import { MqttForwardSubject } from '@twoway/contracts';
 import {
   decodeForward,
@@ -113,6 +113,7 @@ export class NatsMqEmitter {
   private readonly remote = new RemoteInterest();
   /** Topic → the subjects of the replicas that want it, valid for `routesVersion`. */
   private readonly routes = new Map<string, string[]>();
+  private outbox: { subject: string; data: Uint8Array; headers: MsgHdrs }[] = [];
   private routesVersion = -1;
   private readonly heartbeat: NodeJS.Timeout;
   private helloQuiet: (() => void) | undefined;
@@ -244,17 +245,33 @@ export class NatsMqEmitter {
       return;
     }
     const { data, headers } = encodeForward(packet, this.opts.replicaId);
-    try {
-      for (const subject of to) {
-        this.opts.nc.publish(subject, data, { headers });
-        this.stats.forwarded++;
-      }
-    } catch (err) {
-      // Closed or draining connection: local subscribers still get the message; remote ones cannot.
-      this.stats.publishFailures++;
-      this.opts.log.warn({ err }, 'could not forward MQTT message to other replicas');
-    }
+    for (const subject of to) this.enqueue(subject, data, headers);
   }
+
+  /**
+   * Publishes wait for the end of this turn of the event loop, then go out in order in one socket
+   * write: nats.js flushes at every microtask checkpoint, and aedes handles each PUBLISH in its own
+   * callbacks, so publishing at once costs one write (syscall) per message.
+   */
+  private enqueue(subject: string, data: Uint8Array, headers: MsgHdrs): void {
+    if (this.outbox.length === 0) setImmediate(this.flushOutbox);
+    this.outbox.push({ subject, data, headers });
+  }
+
+  private readonly flushOutbox = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    for (const m of out) {
+      try {
+        this.opts.nc.publish(m.subject, m.data, { headers: m.headers });
+        this.stats.forwarded++;
+      } catch (err) {
+        // Closed or draining connection: local subscribers still get the message; remote ones cannot.
+        this.stats.publishFailures++;
+        this.opts.log.warn({ err }, 'could not forward MQTT message to other replicas');
+      }
+    }
+  };
 
   private routesOf(topic: string): string[] {
     if (this.routesVersion !== this.remote.version || this.routes.size >= ROUTE_CACHE_MAX) {
@@ -272,6 +289,7 @@ export class NatsMqEmitter {
   private forwardTakeover(packet: Message): void {
     const { data, headers } = encodeForward(packet, this.opts.replicaId);
     try {
+      // At once (rare): its echo must come back whatever else is queued.
       this.opts.nc.publish(this.subjects.takeover, data, { headers });
       this.stats.forwarded++;
       const id = clientIdOf(packet);
@@ -500,6 +518,7 @@ export class NatsMqEmitter {
     if (!this.closing) {
       this.closing = new Promise<void>((resolve) => {
         clearInterval(this.heartbeat);
+        this.flushOutbox();
         for (const p of [...this.pendingAcks]) this.settle(p);
         if (!this.opts.nc.isClosed()) this.send(this.subjects.interest, { k: 'bye', r: this.opts.replicaId, i: this.incarnation });
         for (const s of this.subs) if (!s.isClosed()) s.unsubscribe();
