@@ -27,33 +27,44 @@ describe('forwarded MQTT PUBLISH (payload as the NATS body, the rest in headers)
   });
 
   it('carries topics and ids NATS header values cannot hold (CR, LF, surrounding spaces, non-ASCII)', () => {
-    const odd = { topic: ' a/\r\n/b ', clientId: 'dev\nice ', brokerId: ' b', payload: 'x' };
+    const odd = { topic: ' a/\r\n/b ', clientId: 'dev\nice % ', brokerId: ' b', payload: 'x' };
     const { origin, packet } = decodeForward(overTheWire(encodeForward(odd, 'pod 1\n')));
     assert.deepEqual([origin, packet.topic, packet.clientId, packet.brokerId], ['pod 1\n', odd.topic, odd.clientId, odd.brokerId]);
     const utf8 = decodeForward(overTheWire(encodeForward({ topic: 'capteurs/température/€', payload: '' }, 'r')));
     assert.equal(utf8.packet.topic, 'capteurs/température/€');
   });
 
-  it('sends a missing payload as empty and an unknown qos as 0, with neither qos nor retain header', () => {
-    const msg = encodeForward({ topic: 'a', qos: 7 }, 'r');
-    assert.deepEqual([msg.headers.has('tw-q'), msg.headers.has('tw-r')], [false, false]);
+  it('sends a missing payload as empty and an unknown qos as 0, on two header lines', () => {
+    const msg = encodeForward({ topic: 'a/b', qos: 7 }, 'r');
+    assert.deepEqual([...msg.headers.keys()], ['tw', 'tw-t']);
+    assert.equal(msg.headers.get('tw'), '2 00 % % =r % %');
     const { packet } = decodeForward(overTheWire(msg));
     assert.deepEqual([packet.payload.length, packet.qos, packet.retain], [0, 0, false]);
+    assert.deepEqual(['brokerId', 'brokerCounter', 'clientId', 'messageExpiry'].filter((k) => k in packet), []);
+  });
+
+  it('tells an empty client id from none', () => {
+    const { packet } = decodeForward(overTheWire(encodeForward({ topic: 'a', clientId: '' }, 'r')));
+    assert.equal(packet.clientId, '');
   });
 
   const headerCases: [string, Record<string, string> | undefined][] = [
     ['headers missing', undefined],
-    ['unknown version 1', { 'tw-v': '1', 'tw-o': 'r', 'tw-t': 't' }],
-    ['origin missing', { 'tw-v': '2', 'tw-t': 't' }],
-    ['topic missing', { 'tw-v': '2', 'tw-o': 'r' }],
-    ['wildcard in topic', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 'a/+' }],
-    ['qos not 0, 1 or 2', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-q': '3' }],
-    ['retain not 0 or 1', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-r': 'yes' }],
-    ['brokerCounter not a number', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-bc': 'x' }],
-    ['properties not JSON', { 'tw-v': '2', 'tw-o': 'r', 'tw-t': 't', 'tw-p': '{' }],
+    ['unknown version 1', { tw: '1 00 % % =r % %', 'tw-t': 't' }],
+    ['unknown version (none)', { 'tw-t': 't' }],
+    ['metadata malformed', { tw: '2 00 % % =r %', 'tw-t': 't' }],
+    ['metadata malformed', { tw: '2 00 % % =r =%E0%A4%A % ', 'tw-t': 't' }],
+    ['origin missing', { tw: '2 00 % % % % %', 'tw-t': 't' }],
+    ['metadata malformed', { tw: '2 00 % % r % %', 'tw-t': 't' }],
+    ['topic missing', { tw: '2 00 % % =r % %' }],
+    ['wildcard in topic', { tw: '2 00 % % =r % %', 'tw-t': 'a/+' }],
+    ['qos not 0, 1 or 2', { tw: '2 30 % % =r % %', 'tw-t': 't' }],
+    ['retain not 0 or 1', { tw: '2 0y % % =r % %', 'tw-t': 't' }],
+    ['brokerCounter not a number', { tw: '2 00 x % =r % %', 'tw-t': 't' }],
+    ['properties not JSON', { tw: '2 00 % % =r % %', 'tw-t': 't', 'tw-p': '{' }],
   ];
   for (const [problem, hs] of headerCases) {
-    it(`refuses a forwarded message: ${problem}`, () => {
+    it(`refuses a forwarded message: ${problem} (${JSON.stringify(hs?.tw ?? null)})`, () => {
       const h = hs ? natsHeaders() : undefined;
       for (const [k, v] of Object.entries(hs ?? {})) h!.set(k, v);
       assert.throws(() => decodeForward({ data: new Uint8Array(0), headers: h }), (e: unknown) => e instanceof EnvelopeInvalidError && e.problem === problem);

@@ -17,32 +17,38 @@ const TAKEOVER_TOPIC = /^\$SYS\/[^/]+\/new\/clients$/;
 
 export const ENVELOPE_VERSION = '2';
 
-/** Header names. Short: they travel with every forwarded message. */
+/**
+ * Header names. A receiver parses every header line of every forwarded message (nats.js decodes the
+ * whole block), so the fixed fields share one line: two lines for a typical PUBLISH.
+ */
 export const ForwardHeaders = {
-  version: 'tw-v',
-  /** Replica that accepted the PUBLISH. */
-  origin: 'tw-o',
+  /**
+   * `<version> <qos><retain> <brokerCounter> <messageExpiry> <origin> <brokerId> <clientId>`, e.g.
+   * `2 10 812 % =pod-a =pod-a =device-7`. Numbers in decimal, `%` when absent; strings `=` and
+   * URI-encoded, `%` when absent. qos 0–2; retain 0/1. origin: the replica that accepted the
+   * PUBLISH. brokerId and brokerCounter: aedes de-duplicates deliveries by them, both must survive the
+   * hop. clientId: the publisher (aedes needs it for MQTT 5 No Local [MQTT-3.8.3-3]); absent for
+   * broker-originated packets. messageExpiry: absolute (ms epoch) of an MQTT 5 Message Expiry Interval.
+   */
+  meta: 'tw',
   topic: 'tw-t',
-  /** 0, 1 or 2; absent means 0. */
-  qos: 'tw-q',
-  /** `1` when set; absent means not retained. */
-  retain: 'tw-r',
-  /** aedes de-duplicates deliveries per (brokerId, brokerCounter): both must survive the hop. */
-  brokerId: 'tw-bi',
-  brokerCounter: 'tw-bc',
-  /** Publisher's client id: aedes needs it for MQTT 5 No Local ([MQTT-3.8.3-3]). Absent for broker-originated packets. */
-  clientId: 'tw-c',
   /** MQTT 5 publish properties, JSON; Buffers inside travel as `{ "$b64": "..." }`. */
   properties: 'tw-p',
-  /** Absolute expiry (ms epoch) of an MQTT 5 Message Expiry Interval. */
-  messageExpiry: 'tw-x',
 } as const;
 /**
- * NATS header values cannot hold CR or LF and lose surrounding white space; MQTT topics and client ids
- * may contain both ([MQTT-1.5.3]: any UTF-8 but U+0000). Such a value travels base64 under `<name>-b64`.
+ * NATS header values cannot hold CR or LF and lose surrounding white space; MQTT topics may contain
+ * both ([MQTT-1.5.3]: any UTF-8 but U+0000). Such a topic travels base64 under `tw-t-b64`.
  */
 const B64 = '-b64';
 const headerUnsafe = (v: string): boolean => v.includes('\r') || v.includes('\n') || v.trim() !== v;
+const ABSENT = '%';
+// `=` before each string so an empty one is not an empty field (a trailing one would be trimmed).
+const str = (v: string | undefined): string => (v === undefined ? ABSENT : '=' + encodeURIComponent(v));
+function unstr(v: string): string | undefined {
+  if (v === ABSENT) return undefined;
+  if (v.charCodeAt(0) !== 61) throw new EnvelopeInvalidError('metadata malformed');
+  return decodeURIComponent(v.slice(1));
+}
 
 /** Subjects of the fan-out, under one base subject (`MqttForwardSubject` in production). */
 export interface ForwardSubjects {
@@ -147,23 +153,17 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-function setText(h: MsgHdrs, name: string, v: string): void {
-  if (headerUnsafe(v)) h.set(name + B64, Buffer.from(v, 'utf8').toString('base64'));
-  else h.set(name, v);
-}
-
 export function encodeHeaders(packet: ForwardablePacket, origin: string): MsgHdrs {
   const h = natsHeaders();
-  h.set(ForwardHeaders.version, ENVELOPE_VERSION);
-  setText(h, ForwardHeaders.origin, origin);
-  setText(h, ForwardHeaders.topic, packet.topic);
-  if (packet.qos === 1 || packet.qos === 2) h.set(ForwardHeaders.qos, packet.qos === 1 ? '1' : '2');
-  if (packet.retain === true) h.set(ForwardHeaders.retain, '1');
-  if (typeof packet.brokerId === 'string') setText(h, ForwardHeaders.brokerId, packet.brokerId);
-  if (typeof packet.brokerCounter === 'number') h.set(ForwardHeaders.brokerCounter, String(packet.brokerCounter));
-  if (typeof packet.clientId === 'string') setText(h, ForwardHeaders.clientId, packet.clientId);
+  const q = packet.qos === 1 || packet.qos === 2 ? packet.qos : 0;
+  const counter = typeof packet.brokerCounter === 'number' ? String(packet.brokerCounter) : ABSENT;
+  const expiry = typeof packet.messageExpiry === 'number' ? String(packet.messageExpiry) : ABSENT;
+  const brokerId = typeof packet.brokerId === 'string' ? packet.brokerId : undefined;
+  const clientId = typeof packet.clientId === 'string' ? packet.clientId : undefined;
+  h.set(ForwardHeaders.meta, `${ENVELOPE_VERSION} ${q}${packet.retain === true ? 1 : 0} ${counter} ${expiry} ${str(origin)} ${str(brokerId)} ${str(clientId)}`);
+  if (headerUnsafe(packet.topic)) h.set(ForwardHeaders.topic + B64, Buffer.from(packet.topic, 'utf8').toString('base64'));
+  else h.set(ForwardHeaders.topic, packet.topic);
   if (packet.properties !== undefined) h.set(ForwardHeaders.properties, JSON.stringify(packet.properties, replacer));
-  if (typeof packet.messageExpiry === 'number') h.set(ForwardHeaders.messageExpiry, String(packet.messageExpiry));
   return h;
 }
 
@@ -182,15 +182,9 @@ export class EnvelopeInvalidError extends Error {
 /** The aedes packet a replica re-emits locally for a remote PUBLISH. */
 export type ForwardedPacket = ForwardablePacket & { cmd: 'publish'; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; dup: false };
 
-function getText(h: MsgHdrs, name: string): string | undefined {
-  if (h.has(name)) return h.get(name);
-  if (h.has(name + B64)) return Buffer.from(h.get(name + B64), 'base64').toString('utf8');
-  return undefined;
-}
-
-function numberOf(h: MsgHdrs, name: string, problem: string): number | undefined {
-  if (!h.has(name)) return undefined;
-  const n = Number(h.get(name));
+function numberOf(v: string, problem: string): number | undefined {
+  if (v === ABSENT) return undefined;
+  const n = Number(v);
   if (!Number.isFinite(n)) throw new EnvelopeInvalidError(problem);
   return n;
 }
@@ -199,42 +193,52 @@ function numberOf(h: MsgHdrs, name: string, problem: string): number | undefined
 export function decodeForward(msg: { data: Uint8Array; headers?: MsgHdrs | undefined }): { origin: string; packet: ForwardedPacket } {
   const h = msg.headers;
   if (!h) throw new EnvelopeInvalidError('headers missing');
-  const v = h.get(ForwardHeaders.version);
-  if (v !== ENVELOPE_VERSION) throw new EnvelopeInvalidError(`unknown version ${v || '(none)'}`);
-  const origin = getText(h, ForwardHeaders.origin);
+  const meta = h.get(ForwardHeaders.meta).split(' ');
+  if (meta[0] !== ENVELOPE_VERSION) throw new EnvelopeInvalidError(`unknown version ${meta[0] || '(none)'}`);
+  if (meta.length !== 7) throw new EnvelopeInvalidError('metadata malformed');
+  const [, flags, counter, expiry, o, b, c] = meta as [string, string, string, string, string, string, string];
+  let origin, brokerId, clientId;
+  try {
+    origin = unstr(o);
+    brokerId = unstr(b);
+    clientId = unstr(c);
+  } catch (e) {
+    if (e instanceof EnvelopeInvalidError) throw e;
+    throw new EnvelopeInvalidError('metadata malformed', { cause: e });
+  }
   if (!origin) throw new EnvelopeInvalidError('origin missing');
-  const topic = getText(h, ForwardHeaders.topic);
+  let topic = h.get(ForwardHeaders.topic);
+  if (!topic && h.has(ForwardHeaders.topic + B64)) topic = Buffer.from(h.get(ForwardHeaders.topic + B64), 'base64').toString('utf8');
   if (!topic) throw new EnvelopeInvalidError('topic missing');
   // [MQTT-3.3.2-2] a PUBLISH topic carries no wildcard.
   if (topic.includes('+') || topic.includes('#')) throw new EnvelopeInvalidError('wildcard in topic');
-  const q = h.has(ForwardHeaders.qos) ? h.get(ForwardHeaders.qos) : '0';
-  if (q !== '0' && q !== '1' && q !== '2') throw new EnvelopeInvalidError('qos not 0, 1 or 2');
-  const r = h.has(ForwardHeaders.retain) ? h.get(ForwardHeaders.retain) : '0';
-  if (r !== '0' && r !== '1') throw new EnvelopeInvalidError('retain not 0 or 1');
+  const q = flags.charCodeAt(0) - 48;
+  if (flags.length !== 2 || (q !== 0 && q !== 1 && q !== 2)) throw new EnvelopeInvalidError('qos not 0, 1 or 2');
+  const r = flags.charCodeAt(1) - 48;
+  if (r !== 0 && r !== 1) throw new EnvelopeInvalidError('retain not 0 or 1');
   const d = msg.data;
   const packet: ForwardedPacket = {
     cmd: 'publish',
     topic,
     // A view of the NATS message's bytes, no copy: nats.js hands each message its own buffer.
     payload: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
-    qos: q === '1' ? 1 : q === '2' ? 2 : 0,
-    retain: r === '1',
+    qos: q,
+    retain: r === 1,
     dup: false,
   };
-  const brokerId = getText(h, ForwardHeaders.brokerId);
   if (brokerId !== undefined) packet.brokerId = brokerId;
-  const brokerCounter = numberOf(h, ForwardHeaders.brokerCounter, 'brokerCounter not a number');
+  const brokerCounter = numberOf(counter, 'brokerCounter not a number');
   if (brokerCounter !== undefined) packet.brokerCounter = brokerCounter;
-  const clientId = getText(h, ForwardHeaders.clientId);
   if (clientId !== undefined) packet.clientId = clientId;
-  if (h.has(ForwardHeaders.properties)) {
+  const props = h.get(ForwardHeaders.properties);
+  if (props) {
     try {
-      packet.properties = JSON.parse(h.get(ForwardHeaders.properties), reviver);
+      packet.properties = JSON.parse(props, reviver);
     } catch (e) {
       throw new EnvelopeInvalidError('properties not JSON', { cause: e });
     }
   }
-  const messageExpiry = numberOf(h, ForwardHeaders.messageExpiry, 'messageExpiry not a number');
+  const messageExpiry = numberOf(expiry, 'messageExpiry not a number');
   if (messageExpiry !== undefined) packet.messageExpiry = messageExpiry;
   return { origin, packet };
 }

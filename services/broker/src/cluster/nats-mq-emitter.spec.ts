@@ -72,11 +72,13 @@ describe('NatsMqEmitter interest', () => {
     const nats = fakeNats();
     const emitter = createNatsMqEmitter({ nc: nats.nc, replicaId: 'b', log: silent });
     emitter.emit({ topic: 'acc/t', payload: Buffer.from('x') });
+    await tick();
     assert.equal(nats.published.filter((p) => p.subject.includes('.to.')).length, 0);
     assert.equal(emitter.stats.keptLocal, 1);
     nats.interest({ k: 'snap', r: 'a', i: 'ia', s: 1, filters: ['acc/#'], first: true, last: true });
     nats.interest({ k: 'snap', r: 'c', i: 'ic', s: 1, filters: ['other/#'], first: true, last: true });
     emitter.emit({ topic: 'acc/t', payload: Buffer.from('y') });
+    await tick();
     assert.deepEqual(nats.published.filter((p) => p.subject.includes('.to.')).map((p) => p.subject), [subjects.to('a')]);
     emitter.close();
   });
