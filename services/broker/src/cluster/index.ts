@@ -1,7 +1,8 @@
 // Cross-replica MQTT fan-out and session state: hand `createNatsMqEmitter(...)` to aedes as its `mq` and
 // `createNatsPersistence(...).persistence` as its `persistence`.
 //
-// Shared by all replicas: live PUBLISHes (NatsMqEmitter, core NATS), and in JetStream (persistence/):
+// Shared by all replicas: live PUBLISHes (NatsMqEmitter, core NATS, sent only to the replicas whose
+// clients subscribe to them), and in JetStream (persistence/):
 // retained messages, subscriptions of persistent sessions, their QoS 1/2 queues, inbound QoS 2 state,
 // wills and replica liveness. A session survives a reconnect to another replica, a rolling restart and
 // a replica's crash. `createClusterRetained` (retained messages only) remains for the previous wiring;
@@ -27,6 +28,7 @@ export function createNatsMqEmitter(opts: {
   subject?: string;
   concurrency?: number;
   onSubscriptionClosed?: NatsMqEmitterOptions['onSubscriptionClosed'];
+  heartbeatMs?: number;
 }): NatsMqEmitter {
   return NatsMqEmitter.create(opts);
 }
@@ -36,8 +38,9 @@ export { createClusterRetained, RetainedStoreError, keyOfTopic, topicOfKey } fro
 export type { ClusterRetained, ClusterRetainedOptions } from './retained-store.js';
 export type { ClusterLog, NatsMqEmitterOptions, Listener, Message } from './nats-mq-emitter.js';
 export { MqttForwardTooLargeError, MqEmitterClosedError } from './errors.js';
-export { encodeEnvelope, decodeEnvelope, forwardDecision, EnvelopeInvalidError, TAKEOVER_PATTERN } from './envelope.js';
-export type { MqttForwardEnvelope } from './envelope.js';
+export { encodeEnvelope, decodeEnvelope, encodeForward, decodeForward, forwardDecision, forwardSubjects, EnvelopeInvalidError, TAKEOVER_PATTERN } from './envelope.js';
+export type { MqttForwardEnvelope, ForwardSubjects } from './envelope.js';
+export { INTEREST_HEARTBEAT_MS, INTEREST_ACK_TIMEOUT_MS } from './nats-mq-emitter.js';
 export { createNatsPersistence, AedesNatsPersistence, PacketNotFoundError } from './persistence/nats-persistence.js';
 export type { NatsPersistence, NatsPersistenceOptions, NatsPersistenceStats } from './persistence/nats-persistence.js';
 export type { DroppedMessages, DropReason } from './persistence/outgoing-queues.js';

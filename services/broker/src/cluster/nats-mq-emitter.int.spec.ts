@@ -6,10 +6,10 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Aedes, type AedesOptions } from 'aedes';
 import mqtt, { type MqttClient, type IPublishPacket } from 'mqtt';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from 'nats';
 import { MqttForwardSubject } from '@twoway/contracts';
 import { NatsServer, waitFor } from '@twoway/testing';
-import { createClusterRetained, createNatsMqEmitter, decodeEnvelope, MqttForwardTooLargeError, type ClusterRetained, type MqttForwardEnvelope, type NatsMqEmitter } from './index.js';
+import { createClusterRetained, createNatsMqEmitter, decodeForward, forwardSubjects, INTEREST_ACK_TIMEOUT_MS, MqttForwardTooLargeError, type ClusterRetained, type NatsMqEmitter } from './index.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -53,7 +53,8 @@ describe('NatsMqEmitter across broker replicas', () => {
     }
     const broker = await Aedes.createBroker({ ...opts, id: `${name}-aedes`, mq: emitter });
     t.after(() => new Promise<void>((resolve) => broker.close(() => resolve())));
-    const server = createServer(broker.handle);
+    // As twoway's listeners: without noDelay a SUBACK can wait ~40 ms behind the delayed ACK of the previous write.
+    const server = createServer({ noDelay: true }, broker.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
     return { name, nc, emitter, broker, server, retained, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -67,12 +68,19 @@ describe('NatsMqEmitter across broker replicas', () => {
     return c;
   }
 
-  /** Every envelope on the forward subject, seen by an observer outside the replicas. */
-  async function tap(t: TestContext): Promise<MqttForwardEnvelope[]> {
+  const subjects = forwardSubjects(MqttForwardSubject);
+  interface Tapped { subject: string; to: string; origin: string; topic: string }
+  /** Every forwarded PUBLISH and takeover notice on NATS, seen by an observer outside the replicas. */
+  async function tap(t: TestContext): Promise<Tapped[]> {
     const nc = await connect({ servers: nats.url, name: 'tap' });
     t.after(() => nc.close());
-    const seen: MqttForwardEnvelope[] = [];
-    nc.subscribe(MqttForwardSubject, { callback: (_e, m) => seen.push(decodeEnvelope(m.data)) });
+    const seen: Tapped[] = [];
+    const record = (to: string) => (_e: unknown, m: Msg) => {
+      const { origin, packet } = decodeForward(m);
+      seen.push({ subject: m.subject, to, origin, topic: packet.topic });
+    };
+    for (const r of ['a', 'b', 'c', 'r1', 'r2', 'r3', 'solo']) nc.subscribe(subjects.to(r), { callback: record(r) });
+    nc.subscribe(subjects.takeover, { callback: record('*') });
     await nc.flush();
     return seen;
   }
@@ -141,13 +149,13 @@ describe('NatsMqEmitter across broker replicas', () => {
     await sysOnA.publishAsync('probe/2', 'from a', { qos: 1 });
     await waitFor(() => onB.received.some((m) => m.topic === 'probe/2') && seen.some((e) => e.topic === 'probe/2'), { what: 'probe/2 on B and on the tap' });
 
-    assert.deepEqual(seen.filter((e) => e.topic.startsWith('probe/')).map((e) => `${e.topic}<-${e.origin}`), ['probe/1<-b', 'probe/2<-a']);
-    const sysForwarded = seen.filter((e) => e.topic.startsWith('$SYS/')).map((e) => e.topic);
-    assert.ok(sysForwarded.every((topic) => /^\$SYS\/[ab]-aedes\/new\/clients$/.test(topic)), `only takeover notices are forwarded: ${sysForwarded.join(', ')}`);
+    assert.deepEqual(seen.filter((e) => e.topic.startsWith('probe/')).map((e) => `${e.topic}: ${e.origin}->${e.to}`), ['probe/1: b->a', 'probe/2: a->b'], 'once, to the other replica only');
+    const sysForwarded = seen.filter((e) => e.topic.startsWith('$SYS/'));
+    assert.ok(sysForwarded.length > 0 && sysForwarded.every((e) => /^\$SYS\/[ab]-aedes\/new\/clients$/.test(e.topic) && e.to === '*'), `only takeover notices are forwarded: ${sysForwarded.map((e) => e.topic).join(', ')}`);
     const sysSeenOnA = sysOnA.received.filter((m) => m.topic.startsWith('$SYS/')).map((m) => m.topic);
     assert.ok(sysSeenOnA.length > 0, 'A publishes its own $SYS topics');
     assert.deepEqual(sysSeenOnA.filter((topic) => !topic.startsWith('$SYS/a-aedes/')), [], 'no $SYS topic of B reaches a subscriber on A');
-    assert.equal(a.emitter.stats.echoesIgnored, seen.filter((e) => e.origin === 'a').length, 'A ignored exactly its own envelopes');
+    await waitFor(() => a.emitter.stats.echoesIgnored === seen.filter((e) => e.to === '*' && e.origin === 'a').length, { what: 'A to see the echo of each of its takeover notices' });
   });
 
   it('ends the session on replica A when the same client id connects to replica B [MQTT-3.1.4-2]', async (t) => {
@@ -188,8 +196,8 @@ describe('NatsMqEmitter across broker replicas', () => {
     const publish = (topic: string, payload: Buffer) =>
       new Promise<Error | undefined>((resolve) => b.broker.publish({ topic, payload } as never, (e?: Error) => resolve(e ?? undefined)));
 
-    // base64 grows 4/3; leave room for the JSON envelope around it.
-    const fits = Buffer.alloc(Math.floor(maxPayload * 0.74), 0xab);
+    // The payload travels raw: leave room for the headers only.
+    const fits = Buffer.alloc(maxPayload - 512, 0xab);
     const tooBig = Buffer.alloc(maxPayload, 0xcd);
     const err = await publish('big/refused', tooBig);
     assert.ok(err instanceof MqttForwardTooLargeError, `got ${String(err)}`);
@@ -202,6 +210,91 @@ describe('NatsMqEmitter across broker replicas', () => {
       assert.ok(c.received[0]!.payload.equals(fits));
     }
     assert.equal(b.emitter.stats.refusedTooLarge, 1);
+    // Refused alike when no other replica subscribes: acceptance never depends on who listens.
+    await onA.unsubscribeAsync('big/#');
+    await waitFor(() => b.emitter.peers.every((p) => p.filters === 0), { what: 'B to learn that A no longer wants big/#' });
+    assert.ok((await publish('big/refused', tooBig)) instanceof MqttForwardTooLargeError);
+    assert.equal(b.emitter.stats.refusedTooLarge, 2);
+  });
+
+  it('with one replica, nothing crosses NATS', async (t) => {
+    const seen = await tap(t);
+    const solo = await replica(t, 'solo');
+    const sub = await client(t, solo);
+    await sub.subscribeAsync('fleet/#', { qos: 1 });
+    const pub = await client(t, solo);
+    for (let n = 0; n < 20; n++) await pub.publishAsync(`fleet/d${n}`, String(n), { qos: (n % 2) as 0 | 1 });
+    await waitFor(() => sub.received.length === 20, { what: '20 messages' });
+    assert.deepEqual(seen.filter((e) => !e.topic.startsWith('$SYS/')), []);
+    assert.equal(solo.emitter.stats.forwarded - seen.filter((e) => e.to === '*').length, 0, 'only takeover notices were sent');
+    assert.ok(solo.emitter.stats.keptLocal >= 20);
+  });
+
+  it('sends a publish only to replicas with a matching subscription; one without receives nothing', async (t) => {
+    const seen = await tap(t);
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const c = await replica(t, 'c');
+    const onA = await client(t, a);
+    await onA.subscribeAsync('fleet/+/telemetry', { qos: 1 });
+    const onC = await client(t, c);
+    await onC.subscribeAsync('other/#', { qos: 1 });
+    await onC.subscribeAsync('#', { qos: 1 });
+    await onC.unsubscribeAsync('#');
+    const pub = await client(t, b);
+    await waitFor(() => b.emitter.peers.find((p) => p.replicaId === 'c')?.filters === 1, { what: 'B to learn that C unsubscribed #' });
+    for (let n = 0; n < 30; n++) await pub.publishAsync(`fleet/d${n}/telemetry`, String(n), { qos: (n % 2) as 0 | 1 });
+    await waitFor(() => onA.received.length === 30, { what: '30 messages on A' });
+    assert.equal(c.emitter.stats.received, 0, 'C received nothing');
+    assert.deepEqual(seen.filter((e) => e.to === 'c'), [], 'nothing was sent to C');
+    assert.equal(seen.filter((e) => e.to === 'a').length, 30);
+    assert.equal(a.emitter.stats.received, 30);
+    assert.deepEqual(onC.received, []);
+  });
+
+  it('a subscription on B receives what A publishes right after the SUBACK; unsubscribe stops the flow', async (t) => {
+    const seen = await tap(t);
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const pub = await client(t, a);
+    const sub = await client(t, b);
+    const subackMs: number[] = [];
+    for (let n = 0; n < 10; n++) {
+      const topic = `late/${n}`;
+      const t0 = performance.now();
+      await sub.subscribeAsync(topic, { qos: 1 });
+      subackMs.push(performance.now() - t0);
+      // No wait: once B sent the SUBACK, A knows the filter (B waited for A's acknowledgement).
+      await pub.publishAsync(topic, 'first', { qos: 0 });
+    }
+    await waitFor(() => sub.received.length === 10, { what: 'the first publish after each SUBACK' });
+    const sorted = [...subackMs].sort((x, y) => x - y);
+    t.diagnostic(`SUBACK on B with A acknowledging: median ${sorted[5]!.toFixed(1)} ms, max ${sorted[9]!.toFixed(1)} ms`);
+    assert.ok(Math.max(...subackMs) < INTEREST_ACK_TIMEOUT_MS, `SUBACK within the acknowledgement bound: ${subackMs.map((x) => x.toFixed(1)).join(', ')} ms`);
+    assert.equal(b.emitter.stats.interestAckTimeouts, 0);
+
+    for (let n = 0; n < 10; n++) await sub.unsubscribeAsync(`late/${n}`);
+    await waitFor(() => a.emitter.peers.find((p) => p.replicaId === 'b')?.filters === 0, { what: 'A to learn that B unsubscribed' });
+    const before = seen.filter((e) => e.to === 'b').length;
+    for (let n = 0; n < 10; n++) await pub.publishAsync(`late/${n}`, 'after', { qos: 1 });
+    const sentinel = await client(t, a);
+    await sentinel.subscribeAsync('late/#', { qos: 1 });
+    await pub.publishAsync('late/end', 'end', { qos: 1 });
+    await waitFor(() => sentinel.received.some((m) => m.topic === 'late/end'), { what: 'the sentinel' });
+    assert.equal(seen.filter((e) => e.to === 'b').length, before, 'nothing sent to B after it unsubscribed');
+    assert.equal(sub.received.length, 10);
+  });
+
+  it('forgets a stopped replica at once and learns a new one from its hello', async (t) => {
+    const a = await replica(t, 'a');
+    const b = await replica(t, 'b');
+    const onB = await client(t, b);
+    await onB.subscribeAsync('x/#', { qos: 0 });
+    await waitFor(() => a.emitter.peers.some((p) => p.replicaId === 'b' && p.filters === 1), { what: 'A to know B' });
+    const c = await replica(t, 'c');
+    assert.deepEqual(c.emitter.peers.map((p) => `${p.replicaId}:${p.filters}`).sort(), ['a:0', 'b:1'], 'C learned both at start');
+    await new Promise<void>((resolve) => c.emitter.close(resolve));
+    await waitFor(() => !a.emitter.peers.some((p) => p.replicaId === 'c'), { what: 'A to forget C' });
   });
 
   it('three replicas: every subscriber gets every publisher’s messages exactly once and in order', async (t) => {

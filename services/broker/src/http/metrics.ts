@@ -3,7 +3,17 @@
 import { MetricNames } from '@twoway/telemetry';
 
 type Labels = Record<string, string>;
-const key = (l: Labels) => JSON.stringify(Object.entries(l).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * The series key of a label set, the same whatever the order of its names. Built on every increment
+ * (each connect decision, each ended session): no JSON, no entries array; sorting only with 2+ labels.
+ */
+function key(l: Labels): string {
+  const names = Object.keys(l);
+  if (names.length > 1) names.sort();
+  let k = '';
+  for (const n of names) k += `${n}\u0000${l[n]}\u0001`;
+  return k;
+}
 const prom = (n: string) => n.replace(/\./g, '_');
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const fmt = (l: Labels) => {
@@ -16,9 +26,9 @@ class Counter {
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
-    const v = this.values.get(k) ?? { labels, value: 0 };
-    v.value += by;
-    this.values.set(k, v);
+    const v = this.values.get(k);
+    if (v) v.value += by;
+    else this.values.set(k, { labels, value: by });
   }
   get(labels: Labels = {}): number {
     return this.values.get(key(labels))?.value ?? 0;

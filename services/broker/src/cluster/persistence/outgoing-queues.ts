@@ -193,6 +193,8 @@ export class OutgoingQueues {
 
   /** Queue `packet` once per client among `subs`. Never rejects: a session that refuses it is reported. */
   async enqueue(subs: readonly { clientId: string }[], packet: object): Promise<void> {
+    // aedes asks on every QoS 1/2 PUBLISH, usually for nobody: encode nothing then.
+    if (subs.length === 0) return;
     const stored = new Packet(packet);
     const { headers, data } = packetToMessage(stored);
     const clientIds = new Set(subs.map((s) => s.clientId));
