@@ -150,7 +150,8 @@ describe('JetStream persistence across broker replicas', () => {
     const back = await client(t, restarted, 'acct-1/roller');
     assert.equal(back.connack.sessionPresent, true);
     await waitFor(() => back.received.length >= 1, { what: 'the message queued after the restart' });
-    assert.deepEqual(texts(back), ['acct-1/roll=after the restart@1']);
+    // QoS 1 is at least once: a second copy is allowed (and was seen once on a loaded machine), a loss is not.
+    assert.deepEqual([...new Set(texts(back))], ['acct-1/roll=after the restart@1']);
   });
 
   it('delivers live QoS 1 messages to a persistent session in publish order', async (t) => {

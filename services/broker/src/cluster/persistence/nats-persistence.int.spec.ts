@@ -125,7 +125,10 @@ describe('JetStream persistence between replicas', () => {
     const claimer = s1.stats.willsClaimed === 1 ? s1 : s2;
     // aedes publishes it, then deletes it with the will's own fields.
     assert.ok(await claimer.persistence.delWill({ id: 'acct/dev', brokerId: 'doomed' }));
+    // The other survivor's mirror follows the bucket a moment later: read once it has caught up.
+    await Promise.all([s1.sync(), s2.sync()]);
     assert.equal(await s1.persistence.getWill({ id: 'acct/dev' }), undefined);
+    assert.equal(await s2.persistence.getWill({ id: 'acct/dev' }), undefined);
   });
 
   it('publishes the wills of a previous incarnation that had the same broker id (a pod restarted under its name)', async (t) => {
