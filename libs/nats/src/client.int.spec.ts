@@ -52,6 +52,7 @@ it('given a subject with 1 request running and 1 waiting, further requests are a
     await gate;
     return { n };
   });
+  await server.nc.flush(); // the subscription is on the server before the first request
   const reply = Type.Object({ n: Type.Number() });
   const outcomes = [1, 2, 3, 4].map((n) => client.request('test.slow', { n }, reply).then((r) => `ok ${r.n}`, (e: { code?: string }) => e.code ?? 'error'));
   // The two beyond the bound are refused while the first still holds its slot.

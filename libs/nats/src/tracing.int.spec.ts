@@ -31,6 +31,8 @@ describe('bus: spans and trace context in NATS headers', () => {
     server.serve('test.refuse', Type.Object({}), () => {
       throw new CodedError('ACCOUNT_NOT_FOUND');
     });
+    // The subscriptions must have reached the server before the first request (else: no responders).
+    await server.nc.flush();
   });
   after(async () => {
     await client?.stop();
