@@ -228,6 +228,8 @@ describe('JetStream persistence across broker replicas', () => {
     const b = await replica(t, 'b', { prefix: p });
     const pub = await client(t, a, 'acct-1/r', { clean: true });
     await pub.publishAsync('acct-1/state', 'on', { qos: 1, retain: true });
+    // B reads retained messages from its own mirror, which follows the bucket a moment after A's write.
+    await b.store.sync();
     const onB = await client(t, b, 'acct-1/rb', { clean: true });
     await onB.subscribeAsync('acct-1/state', { qos: 1 });
     await waitFor(() => onB.received.length === 1, { what: 'the retained message on B' });
