@@ -2,23 +2,12 @@
 // SUBSCRIBE, a parser that only frames packets. The `mqtt` package costs several times the broker's
 // own work per message, which on a shared 2-core machine would be measured as broker throughput.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connectPacket } from '@twoway/testing';
+import { connectPacket, fixedHeader } from '@twoway/testing';
 
 const PUBLISH = 3;
 const PUBACK = 4;
 const CONNACK = 2;
 const SUBACK = 9;
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
 export class RawMqtt {
   private rest: Buffer | undefined;
@@ -54,7 +43,7 @@ export class RawMqtt {
     const body = [0, 1, t.length >> 8, t.length & 0xff, ...t, qos];
     return new Promise((resolve) => {
       this.suback = resolve;
-      this.socket.write(Buffer.from([0x82, ...varint(body.length), ...body]));
+      this.socket.write(Buffer.concat([fixedHeader(0x82, body.length), Buffer.from(body)]));
     });
   }
 
@@ -62,7 +51,7 @@ export class RawMqtt {
   static publishPacket(topic: string, payload: Buffer, qos: 0 | 1): { packet: Buffer; idOffset: number } {
     const t = Buffer.from(topic, 'utf8');
     const len = 2 + t.length + (qos ? 2 : 0) + payload.length;
-    const head = [0x30 | (qos << 1), ...varint(len)];
+    const head = fixedHeader(0x30 | (qos << 1), len);
     const packet = Buffer.alloc(head.length + len);
     packet.set(head, 0);
     packet.writeUInt16BE(t.length, head.length);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
+import { System, fixedHeader, makeTestPki, tempDir, waitFor } from '@twoway/testing';
 import { mosquittoSub } from './support/mqtt.js';
 import { Operator } from './support/operator.js';
 
@@ -286,7 +286,7 @@ describe('client interoperability: Paho, mqtt and mosquitto behind mutual TLS, o
     };
     const flags = 0x80 | 0x40 | (o.clean ? 0x02 : 0);
     const body = Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 30]), str(''), str(username), str(password)]);
-    const packet = Buffer.concat([Buffer.from([0x10, body.length]), body]);
+    const packet = Buffer.concat([fixedHeader(0x10, body.length), body]);
     return new Promise((resolve, reject) => {
       const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: tls.ca, cert: tls.cert, key: tls.key }, () => s.write(packet));
       s.once('data', (d: Buffer) => {

@@ -10,7 +10,7 @@ export { makeTestPki } from './pki-fixtures.js';
 export type { TestPki, TestDeviceOptions } from './pki-fixtures.js';
 export { System } from './system.js';
 export type { SystemOptions } from './system.js';
-export { openLean, connectPacket, wallNow } from './lean-mqtt.js';
+export { openLean, connectPacket, fixedHeader, wallNow } from './lean-mqtt.js';
 export type { LeanDevice, LeanSession } from './lean-mqtt.js';
 export { Fleet } from './fleet.js';
 export type { FleetClosed } from './fleet.js';

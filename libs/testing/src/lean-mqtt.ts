@@ -36,9 +36,10 @@ const utf8 = (s: string): Buffer => {
   return Buffer.concat([len, b]);
 };
 
-/** The remaining-length varint of the fixed header [MQTT-2.2.3]. */
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
+/** An MQTT fixed header: the packet type byte and the Remaining Length varint [MQTT-2.2.3]. */
+export function fixedHeader(type: number, remainingLength: number): Buffer {
+  const out = [type];
+  let n = remainingLength;
   do {
     let byte = n % 128;
     n = Math.floor(n / 128);
@@ -53,7 +54,7 @@ export function connectPacket(clientId: string, username: string, password: stri
   const variable = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0x80 | 0x40 | 0x02, 0, 0])]);
   const payload = Buffer.concat([utf8(clientId), utf8(username), utf8(password)]);
   const body = Buffer.concat([variable, payload]);
-  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+  return Buffer.concat([fixedHeader(0x10, body.length), body]);
 }
 
 // Parsing the key and certificates costs milliseconds a connect; a fleet shares one device identity.

@@ -6,21 +6,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { waitFor, type TestPki } from '@twoway/testing';
+import { fixedHeader, waitFor, type TestPki } from '@twoway/testing';
 import type { Issued } from '@twoway/pki';
 import { PASSWORD, connack, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
-
-/** An MQTT fixed header: type byte and Remaining Length [MQTT-2.2.3]. */
-function fixedHeader(type: number, length: number): Buffer {
-  const out = [type];
-  do {
-    let b = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) b |= 0x80;
-    out.push(b);
-  } while (length > 0);
-  return Buffer.from(out);
-}
 
 const closed = (s: Socket) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())));
 

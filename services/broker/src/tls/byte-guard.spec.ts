@@ -2,19 +2,10 @@
 // them is caught from its fixed header, before the body arrives.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fixedHeader } from '@twoway/testing';
 import { MqttByteGuard } from './byte-guard.js';
 
-/** An MQTT fixed header: type byte and Remaining Length [MQTT-2.2.3]. */
-const header = (type: number, length: number) => {
-  const out = [type];
-  do {
-    let b = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) b |= 0x80;
-    out.push(b);
-  } while (length > 0);
-  return Uint8Array.from(out);
-};
+const header = (type: number, length: number) => Uint8Array.from(fixedHeader(type, length));
 const limits = { beforeDecisionBytes: 1024, maxPacketBytes: 4096 };
 
 describe('MqttByteGuard', () => {
