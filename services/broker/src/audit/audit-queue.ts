@@ -49,6 +49,9 @@ export class AuditQueue {
     if (spill?.events) this.pump();
   }
 
+  /** Appends the spill refused (each event then stayed in memory). */
+  spillFailures = 0;
+
   /** Events waiting: in memory and spilled. */
   get length(): number {
     return this.queue.length + (this.spill?.events ?? 0);
@@ -57,9 +60,15 @@ export class AuditQueue {
   push(ev: AuditEvent): void {
     if (this.stopped) return;
     if (this.spill && (this.spill.events > 0 || !this.publisher.connected || this.queue.length >= this.maxSize)) {
-      this.spill.append(ev);
-      this.pump();
-      return;
+      try {
+        this.spill.append(ev);
+        this.pump();
+        return;
+      } catch (err) {
+        // A disk that refuses the write (full, read-only, removed) must not cost the caller its
+        // answer: the event stays in memory, within the same bound as without a spill.
+        this.spillFailed(err);
+      }
     }
     if (this.queue.length >= this.maxSize) {
       const dropped = this.queue.shift();
@@ -156,7 +165,21 @@ export class AuditQueue {
   /** Move what waits in memory to the spill, in order. */
   private spillQueue(): void {
     if (!this.spill) return;
-    for (const ev of this.queue.splice(0)) this.spill.append(ev);
+    while (this.queue.length) {
+      try {
+        this.spill.append(this.queue[0]!);
+      } catch (err) {
+        // What the disk refused stays in memory (bounded, drop-oldest) and is tried again later.
+        this.spillFailed(err);
+        return;
+      }
+      this.queue.shift();
+    }
+  }
+
+  private spillFailed(err: unknown): void {
+    this.spillFailures += 1;
+    if (this.spillFailures === 1 || this.spillFailures % 1000 === 0) this.log.error({ err, failures: this.spillFailures }, 'audit spill write failed: events kept in memory');
   }
 
   /**

@@ -2,7 +2,7 @@
 // and is bounded in bytes with an audited drop.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -128,5 +128,39 @@ describe('AuditSpill', () => {
     t.after(() => q2.stop());
     await waitFor(() => p.published.length === 3, { what: 'the replay at start' });
     assert.deepEqual(p.published, ['x', 'y', 'z']);
+  });
+
+  it('given two replicas in one process on one data dir, when the second opens its spill, then it leaves the first one\'s directory alone', async (t) => {
+    const { spill: first, dir } = await spillIn(t, { ownerId: 'broker-a' });
+    first.append(ev('a1'));
+    const { spill: second } = await spillIn(t, { dir, ownerId: 'broker-b' });
+    assert.equal(second.events, 0, 'nothing adopted from a live replica of this process');
+    first.append(ev('a2'));
+    assert.deepEqual(await drain(first), ['a1', 'a2']);
+  });
+
+  it('given the spill directory removed under a running replica, when an event is appended, then the directory is made again and nothing is lost', async (t) => {
+    const { spill } = await spillIn(t, { segmentBytes: 1024 });
+    spill.append(ev('before'));
+    await drain(spill);
+    await rm(spill.path, { recursive: true, force: true });
+    spill.append(ev('after'));
+    assert.deepEqual(await drain(spill), ['after']);
+  });
+
+  it('given a spill that cannot write, when an event is pushed while NATS is away, then the push does not throw and the event waits in memory', async (t) => {
+    const { spill } = await spillIn(t);
+    const p = publisher();
+    const q = new AuditQueue(p, 10, log, () => assert.fail('nothing is dropped'), spill);
+    t.after(() => q.stop());
+    t.mock.method(spill, 'append', () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    });
+    assert.doesNotThrow(() => q.push(ev('kept')));
+    assert.ok(q.spillFailures >= 1, 'the refused write is counted');
+    p.connected = true;
+    q.resume();
+    await waitFor(() => p.published.length === 1, { what: 'the event published from memory' });
+    assert.deepEqual(p.published, ['kept']);
   });
 });

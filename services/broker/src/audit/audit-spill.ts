@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { closeSync, fdatasyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { AuditTypes, type AuditEvent } from '@twoway/contracts';
 import type { Logger } from '@twoway/telemetry';
@@ -29,6 +29,8 @@ export const AUDIT_SPILL_FSYNC_INTERVAL_MS = 1_000;
 export const AUDIT_SPILL_SEGMENT_MAX_BYTES = 4 * 1024 * 1024;
 const OWNER_FILE = 'owner.json';
 const SEGMENT = /^segment-(\d{12})\.ndjson$/;
+/** Spill directories open in this process (several replicas run in one process in tests). */
+const OPEN_HERE = new Set<string>();
 
 interface Segment {
   seq: number;
@@ -93,6 +95,7 @@ export class AuditSpill {
     const own = join(o.dir, o.ownerId.replace(/[^A-Za-z0-9._-]/g, '_'));
     await mkdir(own, { recursive: true });
     const spill = new AuditSpill(o, own);
+    OPEN_HERE.add(own);
     await spill.load(own);
     await spill.adoptOrphans(own);
     await writeFile(join(own, OWNER_FILE), JSON.stringify({ host: hostname(), pid: process.pid }));
@@ -135,7 +138,9 @@ export class AuditSpill {
       } catch {
         continue; // not ours to judge (being created, or not a spill directory)
       }
-      if (owner.host !== hostname() || typeof owner.pid !== 'number' || (owner.pid !== process.pid && isAlive(owner.pid))) continue;
+      // Another replica in this very process (tests run several) is alive too; the same pid without
+      // such a replica is a previous life of this process id (a container restarted as pid 1).
+      if (owner.host !== hostname() || typeof owner.pid !== 'number' || OPEN_HERE.has(dir) || (owner.pid !== process.pid && isAlive(owner.pid))) continue;
       const names = (await readdir(dir)).filter((n) => SEGMENT.test(n)).sort();
       for (const n of names) {
         const seq = this.nextSeq++;
@@ -221,6 +226,8 @@ export class AuditSpill {
     this.closeWriting();
     const seq = this.nextSeq++;
     const seg: Segment = { seq, path: join(this.path, segmentName(seq)), bytes: 0, events: 0, reports: 0, reported: 0 };
+    // The directory is ours, but an operator clearing the data dir must not break the next write.
+    mkdirSync(this.path, { recursive: true });
     this.fd = openSync(seg.path, 'a');
     this.writing = seg;
     this.segments.push(seg);
@@ -272,6 +279,7 @@ export class AuditSpill {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    OPEN_HERE.delete(this.path);
     this.closeWriting();
     for (const s of this.segments.filter((x) => x.events === 0)) {
       rmSyncQuiet(s.path);

@@ -103,8 +103,13 @@ export function createAuthenticate(d: ConnectDeps) {
       done(Object.assign(new Error(reason), { returnCode: 2 }) as AuthenticateError, false);
       return;
     }
+    // Set once this path has claimed the CONNECT's answer: if anything after that throws, the catch
+    // below must still answer it (the deadline no longer will), or the device waits for nothing.
+    let claimed = false;
+    let answered = false;
     gatherAndDecide(attempt, d)
       .then(({ g, decision }) => {
+        claimed = true;
         if (st && !st.claimDecision()) {
           recordOutcome(span, 'rejected', ConnectReasons.CONNECT_TIMEOUT); // the deadline fired first and already answered
           return;
@@ -118,6 +123,7 @@ export function createAuthenticate(d: ConnectDeps) {
         if (decision.outcome === 'rejected') {
           d.log.info(logFields, 'connect rejected');
           const err = Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }) as AuthenticateError;
+          answered = true;
           done(err, false);
           return;
         }
@@ -154,11 +160,12 @@ export function createAuthenticate(d: ConnectDeps) {
         (client as { id: string }).id = `${g.accountId}/${attempt.clientId}`;
         mountWill(client, g.accountId);
         d.log.info({ ...logFields, mode: decision.mode }, 'connect accepted');
+        answered = true;
         done(null, true);
       })
       .catch((err: unknown) => {
         d.log.error({ err, clientId: attempt.clientId, traceId }, 'connect decision failed');
-        if (st && !st.claimDecision()) return;
+        if (answered || (!claimed && st && !st.claimDecision())) return;
         const reason: ConnectReason = ConnectReasons.UNDECIDABLE;
         recordOutcome(span, 'rejected', reason, err);
         done(Object.assign(new Error(reason), { returnCode: 5 }) as AuthenticateError, false);
