@@ -82,6 +82,8 @@ export const TrustEntry = Type.Object({
   status: CertStatus,
   kind: CertKind,
   pem: Type.String(),
+  /** The registration's last change (the time of its last change event): orders events against a fetch. */
+  updatedAt: Type.Optional(IsoTime),
 });
 export type TrustEntry = Static<typeof TrustEntry>;
 /** `next`: there are more registrations; ask again with `after: next`. Absent on the last page. */
@@ -99,7 +101,11 @@ const changeEvent = <T extends ReturnType<typeof Type.Object>>(type: string, dat
     data,
   });
 
-export const CertAddedEvent = changeEvent('cert.added', Type.Object({ after: Certificate }));
+export const CertAddedEvent = changeEvent(
+  'cert.added',
+  // `pem` lets a broker add the registration to the trust sets it holds instead of fetching them again.
+  Type.Object({ after: Certificate, pem: Type.Optional(Type.String({ description: 'The registered certificate, PEM' })) }),
+);
 export type CertAddedEvent = Static<typeof CertAddedEvent>;
 export const CertStatusChangedEvent = changeEvent(
   'cert.status_changed',

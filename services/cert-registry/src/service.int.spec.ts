@@ -178,7 +178,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(change!.data.id, UUID);
       assert.deepEqual(change, {
         subject: 'twoway.v1.cert.added',
-        data: { id: change!.data.id, type: 'cert.added', time: rootCert.createdAt, account: 'acct-a', actor, data: { after: rootCert } },
+        data: { id: change!.data.id, type: 'cert.added', time: rootCert.createdAt, account: 'acct-a', actor, data: { after: rootCert, pem: pki.root.cert.pem } },
       });
       const [audit] = await eventsAfter(Streams.Audit.name, audits, 1);
       assert.match(audit!.data.id, UUID);
@@ -198,10 +198,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           detail: { name: 'Fleet root', fingerprint: c.fingerprint, subject: c.subject, kind: 'root' },
         },
       });
-      // the stored PEM is the canonical re-encoding, and the events never carry it
+      // the stored PEM is the canonical re-encoding; the change event carries it (brokers add the
+      // registration to the trust sets they hold), the audit event never does
       const row = await svc.ds.getRepository(CertificateEntity).findOneByOrFail({ id: rootCert.id });
       assert.equal(row.pem, c.pem);
-      assert.ok(!JSON.stringify([change, audit]).includes('BEGIN CERTIFICATE'));
+      assert.equal(change!.data.data.pem, row.pem);
+      assert.ok(!JSON.stringify(audit).includes('BEGIN CERTIFICATE'));
     });
 
     it('refuses the same certificate again with 409 CERT_DUPLICATE naming the existing id', async () => {
@@ -384,7 +386,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('answers the trust-set request with every registration of the accounts, any status, and nothing else', async () => {
       const reply = await client.request(RequestSubjects.TrustSetGet, { accountIds: ['acct-a1', 'acct-a', 'root'] }, TrustSetReply);
       const byId = new Map(reply.entries.map((e) => [e.id, e]));
-      assert.deepEqual(byId.get(rootCert.id), { id: rootCert.id, accountId: 'acct-a', fingerprint: rootCert.fingerprint, status: 'VALID', kind: 'root', pem: pki.root.cert.pem });
+      assert.deepEqual(byId.get(rootCert.id), { id: rootCert.id, accountId: 'acct-a', fingerprint: rootCert.fingerprint, status: 'VALID', kind: 'root', pem: pki.root.cert.pem, updatedAt: rootCert.updatedAt });
       assert.equal(byId.get(interCert.id)?.status, 'REVOKED');
       assert.equal(byId.get(leafCert.id)?.accountId, 'acct-a1');
       assert.ok(reply.entries.every((e) => e.accountId === 'acct-a' || e.accountId === 'acct-a1'), 'acct-b leaked into the trust set');

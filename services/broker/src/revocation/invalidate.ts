@@ -1,5 +1,6 @@
-// Step 2 of revocation: drop what the change made stale from the warm caches, before any session is
-// touched, so a device that reconnects right after being kicked is decided on fresh data.
+// Step 2 of revocation: bring the warm caches up to date before any session is touched, so a device
+// that reconnects right after being kicked is decided on fresh data. A certificate change is applied to
+// the trust sets held (one registration's work); a set that cannot be updated is dropped.
 import type { TrustSnapshot } from '../cache/trust-cache.js';
 import type { Caches } from '../nats/owners.js';
 import type { Change } from './on-status-changed.js';
@@ -10,8 +11,8 @@ export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {
     case 'cert.status_changed':
     case 'cert.deleted':
     case 'cert.added':
-      // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it goes.
-      return caches.trust.invalidateAccount(c.account);
+      // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it.
+      return caches.trust.applyCertChange(c);
     case 'settings.changed':
       caches.settings.invalidate(c.account);
       return [];

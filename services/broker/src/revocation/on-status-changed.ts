@@ -14,9 +14,9 @@ interface Base {
   timeMs: number;
 }
 export type Change =
-  | (Base & { type: 'cert.status_changed'; fingerprint: string; before: CertStatus; after: CertStatus })
-  | (Base & { type: 'cert.deleted'; fingerprint: string })
-  | (Base & { type: 'cert.added'; fingerprint: string; status: CertStatus })
+  | (Base & { type: 'cert.status_changed'; certificateId: string; fingerprint: string; before: CertStatus; after: CertStatus })
+  | (Base & { type: 'cert.deleted'; certificateId: string; fingerprint: string })
+  | (Base & { type: 'cert.added'; certificateId: string; fingerprint: string; status: CertStatus; pem?: string })
   | (Base & { type: 'settings.changed'; after: Settings })
   | (Base & { type: 'credential.changed'; credentialId: string; username: string; change: 'added' | 'updated' | 'removed' })
   | { type: 'ignored'; subject: string };
@@ -28,15 +28,15 @@ export function toChange(subject: string, data: Uint8Array): Change {
   switch (subject) {
     case ChangeSubjects.CertStatusChanged: {
       const e = decode(CertStatusChangedEvent, data, subject);
-      return { ...base(e), type: 'cert.status_changed', fingerprint: e.data.fingerprint, before: e.data.before, after: e.data.after };
+      return { ...base(e), type: 'cert.status_changed', certificateId: e.data.certificateId, fingerprint: e.data.fingerprint, before: e.data.before, after: e.data.after };
     }
     case ChangeSubjects.CertDeleted: {
       const e = decode(CertDeletedEvent, data, subject);
-      return { ...base(e), type: 'cert.deleted', fingerprint: e.data.fingerprint };
+      return { ...base(e), type: 'cert.deleted', certificateId: e.data.certificateId, fingerprint: e.data.fingerprint };
     }
     case ChangeSubjects.CertAdded: {
       const e = decode(CertAddedEvent, data, subject);
-      return { ...base(e), type: 'cert.added', fingerprint: e.data.after.fingerprint, status: e.data.after.status };
+      return { ...base(e), type: 'cert.added', certificateId: e.data.after.id, fingerprint: e.data.after.fingerprint, status: e.data.after.status, ...(e.data.pem ? { pem: e.data.pem } : {}) };
     }
     case ChangeSubjects.SettingsChanged: {
       const e = decode(SettingsChangedEvent, data, subject);

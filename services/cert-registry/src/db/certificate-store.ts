@@ -111,7 +111,7 @@ export class CertificateStore {
         await em.getRepository(CertificateEntity).insert(rows);
         for (const r of rows) await this.history(em, r, null, 'VALID', ctx);
         // Events last: a failure above rolls back before anything was queued.
-        for (const r of rows) await this.enqueue(em, certAdded(toCertificate(r), ctx), ctx.traceparent);
+        for (const r of rows) await this.enqueue(em, certAdded(toCertificate(r), ctx, r.pem), ctx.traceparent);
         return rows.map(toCertificate);
       });
       await this.onCommitted();
@@ -217,14 +217,14 @@ export class CertificateStore {
     let q = this.ds
       .getRepository(CertificateEntity)
       .createQueryBuilder('c')
-      .select(['c.id', 'c.accountId', 'c.fingerprint', 'c.status', 'c.kind', 'c.pem'])
+      .select(['c.id', 'c.accountId', 'c.fingerprint', 'c.status', 'c.kind', 'c.pem', 'c.updatedAt'])
       .where('c.accountId IN (:...accountIds)', { accountIds: [...new Set(accountIds)] });
     if (page) {
       if (page.after !== undefined) q = q.andWhere('c.id > :after', { after: page.after });
       q = q.orderBy('c.id', 'ASC').limit(page.limit);
     }
     const rows = await q.getMany();
-    return rows.map((r) => ({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem }));
+    return rows.map((r) => ({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem, updatedAt: r.updatedAt.toISOString() }));
   }
 
   /** The status history of a certificate, oldest first (kept after deletion). */

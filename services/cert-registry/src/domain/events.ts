@@ -48,12 +48,12 @@ export interface ChangeFacts<C extends { id: string }> {
 
 const auditDetail = (c: Certificate) => ({ name: c.name, fingerprint: c.fingerprint, subject: c.subject, kind: c.kind });
 
-export function certAdded(cert: Certificate, ctx: EventContext): ChangeFacts<CertAddedEvent> {
+export function certAdded(cert: Certificate, ctx: EventContext, pem?: string): ChangeFacts<CertAddedEvent> {
   const time = ctx.now.toISOString();
   return {
     change: {
       subject: ChangeSubjects.CertAdded,
-      event: { id: ctx.newId(), type: 'cert.added', time, account: cert.accountId, actor: ctx.actor, data: { after: cert } },
+      event: { id: ctx.newId(), type: 'cert.added', time, account: cert.accountId, actor: ctx.actor, data: { after: cert, ...(pem ? { pem } : {}) } },
     },
     audit: {
       subject: auditSubject(AuditTypes.CertAdded),

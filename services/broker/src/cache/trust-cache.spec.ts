@@ -1,0 +1,111 @@
+// Trust sets updated in place by change events: one registration's work per change, the same answers
+// as a set fetched afresh, events older than the fetch ignored, and a set that cannot take a change
+// dropped (fetched again on the next connect).
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CertStatus, TrustEntry } from '@twoway/contracts';
+import { makeTestPki } from '@twoway/testing';
+import { parseSinglePem } from '@twoway/pki';
+import { TrustCache, TrustSet, type CertChange } from './trust-cache.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('TrustCache: change events applied in place', () => {
+  let pems: { root: string; inter: string; leaf: string };
+  before(async () => {
+    const pki = await makeTestPki();
+    pems = { root: pki.root.certPem, inter: pki.intermediate.certPem, leaf: (await pki.device('pinned')).certPem };
+  });
+  const fp = (pem: string) => parseSinglePem(pem).fingerprint;
+  const entry = (id: string, accountId: string, pem: string, status: CertStatus = 'VALID', updatedAtMs = T0): TrustEntry => ({
+    id, accountId, fingerprint: fp(pem), status, kind: 'root', pem, updatedAt: iso(updatedAtMs),
+  });
+  const status = (id: string, account: string, after: CertStatus, timeMs: number): CertChange => ({ type: 'cert.status_changed', account, certificateId: id, after, timeMs });
+  function cacheWith(entries: TrustEntry[], ancestry = ['acc', 'provider']) {
+    const c = new TrustCache({ sets: 10, parsed: 100 });
+    const set = c.build(ancestry, entries);
+    c.put(set, c.generation.current);
+    return { c, set };
+  }
+
+  it('given a suspension, then the cached set answers SUSPENDED at once, without a refetch, and VALID again after the restore', () => {
+    const { c, set } = cacheWith([entry('r', 'provider', pems.root), entry('i', 'acc', pems.inter)]);
+    assert.deepEqual(c.applyCertChange(status('i', 'acc', 'SUSPENDED', T0 + 1)), [], 'nothing dropped');
+    assert.equal(c.get(['acc', 'provider']), set, 'the same set stays cached');
+    assert.equal(set.statusOf(fp(pems.inter)), 'SUSPENDED');
+    assert.equal(set.validAnchors.has(fp(pems.inter)), false, 'no longer an anchor a first validation may use');
+    assert.equal(set.hasNonValid, true);
+    assert.equal(set.allAnchors.has(fp(pems.inter)), true, 'still known, to name the reason');
+    c.applyCertChange(status('i', 'acc', 'VALID', T0 + 2));
+    assert.equal(set.statusOf(fp(pems.inter)), 'VALID');
+    assert.equal(set.validAnchors.has(fp(pems.inter)), true);
+    assert.equal(set.hasNonValid, false);
+  });
+
+  it('given an event older than what the set was fetched with (the feed lags), then it is ignored', () => {
+    // Fetched after a restore at T0+10; the suspension of T0+5 arrives only now.
+    const { c, set } = cacheWith([entry('i', 'acc', pems.inter, 'VALID', T0 + 10)]);
+    c.applyCertChange(status('i', 'acc', 'SUSPENDED', T0 + 5));
+    assert.equal(set.statusOf(fp(pems.inter)), 'VALID');
+    // And the other way round: a set fetched with SUSPENDED at T0+10 is not reopened by a restore of T0+5.
+    const b = cacheWith([entry('i', 'acc', pems.inter, 'SUSPENDED', T0 + 10)]);
+    b.c.applyCertChange(status('i', 'acc', 'VALID', T0 + 5));
+    assert.equal(b.set.statusOf(fp(pems.inter)), 'SUSPENDED');
+    assert.equal(b.set.validAnchors.has(fp(pems.inter)), false);
+  });
+
+  it('given the same certificate registered in two accounts of the ancestry, then the worst status wins, and deleting one leaves the other', () => {
+    const { c, set } = cacheWith([entry('p', 'provider', pems.root), entry('a', 'acc', pems.root)]);
+    c.applyCertChange(status('a', 'acc', 'REVOKED', T0 + 1));
+    assert.equal(set.statusOf(fp(pems.root)), 'REVOKED');
+    c.applyCertChange({ type: 'cert.deleted', account: 'acc', certificateId: 'a', timeMs: T0 + 2 });
+    assert.equal(set.statusOf(fp(pems.root)), 'VALID', 'the provider\'s registration remains');
+    assert.equal(set.validAnchors.has(fp(pems.root)), true);
+    assert.equal(set.size, 1);
+    c.applyCertChange({ type: 'cert.deleted', account: 'provider', certificateId: 'p', timeMs: T0 + 3 });
+    assert.equal(set.statusOf(fp(pems.root)), undefined);
+    assert.equal(set.validAnchors.size, 0);
+    assert.equal(set.allAnchors.size, 0);
+  });
+
+  it('given a registration added with its PEM, then it becomes an anchor in place; without its PEM the set is dropped', () => {
+    const { c, set } = cacheWith([entry('r', 'provider', pems.root)]);
+    c.applyCertChange({ type: 'cert.added', account: 'acc', certificateId: 'leaf', fingerprint: fp(pems.leaf), status: 'VALID', pem: pems.leaf, timeMs: T0 + 1 });
+    assert.equal(set.validAnchors.has(fp(pems.leaf)), true);
+    assert.equal(set.size, 2);
+    const dropped = c.applyCertChange({ type: 'cert.added', account: 'acc', certificateId: 'x', fingerprint: 'ab', status: 'VALID', timeMs: T0 + 2 });
+    assert.deepEqual(dropped, [set]);
+    assert.equal(c.get(['acc', 'provider']), undefined);
+  });
+
+  it('given a status for a registration the set does not hold, then the set is dropped rather than guessed', () => {
+    const { c, set } = cacheWith([entry('r', 'provider', pems.root)]);
+    assert.deepEqual(c.applyCertChange(status('unknown', 'acc', 'SUSPENDED', T0 + 1)), [set]);
+    assert.equal(c.get(['acc', 'provider']), undefined);
+  });
+
+  it('given a change of an account outside the ancestry, then the set is untouched; the generation moves for fetches in flight', () => {
+    const { c, set } = cacheWith([entry('r', 'provider', pems.root)]);
+    const gen = c.generation.current;
+    c.applyCertChange(status('r', 'other', 'SUSPENDED', T0 + 1));
+    assert.equal(set.statusOf(fp(pems.root)), 'VALID');
+    assert.notEqual(c.generation.current, gen);
+  });
+
+  it('given a thousand registrations, then a status change parses nothing and leaves every other answer as it was', () => {
+    let parses = 0;
+    const parsed = parseSinglePem(pems.leaf);
+    const entries = Array.from({ length: 1000 }, (_, i) => ({ ...entry(`e${i}`, 'acc', pems.leaf), fingerprint: `fp${i}` }));
+    const set = new TrustSet(['acc'], entries, () => {
+      parses += 1;
+      return parsed;
+    });
+    assert.equal(parses, 1000);
+    assert.equal(set.setStatus('e500', 'SUSPENDED', T0 + 1), 'applied');
+    assert.equal(parses, 1000, 'nothing parsed again');
+    assert.equal(set.statusOf('fp500'), 'SUSPENDED');
+    assert.equal(set.statusOf('fp499'), 'VALID');
+    assert.equal(set.size, 1000);
+  });
+});
