@@ -27,9 +27,13 @@ milliseconds() { # NAME DEFAULT
 
 for name in MQTT_CA_FILE MQTT_CERT_FILE MQTT_KEY_FILE MQTT_USERNAME MQTT_PASSWORD; do require "$name"; done
 for file in "$MQTT_CA_FILE" "$MQTT_CERT_FILE" "$MQTT_KEY_FILE"; do [ -r "$file" ] || fail "cannot read $file"; done
+grep -q -- '-----BEGIN CERTIFICATE-----' "$MQTT_CA_FILE" || fail "MQTT_CA_FILE holds no PEM certificate: $MQTT_CA_FILE"
+grep -q -- '-----BEGIN CERTIFICATE-----' "$MQTT_CERT_FILE" || fail "MQTT_CERT_FILE holds no PEM certificate: $MQTT_CERT_FILE"
+grep -q -- '-----BEGIN .*PRIVATE KEY-----' "$MQTT_KEY_FILE" || fail "MQTT_KEY_FILE holds no PEM private key: $MQTT_KEY_FILE"
 command -v mosquitto_sub >/dev/null && command -v mosquitto_pub >/dev/null || fail "mosquitto_sub and mosquitto_pub not found: install mosquitto-clients"
 host=${MQTT_HOST:-localhost}
 port=${MQTT_PORT:-8883}
+[[ $port =~ ^[1-9][0-9]{0,4}$ ]] && [ "$port" -le 65535 ] || fail "MQTT_PORT must be a port number, not '$port'"
 client_id=${MQTT_CLIENT_ID:-$MQTT_USERNAME}
 topic=${MQTT_TOPIC:-devices/$client_id/hello}
 milliseconds MQTT_PUBLISH_INTERVAL_MS 10000

@@ -11,7 +11,7 @@
 //
 // Every setting is an environment variable; see README.md next to this file.
 import { readFileSync } from 'node:fs';
-import mqtt from 'mqtt';
+import { createSecureContext } from 'node:tls';
 
 // MQTT 3.1.1 §3.2.2.3: a refusal can only say one of these; twoway puts the precise reason in the
 // account's audit trail (`twoway audit --client-id ID --explain`).
@@ -32,6 +32,11 @@ function fail(message) {
   log(`error: ${message}`);
   process.exit(2);
 }
+
+const mqtt = await import('mqtt').then(
+  (m) => m.default,
+  () => fail("the 'mqtt' package is not installed: run `npm install` next to package.json"),
+);
 
 function setting(name, fallback, { required = false } = {}) {
   const value = process.env[name];
@@ -58,6 +63,7 @@ function readPem(name) {
 
 const host = setting('MQTT_HOST', 'localhost');
 const port = Number(setting('MQTT_PORT', '8883'));
+if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`MQTT_PORT must be a port number, not '${process.env.MQTT_PORT}'`);
 const username = setting('MQTT_USERNAME', undefined, { required: true });
 const password = setting('MQTT_PASSWORD', undefined, { required: true });
 const clientId = setting('MQTT_CLIENT_ID', username);
@@ -72,6 +78,11 @@ const tls = {
   cert: readPem('MQTT_CERT_FILE'),
   key: readPem('MQTT_KEY_FILE'),
 };
+try {
+  createSecureContext(tls); // a key that does not parse or match the certificate: say so now, not at every attempt
+} catch (e) {
+  fail(`cannot load the CA, certificate or key: ${e.message}`);
+}
 
 /**
  * Doubles with each failure in a row, capped; a random half of it is jitter, so a fleet cut off at

@@ -19,7 +19,12 @@ import sys
 import threading
 import time
 
-import paho.mqtt.client as mqtt
+try:
+    import paho.mqtt.client as mqtt
+except ImportError:
+    print(f"error: paho-mqtt is not installed for {sys.executable}: apt-get install python3-paho-mqtt"
+          " (for /usr/bin/python3) or pip install paho-mqtt", flush=True)
+    sys.exit(2)
 
 # MQTT 3.1.1 §3.2.2.3: a refusal can only say one of these; twoway puts the precise reason in the
 # account's audit trail (`twoway audit --client-id ID --explain`).
@@ -70,7 +75,11 @@ def milliseconds(name, default):
 
 
 HOST = setting("MQTT_HOST", "localhost")
-PORT = int(setting("MQTT_PORT", "8883"))
+PORT_TEXT = setting("MQTT_PORT", "8883")
+if not PORT_TEXT.isdigit() or not 0 < int(PORT_TEXT) < 65536:
+    log(f"error: MQTT_PORT must be a port number, not {PORT_TEXT!r}")
+    sys.exit(2)
+PORT = int(PORT_TEXT)
 CA_FILE = setting("MQTT_CA_FILE", required=True)
 CERT_FILE = setting("MQTT_CERT_FILE", required=True)
 KEY_FILE = setting("MQTT_KEY_FILE", required=True)

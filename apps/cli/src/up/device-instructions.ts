@@ -1,7 +1,7 @@
 // How to connect the demo device, as `twoway up` prints it: a one-off mosquitto_pub line, and the
 // settings file the device examples (examples/devices/) read, so both name the same files, credential
 // and broker address.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 
 export const DEMO_TOPIC = 'demo/hello';
 
@@ -46,6 +46,7 @@ export function deviceEnv(d: DemoDevice, password: string): string {
 
 export async function writeDeviceEnv(file: string, d: DemoDevice, password: string): Promise<void> {
   await writeFile(file, deviceEnv(d, password), { mode: 0o600 });
+  await chmod(file, 0o600); // the mode above applies only to a new file
 }
 
 /**
