@@ -1,6 +1,7 @@
 // `twoway up`: the whole system on the embedded default — a local nats-server with JetStream, the
 // four services and the HTTP front as separate supervised processes, SQLite files and a dev PKI
-// under the data dir — then prints how to connect a device. Ctrl-C stops everything.
+// under the data dir — then prints how to connect a device and writes the demo device's settings for
+// the device examples (pki/device.env). Ctrl-C stops everything.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
