@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what twoway needs on a Debian/Ubuntu machine with Node 20: the distribution's
 # nats-server, mosquitto clients (and broker, for the benchmark comparison), Eclipse Paho for Python
-# (interoperability tests), chromium (browser tests), PostgreSQL server binaries (persistence tests),
+# (interoperability tests, device examples), chromium (browser tests), PostgreSQL server binaries (persistence tests),
 # then the npm packages. Idempotent: a
 # second run installs nothing new.
 set -euo pipefail
@@ -14,7 +14,8 @@ command -v mosquitto >/dev/null && [ -x "$(command -v mosquitto)" ] || need+=(mo
 command -v chromium >/dev/null || need+=(chromium)
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 command -v python3 >/dev/null || need+=(python3)
-# Eclipse Paho for the client-interoperability tests, for the distribution's python (not a pyenv one).
+# Eclipse Paho for the client-interoperability tests and the Python device example, for the
+# distribution's python (not a pyenv one).
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import paho.mqtt' 2>/dev/null || need+=(python3-paho-mqtt)
 
 if ((${#need[@]})); then

@@ -1,6 +1,7 @@
 // `twoway up`: the whole system on the embedded default — a local nats-server with JetStream, the
 // four services and the HTTP front as separate supervised processes, SQLite files and a dev PKI
-// under the data dir — then prints how to connect a device. Ctrl-C stops everything.
+// under the data dir — then prints how to connect a device and writes the demo device's settings for
+// the device examples (pki/device.env). Ctrl-C stops everything.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { Supervisor } from './supervisor.js';
 import { ensureDevPki } from './dev-pki.js';
 import { superviseEmbeddedNats } from './embedded-nats.js';
 import { ensureDemo } from './demo.js';
+import { connectInstructions, DEMO_TOPIC, writeDeviceEnv, type DemoDevice } from './device-instructions.js';
 
 const HELP = `usage: twoway up [--data-dir DIR] [--no-demo]
 
@@ -146,16 +148,22 @@ export async function run(argv: string[]): Promise<number> {
     if (!values['no-demo'] && token && !ownTls) {
       const demo = await ensureDemo(dataDir, gatewayUrl, token, pki);
       const rel = (f: string) => (f.startsWith(process.cwd() + '/') ? f.slice(process.cwd().length + 1) : f);
+      const device: DemoDevice = {
+        host: 'localhost', // a name in the dev server certificate, so clients can check it
+        port: mqttPort,
+        caFile: pki.caFile,
+        certFile: pki.deviceCertFile,
+        keyFile: pki.deviceKeyFile,
+        username: demo.username,
+        passwordFile: demo.passwordFile,
+        clientId: demo.username,
+        topic: DEMO_TOPIC,
+      };
+      const envFile = join(pki.dir, 'device.env');
+      await writeDeviceEnv(envFile, device, (await readFile(demo.passwordFile, 'utf8')).trim());
       say('');
       say(`Demo account ${demo.accountId}: mutual TLS on, device credential '${demo.username}', dev root registered.`);
-      say('Connect the demo device (its certificate chain, key and credential) and publish:');
-      say('');
-      say(
-        `  mosquitto_pub -h localhost -p ${mqttPort} --cafile ${rel(pki.caFile)} --cert ${rel(pki.deviceCertFile)} --key ${rel(pki.deviceKeyFile)} ` +
-          `-i ${demo.username} -u ${demo.username} -P "$(cat ${rel(demo.passwordFile)})" -t demo/hello -m 'hello from a device' -d`,
-      );
-      say('');
-      say(`  (subscribe with mosquitto_sub and the same options, -t 'demo/#')`);
+      for (const line of connectInstructions(device, envFile, join(repoRoot, 'examples/devices'), rel)) say(line);
       say('');
       say(`Its audit trail (sign in with the provider token): ${gatewayUrl}/#/audit?account=${encodeURIComponent(demo.accountId)}`);
       say(`Why was a device refused?  npx twoway audit --account ${demo.accountId} --client-id ${demo.username} --explain`);
