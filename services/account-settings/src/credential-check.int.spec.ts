@@ -60,7 +60,7 @@ describe('credential check with verified passwords (SQLite)', () => {
   });
 
   it('a wrong password after a cached success still runs scrypt each time and counts toward lockout', async (t) => {
-    const { verify, scrypt, who } = await given(t);
+    const { verify, scrypt, who, checker } = await given(t);
     assert.equal((await verify(PASSWORD)).ok, true);
     assert.equal(scrypt.calls, 1);
     const refused = { ok: false, reason: 'BAD_CREDENTIALS', accountId: who.accountId, username: who.username, ancestry: [PROVIDER_ACCOUNT_ID] };
@@ -71,7 +71,12 @@ describe('credential check with verified passwords (SQLite)', () => {
     }
     const limited = { ok: false, reason: 'RATE_LIMITED', accountId: who.accountId, username: who.username, ancestry: [PROVIDER_ACCOUNT_ID] };
     assert.deepEqual(await verify(PASSWORD), limited, 'the right, cached password is locked out too');
+    // the username-and-address count itself (the only one applied to a chain the broker verified)
+    assert.deepEqual(await checker.verify({ key: 'device-1', password: PASSWORD, sourceAddress: ADDRESS, chainVerified: true }), limited);
     assert.equal(scrypt.calls, 4, 'a locked-out check hashes nothing');
+    // the device at another address is not locked out, and its cached password still runs no scrypt
+    assert.equal((await checker.verify({ key: 'device-1', password: PASSWORD, sourceAddress: '198.51.100.8' })).ok, true);
+    assert.equal(scrypt.calls, 4);
   });
 
   it('an unknown username still costs the dummy scrypt', async (t) => {
