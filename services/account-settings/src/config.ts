@@ -10,7 +10,7 @@ export const DEFAULT_CREDENTIAL_LOCKOUT_MS = 60_000;
 export const DEFAULT_CREDENTIAL_MAX_FAILURES_PER_USERNAME = 100;
 /**
  * Passwords verified recently, remembered as an HMAC so a device's next check costs no scrypt
- * (docs/limits.md): about 0.3 KiB each, so the default bound is some 30 MiB at most.
+ * (docs/limits.md): about 280 bytes each, some 27 MiB at the default bound.
  */
 export const DEFAULT_VERIFIED_PASSWORD_CACHE_MAX = 100_000;
 export const DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS = 3_600_000;

@@ -1,5 +1,5 @@
 // Passwords account-settings verified a moment ago, so a device reconnecting through any broker replica
-// costs an HMAC here instead of a scrypt (docs/design.md, "Verified passwords"). Per credential id it
+// costs an HMAC here instead of a scrypt (docs/operations.md, "Password checks in a reconnect storm"). Per credential id it
 // keeps an HMAC-SHA256, under a key drawn at random when the process starts and never written anywhere,
 // of the stored hash and the password together, and when that pair was verified. Only the password
 // that was verified, against the stored hash the credential still has, within the TTL, matches: any
