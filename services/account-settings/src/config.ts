@@ -8,6 +8,12 @@ export const DEFAULT_CREDENTIAL_FAILURE_WINDOW_MS = 60_000;
 export const DEFAULT_CREDENTIAL_LOCKOUT_MS = 60_000;
 /** Failures of one username from all addresses together (a distributed guess) before RATE_LIMITED. */
 export const DEFAULT_CREDENTIAL_MAX_FAILURES_PER_USERNAME = 100;
+/**
+ * Passwords verified recently, remembered as an HMAC so a device's next check costs no scrypt
+ * (docs/limits.md): about 280 bytes each, some 27 MiB at the default bound.
+ */
+export const DEFAULT_VERIFIED_PASSWORD_CACHE_MAX = 100_000;
+export const DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS = 3_600_000;
 
 export const configSchema = {
   ...commonSettings,
@@ -51,6 +57,20 @@ export const configSchema = {
     default: DEFAULT_CREDENTIAL_LOCKOUT_MS,
     min: 1,
     doc: 'How long a username, username and address, or source address answers RATE_LIMITED once its limit is reached',
+  }),
+  verifiedPasswordCacheMax: setting({
+    env: 'TWOWAY_VERIFIED_PASSWORD_CACHE_MAX',
+    kind: 'int',
+    default: DEFAULT_VERIFIED_PASSWORD_CACHE_MAX,
+    min: 0,
+    doc: 'Credentials whose last verified password is remembered (an HMAC under a per-process random key, never the password) so their next check costs no scrypt; beyond it the least recently used leaves (0: none)',
+  }),
+  verifiedPasswordCacheTtlMs: setting({
+    env: 'TWOWAY_VERIFIED_PASSWORD_CACHE_TTL_MS',
+    kind: 'int',
+    default: DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS,
+    min: 0,
+    doc: 'How long after scrypt verified a password (or an operator set it) it is recognised without scrypt (0: always scrypt)',
   }),
 };
 

@@ -4,6 +4,12 @@
 // without hashing at all. A refusal that names a known credential also names its account and that
 // account's ancestry, for the broker's audit event.
 //
+// A password verified a moment ago against the credential's current stored hash is recognised without
+// scrypt (domain/verified-passwords.ts), whichever broker replica asks: a reconnect storm then costs an
+// HMAC per device here. Only the right password can be recognised; every other check (unknown
+// username, wrong password, changed password, old entry) takes the scrypt path exactly as before, so
+// wrong guesses cost the same and count toward lockout the same.
+//
 // Lockout is counted three ways (docs/limits.md, "Credential lockout"):
 //   username + source address   a guesser locks out its own attempts on that username, nobody else's;
 //   source address              one address guessing many usernames;
@@ -19,7 +25,8 @@ import type { AccountStore } from './db/account-store.js';
 import type { CredentialRow } from './db/entities.js';
 import { settingsOf } from './db/account-store.js';
 import { FailureLimiter, type FailureLimits } from './domain/failure-limiter.js';
-import { hashPassword, verifyPassword } from './domain/password-hash.js';
+import { scryptHashing, type PasswordHashing } from './domain/password-hash.js';
+import type { VerifiedPasswords } from './domain/verified-passwords.js';
 
 /** Account ancestries remembered for refused attempts (see `pathOf`); beyond this the least recently used leaves. */
 const MAX_CACHED_PATHS = 10_000;
@@ -27,6 +34,15 @@ const MAX_CACHED_PATHS = 10_000;
 export interface CredentialLimits extends FailureLimits {
   /** Failures of one username from every address together before it is locked (unverified chains only). */
   maxFailuresPerUsername: number;
+}
+
+export interface CredentialCheckerOptions {
+  limits: CredentialLimits;
+  /** Passwords verified recently (bounded; docs/limits.md). */
+  verified: VerifiedPasswords;
+  /** scrypt unless a test counts the calls. */
+  hashing?: PasswordHashing;
+  clock?: () => number;
 }
 
 export class CredentialChecker {
@@ -40,6 +56,8 @@ export class CredentialChecker {
     /** A hash of a random password: verified against for unknown usernames so timing does not tell. */
     private readonly dummyHash: string,
     limits: CredentialLimits,
+    private readonly verified: VerifiedPasswords,
+    private readonly hashing: PasswordHashing,
     private readonly clock: () => number,
   ) {
     const { maxFailuresPerUsername, ...perKey } = limits;
@@ -48,8 +66,19 @@ export class CredentialChecker {
     this.byUsername = new FailureLimiter({ ...perKey, maxFailures: maxFailuresPerUsername });
   }
 
-  static async create(store: AccountStore, limits: CredentialLimits, clock: () => number = Date.now): Promise<CredentialChecker> {
-    return new CredentialChecker(store, await hashPassword(randomBytes(24).toString('base64')), limits, clock);
+  static async create(store: AccountStore, o: CredentialCheckerOptions): Promise<CredentialChecker> {
+    const hashing = o.hashing ?? scryptHashing;
+    return new CredentialChecker(store, await hashing.hash(randomBytes(24).toString('base64')), o.limits, o.verified, hashing, o.clock ?? Date.now);
+  }
+
+  /** A credential was created or its password set: the operator's password is known, so its first check costs no scrypt. */
+  passwordSet(credentialId: string, passwordHash: string, password: string): void {
+    this.verified.remember(credentialId, passwordHash, password, this.clock());
+  }
+
+  /** A credential was changed without a new password, or removed. */
+  credentialChanged(credentialId: string): void {
+    this.verified.forget(credentialId);
   }
 
   async verify(req: CredentialVerifyRequest): Promise<CredentialVerifyReply> {
@@ -68,7 +97,8 @@ export class CredentialChecker {
     }
 
     const row = await this.store.credentialByUsername(req.key);
-    const matched = await verifyPassword(req.password, row?.passwordHash ?? this.dummyHash);
+    const recognised = row !== null && this.verified.matches(row.id, row.passwordHash, req.password, this.clock());
+    const matched = recognised || (await this.hashing.verify(req.password, row?.passwordHash ?? this.dummyHash));
     if (!row || !matched) {
       const t = this.clock();
       this.byUserAddress.fail(userAddr, t);
@@ -79,6 +109,9 @@ export class CredentialChecker {
     // Only this address's count is forgiven: a device reconnecting often must not keep resetting the
     // username-wide count of a guess spread over other addresses.
     this.byUserAddress.succeed(userAddr);
+    // Remembered whatever the credential's state: a hit only stands for "this password matches this
+    // stored hash"; enabled and expiry are read from the row on every check, below.
+    if (!recognised) this.verified.remember(row.id, row.passwordHash, req.password, this.clock());
     const who = { credentialId: row.id, accountId: row.accountId, username: row.username };
     const ancestry = await this.store.ancestry(row.accountId);
     const ids = ancestry.map((a) => a.id);

@@ -427,6 +427,41 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal((await verify('rl-other', pw, '203.0.113.8')).ok, true);
     });
 
+    it('verified passwords: a password set over REST is recognised at its first check, a change or removal forgets it, and /metrics counts it', async () => {
+      const a = await tenant('vp-a');
+      const metrics = async () => {
+        const r = await svc.app.inject({ method: 'GET', url: '/metrics' });
+        assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+        const series = new Map(r.body.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+        const p = 'twoway_account_settings_verified_passwords';
+        return { hits: series.get(`${p}_hits_total`), misses: series.get(`${p}_misses_total`), entries: series.get(`${p}_entries`), bound: series.get(`${p}_evictions_total{cause="bound"}`), ttl: series.get(`${p}_evictions_total{cause="ttl"}`) };
+      };
+      const start = await metrics();
+      const since = async () => {
+        const m = await metrics();
+        return { hits: m.hits! - start.hits!, misses: m.misses! - start.misses!, entries: m.entries! - start.entries! };
+      };
+      assert.deepEqual([start.bound, start.ttl], [0, 0]);
+
+      const cred = (await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username: 'vp-device', password: 'vp-password-1' })).body as Credential;
+      assert.deepEqual(await since(), { hits: 0, misses: 0, entries: 1 });
+      assert.equal((await verify('vp-device', 'vp-password-1')).ok, true);
+      assert.deepEqual(await since(), { hits: 1, misses: 0, entries: 1 }, 'the first check of a new credential ran no scrypt');
+
+      const path = `/api/v1/accounts/${a.account.id}/credentials/${cred.id}`;
+      assert.equal((await api('PATCH', path, a.admin, { password: 'vp-password-2' })).status, 200);
+      assert.equal((await verify('vp-device', 'vp-password-1')).reason, 'BAD_CREDENTIALS');
+      assert.equal((await verify('vp-device', 'vp-password-2')).ok, true);
+      assert.deepEqual(await since(), { hits: 2, misses: 1, entries: 1 }, 'the old password missed, the new one was recognised');
+
+      assert.equal((await api('PATCH', path, a.admin, { enabled: false })).status, 200);
+      assert.deepEqual(await since(), { hits: 2, misses: 1, entries: 0 }, 'disabling forgets it');
+      assert.equal((await verify('vp-device', 'vp-password-2')).reason, 'CREDENTIAL_DISABLED');
+      assert.deepEqual(await since(), { hits: 2, misses: 2, entries: 1 });
+      assert.equal((await api('DELETE', path, a.admin)).status, 204);
+      assert.deepEqual(await since(), { hits: 2, misses: 2, entries: 0 }, 'removing forgets it');
+    });
+
     // ---- tokens ---------------------------------------------------------------------------------
     it('tokens: create (secret once), list without secrets, use, expire, revoke → 401 and token.revoked', async () => {
       const a = await tenant('tok-a');

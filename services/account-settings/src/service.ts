@@ -16,8 +16,10 @@ import { AccountStore } from './db/account-store.js';
 import { SYSTEM_ACTOR } from './domain/events.js';
 import { LocalResolver } from './principals.js';
 import { CredentialChecker } from './credential-check.js';
+import { VerifiedPasswords } from './domain/verified-passwords.js';
 import { serveRequests } from './nats/handlers.js';
 import { registerRoutes } from './http/routes.js';
+import { registerMetrics } from './http/metrics.js';
 
 export const SERVICE_NAME = 'account-settings';
 export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';
@@ -89,11 +91,15 @@ export class AccountSettingsService {
       await bootstrap(store, cfg, log);
 
       const resolver = new LocalResolver(store);
+      const verified = new VerifiedPasswords({ maxEntries: cfg.verifiedPasswordCacheMax, ttlMs: cfg.verifiedPasswordCacheTtlMs });
       const credentials = await CredentialChecker.create(store, {
-        maxFailures: cfg.credentialMaxFailures,
-        windowMs: cfg.credentialFailureWindowMs,
-        lockoutMs: cfg.credentialLockoutMs,
-        maxFailuresPerUsername: cfg.credentialMaxFailuresPerUsername,
+        limits: {
+          maxFailures: cfg.credentialMaxFailures,
+          windowMs: cfg.credentialFailureWindowMs,
+          lockoutMs: cfg.credentialLockoutMs,
+          maxFailuresPerUsername: cfg.credentialMaxFailuresPerUsername,
+        },
+        verified,
       });
       serveRequests(bus, { store, resolver, credentials });
 
@@ -104,7 +110,8 @@ export class AccountSettingsService {
       app.addHook('onRoute', (r) => {
         for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
       });
-      registerRoutes(app, { store, resolver });
+      registerRoutes(app, { store, resolver, credentials });
+      registerMetrics(app, verified);
       const address = await app.listen({ port: cfg.httpPort, host: cfg.httpHost });
       svc = new AccountSettingsService(app, address, routes, store, bus, relay, ds, log);
       log.info({ httpUrl: address }, 'account-settings started');

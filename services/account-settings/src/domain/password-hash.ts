@@ -2,7 +2,8 @@
 // `scrypt$<log2N>$<r>$<p>$<salt b64>$<hash b64>` so the cost can be raised later without breaking old
 // hashes. Measured cost on the 2-core development machine: ~63 ms per hash (2^14: ~25 ms, 2^16:
 // ~125 ms), 32 MiB of memory, run on libuv's thread pool so the event loop stays free. The broker
-// caches verified credentials, so a reconnect storm does not pay this per connect.
+// caches verified credentials per replica, and account-settings remembers passwords it verified
+// (verified-passwords.ts), so a reconnect storm does not pay this per connect.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export const SCRYPT_LOG2_N = 15;
@@ -37,3 +38,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const key = await scrypt(password, Buffer.from(saltB64, 'base64'), { N: 2 ** Number(log2N), r: Number(r), p: Number(p) });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
+
+/** Hashing and verifying as one value, so the credential check can be given a counting one in tests. */
+export interface PasswordHashing {
+  hash(password: string): Promise<string>;
+  verify(password: string, stored: string): Promise<boolean>;
+}
+export const scryptHashing: PasswordHashing = { hash: (password) => hashPassword(password), verify: verifyPassword };

@@ -23,6 +23,7 @@ import { settingsOf, type AccountStore } from '../db/account-store.js';
 import { actorOf } from '../domain/events.js';
 import { mayGrant } from '../domain/tokens.js';
 import { hashPassword } from '../domain/password-hash.js';
+import type { CredentialChecker } from '../credential-check.js';
 import { AccountNotFoundError, BadRequestError, ForbiddenError } from '../errors.js';
 
 const AccountParams = Type.Object({ id: Id });
@@ -37,8 +38,8 @@ const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(i
 
 type Params = { id: string; credId?: string; tokenId?: string };
 
-export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; resolver: Resolver }): void {
-  const { store, resolver } = d;
+export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; resolver: Resolver; credentials: CredentialChecker }): void {
+  const { store, resolver, credentials } = d;
 
   // Authenticate before the body is validated, so a request without a valid token learns nothing
   // about the route's schema (401, not 400).
@@ -96,11 +97,13 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
     const { id } = req.params as Params;
     const { principal } = await authorize(req, resolver, id, 'write');
     const body = req.body as CreateCredentialBody;
+    const passwordHash = await hashPassword(body.password);
     const cred = await store.createCredential(
       id,
-      { username: body.username, passwordHash: await hashPassword(body.password), enabled: body.enabled ?? true, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null },
+      { username: body.username, passwordHash, enabled: body.enabled ?? true, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null },
       actorOf(principal),
     );
+    credentials.passwordSet(cred.id, passwordHash, body.password);
     return reply.status(201).send(cred);
   });
 
@@ -114,22 +117,27 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
     const { id, credId } = req.params as Required<Params>;
     const { principal } = await authorize(req, resolver, id, 'write');
     const body = req.body as PatchCredentialBody;
-    return store.updateCredential(
+    const set = body.password === undefined ? undefined : { password: body.password, passwordHash: await hashPassword(body.password) };
+    const cred = await store.updateCredential(
       id,
       credId,
       {
-        ...(body.password !== undefined ? { passwordHash: await hashPassword(body.password) } : {}),
+        ...(set ? { passwordHash: set.passwordHash } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(body.expiresAt !== undefined ? { expiresAt: body.expiresAt === null ? null : new Date(body.expiresAt) } : {}),
       },
       actorOf(principal),
     );
+    if (set) credentials.passwordSet(credId, set.passwordHash, set.password);
+    else credentials.credentialChanged(credId);
+    return cred;
   });
 
   app.delete('/api/v1/accounts/:id/credentials/:credId', { schema: { params: CredentialParams } }, async (req, reply) => {
     const { id, credId } = req.params as Required<Params>;
     const { principal } = await authorize(req, resolver, id, 'write');
     await store.deleteCredential(id, credId, actorOf(principal));
+    credentials.credentialChanged(credId);
     return reply.status(204).send();
   });
 
