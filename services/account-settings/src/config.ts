@@ -13,7 +13,11 @@ export const DEFAULT_CREDENTIAL_MAX_FAILURES_PER_USERNAME = 100;
  * (docs/limits.md): about 280 bytes each, some 27 MiB at the default bound.
  */
 export const DEFAULT_VERIFIED_PASSWORD_CACHE_MAX = 100_000;
-export const DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS = 3_600_000;
+/**
+ * A week: devices stay connected for days, and the storm that follows a broker restart is exactly when
+ * their passwords were last verified long ago. The age limits only how long an HMAC sits in memory.
+ */
+export const DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS = 7 * 24 * 3_600_000;
 
 export const configSchema = {
   ...commonSettings,
