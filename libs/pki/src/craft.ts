@@ -237,6 +237,11 @@ export interface CraftOptions {
 }
 
 export function craftCertificate(o: CraftOptions): ParsedCert {
+  return parseDer(craftCertificateDer(o));
+}
+
+/** The DER alone (no parse): for load generators that make tens of thousands of certificates. */
+export function craftCertificateDer(o: CraftOptions): Uint8Array {
   const signer = o.signer ?? o.key;
   const hash = o.hash ?? 'sha256';
   const alg = sigAlgId(signer.privateKey, hash);
@@ -263,5 +268,5 @@ export function craftCertificate(o: CraftOptions): ParsedCert {
     alg.pss ? sign(alg.digest, tbs, { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) : sign(alg.digest, tbs, signer.privateKey),
   );
   if (o.corruptSignature) sig[sig.length - 5]! ^= 0x01;
-  return parseDer(new Uint8Array(seq(tbs, alg.der, bitString(sig))));
+  return new Uint8Array(seq(tbs, alg.der, bitString(sig)));
 }

@@ -144,6 +144,17 @@ export class NatsCluster {
     return undefined;
   }
 
+  /** The node answers its health check with JetStream current (`/healthz?js-enabled-only=true`). */
+  async healthy(i: number): Promise<boolean> {
+    const r = await fetch(`http://127.0.0.1:${this.node(i).monitorPort}/healthz`).catch(() => undefined);
+    return !!r?.ok;
+  }
+
+  /** The running nodes' process ids (CPU and memory accounting). */
+  get pids(): { name: string; pid: number }[] {
+    return this.nodes.filter((n) => n.proc?.running).map((n) => ({ name: `nats-${n.name}`, pid: n.proc.child.pid! }));
+  }
+
   /** The index of a node by its server name (e.g. a stream's `cluster.leader`). */
   indexOf(serverName: string): number {
     return this.nodes.findIndex((n) => n.name === serverName);

@@ -1,0 +1,32 @@
+// The fleet-scale run reduced to what CI affords (docs/scaling.md; `npm run scale` is the full size):
+// 3 broker replicas, a 3-node NATS cluster with R3 streams, PostgreSQL, every service its own process;
+// a trust set larger than NATS max_payload (paged), 500 live mTLS sessions held by devices in another
+// process; a storm, an intermediate suspended (every session below it closed on every replica, no
+// other), one NATS node killed during traffic and a revocation. Every decision is checked by the run.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScale, table } from './scenario.js';
+
+describe('fleet scale, reduced', () => {
+  it('500 sessions on 3 replicas and a 3-node NATS cluster: storm, suspension, NATS node kill, all decided right', async () => {
+    const lines: string[] = [];
+    const r = await runScale({
+      pinned: 1_700,
+      sessions: 500,
+      perIntermediate: 250,
+      devicesPerCredential: 10,
+      brokers: 3,
+      concurrency: 100,
+      phases: ['storm', 'suspend', 'nats-kill'],
+      drainWindowMs: 3_000,
+      log: (l) => lines.push(l),
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- run log ---\n${lines.join('\n').slice(-8000)}`);
+    });
+    console.log(table(r.rows));
+    assert.ok(r.trustSetPemBytes > 1_048_576, `the trust set is larger than NATS max_payload (${r.trustSetPemBytes} bytes of PEM)`);
+    assert.equal(r.registered, 1_700 + 1 + 2);
+    const phases = new Set(r.rows.map((x) => x.phase));
+    for (const p of ['connect', 'storm', 'suspend', 'nats-kill']) assert.ok(phases.has(p), `phase ${p} ran`);
+  });
+});
