@@ -174,9 +174,10 @@ describe('broker: MQTT over secure WebSocket (wss)', () => {
     }
   });
 
-  it('negotiates the mqtt subprotocol; refuses another path (404), no mqtt subprotocol (400) and a plain HTTPS request (426)', async () => {
+  it('negotiates the mqtt subprotocol; refuses another path (404), no mqtt subprotocol (400), bad WebSocket headers (400) and a plain HTTPS request (426)', async () => {
     const m = fx.broker.metrics.wssRefused;
-    const before = { path: m.get({ reason: 'path' }), subprotocol: m.get({ reason: 'subprotocol' }), not_upgrade: m.get({ reason: 'not_upgrade' }) };
+    const counts = () => ({ path: m.get({ reason: 'path' }), subprotocol: m.get({ reason: 'subprotocol' }), handshake: m.get({ reason: 'handshake' }), not_upgrade: m.get({ reason: 'not_upgrade' }) });
+    const before = counts();
     const ok = await openWs({ protocols: ['chat', 'mqtt'] });
     assert.equal(ok.ws.protocol, 'mqtt');
     ok.ws.terminate();
@@ -184,18 +185,17 @@ describe('broker: MQTT over secure WebSocket (wss)', () => {
     assert.equal((await openWs({ path: '/mqtt/x' })).status, 404);
     assert.equal((await openWs({ protocols: ['chat'] })).status, 400);
     assert.equal((await openWs({ protocols: [] })).status, 400);
-    const plain = await fetchStatus();
-    assert.equal(plain, 426);
-    assert.deepEqual(
-      { path: m.get({ reason: 'path' }), subprotocol: m.get({ reason: 'subprotocol' }), not_upgrade: m.get({ reason: 'not_upgrade' }) },
-      { path: before.path + 2, subprotocol: before.subprotocol + 2, not_upgrade: before.not_upgrade + 1 },
-    );
+    const upgrade = (version: string) =>
+      `GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: ${version}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`;
+    assert.equal(await statusOf(upgrade('12')), 400);
+    assert.equal(await statusOf('GET /mqtt HTTP/1.1\r\nHost: localhost\r\n\r\n'), 426);
+    assert.deepEqual(counts(), { path: before.path + 2, subprotocol: before.subprotocol + 2, handshake: before.handshake + 1, not_upgrade: before.not_upgrade + 1 });
   });
 
-  /** A plain HTTPS GET /mqtt with the device's certificate (node's https would need an Agent; raw is simpler). */
-  const fetchStatus = () =>
+  /** The status line answering a raw HTTP request over TLS with the device's certificate. */
+  const statusOf = (request: string) =>
     new Promise<number>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: fx.broker.wssPort!, ...tlsOf(devices['dev-mtls']), servername: 'localhost' }, () => s.write('GET /mqtt HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+      const s = tlsConnect({ host: '127.0.0.1', port: fx.broker.wssPort!, ...tlsOf(devices['dev-mtls']), servername: 'localhost' }, () => s.write(request));
       sockets.push(s);
       let text = '';
       s.on('data', (d) => (text += d.toString()));
