@@ -34,6 +34,13 @@ export interface Attempt {
   error?: Error;
 }
 
+/** The messages a client receives from now on, as `topic:payload`, in order. */
+export function received(client: MqttClient): string[] {
+  const out: string[] = [];
+  client.on('message', (t, p) => out.push(`${t}:${p.toString()}`));
+  return out;
+}
+
 /** The whole CONNACK of MQTT 3.1.1 as the `mqtt` package decodes it. */
 export const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
 

@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { connectPacket, fixedHeader, waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
-import { PASSWORD, PROVIDER, connack, settingsOf, startFixture, type AttemptOptions, type Fixture } from './broker.fixture.js';
+import { PASSWORD, PROVIDER, connack, received, settingsOf, startFixture, type AttemptOptions, type Fixture } from './broker.fixture.js';
 
 const MAX_CONNECT_BYTES = 4096;
 const MAX_PACKET_BYTES = 16384;
@@ -150,27 +150,22 @@ describe('broker: MQTT over secure WebSocket (wss)', () => {
   });
 
   it('messages cross transports within an account and never reach another account over wss', async () => {
-    const sub = await wss({ clientId: `sub-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
-    const spy = await wss({ clientId: `spy-${randomUUID()}`, device: devices['dev-other'], username: 'dev-other', password: PASSWORD });
-    const pub = await fx.attempt({ clientId: `pub-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
+    const as = (device: string, prefix: string) => ({ clientId: `${prefix}-${randomUUID()}`, device: devices[device], username: device, password: PASSWORD });
+    // `sub` (wss) and `pub` (8883) share an account; `spy` (wss) is another account's device.
+    const [sub, spy, pub] = await Promise.all([wss(as('dev-mtls', 'sub')), wss(as('dev-other', 'spy')), fx.attempt(as('dev-mtls', 'pub'))]);
     try {
-      const got: string[] = [];
-      const spied: string[] = [];
-      sub.client.on('message', (t, p) => got.push(`${t}:${p.toString()}`));
-      spy.client.on('message', (t, p) => spied.push(`${t}:${p.toString()}`));
-      await sub.client.subscribeAsync('#', { qos: 1 });
-      await spy.client.subscribeAsync('#', { qos: 1 });
-      // Another account's device publishes the same topic over wss first: it must not reach `sub`.
+      const [got, spied] = [received(sub.client), received(spy.client)];
+      await Promise.all([sub, spy].map((a) => a.client.subscribeAsync('#', { qos: 1 })));
+      // The other account publishes the same topic first: it must not reach `sub`.
       await spy.client.publishAsync('room/1', 'from another account', { qos: 1 });
       await pub.client.publishAsync('room/1', 'hi', { qos: 1 });
       await waitFor(() => got.includes('room/1:hi'), { what: 'delivery over wss' });
       // A round trip of the spy's own after it: a leaked `hi` would have reached the spy before it.
       await spy.client.publishAsync('marker', 'm', { qos: 1 });
       await waitFor(() => spied.includes('marker:m'), { what: 'the spy\'s own marker' });
-      assert.deepEqual(got, ['room/1:hi']);
-      assert.deepEqual(spied, ['room/1:from another account', 'marker:m']);
+      assert.deepEqual({ got, spied }, { got: ['room/1:hi'], spied: ['room/1:from another account', 'marker:m'] });
     } finally {
-      await Promise.all([fx.end(sub), fx.end(spy), fx.end(pub)]);
+      await Promise.all([sub, spy, pub].map((a) => fx.end(a)));
     }
   });
 
