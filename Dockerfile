@@ -52,6 +52,7 @@ RUN chmod 0555 /usr/local/bin/twoway-entrypoint \
 # The node image's unprivileged user (uid 1000).
 USER 1000:1000
 VOLUME ["/data"]
-# 8080 gateway, 8081-8084 service HTTP (health, readiness, API), 8883 MQTT over TLS.
-EXPOSE 8080 8081 8082 8083 8084 8883
+# 8080 gateway, 8081-8084 service HTTP (health, readiness, API), 8883 MQTT over TLS, 8884 MQTT over
+# secure WebSocket (when TWOWAY_MQTT_WSS_PORT sets it).
+EXPOSE 8080 8081 8082 8083 8084 8883 8884
 ENTRYPOINT ["/usr/local/bin/twoway-entrypoint"]

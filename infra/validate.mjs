@@ -22,6 +22,14 @@ export const TARGETS = ['base', 'overlays/dev', 'overlays/prod'];
 
 /** Services built from this repository's image, with the HTTP port each listens on. */
 export const SERVICE_PORTS = { gateway: 8080, 'account-settings': 8081, 'cert-registry': 8082, audit: 8083, broker: 8084 };
+/**
+ * The broker's MQTT listeners: the setting that opens each, the container port name it must have,
+ * and the setting's default (none: the listener is off unless set).
+ */
+export const BROKER_LISTENERS = [
+  { env: 'TWOWAY_MQTT_PORT', port: 'mqtts', default: 8883 },
+  { env: 'TWOWAY_MQTT_WSS_PORT', port: 'mqtt-wss' },
+];
 /** Services that own a database (TWOWAY_DB_URL) and so may reach PostgreSQL. */
 export const DB_OWNERS = ['account-settings', 'cert-registry', 'audit'];
 const TWOWAY_IMAGE = /(^|\/)twoway(:|$)/;
@@ -263,6 +271,15 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
                 if (s && !(key in (s.data ?? {}))) bad(w, `${cid} ${k}: Secret ${vol.secret.secretName} has no key ${key}`);
               }
             }
+            // Every MQTT listener the broker opens is a named container port of the same number, and no
+            // port is named for a listener that is off.
+            for (const l of BROKER_LISTENERS) {
+              const port = portOf(c, l.port);
+              const value = env[l.env] ?? l.default;
+              if (value === undefined) {
+                if (port) bad(w, `${cid} has a ${l.port} port but ${l.env} is not set`);
+              } else if (!port || String(port.containerPort) !== String(value)) bad(w, `${cid} ${l.env} ${value} is not its ${l.port} port (${port?.containerPort ?? 'none'})`);
+            }
             if (!env.TWOWAY_BROKER_ID?.from?.fieldRef) bad(w, `${cid} TWOWAY_BROKER_ID is not the pod name (replica ids must be unique)`);
             // Graceful drain (docs/broker.md): preStop, then the drain window, then stopping must all end
             // before the kubelet's SIGKILL, or the last sessions are cut instead of drained.
@@ -341,6 +358,14 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
     else {
       if (!(lb.spec.ports ?? []).some((p) => p.port === 8883 && (p.protocol ?? 'TCP') === 'TCP')) bad(lb, 'does not expose 8883/TCP');
       if (lb.spec.externalTrafficPolicy !== 'Local') bad(lb, 'externalTrafficPolicy is not Local (device source addresses would be lost)');
+      // Each MQTT listener (TLS, and wss when enabled) reaches devices through it.
+      const container = broker.spec.template.spec.containers?.[0] ?? {};
+      for (const l of BROKER_LISTENERS) {
+        const cp = portOf(container, l.port);
+        if (!cp) continue;
+        const exposed = (lb.spec.ports ?? []).some((p) => (p.targetPort === l.port || p.targetPort === cp.containerPort) && (p.protocol ?? 'TCP') === 'TCP');
+        if (!exposed) bad(lb, `does not expose the broker's ${l.port} port`);
+      }
     }
     if (!hpaTargets.has('broker')) bad(broker, 'no HorizontalPodAutoscaler scales the broker');
   }
@@ -374,6 +399,14 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
     const owners = workloads.filter((w) => (w.spec.template.spec.containers ?? []).some((c) => (c.env ?? []).some((e) => e.name === 'TWOWAY_DB_URL'))).map((w) => w.metadata.name).sort();
     const who = admitted(pg.spec.template.metadata.labels, 5432);
     if (JSON.stringify(who) !== JSON.stringify(owners)) bad(pg, `port 5432 is open to [${who}], expected exactly the database owners [${owners}]`);
+  }
+  // Devices connect from anywhere: every MQTT listener port of the broker is open to all.
+  if (broker) {
+    const container = broker.spec.template.spec.containers?.[0] ?? {};
+    for (const l of BROKER_LISTENERS) {
+      const cp = portOf(container, l.port);
+      if (cp && !admitted(broker.spec.template.metadata.labels, cp.containerPort).includes('*')) bad(broker, `${l.port} port ${cp.containerPort} is not open to devices (no NetworkPolicy admits it from anywhere)`);
+    }
   }
   for (const svc of DB_OWNERS) {
     const w = named('Deployment', svc);

@@ -102,6 +102,10 @@ describe('infra/validate.mjs catches', () => {
     ['no default deny', (d) => d.splice(d.indexOf(find(d, 'NetworkPolicy', 'default-deny-ingress')), 1), /no default deny/],
     ['a NATS route missing', (d) => (find(d, 'ConfigMap', 'nats-config').data['nats.conf'] = find(d, 'ConfigMap', 'nats-config').data['nats.conf'].replace(/\s*nats:\/\/nats-2[^\n]*/, '')), /cluster routes .* do not name every pod/],
     ['a Deployment without a PodDisruptionBudget', (d) => d.splice(d.indexOf(find(d, 'PodDisruptionBudget', 'gateway')), 1), /gateway: no PodDisruptionBudget/],
+    ['the wss listener not exposed by the device load balancer', (d) => (find(d, 'Service', 'broker-mqtt').spec.ports = find(d, 'Service', 'broker-mqtt').spec.ports.filter((p: Obj) => p.name !== 'mqtt-wss')), /broker-mqtt: does not expose the broker's mqtt-wss port/],
+    ['TWOWAY_MQTT_WSS_PORT not the container port', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT = '8885'), /TWOWAY_MQTT_WSS_PORT 8885 is not its mqtt-wss port \(8884\)/],
+    ['a wss port while the listener is off', (d) => delete find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT, /has a mqtt-wss port but TWOWAY_MQTT_WSS_PORT is not set/],
+    ['the wss port closed by the NetworkPolicy', (d) => (find(d, 'NetworkPolicy', 'broker').spec.ingress[0].ports = [{ port: 8883, protocol: 'TCP' }]), /mqtt-wss port 8884 is not open to devices/],
     ['a command for a service that does not exist', (d) => (container(d, 'audit').command[3] = 'services/nope/src/main.ts'), /runs services\/nope\/src\/main.ts, which does not exist/],
   ];
   for (const [what, mutate, expected] of cases) {

@@ -26,6 +26,13 @@ export const AuditTypes = {
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 
+/**
+ * How a device reached the broker (`detail.transport` of connect events): MQTT over TLS, MQTT over
+ * secure WebSocket, or plain TCP (a development listener). The connect decision is the same for all.
+ */
+export const MqttTransports = { Tls: 'tls', Wss: 'wss', Tcp: 'tcp' } as const;
+export type MqttTransport = (typeof MqttTransports)[keyof typeof MqttTransports];
+
 export const DeviceIdentity = Type.Object({
   clientId: Type.Optional(Type.String()),
   username: Type.Optional(Type.String()),

@@ -20,4 +20,6 @@ export const DefaultPorts = {
   audit: 8083,
   broker: 8084,
   mqtts: 8883,
+  /** MQTT over secure WebSocket, when a broker enables it (TWOWAY_MQTT_WSS_PORT); off by default. */
+  mqttWss: 8884,
 } as const;

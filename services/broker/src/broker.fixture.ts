@@ -34,8 +34,24 @@ export interface Attempt {
   error?: Error;
 }
 
+/** The messages a client receives from now on, as `topic:payload`, in order. */
+export function received(client: MqttClient): string[] {
+  const out: string[] = [];
+  client.on('message', (t, p) => out.push(`${t}:${p.toString()}`));
+  return out;
+}
+
 /** The whole CONNACK of MQTT 3.1.1 as the `mqtt` package decodes it. */
 export const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
+
+export interface AttemptOptions {
+  device?: Issued;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** MQTT over TLS (default), or over secure WebSocket on the broker's wss port (TWOWAY_MQTT_WSS_PORT). */
+  transport?: 'mqtts' | 'wss';
+}
 
 export interface FakeCredential {
   accountId: string;
@@ -72,7 +88,7 @@ export interface Fixture {
   readonly credentialRequests: number;
   audit: AuditEvent[];
   register(id: string, c: Issued, status: CertStatus, accountId?: string): void;
-  attempt(o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
+  attempt(o: AttemptOptions): Promise<Attempt>;
   end(a: Attempt): Promise<void>;
   auditFor(clientId: string, type?: string): Promise<AuditEvent>;
   publishChange(subject: string, type: string, account: string, data: object): Promise<void>;
@@ -85,7 +101,7 @@ export interface Fixture {
   /** Another broker replica on the same NATS (same fake owners), stopped with the fixture. */
   startReplica(id: string, deps?: Partial<BrokerDeps>): Promise<RunningBroker>;
   /** Connect to a given replica. */
-  attemptOn(b: RunningBroker, o: { device?: Issued; clientId: string; username?: string; password?: string }): Promise<Attempt>;
+  attemptOn(b: RunningBroker, o: AttemptOptions): Promise<Attempt>;
   stop(): Promise<void>;
 }
 
@@ -183,7 +199,8 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
 
     const attemptOn: Fixture['attemptOn'] = (b, o) =>
       new Promise((resolve) => {
-        const client = mqtt.connect(`mqtts://127.0.0.1:${b.mqttPort}`, {
+        const url = o.transport === 'wss' ? `wss://127.0.0.1:${b.wssPort}/mqtt` : `mqtts://127.0.0.1:${b.mqttPort}`;
+        const client = mqtt.connect(url, {
           ca: pki.root.certPem,
           servername: 'localhost',
           ...(o.device ? { cert: o.device.chainPem, key: o.device.keyPem } : {}),

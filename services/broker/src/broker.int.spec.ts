@@ -14,7 +14,7 @@ import { Streams, type CertStatus } from '@twoway/contracts';
 import { waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
 import type { Bus } from '@twoway/nats';
-import { PASSWORD, PROVIDER, connack, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
+import { PASSWORD, PROVIDER, connack, received, settingsOf, startFixture, type Fixture } from './broker.fixture.js';
 import type { RunningBroker } from './service.js';
 
 const run = promisify(execFile);
@@ -340,10 +340,8 @@ describe('broker: connect decision and real-time revocation', () => {
     const spy = await attempt({ clientId: `spy-${randomUUID()}`, username: 'dev-tls', password: PASSWORD });
     const pub = await attempt({ clientId: `pub-${randomUUID()}`, device: devices['dev-mtls'], username: 'dev-mtls', password: PASSWORD });
     try {
-      const got: string[] = [];
-      const spied: string[] = [];
-      sub.client.on('message', (t, p) => got.push(`${t}:${p.toString()}`));
-      spy.client.on('message', (t, p) => spied.push(`${t}:${p.toString()}`));
+      const got = received(sub.client);
+      const spied = received(spy.client);
       await sub.client.subscribeAsync('room/#', { qos: 1 });
       await spy.client.subscribeAsync('#', { qos: 1 });
       await pub.client.publishAsync('room/1', 'hi', { qos: 1 });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { commonSettings, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 import { PkiCacheDefaults } from '@twoway/pki';
+import { WSS_PATH } from './tls/websocket.js';
 
 export const DEFAULT_MQTT_PORT = DefaultPorts.mqtts;
 export const DEFAULT_CONNECT_DEADLINE_MS = 5_000;
@@ -33,6 +34,7 @@ export const brokerSettings = {
   httpHost: httpHostSetting,
   mqttPort: setting({ env: 'TWOWAY_MQTT_PORT', kind: 'int', default: DEFAULT_MQTT_PORT, min: 0, max: 65535, doc: 'MQTT over TLS port (client certificate requested, not required)' }),
   mqttHost: setting({ env: 'TWOWAY_MQTT_HOST', kind: 'string', default: '0.0.0.0', doc: 'Address the MQTT listeners bind to' }),
+  mqttWssPort: setting({ env: 'TWOWAY_MQTT_WSS_PORT', kind: 'int', optional: true, min: 0, max: 65535, doc: `MQTT over secure WebSocket port, path ${WSS_PATH}, subprotocol mqtt; same TLS, client certificate request and connect decision as the MQTT/TLS port (unset: no wss listener; ${DefaultPorts.mqttWss} is customary)` }),
   mqttPlainPort: setting({ env: 'TWOWAY_MQTT_PLAIN_PORT', kind: 'int', optional: true, min: 0, max: 65535, doc: 'Plain TCP MQTT port, development only (unset: no plain listener)' }),
   tlsCertFile: setting({ env: 'TWOWAY_TLS_CERT_FILE', kind: 'path', optional: true, doc: 'Server certificate PEM (may hold the chain); watched and reloaded without restart' }),
   tlsKeyFile: setting({ env: 'TWOWAY_TLS_KEY_FILE', kind: 'path', optional: true, doc: 'Server private key PEM; watched and reloaded without restart' }),

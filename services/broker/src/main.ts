@@ -8,5 +8,5 @@ await runService({
   name: 'broker',
   schema: brokerSettings,
   start: (cfg, { log, fatal }) => Broker.start(cfg, { log, cluster: natsCluster, onFatal: fatal }),
-  describe: (b) => ({ mqttPort: b.mqttPort, httpUrl: b.httpUrl }),
+  describe: (b) => ({ mqttPort: b.mqttPort, wssPort: b.wssPort, httpUrl: b.httpUrl }),
 });

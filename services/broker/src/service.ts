@@ -1,7 +1,7 @@
 // The broker as an object: `await Broker.start(cfg, { log, mq? })` wires NATS, the warm caches, the
 // change feed, aedes and the listeners; `stop()` unwinds them in reverse.
 import { Aedes, type Client } from 'aedes';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { ConnectReasons } from '@twoway/contracts';
@@ -89,6 +89,8 @@ export interface BrokerDeps {
 export interface RunningBroker {
   mqttPort: number;
   plainPort: number | undefined;
+  /** MQTT over secure WebSocket (path /mqtt), when TWOWAY_MQTT_WSS_PORT is set. */
+  wssPort: number | undefined;
   httpUrl: string;
   metrics: BrokerMetrics;
   sessions: SessionRegistry;
@@ -282,6 +284,7 @@ export class Broker {
         host: cfg.mqttHost,
         port: cfg.mqttPort,
         plainPort: cfg.mqttPlainPort,
+        wssPort: cfg.mqttWssPort,
         tls: material,
         connectDeadlineMs: cfg.connectDeadlineMs,
         maxPendingPerIp: cfg.maxPendingPerIp,
@@ -290,7 +293,7 @@ export class Broker {
         onTooLarge: onByteLimitExceeded({ sessions, audit, metrics, log, source: brokerId, clientOf: (st) => clients.get(st) }),
         log,
         metrics,
-        handle: (socket: Socket, st: ConnState) => {
+        handle: (socket: Duplex, st: ConnState) => {
           const client = aedes.handle(socket) as Client;
           connStates.set(client, st);
           clients.set(st, client);
@@ -299,8 +302,7 @@ export class Broker {
         onDeadline: (st) => {
           // Only a socket that sent a CONNECT is audited: auditing every half-open socket would let a
           // flood of them flood the audit stream too. The others are counted.
-          const stage = st.seen ? 'decision' : st.secure || st.transport === 'tcp' ? 'connect' : 'handshake';
-          metrics.connectTimeouts.inc({ stage });
+          metrics.connectTimeouts.inc({ stage: st.stage });
           if (st.seen) {
             audit.push(
               connectEvent(
@@ -332,7 +334,7 @@ export class Broker {
       const http = await startHttp({ host: cfg.httpHost, port: cfg.httpPort, log, metrics, readiness: () => readiness() });
       cleanups.push(() => http.app.close());
 
-      log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, httpUrl: http.url, brokerId: brokerId }, 'broker started');
+      log.info({ mqttPort: listeners.tlsPort, plainPort: listeners.plainPort, wssPort: listeners.wssPort, httpUrl: http.url, brokerId: brokerId }, 'broker started');
       metrics.gauge('twoway_broker_draining', '1 while this replica drains its sessions before stopping', () => (state.draining ? 1 : 0));
       let draining: Promise<void> | undefined;
       const drain = () =>
@@ -355,6 +357,7 @@ export class Broker {
       return {
         mqttPort: listeners.tlsPort,
         plainPort: listeners.plainPort,
+        wssPort: listeners.wssPort,
         httpUrl: http.url,
         metrics,
         sessions,

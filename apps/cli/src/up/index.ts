@@ -145,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`  console + REST API   ${gatewayUrl}/   (API under /api/v1, OpenAPI at /api/v1/openapi.json)`);
     say(`  provider API token   ${process.env.TWOWAY_BOOTSTRAP_TOKEN ? 'the value of TWOWAY_BOOTSTRAP_TOKEN' : tokenFile}`);
     say(`  MQTT over TLS        mqtts://localhost:${mqttPort}  (client certificate requested)`);
+    if (process.env.TWOWAY_MQTT_WSS_PORT) say(`  MQTT over WebSocket  wss://localhost:${process.env.TWOWAY_MQTT_WSS_PORT}/mqtt  (subprotocol mqtt; the same certificates and credentials)`);
     if (!values['no-demo'] && token && !ownTls) {
       const demo = await ensureDemo(dataDir, gatewayUrl, token, pki);
       const rel = (f: string) => (f.startsWith(process.cwd() + '/') ? f.slice(process.cwd().length + 1) : f);

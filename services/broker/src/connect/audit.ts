@@ -1,7 +1,7 @@
 // Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
 // see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
 import { randomUUID } from 'node:crypto';
-import { auditAccountPath, type AuditEvent, type ConnectReason } from '@twoway/contracts';
+import { auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { escapeField } from '@twoway/telemetry';
 import type { ChainFacts, Decision, LeafFacts } from './decide.js';
 
@@ -52,7 +52,7 @@ function base(type: string, d: DeviceRecord, ctx: AuditContext): AuditEvent {
  * `fallbackBlockedBy`: the refusal is about the chain the credential last connected with, not the one
  * presented (detail.fallbackRefused, detail.blockedFingerprint and detail.lastPath say which).
  */
-export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: 'tls' | 'tcp', ctx: AuditContext, fallback?: { blockedBy?: { fingerprint: string }; lastPath?: readonly string[] }): AuditEvent {
+export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: MqttTransport, ctx: AuditContext, fallback?: { blockedBy?: { fingerprint: string }; lastPath?: readonly string[] }): AuditEvent {
   const refusedFallback = decision.outcome === 'rejected' && fallback?.blockedBy;
   return {
     ...base(decision.type, d, ctx),

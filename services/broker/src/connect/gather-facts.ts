@@ -1,7 +1,7 @@
 // Step 1 of a connect: collect what the decision needs — the MQTT CONNECT fields, the peer chain
 // captured at the handshake, the credential's owner and settings, and the chain's standing against
 // the account's trust set — from warm caches or, on a miss, from the owners over NATS.
-import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
+import { ConnectReasons, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { parseDer, type ParsedCert } from '@twoway/pki';
 import type { AccountSettings } from '../cache/settings-cache.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
@@ -17,7 +17,7 @@ export interface ConnectAttempt {
   /** DER of the certificates the device sent, leaf first (empty: none, or plain TCP). */
   peerChain: readonly Uint8Array[];
   sourceAddress: string | undefined;
-  transport: 'tls' | 'tcp';
+  transport: MqttTransport;
   nowMs: number;
   natsDownSinceMs: number | undefined;
   /** The connect's trace (its NATS requests join it) and cache tally. */

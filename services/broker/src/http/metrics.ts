@@ -86,9 +86,10 @@ export class BrokerMetrics {
   readonly cacheHits = new Counter(`${prom(MetricNames.CacheHits)}_total`, 'Warm cache hits by cache');
   readonly cacheMisses = new Counter(`${prom(MetricNames.CacheMisses)}_total`, 'Warm cache misses by cache');
   readonly sessionsEnded = new Counter(`${prom(MetricNames.SessionsEnded)}_total`, 'Live sessions ended by the broker, by reason');
-  readonly connectTimeouts = new Counter('twoway_broker_connect_timeouts_total', 'Sockets closed at the connect deadline, by stage (handshake, connect, decision)');
+  readonly connectTimeouts = new Counter('twoway_broker_connect_timeouts_total', 'Sockets closed at the connect deadline, by stage (handshake, upgrade: wss without a WebSocket yet, connect, decision)');
   readonly pendingRefused = new Counter('twoway_broker_pending_refused_total', 'Unauthenticated sockets closed to make room for a newer one, by bound (address: its source address was at TWOWAY_MAX_PENDING_PER_IP; global: TWOWAY_MAX_PENDING)');
-  readonly packetTooLarge = new Counter('twoway_broker_packet_too_large_total', 'Sockets closed for exceeding a byte limit, by stage (connect: bytes before the CONNECT was decided; session: one packet)');
+  readonly packetTooLarge = new Counter('twoway_broker_packet_too_large_total', 'Sockets closed for exceeding a byte limit, by stage (connect: bytes before the CONNECT was decided; session: one packet or, on wss, one WebSocket message)');
+  readonly wssRefused = new Counter('twoway_broker_wss_refused_total', 'wss connections refused or closed for breaking the WebSocket rules, by reason (not_upgrade, path, subprotocol, handshake, text_frame, frame_error)');
   readonly queueDropped = new Counter('twoway_broker_queue_dropped_total', 'QoS 1/2 messages for persistent sessions dropped by the shared session store, by reason (QUEUE_FULL, QUEUE_BYTES, EXPIRED)');
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
@@ -111,7 +112,7 @@ export class BrokerMetrics {
   render(): string {
     return [
       this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.packetTooLarge, this.queueDropped, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
+      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }
 }

@@ -28,7 +28,7 @@ export function onByteLimitExceeded(d: ByteLimitDeps): (st: ConnState, v: ByteVi
     const nowMs = (d.now ?? Date.now)();
     const client = d.clientOf(st);
     const s = client ? d.sessions.get(client) : undefined;
-    const detail = { stage: v.stage, bytes: v.bytes, limit: v.limit };
+    const detail = { ...v };
     if (s) {
       d.metrics.sessionsEnded.inc({ reason });
       d.audit.push(sessionEndedEvent(reason, { clientId: s.clientId, username: s.username, leaf: s.leaf, sourceAddress: s.sourceAddress, accountId: s.accountId, ancestry: s.ancestry }, { source: d.source, nowMs }, detail));

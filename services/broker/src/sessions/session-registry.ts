@@ -2,6 +2,7 @@
 // validated path (suspending an intermediate or root reaches every device below it), by account and
 // by credential.
 import type { Client } from 'aedes';
+import type { MqttTransport } from '@twoway/contracts';
 import type { ParsedCert } from '@twoway/pki';
 import type { ConnectFacts, LeafFacts, Mode } from '../connect/decide.js';
 
@@ -14,7 +15,7 @@ export interface Session {
   readonly credentialId: string;
   readonly username: string | undefined;
   readonly sourceAddress: string | undefined;
-  readonly transport: 'tls' | 'tcp';
+  readonly transport: MqttTransport;
   /** The validated path, leaf-first anchor-last (empty for plain and fallback sessions). */
   readonly fingerprints: readonly string[];
   readonly presented: readonly ParsedCert[];

@@ -17,9 +17,14 @@ export interface ByteLimits {
 
 export interface ByteViolation {
   stage: 'connect' | 'session';
-  /** What the peer declared or sent: a packet's whole size, or the bytes received before the decision. */
-  bytes: number;
+  /**
+   * What the peer declared or sent: a packet's whole size, or the bytes received before the decision.
+   * Absent for a WebSocket message: ws refuses it by its declared length without telling it.
+   */
+  bytes?: number;
   limit: number;
+  /** wss: one WebSocket message was over the bound (tls/websocket.ts), before any of its MQTT was read. */
+  websocketMessage?: true;
 }
 
 export class MqttByteGuard {

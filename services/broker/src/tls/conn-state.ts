@@ -1,6 +1,10 @@
 // What the broker knows about one socket before its CONNECT is decided: where it comes from, the
 // chain it presented at the handshake, and the deadline it must meet (docs/design.md §5: a peer is
 // unauthenticated until CONNECT is decided, so handshake plus CONNECT get a few seconds, not 120).
+import type { MqttTransport } from '@twoway/contracts';
+
+/** Where a socket was when its deadline passed (`twoway_broker_connect_timeouts_total{stage}`). */
+export type DeadlineStage = 'handshake' | 'upgrade' | 'connect' | 'decision';
 
 export interface ConnectSeen {
   clientId: string;
@@ -12,6 +16,8 @@ export class ConnState {
   /** DER of the presented certificates, leaf first. */
   peerChain: readonly Uint8Array[] = [];
   secure = false;
+  /** wss only: the HTTP upgrade to a WebSocket is done. */
+  upgraded = false;
   /** Set when a CONNECT arrived (no password kept). */
   seen: ConnectSeen | undefined;
   private decided = false;
@@ -20,7 +26,7 @@ export class ConnState {
 
   constructor(
     readonly sourceAddress: string | undefined,
-    readonly transport: 'tls' | 'tcp',
+    readonly transport: MqttTransport,
     private readonly release: () => void,
   ) {}
 
@@ -33,6 +39,14 @@ export class ConnState {
       onExpired(this);
     }, ms);
     this.timer.unref();
+  }
+
+  /** How far the socket got: no TLS handshake, (wss) no WebSocket upgrade, no CONNECT, no decision. */
+  get stage(): DeadlineStage {
+    if (this.seen) return 'decision';
+    if (this.transport !== 'tcp' && !this.secure) return 'handshake';
+    if (this.transport === 'wss' && !this.upgraded) return 'upgrade';
+    return 'connect';
   }
 
   /** The CONNECT was answered (or the deadline or a close ended it): byte limits switch to the session's. */

@@ -27,7 +27,7 @@ describe('MQTT TLS listener', () => {
     await writeFile(join(dir.path, 'server.pem'), pki.server.chainPem);
     await writeFile(join(dir.path, 'server.key'), pki.server.keyPem);
     l = await MqttListeners.start({
-      host: '127.0.0.1', port: 0, plainPort: undefined,
+      host: '127.0.0.1', port: 0, plainPort: undefined, wssPort: 0,
       tls: { certFile: join(dir.path, 'server.pem'), keyFile: join(dir.path, 'server.key') },
       connectDeadlineMs: 5000, maxPendingPerIp: 3, maxPending: 100, log, metrics,
       byteLimits: { beforeDecisionBytes: 64 * 1024, maxPacketBytes: 256 * 1024 },
@@ -43,9 +43,9 @@ describe('MQTT TLS listener', () => {
     await dir?.[Symbol.asyncDispose]();
   });
 
-  const servedFingerprint = () =>
+  const servedFingerprint = (port = l.tlsPort) =>
     new Promise<string>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: l.tlsPort, servername: 'localhost', ca: pki.root.certPem }, () => {
+      const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.root.certPem }, () => {
         const fp = s.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase();
         s.destroy();
         resolve(fp);
@@ -53,14 +53,16 @@ describe('MQTT TLS listener', () => {
       s.once('error', reject);
     });
 
-  it('serves a rotated certificate without restart (files replaced by rename, as Kubernetes and editors do)', async () => {
+  it('serves a rotated certificate without restart on the TLS and wss ports (files replaced by rename, as Kubernetes and editors do)', async () => {
     assert.equal(await servedFingerprint(), pki.server.cert.fingerprint);
+    assert.equal(await servedFingerprint(l.wssPort), pki.server.cert.fingerprint);
     const next = await issueServerCert({ issuer: pki.intermediate, commonName: 'localhost', sans: ['dns:localhost', 'ip:127.0.0.1'] });
     await writeFile(join(dir.path, 'server.key.new'), next.keyPem);
     await writeFile(join(dir.path, 'server.pem.new'), next.chainPem);
     await rename(join(dir.path, 'server.key.new'), join(dir.path, 'server.key'));
     await rename(join(dir.path, 'server.pem.new'), join(dir.path, 'server.pem'));
     await waitFor(async () => (await servedFingerprint()) === next.cert.fingerprint, { what: 'the rotated certificate' });
+    assert.equal(await servedFingerprint(l.wssPort), next.cert.fingerprint);
   });
 
   it('at the per-address cap of unauthenticated sockets, closes that address\'s oldest to admit the newcomer', async () => {
