@@ -79,20 +79,19 @@ export const AuditEvent = Type.Object({
 export type AuditEvent = Static<typeof AuditEvent>;
 
 export const AuditQuery = Type.Object({
-  type: Type.Optional(Type.String()),
-  outcome: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
-  clientId: Type.Optional(Type.String()),
-  username: Type.Optional(Type.String()),
-  certificate: Type.Optional(Type.String({ description: 'certificate id or fingerprint' })),
-  from: Type.Optional(IsoTime),
-  to: Type.Optional(IsoTime),
-  cursor: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')])),
-  /** Include the events of sub-accounts (those whose event carries `accountPath`). */
-  subtree: Type.Optional(Type.Boolean()),
+  type: Type.Optional(Type.String({ description: 'Event types, comma-separated; `cert.*` matches a prefix. E.g. `connect.rejected,cert.*`.' })),
+  outcome: Type.Optional(Type.String({ description: '`accepted`, `rejected` or `ended` (connect and session events).' })),
+  reason: Type.Optional(Type.String({ description: 'Reason code, e.g. `CERT_REVOKED` (docs/reason-codes.md).' })),
+  clientId: Type.Optional(Type.String({ description: "The device's MQTT client id, exactly." })),
+  username: Type.Optional(Type.String({ description: "The device's MQTT username, exactly." })),
+  certificate: Type.Optional(Type.String({ description: 'Certificate id or SHA-256 fingerprint (hex, colons optional).' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time (RFC 3339).' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time (RFC 3339).' })),
+  cursor: Type.Optional(Type.String({ description: 'The `nextCursor` of the previous page.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100); for an export, the most events (default: all).' })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')], { description: '`json` (a page, the default), or an export of every match: `ndjson` (one event a line) or `csv`.' })),
+  subtree: Type.Optional(Type.Boolean({ description: "Also the events of sub-accounts; for the provider's root account also connects no account is behind." })),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
-export const AuditPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const AuditPage = Type.Object({ items: Type.Array(AuditEvent, { description: 'Newest first.' }), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for older events; null on the last page.' }) });
 export type AuditPage = Static<typeof AuditPage>;

@@ -4,6 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
+/** List filters that let a client name a thing by the start of its id (`twoway certs show 3f2a9c01`). */
+export const IdPrefix = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'Only items whose id starts with this (an exact id matches itself).' });
 
 // ---- accounts -------------------------------------------------------------------------------
 export const Account = Type.Object({
@@ -148,12 +150,12 @@ export type CertificateBatch = Static<typeof CertificateBatch>;
 export const CertificateQuery = Type.Object({
   status: Type.Optional(CertStatus),
   kind: Type.Optional(CertKind),
-  /** Case-insensitive substring of the name or the subject DN. */
-  q: Type.Optional(Type.String({ maxLength: 256 })),
-  /** SHA-256 hex, with or without colons, any case. */
-  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name or the subject DN.' })),
+  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$', description: 'SHA-256 of the DER, hex, with or without colons, any case.' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only certificates with exactly this name.' })),
+  idPrefix: Type.Optional(IdPrefix),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size (default 50).' })),
 });
 export type CertificateQuery = Static<typeof CertificateQuery>;
 export const CertificatePage = Type.Object({ items: Type.Array(Certificate), nextCursor: Type.Union([Type.String(), Type.Null()]) });
