@@ -3,12 +3,11 @@
 // token read from a file, and `twoway audit export` with search filters, to a pipe and to a file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { System, makeTestPki, waitFor } from '@twoway/testing';
+import { System, makeTestPki, runToEnd, waitFor } from '@twoway/testing';
 
 const bin = resolve(fileURLToPath(new URL('../../apps/cli/bin/twoway.mjs', import.meta.url)));
 
@@ -17,17 +16,11 @@ describe('twoway CLI against a real gateway', { timeout: 240_000 }, () => {
   let dir: string;
   let env: Record<string, string>;
 
-  /** `twoway ARGS` as a child process; its exit code, stdout and stderr. */
-  const twoway = (args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> =>
-    new Promise((done, fail) => {
-      const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, NODE_TEST_CONTEXT: '', ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      child.once('error', fail);
-      child.once('close', (code) => done({ code, out, err }));
-    });
+  /** `twoway ARGS` as a child process, as an operator runs it. */
+  const twoway = async (args: string[], extra: Record<string, string> = {}) => {
+    const r = await runToEnd(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, NODE_TEST_CONTEXT: '', ...env, ...extra } });
+    return { code: r.code, out: r.stdout, err: r.stderr };
+  };
   const ok = async (args: string[], extra?: Record<string, string>) => {
     const r = await twoway(args, extra);
     assert.equal(r.code, 0, `twoway ${args.join(' ')} → ${r.code}\n${r.err}`);
@@ -71,7 +64,7 @@ describe('twoway CLI against a real gateway', { timeout: 240_000 }, () => {
     await ok(['accounts', 'create', '--name', 'cli-plant', '--parent', 'cli-berlin']);
     const amb = await twoway(['accounts', 'show', 'cli-plant']);
     assert.equal(amb.code, 2);
-    assert.match(amb.err, /'cli-plant' is ambiguous: 2 accounts match\n {4}ID +NAME +PARENT\n/);
+    assert.match(amb.err, /'cli-plant' is ambiguous: 2 accounts match\n {4}ID +NAME +PARENT ID\n/);
     assert.ok(amb.err.includes(created.id), 'the candidate under cli-berlin names its parent');
     const none = await twoway(['certs', 'rm', 'no-such-cert', '--account', 'cli-berlin']);
     assert.equal(none.code, 1);

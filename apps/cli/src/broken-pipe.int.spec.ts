@@ -2,9 +2,9 @@
 // quietly with exit 0, as Unix tools do, not die with an EPIPE stack trace.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { runToEnd } from '@twoway/testing';
 
 const bin = fileURLToPath(new URL('../bin/twoway.mjs', import.meta.url));
 const TOKEN = 'tw_pipe_test';
@@ -34,21 +34,9 @@ before(async () => {
 });
 after(() => api.close());
 
-function sh(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 it('twoway audit export | head -1: the first line, exit 0, nothing on stderr', async () => {
   // pipefail: the pipeline fails if twoway does, not only if head does.
-  const r = await sh(`set -o pipefail; "${process.execPath}" "${bin}" audit export | head -1`, { TWOWAY_URL: url, TWOWAY_TOKEN: TOKEN, NODE_TEST_CONTEXT: '' });
+  const r = await runToEnd('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" audit export | head -1`], { env: { ...process.env, TWOWAY_URL: url, TWOWAY_TOKEN: TOKEN, NODE_TEST_CONTEXT: '' } });
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, LINE);
   assert.equal(r.code, 0);

@@ -5,7 +5,7 @@ import { containsPrivateKey, readPemBlocks, toPem } from '@twoway/pki';
 import { CliError } from './client.js';
 import { command, enc, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, keyValues, table, time } from './output.js';
-import { resolveRef } from './resolve.js';
+import { certificateKind, resolveRef } from './resolve.js';
 
 const STATUSES = ['VALID', 'SUSPENDED', 'REVOKED'] as const;
 const KINDS = ['root', 'intermediate', 'leaf'] as const;
@@ -15,15 +15,7 @@ const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.accoun
 /** The certificate `ref` names in the account: its id, an id prefix (8+ hex digits) or its name. */
 const certPath = async (c: Call, ref: string): Promise<string> => {
   const path = await base(c);
-  const id = await resolveRef<Certificate>(c.api, {
-    noun: 'certificate',
-    lsCommand: 'twoway certs ls',
-    path,
-    nameParam: 'name',
-    columns: [['id', (x) => x.id], ['name', (x) => x.name], ['kind', (x) => x.kind], ['status', (x) => x.status], ['subject', (x) => x.subject]],
-    nameOf: (x) => x.name,
-  }, ref);
-  return `${path}/${enc(id)}`;
+  return `${path}/${enc(await resolveRef(c.api, certificateKind(path), ref))}`;
 };
 const REF = '<id|prefix|name>';
 

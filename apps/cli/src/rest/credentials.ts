@@ -4,21 +4,14 @@ import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type Credential } from '@
 import { CliError } from './client.js';
 import { command, enc, parseTime, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, table, time } from './output.js';
-import { resolveRef } from './resolve.js';
+import { credentialKind, resolveRef } from './resolve.js';
 
 const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/credentials`;
 
 /** The credential `ref` names: its id, an id prefix (8+ hex digits) or its username. */
 const credId = async (c: Call, ref: string): Promise<{ path: string; id: string }> => {
   const path = await base(c);
-  const id = await resolveRef<Credential>(c.api, {
-    noun: 'credential',
-    lsCommand: 'twoway credentials ls',
-    path,
-    nameParam: 'username',
-    columns: [['id', (x) => x.id], ['username', (x) => x.username], ['enabled', (x) => (x.enabled ? 'yes' : 'no')]],
-    nameOf: (x) => x.username,
-  }, ref);
+  const id = await resolveRef(c.api, credentialKind(path), ref);
   return { path: `${path}/${enc(id)}`, id };
 };
 const REF = '<id|prefix|username>';

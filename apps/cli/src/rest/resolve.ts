@@ -2,7 +2,7 @@
 // least 8 hex digits), or by a name that is unique where it is looked up. The API does the search
 // (the list routes' `idPrefix` and name filters), so an account with 100,000 credentials still costs
 // two small requests; a full UUID costs none.
-import type { Account } from '@twoway/contracts';
+import type { Account, Certificate, Credential, TokenInfo } from '@twoway/contracts';
 import { CliError, type Query, type RestClient } from './client.js';
 import { table } from './output.js';
 
@@ -24,15 +24,14 @@ export interface Kind<T extends { id: string }> {
   lsCommand: string;
   /** The list route to search, e.g. `/accounts/{id}/certificates`. */
   path: string;
-  /** The list route's exact-name filter: `name`, `username`. */
-  nameParam: string;
+  /** The list route's exact-name filter, also the item's name field: `name`, `username`. */
+  nameParam: keyof T & string;
   /** Extra query of every search (e.g. `recursive=true`). */
   query?: Query;
-  /** Columns shown for each candidate of an ambiguous name. */
-  columns: [header: string, value: (item: T) => string | null | undefined][];
+  /** Fields shown for each candidate of an ambiguous name. */
+  columns: (keyof T & string)[];
   /** Items outside the list route that also answer to the name (an account: itself). */
   also?: T[];
-  nameOf(item: T): string;
 }
 
 /**
@@ -49,35 +48,33 @@ export async function resolveRef<T extends { id: string }>(api: RestClient, kind
   if (exact) return exact.id;
   const found = new Map<string, T>();
   if (HEX_PREFIX.test(ref)) for (const x of [...also, ...byId]) if (x.id.startsWith(prefix)) found.set(x.id, x);
-  for (const x of [...also, ...byName]) if (kind.nameOf(x) === ref) found.set(x.id, x);
+  for (const x of [...also, ...byName]) if (x[kind.nameParam] === ref) found.set(x.id, x);
   const matches = [...found.values()];
   if (matches.length === 1) return matches[0]!.id;
   if (matches.length === 0) {
     const short = /^[0-9a-f-]+$/i.test(ref) && ref.length < MIN_PREFIX ? ` (an id prefix needs at least ${MIN_PREFIX} hex digits)` : '';
     throw new CliError(`no ${kind.noun} '${ref}': it is neither an id, an id prefix nor a name${short}\n  → list them with \`${kind.lsCommand}\``, 1, 'NOT_FOUND');
   }
-  const rows = matches.slice(0, MAX_SHOWN).map((x) => kind.columns.map(([, v]) => v(x) ?? '-'));
+  const rows = matches.slice(0, MAX_SHOWN).map((x) => kind.columns.map((k) => (x[k] === null || x[k] === undefined ? '-' : String(x[k]))));
   throw new CliError(
-    `'${ref}' is ambiguous: ${matches.length > MAX_SHOWN ? `more than ${MAX_SHOWN}` : matches.length} ${kind.noun}s match\n${table(kind.columns.map(([h]) => h), rows).replace(/^/gm, '    ')}\n  → name one by its id (or an id prefix of ${MIN_PREFIX}+ hex digits)`,
+    `'${ref}' is ambiguous: ${matches.length > MAX_SHOWN ? `more than ${MAX_SHOWN}` : matches.length} ${kind.noun}s match\n${table(kind.columns.map((k) => k.replace(/([A-Z])/g, ' $1')), rows).replace(/^/gm, '    ')}\n  → name one by its id (or an id prefix of ${MIN_PREFIX}+ hex digits)`,
     2,
     'AMBIGUOUS',
   );
 }
 
+// What each kind is called, listed by and searched on: the list route of the account acted on.
+export const certificateKind = (path: string): Kind<Certificate> => ({ noun: 'certificate', lsCommand: 'twoway certs ls', path, nameParam: 'name', columns: ['id', 'name', 'kind', 'status', 'subject'] });
+export const credentialKind = (path: string): Kind<Credential> => ({ noun: 'credential', lsCommand: 'twoway credentials ls', path, nameParam: 'username', columns: ['id', 'username', 'enabled'] });
+export const tokenKind = (path: string): Kind<TokenInfo> => ({ noun: 'token', lsCommand: 'twoway tokens ls', path, nameParam: 'name', columns: ['id', 'name', 'role', 'createdAt', 'revokedAt'] });
+
 /** Accounts are looked up in the token's own subtree (itself included), where names may repeat at different levels. */
-export function accountKind(own: Account): Kind<Account> {
-  return {
-    noun: 'account',
-    lsCommand: 'twoway accounts children --recursive',
-    path: `/accounts/${encodeURIComponent(own.id)}/children`,
-    nameParam: 'name',
-    query: { recursive: 'true' },
-    also: [own],
-    columns: [
-      ['id', (a) => a.id],
-      ['name', (a) => a.name],
-      ['parent', (a) => a.parentId],
-    ],
-    nameOf: (a) => a.name,
-  };
-}
+export const accountKind = (own: Account): Kind<Account> => ({
+  noun: 'account',
+  lsCommand: 'twoway accounts children --recursive',
+  path: `/accounts/${encodeURIComponent(own.id)}/children`,
+  nameParam: 'name',
+  query: { recursive: 'true' },
+  also: [own],
+  columns: ['id', 'name', 'parentId'],
+});

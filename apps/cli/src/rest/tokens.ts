@@ -3,7 +3,7 @@ import type { Role, TokenInfo } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, oneOf, parseTime, processIo, type Call, type Io } from './command.js';
 import { asJson, table, time } from './output.js';
-import { resolveRef } from './resolve.js';
+import { resolveRef, tokenKind } from './resolve.js';
 
 const ROLES = ['admin', 'operator', 'provisioner'] as const satisfies readonly Role[];
 const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/tokens`;
@@ -43,14 +43,7 @@ export const tokens = command('tokens', 'API tokens of an account (the secret is
     notes: ['A token is named by its id, a unique id prefix (8+ hex digits) or its name if no other token of the account has it.'],
     async run(c) {
       const path = await base(c);
-      const id = await resolveRef<TokenInfo>(c.api, {
-        noun: 'token',
-        lsCommand: 'twoway tokens ls',
-        path,
-        nameParam: 'name',
-        columns: [['id', (t) => t.id], ['name', (t) => t.name], ['role', (t) => t.role], ['created', (t) => time(t.createdAt)], ['revoked', (t) => (t.revokedAt ? time(t.revokedAt) : null)]],
-        nameOf: (t) => t.name,
-      }, c.args[0]!);
+      const id = await resolveRef(c.api, tokenKind(path), c.args[0]!);
       await c.api.json('DELETE', `${path}/${enc(id)}`);
       c.io.out(c.json ? asJson({ revoked: id }) : `revoked ${id}`);
     },
