@@ -8,7 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   settings: { summary: "an account's TLS, mutual TLS and identity settings: get, set", load: () => import('./rest/settings.js') },
   credentials: { summary: 'device MQTT credentials: add, ls, disable, enable, rm', load: () => import('./rest/credentials.js') },
   tokens: { summary: 'API tokens: create, ls, revoke', load: () => import('./rest/tokens.js') },
-  audit: { summary: 'audit events: query, export (--format csv|ndjson), --follow', load: () => import('./rest/audit.js') },
+  audit: { summary: 'audit events: query, export (NDJSON, CSV), follow live (--follow)', load: () => import('./rest/audit.js') },
 };
 
 export function usage(): string {

@@ -34,11 +34,11 @@ export const MqttTransports = { Tls: 'tls', Wss: 'wss', Tcp: 'tcp' } as const;
 export type MqttTransport = (typeof MqttTransports)[keyof typeof MqttTransports];
 
 export const DeviceIdentity = Type.Object({
-  clientId: Type.Optional(Type.String()),
-  username: Type.Optional(Type.String()),
-  certificateFingerprint: Type.Optional(Type.String()),
-  certificateSubject: Type.Optional(Type.String()),
-});
+  clientId: Type.Optional(Type.String({ description: 'MQTT client id, as the device sent it.' })),
+  username: Type.Optional(Type.String({ description: 'MQTT username, as the device sent it.' })),
+  certificateFingerprint: Type.Optional(Type.String({ description: 'SHA-256 of the presented certificate, lowercase hex.' })),
+  certificateSubject: Type.Optional(Type.String({ description: 'Subject DN of the presented certificate (RFC 4514).' })),
+}, { description: 'The device as it presented itself: client-supplied strings, escape them before display.' });
 export type DeviceIdentity = Static<typeof DeviceIdentity>;
 
 /** Most entries an `accountPath` may hold (the schema's `maxItems`). */
@@ -57,9 +57,9 @@ export function auditAccountPath(account: string | null | undefined, ancestrySel
 }
 
 export const AuditEvent = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64 }),
-  type: Type.String(),
-  time: IsoTime,
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'Unique event id: deduplicate by it.' }),
+  type: Type.String({ description: '`<area>.<fact>`, e.g. `connect.rejected`, `cert.status_changed`.' }),
+  time: Type.String({ format: 'date-time', description: 'When it happened, as seen by its source.' }),
   /** The account the event concerns; absent only for a connect that could not be attributed. */
   account: Type.Union([Id, Type.Null()]),
   /**
@@ -68,38 +68,37 @@ export const AuditEvent = Type.Object({
    * is absent when the account is null, deeper than `ACCOUNT_PATH_MAX_ITEMS`, or the publisher predates
    * it. Lets the audit store answer subtree queries without asking account-settings at ingest time.
    */
-  accountPath: Type.Optional(Type.Array(Id, { maxItems: ACCOUNT_PATH_MAX_ITEMS })),
+  accountPath: Type.Optional(Type.Array(Id, { maxItems: ACCOUNT_PATH_MAX_ITEMS, description: 'Ancestry of `account`, itself first, the root last.' })),
   actor: Actor,
-  outcome: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('ended')])),
-  reason: Type.Optional(Type.String()),
+  outcome: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('ended')], { description: 'Of connect and session events.' })),
+  reason: Type.Optional(Type.String({ description: 'Stable reason code, e.g. `CHAIN_UNTRUSTED`, `CERT_REVOKED`, `MUTUAL_TLS`.' })),
   device: Type.Optional(DeviceIdentity),
   /** Certificate concerned by a change (or on the session's chain). */
-  certificateId: Type.Optional(Type.String()),
-  sourceAddress: Type.Optional(Type.String()),
-  traceId: Type.Optional(Type.String()),
+  certificateId: Type.Optional(Type.String({ description: "The registered certificate a change concerns, or on the session's chain." })),
+  sourceAddress: Type.Optional(Type.String({ description: "The device's address, `ip:port`." })),
+  traceId: Type.Optional(Type.String({ description: 'W3C trace id, to find the operation in traces and logs.' })),
   /** Which broker replica, or which service, wrote it. */
-  source: Type.String(),
-  before: Type.Optional(Type.Unknown()),
-  after: Type.Optional(Type.Unknown()),
-  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  source: Type.String({ description: 'The broker replica or service that wrote it.' }),
+  before: Type.Optional(Type.Unknown({ description: 'State before a change.' })),
+  after: Type.Optional(Type.Unknown({ description: 'State after a change.' })),
+  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Further facts of its type, e.g. `dropped`, `count`, `passwordChanged`.' })),
 });
 export type AuditEvent = Static<typeof AuditEvent>;
 
 export const AuditQuery = Type.Object({
-  type: Type.Optional(Type.String()),
-  outcome: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
-  clientId: Type.Optional(Type.String()),
-  username: Type.Optional(Type.String()),
-  certificate: Type.Optional(Type.String({ description: 'certificate id or fingerprint' })),
-  from: Type.Optional(IsoTime),
-  to: Type.Optional(IsoTime),
-  cursor: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')])),
-  /** Include the events of sub-accounts (those whose event carries `accountPath`). */
-  subtree: Type.Optional(Type.Boolean()),
+  type: Type.Optional(Type.String({ description: 'Event types, comma-separated; `cert.*` matches a prefix. E.g. `connect.rejected,cert.*`.' })),
+  outcome: Type.Optional(Type.String({ description: '`accepted`, `rejected` or `ended` (connect and session events).' })),
+  reason: Type.Optional(Type.String({ description: 'Reason code, e.g. `CERT_REVOKED` (docs/reason-codes.md).' })),
+  clientId: Type.Optional(Type.String({ description: "The device's MQTT client id, exactly." })),
+  username: Type.Optional(Type.String({ description: "The device's MQTT username, exactly." })),
+  certificate: Type.Optional(Type.String({ description: 'Certificate id or SHA-256 fingerprint (hex, colons optional).' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time (RFC 3339).' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time (RFC 3339).' })),
+  cursor: Type.Optional(Type.String({ description: 'The `nextCursor` of the previous page.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100); for an export, the most events (default: all).' })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')], { description: '`json` (a page, the default), or an export of every match: `ndjson` (one event a line) or `csv`.' })),
+  subtree: Type.Optional(Type.Boolean({ description: "Also the events of sub-accounts; for the provider's root account also connects no account is behind." })),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
-export const AuditPage = Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const AuditPage = Type.Object({ items: Type.Array(AuditEvent, { description: 'Newest first.' }), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for older events; null on the last page.' }) });
 export type AuditPage = Static<typeof AuditPage>;

@@ -12,6 +12,16 @@ export type ServiceName = 'cert-registry' | 'audit' | 'account-settings' | 'brok
 export const ownerOf = (path: string): ServiceName | undefined =>
   RouteOwners.find((r) => r.pattern.test(path))?.service;
 
+/** The groups of the API reference, in its order. Each route names its group in `schema.tags`. */
+export const ApiTags = [
+  { name: 'Accounts', description: 'The account tree. A token acts on its own account and the accounts below it; any other account answers 404 `ACCOUNT_NOT_FOUND`, as if it did not exist.' },
+  { name: 'Settings', description: "An account's connection settings: plain TLS, mutual TLS (made available by the provider) and how a certificate is bound to the device's identity." },
+  { name: 'Certificates', description: 'Trust anchors: root and intermediate CAs, or single device certificates, with their status. Suspending or revoking one refuses new connections through it and ends the live sessions it concerns on every broker.' },
+  { name: 'Credentials', description: 'MQTT usernames and passwords of the devices of an account. Passwords are stored hashed and never returned.' },
+  { name: 'Tokens', description: 'API tokens and their roles: `admin` (everything in its subtree), `operator` (read only), `provisioner` (certificates only). A token secret is shown once, when it is created.' },
+  { name: 'Audit', description: 'Every connection attempt with its reason and every change, queried, exported (NDJSON, CSV) or followed live (Server-Sent Events).' },
+] as const;
+
 /** Default ports of each process (all overridable with TWOWAY_* settings). */
 export const DefaultPorts = {
   gateway: 8080,

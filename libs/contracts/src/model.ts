@@ -4,12 +4,14 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
+/** List filters that let a client name a thing by the start of its id (`twoway certs show 3f2a9c01`). */
+export const IdPrefix = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'Only items whose id starts with this (an exact id matches itself).' });
 
 // ---- accounts -------------------------------------------------------------------------------
 export const Account = Type.Object({
   id: Id,
-  name: Type.String(),
-  parentId: Type.Union([Id, Type.Null()]),
+  name: Type.String({ description: 'Unique among the accounts of the same parent.' }),
+  parentId: Type.Union([Id, Type.Null()], { description: 'The account above it; null for the provider (root) account.' }),
   createdAt: IsoTime,
 });
 export type Account = Static<typeof Account>;
@@ -35,9 +37,15 @@ export const CredentialLookup = Type.Union([
   Type.Literal('certificateSubject'),
 ]);
 export const Settings = Type.Object({
-  tls: Type.Object({ enabled: Type.Boolean() }),
-  mutualTls: Type.Object({ available: Type.Boolean(), enabled: Type.Boolean() }),
-  identity: Type.Object({ bindCertificateTo: BindCertificateTo, credentialLookup: CredentialLookup }),
+  tls: Type.Object({ enabled: Type.Boolean({ description: 'Plain TLS (server-authenticated) with MQTT username and password.' }) }),
+  mutualTls: Type.Object({
+    available: Type.Boolean({ description: 'Granted by the provider; only then can the account enable mutual TLS.' }),
+    enabled: Type.Boolean({ description: 'Client certificates checked against the trust anchors; with `tls` also on, a device without a trusted certificate falls back to credentials.' }),
+  }),
+  identity: Type.Object({
+    bindCertificateTo: { ...BindCertificateTo, description: "The certificate's CN (or a SAN) must equal the MQTT client id, the username, both, or nothing." },
+    credentialLookup: { ...CredentialLookup, description: "Credentials are found by the MQTT username, or by the verified certificate's CN or subject DN." },
+  }),
 });
 export type Settings = Static<typeof Settings>;
 export const SettingsPatch = Type.Object(
@@ -115,15 +123,15 @@ export const Certificate = Type.Object({
   accountId: Id,
   name: Type.String(),
   usage: CertUsage,
-  status: CertStatus,
+  status: { ...CertStatus, description: '`VALID`, `SUSPENDED` (temporarily not trusted) or `REVOKED` (not trusted, by intent).' },
   fingerprint: Type.String({ description: 'SHA-256 of the DER, lowercase hex' }),
-  subject: Type.String(),
-  issuer: Type.String(),
-  serial: Type.String(),
+  subject: Type.String({ description: 'Subject DN (RFC 4514).' }),
+  issuer: Type.String({ description: 'Issuer DN (RFC 4514).' }),
+  serial: Type.String({ description: 'Serial number, hex.' }),
   notBefore: IsoTime,
   notAfter: IsoTime,
-  kind: CertKind,
-  keyType: Type.String(),
+  kind: { ...CertKind, description: '`root` (self-signed CA), `intermediate` (CA) or `leaf` (a pinned device certificate).' },
+  keyType: Type.String({ description: 'e.g. `EC P-256`, `RSA 2048`.' }),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
@@ -132,7 +140,7 @@ export const CreateCertificateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
     usage: CertUsage,
-    certificate: Type.String({ minLength: 1, maxLength: 65536 }),
+    certificate: Type.String({ minLength: 1, maxLength: 65536, description: 'One PEM certificate with its BEGIN and END lines (a chain only with `?split=true`). Never a private key.' }),
   },
   { additionalProperties: false },
 );
@@ -148,12 +156,12 @@ export type CertificateBatch = Static<typeof CertificateBatch>;
 export const CertificateQuery = Type.Object({
   status: Type.Optional(CertStatus),
   kind: Type.Optional(CertKind),
-  /** Case-insensitive substring of the name or the subject DN. */
-  q: Type.Optional(Type.String({ maxLength: 256 })),
-  /** SHA-256 hex, with or without colons, any case. */
-  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name or the subject DN.' })),
+  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$', description: 'SHA-256 of the DER, hex, with or without colons, any case.' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only certificates with exactly this name.' })),
+  idPrefix: Type.Optional(IdPrefix),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size (default 50).' })),
 });
 export type CertificateQuery = Static<typeof CertificateQuery>;
 export const CertificatePage = Type.Object({ items: Type.Array(Certificate), nextCursor: Type.Union([Type.String(), Type.Null()]) });

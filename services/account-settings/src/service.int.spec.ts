@@ -225,6 +225,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(children.body, { items: [sub.body], nextCursor: null });
       const tree = await api('GET', `/api/v1/accounts/${a.account.id}/children?recursive=true`, a.operator);
       assert.deepEqual(tree.body, { items: [sub.body, elsewhere.body], nextCursor: null });
+      // What `twoway --account NAME|ID-PREFIX` asks: a name may repeat in the subtree, an id prefix finds one.
+      const named = await api('GET', `/api/v1/accounts/${a.account.id}/children?recursive=true&name=plant-1`, a.operator);
+      assert.deepEqual(named.body.items.map((x: Account) => x.id), [sub.body.id, elsewhere.body.id]);
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/children?name=plant-1`, a.operator)).body.items, [sub.body]);
+      const prefixed = await api('GET', `/api/v1/accounts/${a.account.id}/children?recursive=true&idPrefix=${elsewhere.body.id.slice(0, 8)}`, a.operator);
+      assert.deepEqual(prefixed.body.items, [elsewhere.body]);
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/children?idPrefix=${elsewhere.body.id.slice(0, 8)}`, a.operator)).body.items, []);
 
       const anc = await bus.request(RequestSubjects.AccountAncestry, { accountId: elsewhere.body.id }, AncestryReply);
       assert.deepEqual(anc.ancestry.map((x) => x.id), [elsewhere.body.id, sub.body.id, a.account.id, 'provider']);
@@ -320,6 +327,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       const list = await api('GET', `/api/v1/accounts/${a.account.id}/credentials`, a.operator);
       assert.deepEqual(list.body, { items: [cred], nextCursor: null });
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/credentials?username=device-001`, a.operator)).body.items, [cred]);
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/credentials?idPrefix=${cred.id.slice(0, 8)}`, a.operator)).body.items, [cred]);
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${b.account.id}/credentials?username=device-001`, b.admin)).body.items, [], "another account's credential is not found by its name");
       assert.equal(JSON.stringify(list.body).includes(password), false);
 
       const who = { credentialId: cred.id, accountId: a.account.id, username: 'device-001' };
@@ -476,6 +486,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(listed.body.items.map((x: { name: string }) => x.name).sort(), ['ci', 'tok-a admin', 'tok-a operator']);
       for (const x of listed.body.items) assert.deepEqual(Object.keys(x).sort(), ['accountId', 'createdAt', 'expiresAt', 'id', 'name', 'revokedAt', 'role']);
       assert.equal(JSON.stringify(listed.body).includes(t.token.slice(-43)), false);
+      const byName = await api('GET', `/api/v1/accounts/${a.account.id}/tokens?name=ci`, a.operator);
+      assert.deepEqual(byName.body.items.map((x: { id: string }) => x.id), [t.id]);
+      const byPrefix = await api('GET', `/api/v1/accounts/${a.account.id}/tokens?idPrefix=${t.id.slice(0, 8)}`, a.operator);
+      assert.deepEqual(byPrefix.body.items.map((x: { id: string }) => x.id), [t.id]);
 
       // a provisioner reads, but changes nothing here (certificates only)
       assert.equal((await api('GET', `/api/v1/accounts/${a.account.id}`, t.token)).status, 200);

@@ -454,6 +454,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const colons = rootCert.fingerprint.toUpperCase().match(/../g)!.join(':');
       const byFp = await call('GET', `${certsOf('acct-a')}?fingerprint=${colons}`, 'operator-a');
       assert.deepEqual(byFp.body.items.map((c: Certificate) => c.id), [rootCert.id]);
+      // What `twoway certs show NAME|ID-PREFIX` asks: the exact name, the start of the id.
+      const exactName = await call('GET', `${certsOf('acct-a')}?name=${encodeURIComponent(rootCert.name)}`, 'operator-a');
+      assert.deepEqual(exactName.body.items.map((c: Certificate) => c.id), [rootCert.id]);
+      assert.deepEqual((await call('GET', `${certsOf('acct-a')}?name=${encodeURIComponent(rootCert.name.toUpperCase())}`, 'operator-a')).body.items, []);
+      const byPrefix = await call('GET', `${certsOf('acct-a')}?idPrefix=${rootCert.id.slice(0, 8)}`, 'operator-a');
+      assert.ok(byPrefix.body.items.some((c: Certificate) => c.id === rootCert.id) && byPrefix.body.items.every((c: Certificate) => c.id.startsWith(rootCert.id.slice(0, 8))));
+      assert.deepEqual((await call('GET', `${certsOf('acct-a')}?idPrefix=${rootCert.id}`, 'operator-a')).body.items.map((c: Certificate) => c.id), [rootCert.id]);
+      assert.equal((await call('GET', `${certsOf('acct-a')}?idPrefix=${encodeURIComponent('ab%')}`, 'operator-a')).status, 400, 'no LIKE wildcard');
       const badCursor = await call('GET', `${certsOf('acct-a')}?cursor=nonsense`, 'operator-a');
       assert.equal(badCursor.status, 400);
     });

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger } from '@twoway/telemetry';
 import { freePort } from '@twoway/testing';
 import { loadConfig } from '@twoway/config';
+import { ApiTags } from '@twoway/contracts';
 import { gatewaySchema } from './config.js';
 import { Gateway } from './service.js';
 import { renderApiReference } from './http/api-reference.js';
@@ -77,21 +78,58 @@ describe('gateway', () => {
     assert.equal((await fetch(`${gw.httpUrl}/healthz`)).status, 200);
   });
 
-  it('merges the services\' OpenAPI paths into one document', async () => {
-    const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+  it('merges the services\' OpenAPI paths into one document, with the API\'s groups and security', async () => {
+    const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; tags: { name: string }[]; security: unknown };
     assert.equal(d.openapi, '3.0.3');
     assert.deepEqual(Object.keys(d.paths).sort(), ['/api/v1/account-settings', '/api/v1/cert-registry']);
+    assert.deepEqual(d.tags.map((t) => t.name), ApiTags.map((t) => t.name));
+    assert.deepEqual(d.security, [{ bearer: [] }]);
   });
 
-  it('renders a readable API reference from the same document, escaping what it shows', async () => {
+  it('renders a readable API reference from the same document: grouped, self-contained, escaping what it shows', async () => {
     const r = await fetch(`${gw.httpUrl}/api/v1/docs`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(r.headers.get('content-security-policy') ?? '', /^default-src 'none'; style-src 'unsafe-inline'/);
     const html = await r.text();
-    assert.match(html, /<span class="m">GET<\/span> <code>\/api\/v1\/account-settings<\/code>/);
-    assert.match(html, /<span class="m">GET<\/span> <code>\/api\/v1\/cert-registry<\/code>/);
-    const hostile = renderApiReference({ paths: { '/x': { get: { summary: '<script>alert(1)</script>' } } } });
+    assert.match(html, /<span class="m get">GET<\/span> <code>\/api\/v1\/account-settings<\/code>/);
+    assert.match(html, /<span class="m get">GET<\/span> <code>\/api\/v1\/cert-registry<\/code>/);
+    assert.doesNotMatch(html, /<script|<link|src=|https?:\/\//, 'nothing loaded from elsewhere, no script');
+    const hostile = renderApiReference({ paths: { '/x': { get: { summary: '<script>alert(1)</script>', description: '`<img src=x>`' } } } });
     assert.equal(hostile.includes('<script>'), false);
+    assert.equal(hostile.includes('<img'), false);
     assert.match(hostile, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  });
+
+  it('renders an operation: its group, summary, parameters, body and response fields, examples and error codes', () => {
+    const html = renderApiReference({
+      tags: [{ name: 'Things', description: 'All the **things**.' }],
+      paths: {
+        '/api/v1/things/{id}': {
+          put: {
+            operationId: 'putThing',
+            summary: 'Replace a thing',
+            description: 'Replaces `it`.',
+            tags: ['Things'],
+            parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } }],
+            requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['name'], properties: { name: { type: 'string', description: 'What to call it.' }, tags: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' } } } } } }, example: { name: 'x' } } } },
+            responses: {
+              '200': { description: 'Replaced.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
+              '404': { description: '', content: { 'application/json': { examples: { THING_NOT_FOUND: { summary: 'No such thing.', value: {} } } } } },
+            },
+          },
+        },
+      },
+      components: { schemas: { Thing: { type: 'object', properties: { status: { enum: ['ON', 'OFF'], type: 'string', nullable: true } } } } },
+    });
+    assert.match(html, /<section class="tag" id="tag-Things"><h2>Things<\/h2><p>All the <strong>things<\/strong>\.<\/p>/);
+    assert.match(html, /<a href="#putThing"><span class="m put">PUT<\/span> Replace a thing<\/a>/);
+    assert.match(html, /<p>Replaces <code>it<\/code>\.<\/p>/);
+    assert.match(html, /<td><code>id<\/code><\/td><td>path<\/td><td>string<\/td><td>yes<\/td><td>max length 64<\/td>/);
+    assert.match(html, /<code>name<\/code><\/td><td>string<\/td><td>yes<\/td><td>What to call it\.<\/td>/);
+    assert.match(html, /padding-left:1.6rem"><code>key<\/code>/, 'nested fields are indented under their parent');
+    assert.match(html, /<code>status<\/code><\/td><td>&quot;ON&quot; \| &quot;OFF&quot; or null<\/td>/, 'a $ref is resolved');
+    assert.match(html, /&quot;name&quot;: &quot;x&quot;/);
+    assert.match(html, /<td>404<\/td><td><code>THING_NOT_FOUND<\/code><\/td><td>No such thing\.<\/td>/);
   });
 });

@@ -10,10 +10,12 @@ import type { Logger } from '@twoway/telemetry';
 import type { GatewayConfig } from './config.js';
 import { proxy } from './http/proxy.js';
 import { mergeOpenApi } from './http/openapi.js';
-import { renderApiReference } from './http/api-reference.js';
+import { renderApiReference, type ApiDocument } from './http/api-reference.js';
 
 /** Content-Security-Policy of the console: same-origin only (no CDNs: the console works offline). */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/** The API reference is one page with its own styles and nothing else: no script, no request elsewhere. */
+const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export class Gateway {
   private stopping?: Promise<void>;
@@ -47,8 +49,8 @@ export class Gateway {
 
     app.get(`${ApiPrefix}/openapi.json`, async () => mergeOpenApi(Object.values(upstreams)));
     app.get(`${ApiPrefix}/docs`, async (_req, reply) => {
-      const doc = (await mergeOpenApi(Object.values(upstreams))) as Parameters<typeof renderApiReference>[0];
-      return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderApiReference(doc));
+      const doc = (await mergeOpenApi(Object.values(upstreams))) as ApiDocument;
+      return reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(renderApiReference(doc));
     });
 
     // Every other /api/v1 route goes to its owner untouched, body and all.

@@ -140,9 +140,14 @@ One chain: --leaf may hold the leaf followed by its chain; --chain adds more unt
 --trust files hold the anchors (roots, intermediates or pinned leaves). Prints 'valid' or
 'invalid: REASON (detail)'; exit 0 when valid, 1 when not. --at defaults to now, --purpose to client.
 
-Bulk (docs/design.md §3): each input line is {"id","trust":[PEM...],"untrusted":[PEM...],"leaf":PEM,
-"at":ISO-8601|null,"purpose":"client"|"server"|"any"}; each output line is {"id","valid","reason"}
-(--detail adds "detail"). Exit 0 once every case was evaluated, whatever the verdicts.`,
+Bulk: FILE.jsonl holds one case a line,
+  {"id": "...", "trust": [PEM, ...], "untrusted": [PEM, ...], "leaf": PEM, "at": ISO-8601 or null,
+   "purpose": "client" | "server" | "any"}
+and each output line is {"id", "valid", "reason"} (--detail adds "detail"), in input order; reason
+is OK or why not, e.g. CHAIN_UNTRUSTED, CERT_EXPIRED, WEAK_KEY (the broker's reason codes). Exit 0
+once every case was evaluated, whatever the verdicts.
+
+example: twoway pki verify --leaf device.pem --trust ca.pem`,
     options: { leaf: { type: 'string' }, chain: { type: 'string' }, trust: { type: 'string', multiple: true }, at: { type: 'string' }, purpose: { type: 'string' }, json: { type: 'boolean' }, cases: { type: 'string' }, detail: { type: 'boolean' }, help },
     async run(v) {
       if (v.cases !== undefined) {

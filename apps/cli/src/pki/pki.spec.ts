@@ -143,4 +143,16 @@ describe('twoway pki', () => {
     assert.equal(quiet.code, 2);
     assert.match(quiet.err, /cannot read cases file/);
   });
+
+  test('--help of every subcommand stands alone: it cites no file of the source tree, which an operator may not have', async () => {
+    for (const sub of ['init-ca', 'issue-intermediate', 'issue-device', 'verify']) {
+      const h = await cli('pki', sub, '--help');
+      assert.equal(h.code, 0, sub);
+      assert.match(h.out, new RegExp(`^usage: twoway pki ${sub} `), sub);
+      assert.doesNotMatch(h.out, /\bdocs\/|\.md\b|§/, `${sub} --help points at a document`);
+    }
+    // The bulk format is spelled out in the help itself instead.
+    const v = await cli('pki', 'verify', '--help');
+    for (const key of ['"id"', '"trust"', '"untrusted"', '"leaf"', '"at"', '"purpose"', '"valid"', '"reason"']) assert.ok(v.out.includes(key), key);
+  });
 });

@@ -1,7 +1,11 @@
 // `twoway audit`: query and export the account's audit events, or follow new ones live (SSE).
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { reasonExplanation, type AuditEvent } from '@twoway/contracts';
 import { CliError } from './client.js';
-import { command, enc, oneOf, parseTime, processIo, type Call, type Io } from './command.js';
+import { command, enc, oneOf, parseTime, processIo, type Call, type Io, type OptionSpec } from './command.js';
 import { asJson, table, time } from './output.js';
 
 const FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
@@ -76,6 +80,74 @@ async function follow(c: Call, path: string, query: Record<string, string | unde
   }
 }
 
+/** The search filters, shared by the query and the export so both find the same events. */
+const FILTERS: Record<string, OptionSpec> = {
+  type: { type: 'string', arg: 'TYPE', help: 'only this event type, e.g. connect.rejected, cert.status_changed (comma-separated; cert.* for a prefix)' },
+  outcome: { type: 'string', arg: 'OUTCOME', help: 'accepted, rejected or ended' },
+  reason: { type: 'string', arg: 'REASON', help: 'only this reason code, e.g. CERT_REVOKED' },
+  'client-id': { type: 'string', arg: 'ID', help: 'only this device: its MQTT client id (exact)' },
+  username: { type: 'string', arg: 'NAME', help: 'only this device: its MQTT username (exact)' },
+  certificate: { type: 'string', arg: 'ID|SHA256', help: 'only events about this certificate (registration id or fingerprint)' },
+  subtree: { type: 'boolean', help: 'also events of sub-accounts (the provider: also refusals no account is behind)' },
+  since: { type: 'string', arg: 'TIME', help: 'from this time: ISO-8601, or a duration back from now (15m, 2h, 7d)' },
+  until: { type: 'string', arg: 'TIME', help: 'up to this time (ISO-8601 or duration)' },
+};
+
+function filtersOf(c: Call) {
+  return {
+    type: c.str('type'),
+    outcome: oneOf('outcome', c.str('outcome'), ['accepted', 'rejected', 'ended'] as const),
+    reason: c.str('reason'),
+    clientId: c.str('client-id'),
+    username: c.str('username'),
+    certificate: c.str('certificate'),
+    subtree: c.opts.subtree ? 'true' : undefined,
+    from: parseTime('since', c.str('since')),
+    to: parseTime('until', c.str('until')),
+  };
+}
+
+function limitOf(c: Call): number | undefined {
+  const text = c.str('limit');
+  const limit = text === undefined ? undefined : Number(text);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 1000)) throw new CliError('--limit must be an integer from 1 to 1000', 2);
+  return limit;
+}
+
+/**
+ * Stream the audit service's export (it pages through every match itself) to stdout or to a file.
+ * A file is written beside itself under a temporary name and renamed once complete, so an export
+ * cut short (network, server) never leaves a file that looks whole.
+ */
+async function exportEvents(c: Call, query: Record<string, string | undefined>, format: 'ndjson' | 'csv', output: string | undefined, force: boolean): Promise<void> {
+  const file = output && output !== '-' ? resolve(output) : undefined;
+  if (file && existsSync(file) && !force) throw new CliError(`${file} exists: pass --force to replace it`, 2);
+  const q = new URLSearchParams(Object.entries({ ...query, format } as Record<string, string | undefined>).filter((kv): kv is [string, string] => Boolean(kv[1])));
+  const res = await c.api.send('GET', `/accounts/${enc(await c.account())}/audit?${q}`, { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' });
+  const body = (res.body ?? []) as unknown as AsyncIterable<Uint8Array>;
+  if (!file) {
+    for await (const chunk of body) await c.io.write(chunk);
+    return;
+  }
+  const partial = `${file}.${randomBytes(4).toString('hex')}.partial`;
+  const fh = await open(partial, 'wx', 0o600);
+  let lines = 0;
+  try {
+    for await (const chunk of body) {
+      for (const b of chunk) if (b === 10) lines++;
+      await fh.write(chunk);
+    }
+    await fh.close();
+    await rename(partial, file);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(partial, { force: true });
+    throw new CliError(`the export was cut short, nothing written to ${file}: ${(e as Error).message}`);
+  }
+  const count = format === 'ndjson' ? lines : Math.max(0, lines - 1);
+  c.io.err(`wrote ${count} event${count === 1 ? '' : 's'} to ${file}${format === 'csv' ? ' (CSV rows; a field holding a line break spans two lines)' : ''}`);
+}
+
 export const audit = command(
   'audit',
   'Audit events of an account: connection attempts with their reason, and every change.',
@@ -83,45 +155,30 @@ export const audit = command(
     '': {
       summary: 'query, export (--format ndjson|csv) or follow (--follow) audit events',
       options: {
-        type: { type: 'string', arg: 'TYPE', help: 'only this event type, e.g. connect.rejected, cert.status_changed' },
-        outcome: { type: 'string', arg: 'OUTCOME', help: 'accepted, rejected or ended' },
-        reason: { type: 'string', arg: 'REASON', help: 'only this reason code, e.g. CERT_REVOKED' },
-        'client-id': { type: 'string', arg: 'ID', help: 'only this device: its MQTT client id (exact)' },
-        username: { type: 'string', arg: 'NAME', help: 'only this device: its MQTT username (exact)' },
-        certificate: { type: 'string', arg: 'ID|SHA256', help: 'only events about this certificate (registration id or fingerprint)' },
-        subtree: { type: 'boolean', help: 'also events of sub-accounts (the provider: also refusals no account is behind)' },
+        ...FILTERS,
         explain: { type: 'boolean', help: 'add a sentence saying what each reason means (table format)' },
-        since: { type: 'string', arg: 'TIME', help: 'from this time: ISO-8601, or a duration back from now (15m, 2h, 7d)' },
-        until: { type: 'string', arg: 'TIME', help: 'up to this time (ISO-8601 or duration)' },
         limit: { type: 'string', arg: 'N', help: 'at most N events (default 50; exports: all)' },
         follow: { type: 'boolean', short: 'f', help: 'keep printing new events as they happen (Ctrl-C to stop)' },
         format: { type: 'string', arg: 'FORMAT', help: 'table (default), json, ndjson or csv' },
       },
-      notes: ['examples:', '  twoway audit --client-id sensor-17 --subtree --explain     why was sensor-17 refused?', '  twoway audit --type connect.rejected --since 1h', '  twoway audit --format csv --since 7d > audit.csv', '  twoway audit --follow'],
+      notes: [
+        "Export every match to a file or a pipe: 'twoway audit export --help'.",
+        '',
+        'examples:',
+        '  twoway audit --client-id sensor-17 --subtree --explain     why was sensor-17 refused?',
+        '  twoway audit --type connect.rejected --since 1h',
+        '  twoway audit export --since 7d --format csv -o audit.csv',
+        '  twoway audit --follow',
+      ],
       async run(c) {
         const format: Format = oneOf('format', c.str('format'), FORMATS) ?? (c.json ? 'json' : 'table');
-        const limitText = c.str('limit');
-        const limit = limitText === undefined ? undefined : Number(limitText);
-        if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 1000)) throw new CliError('--limit must be an integer from 1 to 1000', 2);
-        const filters = {
-          type: c.str('type'),
-          outcome: oneOf('outcome', c.str('outcome'), ['accepted', 'rejected', 'ended'] as const),
-          reason: c.str('reason'),
-          clientId: c.str('client-id'),
-          username: c.str('username'),
-          certificate: c.str('certificate'),
-          subtree: c.opts.subtree ? 'true' : undefined,
-          from: parseTime('since', c.str('since')),
-          to: parseTime('until', c.str('until')),
-        };
+        const limit = limitOf(c);
+        const filters = filtersOf(c);
         const path = `/accounts/${enc(await c.account())}/audit`;
 
         if (!c.opts.follow && (format === 'csv' || format === 'ndjson')) {
           // An export: the audit service renders the file; pass it through unchanged.
-          const q = new URLSearchParams(Object.entries({ ...filters, format, limit: limit?.toString() }).filter((kv): kv is [string, string] => Boolean(kv[1])));
-          const res = await c.api.send('GET', `${path}?${q}`, { accept: format === 'csv' ? 'text/csv' : 'application/x-ndjson' });
-          const text = await res.text();
-          if (text) c.io.out(text);
+          await exportEvents(c, { ...filters, limit: limit?.toString() }, format, undefined, false);
           return 0;
         }
 
@@ -149,6 +206,26 @@ export const audit = command(
           else c.io.out(row(e).join('  '));
         });
         return 0;
+      },
+    },
+    export: {
+      summary: 'export every matching event as NDJSON or CSV, to standard output or a file',
+      options: {
+        ...FILTERS,
+        format: { type: 'string', arg: 'FORMAT', help: 'ndjson (default: one JSON event a line) or csv' },
+        output: { type: 'string', short: 'o', arg: 'FILE', help: 'write to FILE (mode 0600; complete or not at all) instead of standard output' },
+        force: { type: 'boolean', help: 'replace FILE if it exists' },
+        limit: { type: 'string', arg: 'N', help: 'at most N events, newest first (default: all)' },
+      },
+      notes: [
+        'The audit service pages through every match itself; the export streams, whatever its size.',
+        'examples:',
+        '  twoway audit export --since 7d > audit.ndjson',
+        '  twoway audit export --format csv --subtree --client-id sensor-17 -o sensor-17.csv',
+      ],
+      async run(c) {
+        const format = oneOf('format', c.str('format'), ['ndjson', 'csv'] as const) ?? 'ndjson';
+        await exportEvents(c, { ...filtersOf(c), limit: limitOf(c)?.toString() }, format, c.str('output'), Boolean(c.opts.force));
       },
     },
   },

@@ -5,11 +5,19 @@ import { containsPrivateKey, readPemBlocks, toPem } from '@twoway/pki';
 import { CliError } from './client.js';
 import { command, enc, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, keyValues, table, time } from './output.js';
+import { certificateKind, resolveRef } from './resolve.js';
 
 const STATUSES = ['VALID', 'SUSPENDED', 'REVOKED'] as const;
 const KINDS = ['root', 'intermediate', 'leaf'] as const;
 
 const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/certificates`;
+
+/** The certificate `ref` names in the account: its id, an id prefix (8+ hex digits) or its name. */
+const certPath = async (c: Call, ref: string): Promise<string> => {
+  const path = await base(c);
+  return `${path}/${enc(await resolveRef(c.api, certificateKind(path), ref))}`;
+};
+const REF = '<id|prefix|name>';
 
 function show(c: Call, cert: Certificate): void {
   c.io.out(
@@ -60,10 +68,10 @@ async function readCertificates(c: Call, file: string): Promise<string[]> {
 function setStatus(status: CertStatus, verb: string, summary: string): Sub {
   return {
     summary,
-    args: '<id>',
+    args: REF,
     positionals: [1, 1],
     async run(c) {
-      const cert = await c.api.json<Certificate>('PATCH', `${await base(c)}/${enc(c.args[0]!)}`, { body: { status } });
+      const cert = await c.api.json<Certificate>('PATCH', await certPath(c, c.args[0]!), { body: { status } });
       if (c.json) c.io.out(asJson(cert));
       else c.io.out(`${verb} ${cert.name} (${cert.id}, ${cert.kind}): status ${cert.status}`);
     },
@@ -122,10 +130,11 @@ export const certs = command('certs', 'Trust anchors: root and intermediate CAs,
   },
   show: {
     summary: 'show one certificate',
-    args: '<id>',
+    args: REF,
     positionals: [1, 1],
+    notes: ['A certificate is named by its id, a unique id prefix (8+ hex digits) or its name if no other has it.'],
     async run(c) {
-      show(c, await c.api.json<Certificate>('GET', `${await base(c)}/${enc(c.args[0]!)}`));
+      show(c, await c.api.json<Certificate>('GET', await certPath(c, c.args[0]!)));
     },
   },
   suspend: setStatus('SUSPENDED', 'suspended', 'suspend: refuse new connections through it and end live sessions; restorable'),
@@ -133,11 +142,13 @@ export const certs = command('certs', 'Trust anchors: root and intermediate CAs,
   restore: setStatus('VALID', 'restored', 'make it valid again'),
   rm: {
     summary: 'remove a certificate',
-    args: '<id>',
+    args: REF,
     positionals: [1, 1],
     async run(c) {
-      await c.api.json('DELETE', `${await base(c)}/${enc(c.args[0]!)}`);
-      c.io.out(c.json ? asJson({ deleted: c.args[0] }) : `removed ${c.args[0]}`);
+      const path = await certPath(c, c.args[0]!);
+      const id = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+      await c.api.json('DELETE', path);
+      c.io.out(c.json ? asJson({ deleted: id }) : `removed ${id}`);
     },
   },
 });

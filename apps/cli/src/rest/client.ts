@@ -29,7 +29,7 @@ export function withQuery(path: string, q: Query = {}): string {
 
 /** What to do about an API error code, appended to the API's own message. */
 const HINTS: Record<string, string> = {
-  UNAUTHENTICATED: 'set TWOWAY_TOKEN or pass --token with a valid API token (after `twoway up` the provider token is in $TWOWAY_DATA_DIR/bootstrap-token)',
+  UNAUTHENTICATED: 'pass --token or set TWOWAY_TOKEN with a valid API token (`twoway up` prints where its provider token is)',
   TOKEN_EXPIRED: 'create a new token with `twoway tokens create`, then set TWOWAY_TOKEN or pass --token',
   FORBIDDEN: "this token's role may not do that: use an admin token (operators are read-only; provisioners manage certificates only)",
   PROVIDER_ONLY: 'only a provider token can change this; ask your provider',
@@ -54,6 +54,8 @@ export class RestClient {
     readonly baseUrl: string,
     private readonly token: string,
     private readonly fetchImpl: typeof fetch = fetch,
+    /** Where the token came from (`--token`, `$TWOWAY_TOKEN`, a file), named when it is refused. */
+    private readonly tokenFrom?: string,
   ) {}
 
   async json<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
@@ -99,7 +101,8 @@ export class RestClient {
     } catch {
       // not our JSON error body (a proxy in between): keep the status line
     }
-    const hint = HINTS[code] ?? (res.status === 401 ? HINTS.UNAUTHENTICATED : res.status === 404 && code === 'NOT_FOUND' ? `is ${this.baseUrl} a twoway gateway? pass --url or set TWOWAY_URL` : undefined);
+    let hint = HINTS[code] ?? (res.status === 401 ? HINTS.UNAUTHENTICATED : res.status === 404 && code === 'NOT_FOUND' ? `is ${this.baseUrl} a twoway gateway? pass --url or set TWOWAY_URL` : undefined);
+    if (res.status === 401 && this.tokenFrom) hint = `the token from ${this.tokenFrom} was refused: ${hint}`;
     throw new CliError(`${message} [${code}]${hint ? `\n  → ${hint}` : ''}`, 1, code, res.status);
   }
 }

@@ -1,16 +1,20 @@
 // A small command framework for the REST clients: each command is a table of subcommands with their
 // options declared once (parsing and --help come from the same declaration), plus the global flags.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Principal } from '@twoway/contracts';
+import type { Account, Principal } from '@twoway/contracts';
 import { CliError, DEFAULT_URL, RestClient } from './client.js';
+import { accountKind, isFullId, resolveRef } from './resolve.js';
 
 /** Where a command reads and writes; tests pass their own. */
 export interface Io {
   env: Record<string, string | undefined>;
   out(text: string): void;
   err(text: string): void;
+  /** Raw output, as it comes (exports): no newline added; resolves once the chunk is taken. */
+  write(chunk: Uint8Array | string): Promise<void>;
   /** All of standard input (for `-` file arguments and --password-stdin). */
   stdin(): Promise<string>;
   /** Ends --follow (SIGINT in the terminal, an AbortController in tests). */
@@ -32,6 +36,8 @@ export function processIo(): Io {
     env: process.env,
     out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
     err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    // Backpressure: wait for a full pipe to drain instead of buffering a whole export in memory.
+    write: (chunk) => new Promise<void>((ok) => (process.stdout.write(chunk) ? ok() : process.stdout.once('drain', ok))),
     stdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -66,16 +72,18 @@ export interface Call {
   io: Io;
   json: boolean;
   api: RestClient;
-  /** The account to act on: --account, else the token's own account from GET /whoami. */
+  /** The account to act on: --account (or $TWOWAY_ACCOUNT; an id, id prefix or name), else the token's own account. */
   account(): Promise<string>;
+  /** The id of an account named by id, id prefix or name, in the token's subtree. */
+  accountRef(ref: string): Promise<string>;
   whoami(): Promise<Principal>;
   str(name: string): string | undefined;
 }
 
 const GLOBAL: Record<string, OptionSpec> = {
   url: { type: 'string', arg: 'URL', help: 'twoway API origin (default: $TWOWAY_URL or http://127.0.0.1:8080)' },
-  token: { type: 'string', arg: 'TOKEN', help: 'API token (default: $TWOWAY_TOKEN, else $TWOWAY_DATA_DIR/bootstrap-token)' },
-  account: { type: 'string', arg: 'ID', help: "account to act on (default: the token's own account)" },
+  token: { type: 'string', arg: 'TOKEN', help: 'API token (default: $TWOWAY_TOKEN, $TWOWAY_TOKEN_FILE, ~/.config/twoway/token, $TWOWAY_DATA_DIR/bootstrap-token)' },
+  account: { type: 'string', arg: 'ACCOUNT', help: "account to act on, by id, id prefix or name (default: $TWOWAY_ACCOUNT, else the token's own account)" },
   json: { type: 'boolean', help: 'print JSON instead of a table' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -100,12 +108,59 @@ function groupHelp(cmd: string, summary: string, subs: Record<string, Sub>): str
   return [`usage: twoway ${cmd} <subcommand> [options]`, '', summary, '', 'subcommands:', ...rows, '', 'global options:', ...optionLines(GLOBAL), '', `Run 'twoway ${cmd} <subcommand> --help' for its options.`].join('\n');
 }
 
-export function resolveToken(flag: string | undefined, env: Io['env']): string | undefined {
-  if (flag) return flag;
-  if (env.TWOWAY_TOKEN) return env.TWOWAY_TOKEN;
-  const file = join(resolve(env.TWOWAY_DATA_DIR || './data'), 'bootstrap-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim() || undefined;
-  return undefined;
+export interface FoundToken {
+  token?: string;
+  /** Where it came from: `--token`, `$TWOWAY_TOKEN` or a file's absolute path. */
+  from?: string;
+  /** Every place looked at, in order, with what was found there (for the error when none has one). */
+  tried: string[];
+}
+
+/**
+ * The API token, from the first of: --token, $TWOWAY_TOKEN, the file $TWOWAY_TOKEN_FILE, the user's
+ * `$XDG_CONFIG_HOME/twoway/token` (default ~/.config/twoway/token), and the provider token `twoway up`
+ * generates, `$TWOWAY_DATA_DIR/bootstrap-token` (TWOWAY_DATA_DIR defaults to ./data, as for `twoway up`:
+ * relative to the current directory). A file named by $TWOWAY_TOKEN_FILE must exist: no fallback then.
+ */
+export function findToken(flag: string | undefined, env: Io['env']): FoundToken {
+  if (flag) return { token: flag, from: '--token', tried: [] };
+  if (env.TWOWAY_TOKEN) return { token: env.TWOWAY_TOKEN, from: '$TWOWAY_TOKEN', tried: [] };
+  const tried = ['--token (not given)', '$TWOWAY_TOKEN (not set)'];
+  const read = (file: string): string | undefined => {
+    try {
+      const text = readFileSync(file, 'utf8').trim();
+      if (!text) tried.push(`${file} (empty)`);
+      return text || undefined;
+    } catch (e) {
+      tried.push(`${file} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message})`);
+      return undefined;
+    }
+  };
+  if (env.TWOWAY_TOKEN_FILE) {
+    const file = resolve(env.TWOWAY_TOKEN_FILE);
+    const token = read(file);
+    return token ? { token, from: file, tried } : { tried: [...tried.slice(0, -1), `$TWOWAY_TOKEN_FILE=${tried[tried.length - 1]}`] };
+  }
+  tried.push('$TWOWAY_TOKEN_FILE (not set)');
+  for (const file of [userTokenFile(env), bootstrapTokenFile(env)]) {
+    const token = read(file);
+    if (token) return { token, from: file, tried };
+  }
+  return { tried };
+}
+
+/** The per-user token file: `$XDG_CONFIG_HOME/twoway/token`, by default ~/.config/twoway/token. */
+export const userTokenFile = (env: Io['env']): string => join(resolve(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config')), 'twoway', 'token');
+/** Where `twoway up` writes the provider token it generated. */
+export const bootstrapTokenFile = (env: Io['env']): string => join(resolve(env.TWOWAY_DATA_DIR || './data'), 'bootstrap-token');
+
+/** A token file others can read is a leaked token: say so (as ssh does for keys), but use it. */
+function warnIfShared(file: string, io: Io): void {
+  try {
+    if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) io.err(`twoway: warning: ${file} can be read by other users; restrict it with \`chmod 600 ${file}\``);
+  } catch {
+    // gone since it was read: nothing to warn about
+  }
 }
 
 /**
@@ -153,21 +208,32 @@ export function command(cmd: string, summary: string, subs: Record<string, Sub>,
       return 2;
     }
     const url = (opts.url as string | undefined) || io.env.TWOWAY_URL || DEFAULT_URL;
-    const token = resolveToken(opts.token as string | undefined, io.env);
-    if (!token) {
-      io.err(`twoway ${cmd}: no API token: set TWOWAY_TOKEN or pass --token (after \`twoway up\` the provider token is in ${join(resolve(io.env.TWOWAY_DATA_DIR || './data'), 'bootstrap-token')})`);
+    const found = findToken(opts.token as string | undefined, io.env);
+    if (!found.token) {
+      io.err(
+        [
+          `twoway ${cmd}: no API token. Looked at, in this order:`,
+          ...found.tried.map((t) => `  ${t}`),
+          'Pass --token, set TWOWAY_TOKEN or TWOWAY_TOKEN_FILE, or save a token in the user file above (mode 0600).',
+          `\`twoway up\` prints where its provider token is (run from this directory, or with TWOWAY_DATA_DIR, it is the last file above).`,
+        ].join('\n'),
+      );
       return 2;
     }
-    const api = new RestClient(url, token, io.fetch);
-    let me: Promise<Principal> | undefined;
-    const whoami = (): Promise<Principal> =>
-      (me ??= api.json<{ principal: Principal }>('GET', '/whoami').then(
-        (r) => r.principal,
-        (e: unknown) => {
-          if (e instanceof CliError && e.status === 404 && e.code === 'NOT_FOUND') throw new CliError('this API cannot tell which account the token belongs to (no /whoami): pass --account <id>', 2);
-          throw e;
-        },
-      ));
+    if (found.from?.startsWith('/')) warnIfShared(found.from, io);
+    const api = new RestClient(url, found.token, io.fetch, found.from);
+    let me: Promise<{ principal: Principal; account: Account }> | undefined;
+    const me$ = () =>
+      (me ??= api.json<{ principal: Principal; account: Account }>('GET', '/whoami').catch((e: unknown) => {
+        if (e instanceof CliError && e.status === 404 && e.code === 'NOT_FOUND') throw new CliError('this API cannot tell which account the token belongs to (no /whoami): pass --account <id>', 2);
+        throw e;
+      }));
+    const whoami = async (): Promise<Principal> => (await me$()).principal;
+    const accountRef = async (ref: string): Promise<string> => {
+      if (isFullId(ref)) return ref.toLowerCase();
+      const { principal, account } = await me$();
+      return resolveRef(api, accountKind(account ?? { id: principal.accountId, name: '', parentId: null, createdAt: '' }), ref);
+    };
     const call: Call = {
       args: parsed.positionals,
       opts,
@@ -175,7 +241,11 @@ export function command(cmd: string, summary: string, subs: Record<string, Sub>,
       json: Boolean(opts.json),
       api,
       whoami,
-      account: async () => (opts.account as string | undefined) || io.env.TWOWAY_ACCOUNT || (await whoami()).accountId,
+      account: async () => {
+        const ref = (opts.account as string | undefined) || io.env.TWOWAY_ACCOUNT;
+        return ref ? accountRef(ref) : (await whoami()).accountId;
+      },
+      accountRef,
       str: (k) => {
         const v = opts[k];
         return typeof v === 'string' ? v : undefined;

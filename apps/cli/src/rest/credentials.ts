@@ -4,16 +4,25 @@ import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type Credential } from '@
 import { CliError } from './client.js';
 import { command, enc, parseTime, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, table, time } from './output.js';
+import { credentialKind, resolveRef } from './resolve.js';
 
 const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/credentials`;
+
+/** The credential `ref` names: its id, an id prefix (8+ hex digits) or its username. */
+const credId = async (c: Call, ref: string): Promise<{ path: string; id: string }> => {
+  const path = await base(c);
+  const id = await resolveRef(c.api, credentialKind(path), ref);
+  return { path: `${path}/${enc(id)}`, id };
+};
+const REF = '<id|prefix|username>';
 
 function setEnabled(enabled: boolean): Sub {
   return {
     summary: enabled ? 'enable a credential again' : 'disable a credential (devices using it can no longer connect)',
-    args: '<id>',
+    args: REF,
     positionals: [1, 1],
     async run(c) {
-      const cred = await c.api.json<Credential>('PATCH', `${await base(c)}/${enc(c.args[0]!)}`, { body: { enabled } });
+      const cred = await c.api.json<Credential>('PATCH', (await credId(c, c.args[0]!)).path, { body: { enabled } });
       c.io.out(c.json ? asJson(cred) : `${enabled ? 'enabled' : 'disabled'} ${cred.username} (${cred.id})`);
     },
   };
@@ -60,11 +69,12 @@ export const credentials = command('credentials', 'MQTT credentials of the devic
   enable: setEnabled(true),
   rm: {
     summary: 'delete a credential',
-    args: '<id>',
+    args: REF,
     positionals: [1, 1],
     async run(c) {
-      await c.api.json('DELETE', `${await base(c)}/${enc(c.args[0]!)}`);
-      c.io.out(c.json ? asJson({ deleted: c.args[0] }) : `removed ${c.args[0]}`);
+      const { path, id } = await credId(c, c.args[0]!);
+      await c.api.json('DELETE', path);
+      c.io.out(c.json ? asJson({ deleted: id }) : `removed ${id}`);
     },
   },
 });

@@ -1,12 +1,12 @@
 // The REST command-line clients against a fake twoway API on a free loopback port: what they send,
 // what they print, their exit codes, and errors that say what to do.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { errorBody, type AuditEvent, type Certificate } from '@twoway/contracts';
+import { errorBody, type Account, type AuditEvent, type Certificate, type Credential, type TokenInfo } from '@twoway/contracts';
 import { makeTestPki } from '@twoway/testing';
 import { accounts } from './accounts.js';
 import { audit } from './audit.js';
@@ -45,7 +45,8 @@ class FakeRest {
 function io(env: Record<string, string | undefined> = {}, stdin = ''): Io & { stdout: string; stderr: string; ctrl: AbortController } {
   const ctrl = new AbortController();
   const o = {
-    env: { TWOWAY_DATA_DIR: '/nonexistent-twoway-data', ...env },
+    // Never the tester's own token files.
+    env: { TWOWAY_DATA_DIR: '/nonexistent-twoway-data', XDG_CONFIG_HOME: '/nonexistent-twoway-config', ...env },
     stdout: '',
     stderr: '',
     ctrl,
@@ -56,12 +57,21 @@ function io(env: Record<string, string | undefined> = {}, stdin = ''): Io & { st
     err(t: string) {
       o.stderr += t.endsWith('\n') ? t : `${t}\n`;
     },
+    async write(chunk: Uint8Array | string) {
+      o.stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    },
     stdin: async () => stdin,
   };
   return o;
 }
 
 const now = '2026-11-23T10:00:00.000Z';
+// Full ids are UUIDs: the CLI sends them as they are, anything else it looks up (resolve.ts).
+const CRT = '3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10';
+const CRT2 = '3f2a9c01-77aa-4bbb-8ccc-000000000002';
+const CRED = 'e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b';
+const ACC_B = 'b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30';
+const ACC_X = 'a0000000-0000-4000-8000-00000000000x'.replace('x', '9');
 const cert = (over: Partial<Certificate> = {}): Certificate => ({
   id: 'crt_1',
   accountId: 'acc_a',
@@ -114,14 +124,14 @@ describe('twoway REST clients', () => {
     it('says how to get a token when there is none', async () => {
       const o = io({ TWOWAY_URL: api.url });
       assert.equal(await certs(['ls'], o), 2);
-      assert.match(o.stderr, /no API token: set TWOWAY_TOKEN or pass --token/);
+      assert.match(o.stderr, /no API token\. Looked at, in this order:\n {2}--token \(not given\)\n {2}\$TWOWAY_TOKEN \(not set\)\n {2}\$TWOWAY_TOKEN_FILE \(not set\)\n {2}\/nonexistent-twoway-config\/twoway\/token \(not found\)\n {2}\/nonexistent-twoway-data\/bootstrap-token \(not found\)\n/);
       assert.equal(api.seen.length, 0);
     });
 
     it('turns a 401 into what to do', async () => {
       const o = io({ ...env, TWOWAY_TOKEN: 'revoked' });
-      assert.equal(await certs(['ls', '--account', 'acc_a'], o), 1);
-      assert.match(o.stderr, /A valid bearer token is required\. \[UNAUTHENTICATED\]\n {2}→ set TWOWAY_TOKEN or pass --token/);
+      assert.equal(await certs(['ls'], o), 1);
+      assert.match(o.stderr, /A valid bearer token is required\. \[UNAUTHENTICATED\]\n {2}→ the token from \$TWOWAY_TOKEN was refused: pass --token or set TWOWAY_TOKEN/);
     });
 
     it('asks for --account when the API has no whoami', async () => {
@@ -129,15 +139,120 @@ describe('twoway REST clients', () => {
       const o = io(env);
       assert.equal(await certs(['ls'], o), 2);
       assert.match(o.stderr, /pass --account <id>/);
-      api.on('GET /api/v1/accounts/acc_b/certificates', () => ({ items: [], nextCursor: null }));
-      assert.equal(await certs(['ls', '--account', 'acc_b'], io(env)), 0);
+      api.on(`GET /api/v1/accounts/${ACC_B}/certificates`, () => ({ items: [], nextCursor: null }));
+      assert.equal(await certs(['ls', '--account', ACC_B], io(env)), 0);
     });
 
     it('explains an account outside the token', async () => {
-      api.on('GET /api/v1/accounts/acc_x/certificates', (_q, r) => r.code(404).send(errorBody('ACCOUNT_NOT_FOUND')));
+      api.on(`GET /api/v1/accounts/${ACC_X}/certificates`, (_q, r) => r.code(404).send(errorBody('ACCOUNT_NOT_FOUND')));
       const o = io(env);
-      assert.equal(await certs(['ls', '--account', 'acc_x'], o), 1);
+      assert.equal(await certs(['ls', '--account', ACC_X], o), 1);
       assert.match(o.stderr, /Account not found\. \[ACCOUNT_NOT_FOUND\]\n {2}→ check --account/);
+    });
+  });
+
+
+  describe('token file', () => {
+    it('reads $TWOWAY_TOKEN_FILE, else the user file under $XDG_CONFIG_HOME, before the data dir', async () => {
+      api.on('GET /api/v1/accounts/acc_a', () => ({ id: 'acc_a', name: 'Acme', parentId: null, createdAt: now }));
+      const file = join(dir, 'my-token');
+      writeFileSync(file, `${TOKEN}\n`, { mode: 0o600 });
+      const viaEnv = io({ TWOWAY_URL: api.url, TWOWAY_TOKEN_FILE: file });
+      assert.equal(await accounts(['show'], viaEnv), 0, viaEnv.stderr);
+      assert.equal(viaEnv.stderr, '');
+      const config = join(dir, 'config');
+      mkdirSync(join(config, 'twoway'), { recursive: true });
+      writeFileSync(join(config, 'twoway', 'token'), TOKEN, { mode: 0o600 });
+      writeFileSync(join(dir, 'bootstrap-token'), 'tw_not_this_one');
+      const viaUserFile = io({ TWOWAY_URL: api.url, XDG_CONFIG_HOME: config, TWOWAY_DATA_DIR: dir });
+      assert.equal(await accounts(['show'], viaUserFile), 0, viaUserFile.stderr);
+      assert.ok(api.seen.every((r) => r.auth === `Bearer ${TOKEN}`));
+    });
+
+    it('names the file it tried when $TWOWAY_TOKEN_FILE is missing, and falls back to nothing else', async () => {
+      writeFileSync(join(dir, 'bootstrap-token'), TOKEN);
+      const o = io({ TWOWAY_URL: api.url, TWOWAY_TOKEN_FILE: 'no/such/token', TWOWAY_DATA_DIR: dir });
+      assert.equal(await certs(['ls'], o), 2);
+      assert.ok(o.stderr.includes(`$TWOWAY_TOKEN_FILE=${join(process.cwd(), 'no/such/token')} (not found)`), o.stderr);
+      assert.equal(api.seen.length, 0);
+    });
+
+    it('names the file whose token was refused, and warns when others can read it', async () => {
+      const file = join(dir, 'old-token');
+      writeFileSync(file, 'tw_revoked');
+      chmodSync(file, 0o644);
+      const o = io({ TWOWAY_URL: api.url, TWOWAY_TOKEN_FILE: file });
+      assert.equal(await certs(['ls', '--account', ACC_B], o), 1);
+      assert.match(o.stderr, new RegExp(`warning: ${file} can be read by other users; restrict it with \`chmod 600 ${file}\``));
+      assert.ok(o.stderr.includes(`→ the token from ${file} was refused`), o.stderr);
+    });
+  });
+
+  describe('naming things by id, id prefix or name', () => {
+    /** A list route that filters by `idPrefix` and one name field, as the API does. */
+    const listing =
+      <T extends { id: string }>(items: T[], nameKey: keyof T & string) =>
+      (req: FastifyRequest) => {
+        const q = req.query as Record<string, string>;
+        return { items: items.filter((x) => (!q.idPrefix || x.id.startsWith(q.idPrefix)) && (!q[nameKey] || x[nameKey] === q[nameKey])), nextCursor: null };
+      };
+
+    it('a certificate by name, by an id prefix of 8 hex digits, and by full id without a lookup', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', listing([cert({ id: CRT }), cert({ id: CRT2, name: 'Line 2' })], 'name'));
+      api.on(`PATCH /api/v1/accounts/acc_a/certificates/${CRT}`, () => cert({ id: CRT, status: 'SUSPENDED' }));
+      api.on(`GET /api/v1/accounts/acc_a/certificates/${CRT2}`, () => cert({ id: CRT2, name: 'Line 2' }));
+      const byName = io(env);
+      assert.equal(await certs(['suspend', 'Factory root'], byName), 0, byName.stderr);
+      assert.match(byName.stdout, new RegExp(`suspended Factory root \\(${CRT}, root\\)`));
+      const byPrefix = io(env);
+      assert.equal(await certs(['show', '3f2a9c01-77'], byPrefix), 0, byPrefix.stderr);
+      assert.match(byPrefix.stdout, /name:\s+Line 2/);
+      api.seen.length = 0;
+      assert.equal(await certs(['show', CRT2], io(env)), 0);
+      assert.deepEqual(api.seen.map((r) => `${r.method} ${r.path}`), ['GET /api/v1/whoami', `GET /api/v1/accounts/acc_a/certificates/${CRT2}`]);
+    });
+
+    it('an ambiguous prefix or name lists the candidates and changes nothing', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', listing([cert({ id: CRT }), cert({ id: CRT2, name: 'Factory root' })], 'name'));
+      for (const ref of ['3f2a9c01', 'Factory root']) {
+        const o = io(env);
+        assert.equal(await certs(['revoke', ref], o), 2);
+        assert.match(o.stderr, new RegExp(`'${ref}' is ambiguous: 2 certificates match\\n {4}ID +NAME +KIND +STATUS +SUBJECT\\n {4}${CRT} +Factory root[\\s\\S]*\\n {4}${CRT2} [\\s\\S]*→ name one by its id`));
+      }
+      assert.equal(api.seen.filter((r) => r.method === 'PATCH').length, 0);
+    });
+
+    it('a name that is nothing says so, and a prefix under 8 digits is not one', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', listing([cert({ id: CRT })], 'name'));
+      const o = io(env);
+      assert.equal(await certs(['rm', '3f2a9c'], o), 1);
+      assert.match(o.stderr, /no certificate '3f2a9c': it is neither an id, an id prefix nor a name \(an id prefix needs at least 8 hex digits\)\n {2}→ list them with `twoway certs ls`/);
+      assert.equal(api.seen.filter((r) => r.method === 'DELETE').length, 0);
+    });
+
+    it('--account by name in the token’s subtree; credentials by username; tokens by name', async () => {
+      const berlin: Account = { id: ACC_B, name: 'Berlin', parentId: 'acc_a', createdAt: now };
+      api.on('GET /api/v1/whoami', () => ({ principal: { tokenId: 'tok_1', name: 'bootstrap', accountId: 'acc_a', role: 'admin', provider: true }, account: { id: 'acc_a', name: 'Acme', parentId: null, createdAt: now } }));
+      api.on('GET /api/v1/accounts/acc_a/children', listing([berlin], 'name'));
+      const cred: Credential = { id: CRED, accountId: ACC_B, username: 'sensor-1', enabled: true, expiresAt: null, createdAt: now };
+      api.on(`GET /api/v1/accounts/${ACC_B}/credentials`, listing([cred], 'username'));
+      api.on(`DELETE /api/v1/accounts/${ACC_B}/credentials/${CRED}`, (_q, r) => r.code(204).send());
+      const o = io(env);
+      assert.equal(await credentials(['rm', 'sensor-1', '--account', 'Berlin'], o), 0, o.stderr);
+      assert.equal(o.stdout, `removed ${CRED}\n`);
+      assert.equal(api.seen.find((r) => r.path === '/api/v1/accounts/acc_a/children')?.query.recursive, 'true');
+
+      const tok: TokenInfo = { id: '9f8e7d6c5b4a39281706f5e4', accountId: 'acc_a', name: 'ci', role: 'operator', expiresAt: null, revokedAt: null, createdAt: now };
+      api.on('GET /api/v1/accounts/acc_a/tokens', listing([tok], 'name'));
+      api.on(`DELETE /api/v1/accounts/acc_a/tokens/${tok.id}`, (_q, r) => r.code(204).send());
+      const t = io(env);
+      assert.equal(await tokens(['revoke', 'ci'], t), 0, t.stderr);
+      assert.equal(t.stdout, `revoked ${tok.id}\n`);
+      // the token's own account answers to its name too
+      api.on('GET /api/v1/accounts/acc_a', () => ({ id: 'acc_a', name: 'Acme', parentId: null, createdAt: now }));
+      const self = io(env);
+      assert.equal(await accounts(['show', 'Acme'], self), 0, self.stderr);
+      assert.match(self.stdout, /id:\s+acc_a/);
     });
   });
 
@@ -218,25 +333,25 @@ describe('twoway REST clients', () => {
 
     for (const [sub, status] of [['suspend', 'SUSPENDED'], ['revoke', 'REVOKED'], ['restore', 'VALID']] as const) {
       it(`${sub} sends PATCH {status: ${status}}`, async () => {
-        api.on('PATCH /api/v1/accounts/acc_a/certificates/crt_1', (req) => cert({ status: (req.body as { status: Certificate['status'] }).status }));
+        api.on(`PATCH /api/v1/accounts/acc_a/certificates/${CRT}`, (req) => cert({ status: (req.body as { status: Certificate['status'] }).status }));
         const o = io(env);
-        assert.equal(await certs([sub, 'crt_1'], o), 0, o.stderr);
+        assert.equal(await certs([sub, CRT], o), 0, o.stderr);
         assert.deepEqual(api.seen.find((r) => r.method === 'PATCH')?.body, { status });
         assert.match(o.stdout, new RegExp(`status ${status}`));
       });
     }
 
     it('says how to find the id of a certificate that does not exist', async () => {
-      api.on('DELETE /api/v1/accounts/acc_a/certificates/crt_9', (_q, r) => r.code(404).send(errorBody('CERT_NOT_FOUND')));
+      api.on(`DELETE /api/v1/accounts/acc_a/certificates/${CRT2}`, (_q, r) => r.code(404).send(errorBody('CERT_NOT_FOUND')));
       const o = io(env);
-      assert.equal(await certs(['rm', 'crt_9'], o), 1);
+      assert.equal(await certs(['rm', CRT2], o), 1);
       assert.match(o.stderr, /Certificate not found\. \[CERT_NOT_FOUND\]\n {2}→ list the certificates and their ids with `twoway certs ls`/);
     });
 
     it('usage errors exit 2 with the help', async () => {
       const o = io(env);
       assert.equal(await certs(['suspend'], o), 2);
-      assert.match(o.stderr, /missing <id>[\s\S]*usage: twoway certs suspend <id>/);
+      assert.match(o.stderr, /missing <id\|prefix\|name>[\s\S]*usage: twoway certs suspend <id\|prefix\|name>/);
       const o2 = io(env);
       assert.equal(await certs(['ls', '--bogus'], o2), 2);
       assert.match(o2.stderr, /Unknown option '--bogus'/);
@@ -287,11 +402,11 @@ describe('twoway REST clients', () => {
     });
 
     it('credentials disable sends PATCH {enabled:false}', async () => {
-      api.on('PATCH /api/v1/accounts/acc_a/credentials/cred_1', () => ({ id: 'cred_1', accountId: 'acc_a', username: 'sensor-1', enabled: false, expiresAt: null, createdAt: now }));
+      api.on(`PATCH /api/v1/accounts/acc_a/credentials/${CRED}`, () => ({ id: CRED, accountId: 'acc_a', username: 'sensor-1', enabled: false, expiresAt: null, createdAt: now }));
       const o = io(env);
-      assert.equal(await credentials(['disable', 'cred_1'], o), 0, o.stderr);
+      assert.equal(await credentials(['disable', CRED], o), 0, o.stderr);
       assert.deepEqual(api.seen.find((r) => r.method === 'PATCH')?.body, { enabled: false });
-      assert.equal(o.stdout, 'disabled sensor-1 (cred_1)\n');
+      assert.equal(o.stdout, `disabled sensor-1 (${CRED})\n`);
     });
 
     it('tokens create prints the secret once; a missing role is a usage error', async () => {
@@ -358,6 +473,42 @@ describe('twoway REST clients', () => {
       assert.equal(o.stdout, 'id,type\ne1,csv\n');
     });
 
+    it('export streams every match with the same filters, to stdout or to a file (mode 0600, complete or not at all)', async () => {
+      const body = `${JSON.stringify(ev('e2'))}\n${JSON.stringify(ev('e1'))}\n`;
+      api.on('GET /api/v1/accounts/acc_a/audit', (req, reply) => reply.type('application/x-ndjson').send((req.query as { format: string }).format === 'ndjson' ? body : 'wrong format'));
+      const o = io(env);
+      assert.equal(await audit(['export', '--client-id', 'sensor-17', '--username', 'u', '--certificate', 'AB:CD', '--subtree', '--type', 'connect.*', '--since', '2026-11-23T09:00:00Z'], o), 0, o.stderr);
+      assert.equal(o.stdout, body);
+      const q = api.seen.find((r) => r.path.endsWith('/audit'))!.query;
+      assert.deepEqual({ ...q }, { format: 'ndjson', clientId: 'sensor-17', username: 'u', certificate: 'AB:CD', subtree: 'true', type: 'connect.*', from: '2026-11-23T09:00:00.000Z' });
+
+      const file = join(dir, 'audit.ndjson');
+      const f = io(env);
+      assert.equal(await audit(['export', '-o', file], f), 0, f.stderr);
+      assert.equal(readFileSync(file, 'utf8'), body);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(f.stderr, `wrote 2 events to ${file}\n`);
+      const again = io(env);
+      assert.equal(await audit(['export', '-o', file], again), 2);
+      assert.match(again.stderr, /exists: pass --force to replace it/);
+      assert.equal(await audit(['export', '-o', file, '--force', '--format', 'csv'], io(env)), 0);
+      assert.equal(api.seen.filter((r) => r.path.endsWith('/audit')).at(-1)!.query.format, 'csv');
+    });
+
+    it('export cut short by the server leaves no file behind', async () => {
+      api.on('GET /api/v1/accounts/acc_a/audit', (_req, reply) => {
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' });
+        reply.raw.write(`${JSON.stringify(ev('e1'))}\n`, () => reply.raw.socket?.destroy());
+      });
+      const file = join(dir, 'cut.ndjson');
+      const o = io(env);
+      assert.equal(await audit(['export', '-o', file], o), 1);
+      assert.match(o.stderr, new RegExp(`the export was cut short, nothing written to ${file}`));
+      assert.equal(existsSync(file), false);
+      assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+    });
+
     it('--follow prints events from the SSE stream until stopped', async () => {
       api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e1')], nextCursor: null }));
       let stream: FastifyReply['raw'] | undefined;
@@ -402,7 +553,10 @@ describe('twoway REST clients', () => {
     }
     const a = io({});
     assert.equal(await audit(['--help'], a), 0);
-    assert.match(a.stdout, /usage: twoway audit \[options\][\s\S]*--follow/);
+    assert.match(a.stdout, /usage: twoway audit \[options\][\s\S]*--follow[\s\S]*'twoway audit export --help'/);
+    const x = io({});
+    assert.equal(await audit(['export', '--help'], x), 0);
+    assert.match(x.stdout, /usage: twoway audit export \[options\][\s\S]*--client-id ID[\s\S]*--subtree[\s\S]*--output FILE/);
     assert.equal(api.seen.length, 0, 'help needs no server');
   });
 });

@@ -3,6 +3,7 @@ import type { Role, TokenInfo } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, oneOf, parseTime, processIo, type Call, type Io } from './command.js';
 import { asJson, table, time } from './output.js';
+import { resolveRef, tokenKind } from './resolve.js';
 
 const ROLES = ['admin', 'operator', 'provisioner'] as const satisfies readonly Role[];
 const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/tokens`;
@@ -37,11 +38,14 @@ export const tokens = command('tokens', 'API tokens of an account (the secret is
   },
   revoke: {
     summary: 'revoke a token (refused from its next request)',
-    args: '<id>',
+    args: '<id|prefix|name>',
     positionals: [1, 1],
+    notes: ['A token is named by its id, a unique id prefix (8+ hex digits) or its name if no other token of the account has it.'],
     async run(c) {
-      await c.api.json('DELETE', `${await base(c)}/${enc(c.args[0]!)}`);
-      c.io.out(c.json ? asJson({ revoked: c.args[0] }) : `revoked ${c.args[0]}`);
+      const path = await base(c);
+      const id = await resolveRef(c.api, tokenKind(path), c.args[0]!);
+      await c.api.json('DELETE', `${path}/${enc(id)}`);
+      c.io.out(c.json ? asJson({ revoked: id }) : `revoked ${id}`);
     },
   },
 });

@@ -144,6 +144,8 @@ export async function run(argv: string[]): Promise<number> {
     say(`twoway is up.`);
     say(`  console + REST API   ${gatewayUrl}/   (API under /api/v1, OpenAPI at /api/v1/openapi.json)`);
     say(`  provider API token   ${process.env.TWOWAY_BOOTSTRAP_TOKEN ? 'the value of TWOWAY_BOOTSTRAP_TOKEN' : tokenFile}`);
+    // The CLI looks for $TWOWAY_DATA_DIR/bootstrap-token (./data by default): say how to name this one from anywhere.
+    if (!process.env.TWOWAY_BOOTSTRAP_TOKEN) say(`  CLI from elsewhere   export TWOWAY_TOKEN_FILE=${tokenFile}`);
     say(`  MQTT over TLS        mqtts://localhost:${mqttPort}  (client certificate requested)`);
     if (process.env.TWOWAY_MQTT_WSS_PORT) say(`  MQTT over WebSocket  wss://localhost:${process.env.TWOWAY_MQTT_WSS_PORT}/mqtt  (subprotocol mqtt; the same certificates and credentials)`);
     if (!values['no-demo'] && token && !ownTls) {

@@ -2,7 +2,7 @@
 // and the change + audit events describing it in one transaction (transactional outbox), then
 // publishes them (the relay's `settle`) before the write answers.
 import { randomUUID } from 'node:crypto';
-import { MoreThan, type DataSource, type EntityManager } from 'typeorm';
+import { And, Like, MoreThan, type DataSource, type EntityManager, type FindOperator } from 'typeorm';
 import { DEFAULT_SETTINGS, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
 import { enqueueEvent } from '@twoway/persistence';
 import { currentTraceparent } from '@twoway/telemetry';
@@ -32,8 +32,18 @@ export interface Page<T> {
 export interface PageQuery {
   limit?: number;
   cursor?: string;
+  /** Only ids that start with it (the contracts' IdPrefix admits no LIKE wildcard). */
+  idPrefix?: string;
 }
 const DEFAULT_LIMIT = 100;
+
+/** The `id` condition of a page: after the cursor, and starting with the prefix. */
+function idWhere(q: PageQuery): { id?: FindOperator<string> } {
+  const after = q.cursor ? MoreThan(q.cursor) : undefined;
+  const prefix = q.idPrefix ? Like(`${q.idPrefix}%`) : undefined;
+  const op = after && prefix ? And(after, prefix) : (after ?? prefix);
+  return op ? { id: op } : {};
+}
 
 export const toAccount = (r: AccountRow): Account => ({ id: r.id, name: r.name, parentId: r.parentId, createdAt: r.createdAt.toISOString() });
 export const toCredential = (r: CredentialRow): Credential => ({
@@ -141,21 +151,23 @@ export class AccountStore {
     return (await this.ancestry(id, em)).map((r) => r.id);
   }
 
-  /** Direct children, or with `recursive` the whole subtree below `id` (breadth first, unpaged). */
-  async children(id: string, q: PageQuery & { recursive?: boolean }): Promise<Page<Account>> {
+  /** Direct children, or with `recursive` the whole subtree below `id` (breadth first, unpaged); `name`/`idPrefix` filter either. */
+  async children(id: string, q: PageQuery & { recursive?: boolean; name?: string }): Promise<Page<Account>> {
     const repo = this.ds.getRepository(AccountEntity);
     if (q.recursive) {
       const out: Account[] = [];
       let level = [id];
-      while (level.length && out.length < 10_000) {
+      let walked = 0;
+      while (level.length && walked < 10_000) {
         const rows = (await Promise.all(level.map((p) => repo.find({ where: { parentId: p }, order: { id: 'ASC' } })))).flat();
-        out.push(...rows.map(toAccount));
+        walked += rows.length;
+        out.push(...rows.filter((r) => (!q.name || r.name === q.name) && (!q.idPrefix || r.id.startsWith(q.idPrefix))).map(toAccount));
         level = rows.map((r) => r.id);
       }
       return { items: out, nextCursor: null };
     }
     const limit = q.limit ?? DEFAULT_LIMIT;
-    const rows = await repo.find({ where: { parentId: id, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) }, order: { id: 'ASC' }, take: limit + 1 });
+    const rows = await repo.find({ where: { parentId: id, ...(q.name ? { name: q.name } : {}), ...idWhere(q) }, order: { id: 'ASC' }, take: limit + 1 });
     return page(rows.map(toAccount), limit);
   }
 
@@ -219,10 +231,10 @@ export class AccountStore {
     return row?.chainPath ? (JSON.parse(row.chainPath) as string[]) : null;
   }
 
-  async listCredentials(accountId: string, q: PageQuery): Promise<Page<Credential>> {
+  async listCredentials(accountId: string, q: PageQuery & { username?: string }): Promise<Page<Credential>> {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await this.ds.getRepository(CredentialEntity).find({
-      where: { accountId, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) },
+      where: { accountId, ...(q.username ? { username: q.username } : {}), ...idWhere(q) },
       order: { id: 'ASC' },
       take: limit + 1,
     });
@@ -281,10 +293,10 @@ export class AccountStore {
     return this.ds.getRepository(TokenEntity).findOneBy({ id });
   }
 
-  async listTokens(accountId: string, q: PageQuery): Promise<Page<TokenInfo>> {
+  async listTokens(accountId: string, q: PageQuery & { name?: string }): Promise<Page<TokenInfo>> {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await this.ds.getRepository(TokenEntity).find({
-      where: { accountId, ...(q.cursor ? { id: MoreThan(q.cursor) } : {}) },
+      where: { accountId, ...(q.name ? { name: q.name } : {}), ...idWhere(q) },
       order: { id: 'ASC' },
       take: limit + 1,
     });

@@ -19,7 +19,21 @@ const REPLAY_MAX = 1000;
 const SSE_MAX_BUFFER_BYTES = 1024 * 1024;
 
 const Params = Type.Object({ id: Id });
-const TailQuery = Type.Object({ subtree: Type.Optional(Type.Boolean()), type: Type.Optional(Type.String()) });
+const TailQuery = Type.Object({ subtree: AuditQuery.properties.subtree, type: AuditQuery.properties.type });
+
+// Examples for the API reference.
+const EVENT: AuditEvent = {
+  id: '4e1d0a52-8c0b-4b8e-a1a2-7d3f0e9c1b22',
+  type: 'connect.rejected',
+  time: '2026-11-23T10:00:01.000Z',
+  account: 'b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30',
+  actor: { kind: 'device', id: 'sensor-18' },
+  outcome: 'rejected',
+  reason: 'CERT_REVOKED',
+  device: { clientId: 'sensor-18', username: 'sensor-18', certificateSubject: 'CN=sensor-18' },
+  sourceAddress: '203.0.113.8:40022',
+  source: 'broker-1',
+};
 
 export interface AuditRoutesDeps {
   repo: AuditRepository;
@@ -31,7 +45,28 @@ export interface AuditRoutesDeps {
 export function registerAuditRoutes(app: FastifyInstance, d: AuditRoutesDeps): void {
   app.get(
     '/api/v1/accounts/:id/audit',
-    { schema: { params: Params, querystring: AuditQuery, response: { 200: AuditPage } } },
+    {
+      schema: {
+        operationId: 'queryAudit',
+        summary: 'Query or export audit events',
+        description:
+          'Connection attempts with their precise reason, and every change (who, when, before and after), newest first, a page at a time. Filters combine. ' +
+          'With `format=ndjson` or `format=csv` the answer is instead a streamed file of every matching event (up to `limit` when given); CSV fields that a spreadsheet would run as a formula are prefixed with a quote. Roles: all.',
+        tags: ['Audit'],
+        params: Params,
+        querystring: AuditQuery,
+        response: { 200: AuditPage },
+        errors: ['ACCOUNT_NOT_FOUND'],
+        examples: { response: { items: [EVENT], nextCursor: null } },
+        success: {
+          description: 'A page of events (JSON), or the export (NDJSON, CSV).',
+          content: {
+            'application/x-ndjson': { example: `${JSON.stringify(EVENT)}\n` },
+            'text/csv': { example: `${csvHeader()}${csvRow(EVENT)}` },
+          },
+        },
+      },
+    },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const q = req.query as AuditQuery;
@@ -47,14 +82,30 @@ export function registerAuditRoutes(app: FastifyInstance, d: AuditRoutesDeps): v
     for (const r of open) r.raw.end();
   });
 
-  app.get('/api/v1/accounts/:id/audit/stream', { schema: { params: Params, querystring: TailQuery } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const q = req.query as { subtree?: boolean; type?: string };
-    const { ancestry } = await authorize(req, d.resolver, id, 'read');
-    const filter = buildFilter(id, ancestry.map((a) => a.id), { subtree: q.subtree, type: q.type });
-    const lastId = req.headers['last-event-id'];
-    await liveTail(req, reply, d, open, filter, typeof lastId === 'string' && lastId.length <= 64 ? lastId : undefined);
-  });
+  app.get(
+    '/api/v1/accounts/:id/audit/stream',
+    {
+      schema: {
+        operationId: 'followAudit',
+        summary: 'Follow new audit events live',
+        description:
+          'Server-Sent Events: one `audit` event per stored event, its `id` the event id, and a comment line every 15 s. A client that reconnects with `Last-Event-ID` first receives what was stored after that event (up to 1000), then the live events. A client that stops reading is disconnected. Roles: all.',
+        tags: ['Audit'],
+        params: Params,
+        querystring: TailQuery,
+        errors: ['ACCOUNT_NOT_FOUND'],
+        success: { description: 'An endless `text/event-stream`.', content: { 'text/event-stream': { example: `retry: 3000\n\nid: ${EVENT.id}\nevent: audit\ndata: ${JSON.stringify(EVENT)}\n\n` } } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { subtree?: boolean; type?: string };
+      const { ancestry } = await authorize(req, d.resolver, id, 'read');
+      const filter = buildFilter(id, ancestry.map((a) => a.id), { subtree: q.subtree, type: q.type });
+      const lastId = req.headers['last-event-id'];
+      await liveTail(req, reply, d, open, filter, typeof lastId === 'string' && lastId.length <= 64 ? lastId : undefined);
+    },
+  );
 }
 
 /** Stream every matching event (from the cursor, up to `limit` when given), page by page from the store. */

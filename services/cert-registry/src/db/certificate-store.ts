@@ -165,6 +165,9 @@ export class CertificateStore {
     if (q.status) qb.andWhere('c.status = :status', { status: q.status });
     if (q.kind) qb.andWhere('c.kind = :kind', { kind: q.kind });
     if (q.fingerprint) qb.andWhere('c.fingerprint = :fp', { fp: normalizeFingerprint(q.fingerprint) });
+    if (q.name) qb.andWhere('c.name = :name', { name: q.name });
+    // IdPrefix admits no LIKE wildcard (`%`, `_`); ids are lowercase UUIDs, a PostgreSQL uuid only compares as text.
+    if (q.idPrefix) qb.andWhere('CAST(c.id AS TEXT) LIKE :idPrefix', { idPrefix: `${q.idPrefix.toLowerCase()}%` });
     if (q.q) {
       const like = `%${q.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
       qb.andWhere(`(LOWER(c.name) LIKE :like ESCAPE '\\' OR LOWER(c.subject) LIKE :like ESCAPE '\\')`, { like });

@@ -35,6 +35,24 @@ const AccountParams = Type.Object({ id: Id });
 const CertParams = Type.Object({ id: Id, certId: Type.String({ minLength: 1, maxLength: 64 }) });
 const base = `${ApiPrefix}/accounts/:id/certificates`;
 
+const CERTIFICATE_EXAMPLE: Certificate = {
+  id: '3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10',
+  accountId: 'b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30',
+  name: 'Factory root',
+  usage: 'MUTUAL_AUTHENTICATION',
+  status: 'VALID',
+  fingerprint: '5d0c4e6f8a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5',
+  subject: 'CN=Factory root,O=Acme',
+  issuer: 'CN=Factory root,O=Acme',
+  serial: '4a1f09',
+  notBefore: '2026-01-01T00:00:00.000Z',
+  notAfter: '2036-01-01T00:00:00.000Z',
+  kind: 'root',
+  keyType: 'EC P-256',
+  createdAt: '2026-11-23T10:00:00.000Z',
+  updatedAt: '2026-11-23T10:00:00.000Z',
+};
+
 export const actorOf = (p: Principal): Actor => ({ kind: 'token', id: p.tokenId, name: p.name, accountId: p.accountId });
 
 export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -53,10 +71,20 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     base,
     {
       schema: {
+        operationId: 'createCertificate',
+        summary: 'Register a trust anchor',
+        description:
+          'Registers one public X.509 certificate (PEM with its BEGIN and END lines) as a trust anchor of the account and of every account below it: a root CA covers a fleet, an intermediate a production batch, a leaf pins one device. ' +
+          'A file with several certificates is refused (`CERT_MULTIPLE`) unless `?split=true`, which registers each as its own entry ("NAME #1", …), all or none. ' +
+          'A private key is refused (`CERT_PRIVATE_KEY_REJECTED`) and neither stored nor logged. Roles: admin, provisioner.',
+        tags: ['Certificates'],
         params: AccountParams,
         querystring: CreateCertificateQuery,
         body: CreateCertificateBody,
         response: { 201: Type.Union([Certificate, CertificateBatch]) },
+        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'CERT_DUPLICATE', 'CERT_PEM_INVALID', 'CERT_MULTIPLE', 'CERT_PRIVATE_KEY_REJECTED', 'CERT_INVALID'],
+        examples: { request: { name: 'Factory root', usage: 'MUTUAL_AUTHENTICATION', certificate: '-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIU…\n-----END CERTIFICATE-----\n' }, response: CERTIFICATE_EXAMPLE },
+        success: { description: 'Registered: the certificate as stored (with `?split=true`: `{ items: [...] }` in file order).' },
       },
     },
     async (req, reply) => {
@@ -72,32 +100,94 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     },
   );
 
-  app.get(base, { schema: { params: AccountParams, querystring: CertificateQuery, response: { 200: CertificatePage } } }, async (req) => {
-    const accountId = accountOf(req);
-    await authorize(req, deps.resolver, accountId, 'read');
-    return deps.store.list(accountId, req.query as CertificateQuery);
-  });
+  app.get(
+    base,
+    {
+      schema: {
+        operationId: 'listCertificates',
+        summary: 'List the certificates of an account',
+        description: 'Oldest first, a page at a time: pass `nextCursor` as `cursor` for the next page (null on the last). Filters combine. Not those of parent accounts, which also apply to this one. Roles: all.',
+        tags: ['Certificates'],
+        params: AccountParams,
+        querystring: CertificateQuery,
+        response: { 200: CertificatePage },
+        errors: ['ACCOUNT_NOT_FOUND', 'BAD_REQUEST'],
+        examples: { response: { items: [CERTIFICATE_EXAMPLE], nextCursor: null } },
+      },
+    },
+    async (req) => {
+      const accountId = accountOf(req);
+      await authorize(req, deps.resolver, accountId, 'read');
+      return deps.store.list(accountId, req.query as CertificateQuery);
+    },
+  );
 
-  app.get(`${base}/:certId`, { schema: { params: CertParams, response: { 200: Certificate } } }, async (req) => {
-    const { id, certId } = req.params as { id: string; certId: string };
-    await authorize(req, deps.resolver, id, 'read');
-    return deps.store.get(id, certId);
-  });
+  app.get(
+    `${base}/:certId`,
+    {
+      schema: {
+        operationId: 'getCertificate',
+        summary: 'Show one certificate',
+        description: 'Roles: all.',
+        tags: ['Certificates'],
+        params: CertParams,
+        response: { 200: Certificate },
+        errors: ['ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND'],
+        examples: { response: CERTIFICATE_EXAMPLE },
+      },
+    },
+    async (req) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      await authorize(req, deps.resolver, id, 'read');
+      return deps.store.get(id, certId);
+    },
+  );
 
-  app.patch(`${base}/:certId`, { schema: { params: CertParams, body: PatchCertificateBody, response: { 200: Certificate } } }, async (req) => {
-    const { id, certId } = req.params as { id: string; certId: string };
-    const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
-    const { status } = req.body as PatchCertificateBody;
-    const cert = await deps.store.setStatus(id, certId, status, writeContext(principal, ancestry));
-    req.log.info({ account: id, certificateId: cert.id, status }, 'certificate status set');
-    return cert;
-  });
+  app.patch(
+    `${base}/:certId`,
+    {
+      schema: {
+        operationId: 'setCertificateStatus',
+        summary: 'Suspend, revoke or restore a certificate',
+        description:
+          '`SUSPENDED` (temporarily not trusted) and `REVOKED` (not trusted, by intent) refuse new connections through the certificate and end the live sessions whose chain holds it, on every broker replica; for a CA that is every device below it. `VALID` restores it. Any move is allowed; the same status again changes nothing. Roles: admin, provisioner.',
+        tags: ['Certificates'],
+        params: CertParams,
+        body: PatchCertificateBody,
+        response: { 200: Certificate },
+        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND'],
+        examples: { request: { status: 'SUSPENDED' }, response: { ...CERTIFICATE_EXAMPLE, status: 'SUSPENDED' } },
+      },
+    },
+    async (req) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
+      const { status } = req.body as PatchCertificateBody;
+      const cert = await deps.store.setStatus(id, certId, status, writeContext(principal, ancestry));
+      req.log.info({ account: id, certificateId: cert.id, status }, 'certificate status set');
+      return cert;
+    },
+  );
 
-  app.delete(`${base}/:certId`, { schema: { params: CertParams } }, async (req, reply) => {
-    const { id, certId } = req.params as { id: string; certId: string };
-    const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
-    await deps.store.remove(id, certId, writeContext(principal, ancestry));
-    req.log.info({ account: id, certificateId: certId }, 'certificate deleted');
-    return reply.status(204).send();
-  });
+  app.delete(
+    `${base}/:certId`,
+    {
+      schema: {
+        operationId: 'deleteCertificate',
+        summary: 'Remove a certificate',
+        description: 'Removes the trust anchor; devices whose chain needed it can no longer connect, and their live sessions end. Roles: admin, provisioner.',
+        tags: ['Certificates'],
+        params: CertParams,
+        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND'],
+        success: { status: 204, description: 'Removed; no body.' },
+      },
+    },
+    async (req, reply) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
+      await deps.store.remove(id, certId, writeContext(principal, ancestry));
+      req.log.info({ account: id, certificateId: certId }, 'certificate deleted');
+      return reply.status(204).send();
+    },
+  );
 }

@@ -1,12 +1,36 @@
 // The API's OpenAPI document is the union of what each service generates from its own route
 // schemas (`GET /openapi.json` on each service), so the document cannot drift from validation.
+// What belongs to the API as a whole (info, security, the groups) is declared here once.
+import { ApiTags } from '@twoway/contracts';
+
+const DESCRIPTION = `Mutual-TLS authentication for MQTT device fleets: accounts, their connection settings, trust
+anchors and their status, device credentials, API tokens and the audit trail.
+
+**Authentication.** Every operation takes \`Authorization: Bearer <token>\`. \`twoway up\` prints where the
+provider token is (\`$TWOWAY_DATA_DIR/bootstrap-token\`, or \`TWOWAY_BOOTSTRAP_TOKEN\`); create others with
+\`POST /api/v1/accounts/{id}/tokens\`. A token reaches its own account and the accounts below it; any other
+account answers \`404 ACCOUNT_NOT_FOUND\`, exactly as one that does not exist.
+
+**Errors.** Every error is \`{ "error": { "code", "message" } }\` with the status of its code; match on
+\`code\` (each operation lists the codes it can answer; the full table is docs/error-codes.md).
+
+**Pages.** Lists answer \`{ items, nextCursor }\`; pass \`nextCursor\` as \`cursor\` for the next page.`;
+
 export async function mergeOpenApi(upstreams: URL[]): Promise<object> {
   const doc = {
     openapi: '3.0.3',
-    info: { title: 'twoway API', version: '1.0.0', description: 'Mutual-TLS authentication for MQTT device fleets.' },
+    info: { title: 'twoway API', version: '1.0.0', description: DESCRIPTION },
     servers: [{ url: '/' }],
+    tags: ApiTags.map((t) => ({ ...t })),
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'twoway API token',
+          description: 'An API token of an account; its role (admin, operator, provisioner) says what it may do there and below.',
+        },
+      },
       schemas: {} as Record<string, unknown>,
     },
     security: [{ bearer: [] }],
