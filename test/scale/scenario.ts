@@ -241,12 +241,21 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     const allUp = (s: HeldStatus) => s.up === o.sessions;
     const progress = (s: HeldStatus) => log(`    ${s.up}/${s.total} up; refused ${JSON.stringify(s.refused)}; failed ${JSON.stringify(s.failed)}`);
+    // A refusal for a reason the phase does not expect is a wrong decision and fails the run. Refusals
+    // that say "not now" (an owner did not answer in time, the deadline passed: the machine is
+    // saturated) are fail-closed answers the device retries; they are counted in the table instead.
+    const TRANSIENT = [`rejected/${ConnectReasons.UNDECIDABLE}`, `rejected/${ConnectReasons.CONNECT_TIMEOUT}`];
     const expectOnly = (phase: string, got: Record<string, number>, allowed: string[]) => {
-      const wrong = Object.entries(got).filter(([k]) => !k.startsWith('accepted/') && !allowed.includes(k));
+      const wrong = Object.entries(got).filter(([k]) => !k.startsWith('accepted/') && !allowed.includes(k) && !TRANSIENT.includes(k));
       if (wrong.length) throw new Error(`${phase}: unexpected refusals ${JSON.stringify(wrong)} (decisions ${JSON.stringify(got)})\n${d.logs()}`);
+      const transient = TRANSIENT.reduce((n, k) => n + (got[k] ?? 0), 0);
+      if (transient) row(phase, 'refused for now (UNDECIDABLE, CONNECT_TIMEOUT), retried by the devices', String(transient));
     };
 
     // ---- connect (cold) ----
+    // The registrations' events (audit store, brokers' trust sets) are worked off first: the connect
+    // phase is measured on a quiet system.
+    await settle(stats, log);
     let before: TreeStats = await stats();
     let dec0 = await decisions(d);
     t = wallNow();
@@ -292,21 +301,24 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const t0 = wallNow();
       const s = await fleet.until((x) => (x.upByGroup[group] ?? 0) === 0, `no session below ${group}`, 60_000, 20);
       await waitFor(() => ended.filter((e) => e.fingerprint === interFps[g]).length >= below, { timeoutMs: 30_000, what: `${below} session.ended audit events` });
-      const mine = ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.atMs - t0);
+      // From the moment the PATCH was sent: its commit is inside the request, which has to return too.
+      const mine = ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.atMs - sent);
       if (s.up !== o.sessions - below) throw new Error(`${phase}: ${s.up} sessions up, expected ${o.sessions - below}: a session not below ${group} was ended`);
       const perReplica = new Set(ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.source));
-      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock, from the PATCH response, p50/p99/max`, `${fmt(pct(mine, 50))} / ${fmt(pct(mine, 99))} / ${fmt(Math.max(...mine))} ms (PATCH took ${fmt(t0 - sent)} ms; ${perReplica.size} replicas)`);
-      row(phase, 'as the devices saw it: all closed after', `${fmt(s.lastChangeMs - t0)} ms`);
+      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock (ms resolution), from sending the PATCH, p50/p99/max`, `${fmt(pct(mine, 50))} / ${fmt(pct(mine, 99))} / ${fmt(Math.max(...mine))} ms (the PATCH answered after ${fmt(t0 - sent)} ms; ${perReplica.size} replicas)`);
+      row(phase, 'as the devices saw it: all closed, from sending the PATCH', `${fmt(s.lastChangeMs - sent)} ms`);
       // Devices below it keep trying: each try must be refused for the suspension, nothing else.
       await sleep(3_000);
+      const during = await fleet.status();
+      if ((during.upByGroup[group] ?? 0) !== 0) throw new Error(`${phase}: ${during.upByGroup[group]} devices below the suspended ${group} were admitted again`);
       dec = diff(dec0, await decisions(d));
-      expectOnly(phase, dec, [`rejected/${ConnectReasons.ANCHOR_SUSPENDED}`]);
-      const refusedTries = dec[`rejected/${ConnectReasons.ANCHOR_SUSPENDED}`] ?? 0;
-      if (!refusedTries) throw new Error(`${phase}: the devices below ${group} were never refused ANCHOR_SUSPENDED while retrying`);
+      expectOnly(phase, dec, [`rejected/${ConnectReasons.CERT_SUSPENDED}`]);
+      const refusedTries = dec[`rejected/${ConnectReasons.CERT_SUSPENDED}`] ?? 0;
+      if (!refusedTries) throw new Error(`${phase}: the devices below ${group} were never refused CERT_SUSPENDED while retrying`);
       const restored = wallNow();
       await must(patch('VALID'), 200, 'restore');
       const back = await fleet.until(allUp, 'all sessions back after the restore', 120_000, 50);
-      row(phase, `restored: all ${below} back after (device backoff up to 5 s)`, `${fmt((back.lastChangeMs - restored) / 1000, 1)} s (${refusedTries} retries refused ANCHOR_SUSPENDED meanwhile)`);
+      row(phase, `restored: all ${below} back after (device backoff up to 5 s)`, `${fmt((back.lastChangeMs - restored) / 1000, 1)} s (${refusedTries} retries refused CERT_SUSPENDED meanwhile)`);
     };
     if (o.phases.includes('suspend')) await suspend('suspend', 0);
 
@@ -339,7 +351,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       await waitFor(() => cluster.healthy(node), { timeoutMs: 60_000, everyMs: 200, what: 'the NATS node healthy again' });
       row('nats-kill', `node back (restarted ${fmt((t1 - killedAt) / 1000, 1)} s after the kill): healthy after`, `${fmt((wallNow() - t1) / 1000, 1)} s`);
       dec = diff(dec0, await decisions(d));
-      expectOnly('nats-kill', dec, [`rejected/${ConnectReasons.ANCHOR_SUSPENDED}`]);
+      expectOnly('nats-kill', dec, [`rejected/${ConnectReasons.CERT_SUSPENDED}`]);
     }
 
     // ---- rolling restart of the brokers ----
@@ -375,6 +387,22 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   } finally {
     abortRun = undefined;
     await teardown();
+  }
+}
+
+/** Wait until every process together uses less than a fifth of a core for a second (at most 60 s). */
+async function settle(stats: () => Promise<TreeStats>, log: (l: string) => void): Promise<void> {
+  const t0 = wallNow();
+  let prev = await stats();
+  for (;;) {
+    await sleep(1_000);
+    const next = await stats();
+    const busy = sum(cpuDelta(prev, next));
+    prev = next;
+    if (busy < 200 || wallNow() - t0 > 60_000) {
+      log(`  settled after ${fmt((wallNow() - t0) / 1000, 1)} s (${fmt(busy)} ms CPU in the last second)`);
+      return;
+    }
   }
 }
 
