@@ -26,6 +26,8 @@ export interface DeploymentOptions {
   env?: Record<string, string>;
   /** Environment for the broker replicas only. */
   brokerEnv?: Record<string, string>;
+  /** Extra node flags per process name (e.g. `{ 'cert-registry': ['--cpu-prof'] }` to profile one). */
+  nodeArgs?: Record<string, string[]>;
   /** Also append every process's output to `<logDir>/<name>.log` (kept after the run). */
   logDir?: string;
 }
@@ -79,7 +81,8 @@ export class Deployment {
   }
 
   private spawn(name: string, env: NodeJS.ProcessEnv): OwnedProcess {
-    const proc = OwnedProcess.spawn(name, process.execPath, serviceMain(name.startsWith('broker') ? 'broker' : name), { cwd: repoRoot, env });
+    const args = [...(this.o.nodeArgs?.[name] ?? []), ...serviceMain(name.startsWith('broker') ? 'broker' : name)];
+    const proc = OwnedProcess.spawn(name, process.execPath, args, { cwd: repoRoot, env });
     if (this.o.logDir) {
       const out = createWriteStream(join(this.o.logDir, `${name}.log`), { flags: 'a' });
       proc.child.stdout?.pipe(out);
