@@ -8,6 +8,40 @@ export class MissingBinaryError extends Error {
   }
 }
 
+/**
+ * Every child still running, ended with SIGKILL when this process exits or is told to stop: a test
+ * file the runner times out, or a benchmark ended with SIGTERM, must not leave its servers behind.
+ */
+const live = new Set<ChildProcess>();
+let hooked = false;
+function endAll(): void {
+  for (const c of live) {
+    if (!c.pid) continue;
+    // A detached child leads its own process group (`twoway up` and its services): end the group.
+    for (const target of [-c.pid, c.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+        break;
+      } catch {
+        /* not a group leader, or already gone */
+      }
+    }
+  }
+  live.clear();
+}
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', endAll);
+  // Only where nobody else handles the signal (scripts with their own handler stop their children).
+  if (process.listenerCount('SIGTERM') === 0) {
+    process.once('SIGTERM', () => {
+      endAll();
+      process.exit(143);
+    });
+  }
+}
+
 export class OwnedProcess {
   readonly output: string[] = [];
   private exited?: Promise<number | null>;
@@ -15,7 +49,9 @@ export class OwnedProcess {
   exitCode: number | null | undefined;
 
   constructor(readonly name: string, readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => { this.exitCode = code; resolve(code); }));
+    live.add(child);
+    hookExit();
+    this.exited = new Promise((resolve) => child.once('exit', (code) => { live.delete(child); this.exitCode = code; resolve(code); }));
     const keep = (d: Buffer) => {
       this.output.push(d.toString());
       if (this.output.length > 2000) this.output.splice(0, 1000);
