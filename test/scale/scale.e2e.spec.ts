@@ -20,7 +20,10 @@ describe('fleet scale, reduced', () => {
       concurrency: 100,
       phases: ['storm', 'suspend', 'nats-kill'],
       drainWindowMs: 3_000,
-      log: (l) => lines.push(l),
+      log: (l) => {
+        lines.push(l);
+        if (!l.includes('"level"')) console.log(l); // progress and figures as they come
+      },
     }).catch((e: Error) => {
       throw new Error(`${e.message}\n--- run log ---\n${lines.join('\n').slice(-8000)}`);
     });
