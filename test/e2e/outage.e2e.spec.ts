@@ -30,7 +30,8 @@ describe('NATS outage under twoway up', { timeout: 300_000 }, () => {
 
   const connect = async (username: string) => {
     const dev = await pki.device(username);
-    return tryConnect(sys.mqttPort, { ca, cert: dev.chainPem, key: dev.keyPem }, { clientId: `${username}-${++seq}`, username, password });
+    const clientId = `${username}-${++seq}`;
+    return { clientId, ...(await tryConnect(sys.mqttPort, { ca, cert: dev.chainPem, key: dev.keyPem }, { clientId, username, password })) };
   };
   /** Connects until admitted: after NATS comes back the broker resynchronises before it decides again. */
   const admitted = (username: string) =>
@@ -77,7 +78,8 @@ describe('NATS outage under twoway up', { timeout: 300_000 }, () => {
 
     // The outage: `up` paused so it cannot restart NATS yet, then nats-server killed.
     const resume = await natsOutage(sys, t);
-    // Past the short token reuse (2 s): cert-registry must ask account-settings, and cannot.
+    // Past the short token reuse (2 s, TOKEN_FRESH_MS in libs/http): cert-registry must ask
+    // account-settings, and cannot. Only time ends the reuse; what is tested is the path taken after it.
     await new Promise((r) => setTimeout(r, Math.max(0, verifiedAt + 2_500 - Date.now())));
 
     const patched = await sys.api<{ status: string }>('PATCH', `/api/v1/accounts/${acc}/certificates/${root.id}`, { status: 'SUSPENDED' });
@@ -100,6 +102,8 @@ describe('NATS outage under twoway up', { timeout: 300_000 }, () => {
     const again = await connect('suspend-dev');
     assert.equal(again.connected, false);
     assert.equal(again.returnCode, 5);
+    const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected', clientId: again.clientId })).at(0), { timeoutMs: 30_000, what: 'connect.rejected audit event' });
+    assert.equal(rejected.reason, 'ANCHOR_SUSPENDED');
     // After the outage every token is verified afresh: the unseen one works now.
     const now = await sys.api('GET', `/api/v1/accounts/${acc}/certificates/${root.id}`, undefined, unseen.body.token);
     assert.equal(now.status, 200);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import { System, makeTestPki, waitFor, type TestPki } from '@twoway/testing';
-import { issueIntermediateCa, issueDeviceCert, type Issued } from '@twoway/pki';
-import { tryConnect } from './support/mqtt.js';
+import { createRootCa, issueIntermediateCa, issueDeviceCert, type Issued } from '@twoway/pki';
+import { tryConnect, type ConnectResult } from './support/mqtt.js';
 import { Operator } from './support/operator.js';
 
 describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, () => {
@@ -31,18 +31,23 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     tryConnect(sys.mqttPort, { ca, cert: dev.chainPem, key: dev.keyPem }, { clientId, username, password });
   // The PATCH answers once the change is published, but a broker applies it a moment later: a
   // connect racing that moment may still be decided on the suspended status. Restoring is bounded,
-  // not instantaneous; 2 s is far above the measured propagation (docs/benchmarks.md).
-  const admittedSoon = async (dev: Issued, username: string) => {
-    let last: Awaited<ReturnType<typeof connectAs>> | undefined;
+  // not instantaneous; 2 s is far above the measured propagation (docs/benchmarks.md). Nothing outside
+  // the broker says it applied the change, so the connects themselves are the condition polled; each
+  // one refused meanwhile must be the status refusal (CONNACK 5), not another failure.
+  const admittedSoon = async (connect: () => Promise<ConnectResult>) => {
+    let last: ConnectResult | undefined;
     const until = Date.now() + 2_000;
     do {
-      last = await connectAs(dev, username);
+      last = await connect();
       if (last.connected) return last;
       assert.equal(last.returnCode, 5, last.error);
       await new Promise((r) => setTimeout(r, 25));
     } while (Date.now() < until);
     assert.fail(`not admitted within 2 s of the restore: ${last.error}`);
   };
+  /** The audit trail's answer to a refused connect: its connect.rejected event. */
+  const rejection = (accountId: string, clientId: string) =>
+    waitFor(async () => (await op.audit(accountId, { type: 'connect.rejected', clientId })).at(0), { what: `connect.rejected audit event of ${clientId}` });
   const closed = (c: MqttClient) => new Promise<void>((resolve) => (c.disconnected ? resolve() : c.once('close', () => resolve())));
 
   it('valid → suspended → valid: the root suspended ends the session and refuses; restored admits', async () => {
@@ -55,15 +60,14 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const gone = closed(first.client!);
     await op.setStatus(acc, root.id, 'SUSPENDED');
     await gone;
-    const again = await connectAs(dev, 'lc-suspend-dev');
+    const again = await connectAs(dev, 'lc-suspend-dev', 'lc-suspend-2');
     assert.equal(again.connected, false);
     assert.equal(again.returnCode, 5);
     const ended = await waitFor(async () => (await op.audit(acc, { type: 'session.ended' })).find((e) => e.device?.clientId === 'lc-suspend-1'), { what: 'session.ended audit event' });
     assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
-    const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
-    assert.equal(rejected.reason, 'ANCHOR_SUSPENDED');
+    assert.equal((await rejection(acc, 'lc-suspend-2')).reason, 'ANCHOR_SUSPENDED');
     await op.setStatus(acc, root.id, 'VALID');
-    const back = await admittedSoon(dev, 'lc-suspend-dev');
+    const back = await admittedSoon(() => connectAs(dev, 'lc-suspend-dev'));
     await back.client!.endAsync();
   });
 
@@ -78,12 +82,14 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const gone = closed(s.client!);
     await op.setStatus(acc, inter.id, 'REVOKED');
     await gone;
-    const again = await connectAs(dev, 'lc-revoke-dev');
+    const again = await connectAs(dev, 'lc-revoke-dev', 'lc-revoke-2');
     assert.equal(again.connected, false);
-    const rejected = await waitFor(async () => (await op.audit(acc, { type: 'connect.rejected' })).at(0), { what: 'rejected audit event' });
-    assert.match(rejected.reason ?? '', /^(CERT|ANCHOR)_REVOKED$/);
+    assert.equal(again.returnCode, 5);
+    // The registered root is still VALID: the path device → intermediate → root is found and refused
+    // for the revoked intermediate in its middle (the anchor itself would be ANCHOR_REVOKED).
+    assert.equal((await rejection(acc, 'lc-revoke-2')).reason, 'CERT_REVOKED');
     await op.setStatus(acc, inter.id, 'VALID');
-    const back = await admittedSoon(dev, 'lc-revoke-dev');
+    const back = await admittedSoon(() => connectAs(dev, 'lc-revoke-dev'));
     await back.client!.endAsync();
   });
 
@@ -125,8 +131,15 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     assert.equal(refused.reason, 'ANCHOR_SUSPENDED');
     assert.equal((refused.detail as { fallbackRefused?: boolean }).fallbackRefused, true);
     assert.equal((refused.detail as { blockedFingerprint?: string }).blockedFingerprint, root.fingerprint);
-    const withCertAgain = await connectAs(dev, 'sensor-17', 'sensor-17');
+    const withCertAgain = await connectAs(dev, 'sensor-17', 'sensor-17-cert');
     assert.equal(withCertAgain.connected, false);
+    assert.equal(withCertAgain.returnCode, 5);
+    // Refused for the chain it presented, not as a refused fallback.
+    const withCertRefused = await rejection(acc, 'sensor-17-cert');
+    assert.equal(withCertRefused.reason, 'ANCHOR_SUSPENDED');
+    assert.equal(withCertRefused.device?.certificateFingerprint, dev.cert.fingerprint);
+    const withCertDetail = withCertRefused.detail as { blockedFingerprint?: string; fallbackRefused?: boolean };
+    assert.deepEqual([withCertDetail.blockedFingerprint, withCertDetail.fallbackRefused], [root.fingerprint, undefined]);
 
     const stillFallsBack = await bare('sensor-18', 'sensor-18-b');
     assert.equal(stillFallsBack.connected, true, stillFallsBack.error);
@@ -135,13 +148,8 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
 
     // Restored: the device is back, with or without its certificate.
     await op.setStatus(acc, root.id, 'VALID');
-    let back: Awaited<ReturnType<typeof bare>> | undefined;
-    for (const until = Date.now() + 2_000; Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
-      back = await bare('sensor-17', 'sensor-17');
-      if (back.connected) break;
-    }
-    assert.equal(back?.connected, true, back?.error);
-    await back!.client!.endAsync();
+    const back = await admittedSoon(() => bare('sensor-17', 'sensor-17'));
+    await back.client!.endAsync();
   });
 
   it('suspending an intermediate drops every device below it and only those', async () => {
@@ -174,13 +182,16 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const s = await connectAs(dev, 'lc-child-dev');
     assert.equal(s.connected, true, s.error);
     await s.client!.endAsync();
-    // and not the other way round: an anchor of a child does not reach its parent
-    const other = await makeTestPki({ fresh: true });
-    await op.register(child, 'child-only root', other.root.certPem);
+    // and not the other way round: an anchor of a child does not reach its parent. The child's root
+    // has names of its own (one named like the parent's root would be refused as SIGNATURE_INVALID).
+    const childRoot = await createRootCa({ commonName: 'lc child-only root' });
+    await op.register(child, 'child-only root', childRoot.certPem);
     await op.credential(parent, 'lc-parent-dev', password);
-    const pdev = await other.device('lc-parent-dev');
-    const p = await connectAs(pdev, 'lc-parent-dev');
+    const pdev = await issueDeviceCert({ issuer: childRoot, commonName: 'lc-parent-dev' });
+    const p = await connectAs(pdev, 'lc-parent-dev', 'lc-parent-dev');
     assert.equal(p.connected, false);
+    assert.equal(p.returnCode, 5);
+    assert.equal((await rejection(parent, 'lc-parent-dev')).reason, 'CHAIN_UNTRUSTED');
   });
 
   it('a pinned leaf admits exactly that device', async () => {
@@ -194,8 +205,10 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
     const ok = await connectAs(dev, 'lc-pinned-dev');
     assert.equal(ok.connected, true, ok.error);
     await ok.client!.endAsync();
-    const no = await connectAs(sibling, 'lc-pinned-other');
+    const no = await connectAs(sibling, 'lc-pinned-other', 'lc-pinned-other');
     assert.equal(no.connected, false);
     assert.equal(no.returnCode, 5);
+    // Its chain reaches no registered anchor: the pinned leaf is not its issuer.
+    assert.equal((await rejection(acc, 'lc-pinned-other')).reason, 'CHAIN_UNTRUSTED');
   });
 });

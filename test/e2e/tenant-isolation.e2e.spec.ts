@@ -62,6 +62,9 @@ describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
       (await sys.api<{ token: string }>('POST', `/api/v1/accounts/${ta.account}/tokens`, { name: role, role, ...(expiresAt ? { expiresAt } : {}) }, ta.admin)).body.token;
     const soon = new Date(Date.now() + 1500).toISOString();
     a = { ...ta, operator: await mk('operator'), provisioner: await mk('provisioner'), expired: await mk('admin', soon) };
+    // The token expires by the clock alone, so time is the condition. It is not polled with the token
+    // either: a verification made before expiry is reused for TOKEN_FRESH_MS (libs/http), and the
+    // matrix below is about a token no service has seen valid.
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(soon) - Date.now() + 100)));
   });
   after(async () => {

@@ -85,6 +85,8 @@ describe('tracing on: trace context in headers', () => {
   it('runInSpan makes the span current across awaits (outbox rows store its traceparent)', async () => {
     const span = startSpan(SpanNames.HttpRequest, { kind: SpanKind.SERVER, root: true });
     const seen = await runInSpan(span, contextOf(undefined), async () => {
+      // Not a wait for anything: the behaviour under test is that the span stays current across a
+      // timer callback (a later event-loop turn), as it must across a database or NATS round trip.
       await new Promise((r) => setTimeout(r, 1));
       return currentTraceparent();
     });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorBody, type Account, type AuditEvent, type Certificate, type Credential, type TokenInfo } from '@twoway/contracts';
-import { makeTestPki } from '@twoway/testing';
+import { makeTestPki, waitFor } from '@twoway/testing';
 import { accounts } from './accounts.js';
 import { audit } from './audit.js';
 import { certs } from './certs.js';
@@ -511,19 +511,20 @@ describe('twoway REST clients', () => {
 
     it('--follow prints events from the SSE stream until stopped', async () => {
       api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e1')], nextCursor: null }));
-      let stream: FastifyReply['raw'] | undefined;
-      api.on('GET /api/v1/accounts/acc_a/audit/stream', (_req, reply) => {
-        reply.hijack();
-        reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
-        reply.raw.write(': hello\n\n');
-        stream = reply.raw;
-      });
+      const opened = new Promise<FastifyReply['raw']>((resolve) =>
+        api.on('GET /api/v1/accounts/acc_a/audit/stream', (_req, reply) => {
+          reply.hijack();
+          reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+          reply.raw.write(': hello\n\n');
+          resolve(reply.raw);
+        }),
+      );
       const o = io(env);
       const done = audit(['--follow', '--json'], o);
-      while (!stream) await new Promise((r) => setTimeout(r, 10));
+      const stream = await opened;
       stream.write(`id: e1\ndata: ${JSON.stringify(ev('e1'))}\n\n`); // already printed: not twice
       stream.write(`id: e3\ndata: ${JSON.stringify(ev('e3', { type: 'session.ended', outcome: 'ended', reason: 'CERT_REVOKED' }))}\n\n`);
-      while (!o.stdout.includes('"e3"')) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => o.stdout.includes('"e3"'), { what: 'e3 printed' });
       o.ctrl.abort();
       assert.equal(await done, 0);
       assert.deepEqual(o.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).id), ['e1', 'e3']);

@@ -20,7 +20,9 @@ function publisher() {
     async publishEvent(subject: string, e: { id: string }) {
       p.inFlight += 1;
       p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
-      await new Promise((r) => setTimeout(r, 1));
+      // A publish answers on a later turn of the event loop, as a JetStream ack does: the publishes
+      // of a window are in flight together.
+      await new Promise((r) => setImmediate(r));
       p.inFlight -= 1;
       if (p.failNext > 0 || p.failIds.delete(e.id)) {
         if (p.failNext > 0) p.failNext -= 1;
@@ -80,18 +82,20 @@ describe('AuditQueue', () => {
   it('holdFor: publishes nothing during the hold, then everything held, in order; flush() at stop does not wait for it', async () => {
     const p = publisher();
     const q = new AuditQueue(p, 100, log, () => undefined);
-    q.holdFor(150);
+    // A hold far longer than the test: "nothing during the hold" needs no guess at timing.
+    q.holdFor(60_000);
     q.push(ev('1'));
     q.push(ev('2'));
-    await new Promise((r) => setTimeout(r, 80));
-    assert.equal(p.published.length, 0, 'held');
+    await new Promise((r) => setImmediate(r)); // a publish a push started would have answered by now
+    assert.deepEqual([p.maxInFlight, p.published], [0, []], 'held');
+    q.holdFor(50); // a new hold replaces the current one
     await waitFor(() => p.published.length === 2, { timeoutMs: 2000 });
     assert.deepEqual(p.published.map((s) => s.split('#')[1]), ['1', '2']);
     q.holdFor(60_000);
     q.push(ev('3'));
-    const t = Date.now();
+    const flushStarted = Date.now();
     await q.flush(1_000);
-    assert.ok(Date.now() - t < 500, 'flush released the hold');
+    assert.ok(Date.now() - flushStarted < 500, 'flush released the hold');
     assert.deepEqual(p.published.map((s) => s.split('#')[1]), ['1', '2', '3']);
     q.stop();
   });

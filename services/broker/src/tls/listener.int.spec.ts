@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { issueServerCert } from '@twoway/pki';
 import { makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
 import { BrokerMetrics } from '../http/metrics.js';
-import { MqttListeners } from './listener.js';
+import { MqttListeners, type TlsMaterial } from './listener.js';
 
 const log = pino({ level: 'silent' });
 
@@ -26,9 +26,12 @@ describe('MQTT TLS listener', () => {
     pki = await makeTestPki();
     await writeFile(join(dir.path, 'server.pem'), pki.server.chainPem);
     await writeFile(join(dir.path, 'server.key'), pki.server.keyPem);
-    l = await MqttListeners.start({
+    l = await startListener({ certFile: join(dir.path, 'server.pem'), keyFile: join(dir.path, 'server.key') });
+  });
+  const startListener = (tls: TlsMaterial) =>
+    MqttListeners.start({
       host: '127.0.0.1', port: 0, plainPort: undefined, wssPort: 0,
-      tls: { certFile: join(dir.path, 'server.pem'), keyFile: join(dir.path, 'server.key') },
+      tls,
       connectDeadlineMs: 5000, maxPendingPerIp: 3, maxPending: 100, log, metrics,
       byteLimits: { beforeDecisionBytes: 64 * 1024, maxPacketBytes: 256 * 1024 },
       onTooLarge: () => undefined,
@@ -36,7 +39,6 @@ describe('MQTT TLS listener', () => {
       handle: (s) => void held.push(s as Socket),
       onDeadline: () => undefined,
     });
-  });
   after(async () => {
     for (const s of held) s.destroy();
     await l?.stop();
@@ -92,17 +94,29 @@ describe('MQTT TLS listener', () => {
     await waitFor(() => l.pendingSockets === 0, { what: 'slots released' });
   });
 
-  it('offers only forward-secret AEAD suites for TLS 1.2 (no CBC, no static RSA)', async () => {
-    const tryCipher = (ciphers: string) =>
-      new Promise<boolean>((resolve) => {
-        const s = tlsConnect({ host: '127.0.0.1', port: l.tlsPort, servername: 'localhost', ca: pki.root.certPem, maxVersion: 'TLSv1.2', ciphers }, () => {
+  it('offers only forward-secret AEAD suites for TLS 1.2 (no CBC, no static RSA)', async (t) => {
+    // What a TLS 1.2 client offering only `ciphers` gets: the suite agreed, or the alert it received.
+    const tryCipher = (port: number, ciphers: string) =>
+      new Promise<string>((resolve) => {
+        const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.root.certPem, maxVersion: 'TLSv1.2', ciphers }, () => {
+          resolve(s.getCipher().standardName);
           s.destroy();
-          resolve(true);
         });
-        s.once('error', () => resolve(false));
+        s.once('error', (e: Error & { code?: string }) => resolve(e.code ?? e.message));
       });
-    assert.equal(await tryCipher('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'), true);
-    assert.equal(await tryCipher('ECDHE-ECDSA-AES128-SHA256'), false);
-    assert.equal(await tryCipher('AES128-GCM-SHA256'), false);
+    // No suite in common: the server's handshake_failure alert (RFC 5246 §7.4.1.3).
+    const refused = 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE';
+    assert.equal(await tryCipher(l.tlsPort, 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'), 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    assert.equal(await tryCipher(l.tlsPort, 'ECDHE-ECDSA-AES128-SHA256'), refused);
+    // Static RSA key exchange needs an RSA server key (an EC certificate never agrees it), so it is
+    // asked of a listener serving an RSA certificate, which has keyEncipherment for it.
+    const rsa = await issueServerCert({ issuer: pki.intermediate, commonName: 'localhost', sans: ['dns:localhost', 'ip:127.0.0.1'], keyAlgorithm: 'rsa-2048' });
+    const rl = await startListener({ certPem: rsa.chainPem, keyPem: rsa.keyPem });
+    t.after(() => rl.stop());
+    assert.equal(await tryCipher(rl.tlsPort, 'ECDHE-RSA-AES128-GCM-SHA256'), 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
+    assert.deepEqual(
+      Object.fromEntries(await Promise.all(['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES128-SHA', 'ECDHE-RSA-AES128-SHA256'].map(async (c) => [c, await tryCipher(rl.tlsPort, c)]))),
+      { 'AES128-GCM-SHA256': refused, 'AES256-GCM-SHA384': refused, 'AES128-SHA256': refused, 'AES128-SHA': refused, 'ECDHE-RSA-AES128-SHA256': refused },
+    );
   });
 });
