@@ -177,6 +177,8 @@ export const Principal = Type.Object({
   role: Role,
   /** True when the token belongs to the provider (the root account). */
   provider: Type.Boolean(),
+  /** When the token stops working (absent: never). Services that cache a verified token honour it. */
+  expiresAt: Type.Optional(IsoTime),
 });
 export type Principal = Static<typeof Principal>;
 export const CreateTokenBody = Type.Object(

@@ -13,13 +13,13 @@ const silent = { warn() {}, error() {}, info() {} };
 const principal = (token: string): Principal => ({ tokenId: `id-${token}`, name: token, accountId: 'acc-1', role: 'admin', provider: false });
 
 /** account-settings' side: answers token checks for the tokens in `valid`, on its own connection. */
-async function owner(url: string, valid: Set<string>) {
+async function owner(url: string, valid: Set<string>, expiresAt: Record<string, string> = {}) {
   const bus = await Bus.connect({ servers: url, name: 'owner', log: silent });
   const sub = bus.nc.subscribe(RequestSubjects.TokenVerify);
   void (async () => {
     for await (const m of sub) {
       const { token } = JSON.parse(new TextDecoder().decode(m.data)) as { token: string };
-      m.respond(new TextEncoder().encode(JSON.stringify(valid.has(token) ? { principal: principal(token) } : { error: { code: 'UNAUTHENTICATED', message: 'no such token' } })));
+      m.respond(new TextEncoder().encode(JSON.stringify(valid.has(token) ? { principal: { ...principal(token), ...(expiresAt[token] ? { expiresAt: expiresAt[token] } : {}) } } : { error: { code: 'UNAUTHENTICATED', message: 'no such token' } })));
     }
   })();
   await bus.nc.flush();
@@ -58,6 +58,22 @@ describe('NatsResolver through an outage', () => {
     assert.deepEqual(await withGrace.principal('t1'), principal('t1'));
     assert.equal(await code(withGrace.principal('t2')), 'UNAVAILABLE', 'never verified: fail closed');
     assert.equal(await code(noGrace.principal('t1')), 'UNAVAILABLE', 'grace 0: fail closed');
+  });
+
+  it('a token verified just before it expires is refused TOKEN_EXPIRED from the cache and the grace once it has', async (t) => {
+    const expiry = new Date(Date.now() + 400).toISOString();
+    const own = await owner(nats.url, new Set(['soon']), { soon: expiry });
+    t.after(() => own.stop());
+    const bus = await Bus.connect({ servers: nats.url, name: 'svc', requestTimeoutMs: 500, log: silent });
+    t.after(() => bus.stop());
+    // Cached for a minute, and honoured through an outage for a minute: longer than the token lives.
+    const r = new NatsResolver(bus, { ttlMs: 60_000, outageGraceMs: 60_000 });
+    assert.equal((await r.principal('soon')).expiresAt, expiry);
+    await own.stop(); // from here on only the cache (and then the grace) can answer
+    // The clock passing the expiry is the behaviour under test.
+    await waitFor(() => Date.now() > Date.parse(expiry), { timeoutMs: 5_000, what: 'the token to expire' });
+    assert.equal(await code(r.principal('soon')), 'TOKEN_EXPIRED', 'not served from the cache');
+    assert.equal(await code(r.principal('soon')), 'UNAVAILABLE', 'forgotten: not served from the grace either');
   });
 
   it('a refused token is forgotten at once, even within the grace', async (t) => {

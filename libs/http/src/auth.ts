@@ -78,7 +78,14 @@ export class NatsResolver implements Resolver {
 
   async principal(token: string): Promise<Principal> {
     const key = createHash('sha256').update(token).digest('base64url');
-    return this.resolve(this.tokens, key, () => this.bus.request(RequestSubjects.TokenVerify, { token }, TokenVerifyReply).then((r) => r.principal));
+    const p = await this.resolve(this.tokens, key, () => this.bus.request(RequestSubjects.TokenVerify, { token }, TokenVerifyReply).then((r) => r.principal));
+    // A token verified a moment before it expired must not outlive its expiry in the cache (or the
+    // outage grace): its expiry travels with it and is checked on every use.
+    if (p.expiresAt && Date.parse(p.expiresAt) <= Date.now()) {
+      this.tokens.delete(key);
+      throw new ApiError('TOKEN_EXPIRED');
+    }
+    return p;
   }
 
   async ancestry(accountId: string): Promise<Account[]> {

@@ -21,7 +21,10 @@ export class LocalResolver implements Resolver {
     if (!row || !tokenMatches(token, row.secretHash)) throw new UnauthenticatedError('UNAUTHENTICATED');
     const state = tokenState(row, this.clock());
     if (state) throw new UnauthenticatedError(state);
-    return { tokenId: row.id, name: row.name, accountId: row.accountId, role: row.role, provider: row.accountId === PROVIDER_ACCOUNT_ID };
+    return {
+      tokenId: row.id, name: row.name, accountId: row.accountId, role: row.role, provider: row.accountId === PROVIDER_ACCOUNT_ID,
+      ...(row.expiresAt ? { expiresAt: row.expiresAt.toISOString() } : {}),
+    };
   }
 
   async ancestry(accountId: string): Promise<Account[]> {
