@@ -299,7 +299,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const sent = wallNow();
       await must(patch('SUSPENDED'), 200, 'suspend');
       const t0 = wallNow();
-      const s = await fleet.until((x) => (x.upByGroup[group] ?? 0) === 0, `no session below ${group}`, 60_000, 20);
+      const s = await fleet.until((x) => (x.upByGroup[group] ?? 0) === 0, `no session below ${group}`, 60_000, 20).catch(async (e: Error) => {
+        // What each part says about itself, for the failure's message.
+        const probe = async (name: string, url: string) => `${name}: ${await fetch(`${url}/readyz`).then((r) => r.text()).catch((x: Error) => x.message)}`;
+        const states = await Promise.all([...d.brokers.map((b) => probe(b.id, b.httpUrl)), probe('cert-registry', d.services.get('cert-registry')!.httpUrl)]);
+        throw new Error(`${e.message}\nreadiness:\n${states.join('\n')}`);
+      });
       await waitFor(() => ended.filter((e) => e.fingerprint === interFps[g]).length >= below, { timeoutMs: 30_000, what: `${below} session.ended audit events` });
       // From the moment the PATCH was sent: its commit is inside the request, which has to return too.
       const mine = ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.atMs - sent);
