@@ -3,6 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import type { ConsumerMessages } from 'nats';
 import { ChangeSubjects } from '@twoway/contracts';
 import { Bus, MessageInvalidError } from '@twoway/nats';
 import { NatsServer, waitFor } from '@twoway/testing';
@@ -51,4 +52,42 @@ it('a change that fails to apply blocks the feed and is retried until it applies
   assert.equal(failuresLeft, 0);
   assert.deepEqual(blocked, [true, false]);
   assert.equal(feed.blocked, false);
+});
+
+it('a consumer that goes silent without missing heartbeats is noticed by the lag check and replaced: the change still applies', async (t) => {
+  const nats = await NatsServer.start();
+  t.after(() => nats.stop());
+  const bus = await Bus.connect({ servers: nats.url, name: 'feed-test', log });
+  t.after(() => bus.stop());
+  await bus.ensureStreams();
+
+  // The first consumer delivers nothing and reports nothing until it is stopped; later ones are real.
+  const silent = (): ConsumerMessages => {
+    let end!: () => void;
+    const ended = new Promise<void>((r) => (end = r));
+    const nothing = async function* () {
+      await ended;
+    };
+    return { [Symbol.asyncIterator]: nothing, stop: () => end(), status: async () => nothing(), closed: () => ended } as unknown as ConsumerMessages;
+  };
+  let opened = 0;
+  const applied: string[] = [];
+  const feed = await ChangesFeed.start({
+    bus,
+    log,
+    lagCheckMs: 100,
+    stuckAfterMs: 300,
+    openConsumer: (fromSeq, open) => (opened++ === 0 ? Promise.resolve(silent()) : open(fromSeq)),
+    apply: async (_subject, data) => {
+      applied.push(new TextDecoder().decode(data));
+    },
+    onEnded: () => undefined,
+  });
+  t.after(() => feed.stop());
+
+  const ack = await bus.js.publish(ChangeSubjects.CertStatusChanged, new TextEncoder().encode('suspend-it'));
+  await waitFor(() => feed.processedSeq >= ack.seq, { timeoutMs: 5_000, what: 'the change to apply through a new consumer' });
+  assert.deepEqual(applied, ['suspend-it']);
+  assert.equal(feed.stuckReopens, 1);
+  assert.equal(opened, 2);
 });

@@ -23,6 +23,11 @@ export interface ChangesFeedOptions {
   onBlocked?(blocked: boolean, info: { seq: number; subject: string; err?: unknown }): void;
   /** Backoff between attempts at one change (default CHANGE_RETRY). */
   retry?: { firstDelayMs: number; maxDelayMs: number };
+  /** How often the feed compares itself with the stream, and how long behind without progress means stuck (tests). */
+  lagCheckMs?: number;
+  stuckAfterMs?: number;
+  /** Wraps opening a consumer (tests stand in a consumer that goes silent). */
+  openConsumer?(fromSeq: number, open: (fromSeq: number) => Promise<ConsumerMessages>): Promise<ConsumerMessages>;
 }
 
 export const CHANGE_RETRY = { firstDelayMs: 100, maxDelayMs: 5_000 };
@@ -36,6 +41,15 @@ export const CHANGE_RETRY = { firstDelayMs: 100, maxDelayMs: 5_000 };
  */
 const PULL_EXPIRES_MS = 2_000;
 const OPEN_TIMEOUT_MS = 3_000;
+/**
+ * The last line of defence: heartbeats are not always missed when the consumer stops delivering (seen
+ * on a 3-node cluster after a node kill: the client reconnected, the consumer's status stayed quiet,
+ * and nothing arrived for minutes while readiness said all was well). Every LAG_CHECK_MS the feed
+ * compares the stream's last sequence with the last change it applied; behind for STUCK_AFTER_MS
+ * without any progress, it opens a new consumer after the last applied change.
+ */
+export const LAG_CHECK_MS = 1_000;
+export const STUCK_AFTER_MS = 3_000;
 
 export class ChangesFeed {
   private messages: ConsumerMessages | undefined;
@@ -57,10 +71,53 @@ export class ChangesFeed {
     f.processedSeq = info.state.last_seq;
     f.messages = await f.open(info.state.last_seq + 1);
     f.done = f.run();
+    f.lagTimer = setInterval(() => void f.checkLag(), o.lagCheckMs ?? LAG_CHECK_MS);
+    f.lagTimer.unref();
     return f;
   }
 
-  private async open(fromSeq: number): Promise<ConsumerMessages> {
+  private lagTimer?: NodeJS.Timeout;
+  private checking = false;
+  /** When the feed was first seen behind the stream with no progress since (0: not behind). */
+  private behindSince = 0;
+  private seenProcessed = 0;
+  /** New consumers opened because the feed was behind without progress. */
+  stuckReopens = 0;
+
+  private async checkLag(): Promise<void> {
+    if (this.stopped || this.blocked || this.checking || !this.messages) return;
+    this.checking = true;
+    try {
+      const last = await this.streamLastSeq();
+      const now = Date.now();
+      if (last <= this.processedSeq || this.processedSeq !== this.seenProcessed) {
+        // Caught up, or making progress (a large change takes a while to apply).
+        this.behindSince = last <= this.processedSeq ? 0 : now;
+        this.seenProcessed = this.processedSeq;
+        return;
+      }
+      if (!this.behindSince) {
+        this.behindSince = now;
+        return;
+      }
+      if (now - this.behindSince < (this.o.stuckAfterMs ?? STUCK_AFTER_MS)) return;
+      this.o.log.warn({ processedSeq: this.processedSeq, streamLastSeq: last, behindMs: now - this.behindSince }, 'change feed behind the stream without progress: opening a new consumer');
+      this.behindSince = 0;
+      this.stuckReopens += 1;
+      this.reopen = true;
+      this.messages.stop();
+    } catch {
+      /* no stream info (no leader, NATS away): nothing to compare; the next check tries again */
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private open(fromSeq: number): Promise<ConsumerMessages> {
+    return this.o.openConsumer ? this.o.openConsumer(fromSeq, (s) => this.openReal(s)) : this.openReal(fromSeq);
+  }
+
+  private async openReal(fromSeq: number): Promise<ConsumerMessages> {
     const consumer = await this.o.bus.js.consumers.get(Streams.Changes.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq });
     return consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
   }
@@ -210,6 +267,7 @@ export class ChangesFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
     this.wake?.();
     this.messages?.stop();
     await this.done;

@@ -23,7 +23,19 @@ export interface KvMirrorOptions<T> {
   /** The watch ended without stop(): this replica no longer follows the bucket (readiness should drop). */
   onEnded?(err?: Error): void;
   timeoutMs: number;
+  /** How often the mirror compares itself with the bucket, and how long behind without progress means stuck (tests). */
+  lagCheckMs?: number;
+  stuckAfterMs?: number;
 }
+
+/**
+ * A watch can stop delivering without ending (seen on a 3-node cluster after a node kill: writes were
+ * acknowledged, the watch stayed silent for minutes). Every LAG_CHECK_MS the mirror compares the
+ * bucket's last revision with the last one it applied; behind for STUCK_AFTER_MS without progress, it
+ * watches again from the next revision.
+ */
+const LAG_CHECK_MS = 1_000;
+const STUCK_AFTER_MS = 3_000;
 
 export class KvWriteConflictError extends Error {
   override name = 'KvWriteConflictError';
@@ -53,12 +65,61 @@ export class KvMirror<T> {
     return m;
   }
 
+  private restarting = false;
+  private lagTimer?: NodeJS.Timeout;
+  private checking = false;
+  private behindSince = 0;
+  private seenApplied = 0;
+  /** Watches started again because the mirror was behind without progress. */
+  stuckRestarts = 0;
+
   private async start(): Promise<void> {
     let initialized!: () => void;
     const ready = new Promise<void>((resolve) => (initialized = resolve));
-    this.watch = await this.opts.kv.watch({ initializedFn: () => initialized() });
+    await this.follow({ initializedFn: () => initialized() });
+    // An empty bucket reports initialization at once; otherwise after the last current value.
+    await ready;
+    this.lagTimer = setInterval(() => void this.checkLag(), this.opts.lagCheckMs ?? LAG_CHECK_MS);
+    this.lagTimer.unref();
+  }
+
+  private async checkLag(): Promise<void> {
+    if (this.stopping || this.restarting || this.checking) return;
+    this.checking = true;
+    try {
+      const status = await this.opts.kv.status();
+      const last = (status as unknown as { streamInfo: { state: { last_seq: number } } }).streamInfo.state.last_seq;
+      const now = Date.now();
+      if (last <= this.applied || this.applied !== this.seenApplied) {
+        this.behindSince = last <= this.applied ? 0 : now;
+        this.seenApplied = this.applied;
+        return;
+      }
+      if (!this.behindSince) {
+        this.behindSince = now;
+        return;
+      }
+      if (now - this.behindSince < (this.opts.stuckAfterMs ?? STUCK_AFTER_MS)) return;
+      this.opts.log.warn({ bucket: this.opts.bucket, applied: this.applied, lastRevision: last }, `${this.opts.what} watch behind the bucket without progress: watching again from the next revision`);
+      this.behindSince = 0;
+      this.stuckRestarts += 1;
+      this.restarting = true;
+      this.watch.stop();
+      await this.following;
+      if (!this.stopping) await this.follow({ resumeFromRevision: this.applied + 1 });
+    } catch {
+      /* no bucket status (no leader, NATS away): the next check tries again */
+    } finally {
+      this.restarting = false;
+      this.checking = false;
+    }
+  }
+
+  private async follow(opts: Parameters<KV['watch']>[0]): Promise<void> {
+    this.watch = await this.opts.kv.watch(opts);
     this.following = (async () => {
       for await (const e of this.watch) {
+        if (e.revision <= this.applied) continue; // a restarted watch may repeat the last one
         await this.apply(e);
         this.applied = Math.max(this.applied, e.revision);
         this.release();
@@ -66,7 +127,7 @@ export class KvMirror<T> {
     })()
       .then(
         () => {
-          if (this.stopping) return;
+          if (this.stopping || this.restarting) return;
           this.opts.log.error({ bucket: this.opts.bucket }, `${this.opts.what} watch ended; this replica no longer follows it`);
           this.opts.onEnded?.();
         },
@@ -76,10 +137,9 @@ export class KvMirror<T> {
         },
       )
       .finally(() => {
+        if (this.restarting) return; // waiters are answered by the next watch
         for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.opts.what} watch stopped`));
       });
-    // An empty bucket reports initialization at once; otherwise after the last current value.
-    await ready;
   }
 
   private async apply(e: KvEntry): Promise<void> {
@@ -195,6 +255,7 @@ export class KvMirror<T> {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
     this.watch.stop();
     await this.following;
   }
