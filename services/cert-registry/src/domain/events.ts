@@ -106,6 +106,29 @@ export function certStatusChanged(cert: Certificate, before: CertStatus, ctx: Ev
   };
 }
 
+/**
+ * A new name: an audit event only. Trust does not depend on names, so the brokers are not told, and
+ * `detail` carries the new name with the facts that identify the registration.
+ */
+export function certRenamed(cert: Certificate, before: string, ctx: EventContext): Outgoing<AuditEvent> {
+  return {
+    subject: auditSubject(AuditTypes.CertRenamed),
+    event: {
+      id: ctx.newId(),
+      type: AuditTypes.CertRenamed,
+      time: ctx.now.toISOString(),
+      account: cert.accountId,
+      ...pathOf(cert, ctx),
+      actor: ctx.actor,
+      certificateId: cert.id,
+      source: AUDIT_SOURCE,
+      before: { name: before },
+      after: { name: cert.name },
+      detail: auditDetail(cert),
+    },
+  };
+}
+
 /** `cert` is the registration as it was just before deletion. */
 export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<CertDeletedEvent> {
   const time = ctx.now.toISOString();

@@ -10,6 +10,7 @@ import {
   Certificate,
   CertificateBatch,
   CertificatePage,
+  CertificateSessions,
   CertificateQuery,
   CreateCertificateBody,
   CreateCertificateQuery,
@@ -23,10 +24,13 @@ import { authorize, type Resolver } from '@twoway/http';
 import { currentTraceparent } from '@twoway/telemetry';
 import type { CertificateStore, WriteContext } from '../db/certificate-store.js';
 import { planUpload } from '../domain/upload.js';
+import type { LiveSessionsCounter } from '../nats/live-sessions.js';
 
 export interface RouteDeps {
   store: CertificateStore;
   resolver: Resolver;
+  /** The live sessions a status change would end, summed over the broker replicas (nats/live-sessions.ts). */
+  liveSessions: LiveSessionsCounter;
   /** Injectable clock for tests; wall clock otherwise. */
   now?: () => Date;
 }
@@ -84,14 +88,50 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     return deps.store.get(id, certId);
   });
 
-  app.patch(`${base}/:certId`, { schema: { params: CertParams, body: PatchCertificateBody, response: { 200: Certificate } } }, async (req) => {
-    const { id, certId } = req.params as { id: string; certId: string };
-    const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
-    const { status } = req.body as PatchCertificateBody;
-    const cert = await deps.store.setStatus(id, certId, status, writeContext(principal, ancestry));
-    req.log.info({ account: id, certificateId: cert.id, status }, 'certificate status set');
-    return cert;
-  });
+  app.patch(
+    `${base}/:certId`,
+    {
+      schema: {
+        summary: 'Suspend, revoke, restore or rename a certificate',
+        description:
+          'Sets `status` (VALID, SUSPENDED, REVOKED; any move is allowed) and/or `name`. A status change ends the live sessions ' +
+          'whose verified path holds the certificate on every broker replica; a rename only changes the name (audited as cert.renamed).',
+        params: CertParams,
+        body: PatchCertificateBody,
+        response: { 200: Certificate },
+      },
+    },
+    async (req) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
+      const patch = req.body as PatchCertificateBody;
+      const cert = await deps.store.update(id, certId, patch, writeContext(principal, ancestry));
+      req.log.info({ account: id, certificateId: cert.id, ...(patch.status ? { status: patch.status } : {}), renamed: patch.name !== undefined }, 'certificate updated');
+      return cert;
+    },
+  );
+
+  app.get(
+    `${base}/:certId/sessions`,
+    {
+      schema: {
+        summary: 'Live sessions a status change of this certificate would end',
+        description:
+          'Asks every broker replica (scatter-gather over NATS, about a second at most) for its live sessions whose verified path ' +
+          'holds this certificate, in this account or below, and sums them per account. `replicas` says how many replicas answered.',
+        params: CertParams,
+        response: { 200: CertificateSessions },
+      },
+    },
+    async (req) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      await authorize(req, deps.resolver, id, 'read');
+      const cert = await deps.store.get(id, certId);
+      // The registration's own account: a parent's token still counts only this registration's subtree.
+      const live = await deps.liveSessions(cert.fingerprint, cert.accountId);
+      return { certificateId: cert.id, fingerprint: cert.fingerprint, ...live };
+    },
+  );
 
   app.delete(`${base}/:certId`, { schema: { params: CertParams } }, async (req, reply) => {
     const { id, certId } = req.params as { id: string; certId: string };
