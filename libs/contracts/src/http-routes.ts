@@ -25,3 +25,6 @@ export const DefaultPorts = {
   /** MQTT over secure WebSocket, when a broker enables it (TWOWAY_MQTT_WSS_PORT); off by default. */
   mqttWss: 8884,
 } as const;
+
+/** The HTTP path of the MQTT over secure WebSocket listener (subprotocol `mqtt`). */
+export const MqttWssPath = '/mqtt';

@@ -11,7 +11,7 @@ export type { ErrorCode, ErrorBody } from './error-codes.js';
 export * from './model.js';
 export * from './messages.js';
 export * from './audit.js';
-export { ApiPrefix, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPorts } from './http-routes.js';
+export { ApiPrefix, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPorts, MqttWssPath } from './http-routes.js';
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
 export { reasonExplanation } from './reason-explanations.js';

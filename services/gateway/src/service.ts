@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import { proxy } from './http/proxy.js';
 import { mergeOpenApi } from './http/openapi.js';
 import { renderApiReference } from './http/api-reference.js';
+import { registerConnectionInfo } from './http/connection-info.js';
 
 /** Content-Security-Policy of the console: same-origin only (no CDNs: the console works offline). */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -50,6 +51,8 @@ export class Gateway {
       const doc = (await mergeOpenApi(Object.values(upstreams))) as Parameters<typeof renderApiReference>[0];
       return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderApiReference(doc));
     });
+
+    registerConnectionInfo(app, cfg, { log: deps.log, accountSettings: upstreams['account-settings'] });
 
     // Every other /api/v1 route goes to its owner untouched, body and all.
     app.removeAllContentTypeParsers();
