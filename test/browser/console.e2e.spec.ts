@@ -3,27 +3,22 @@
 // suspend it with confirmation, and watch the audit live tail. Screenshots go to test-results/console/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
 import { readFile } from 'node:fs/promises';
+import { launch, needsChromium } from './browser.js';
 import { FakeApi } from './fake-api.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const consoleDir = `${repo}apps/console/dist`;
 const shots = `${repo}test-results/console`;
-const CHROMIUM = process.env.TWOWAY_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-async function launch(userDataDir: string, viewport: { width: number; height: number }): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport, chromiumSandbox: false, acceptDownloads: true });
-}
 
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
 
-describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, () => {
+describe('admin console', { skip: needsChromium }, () => {
   let api: FakeApi;
   let context: BrowserContext;
   let page: Page;
@@ -449,7 +444,7 @@ describe('admin console', { skip: existsSync(CHROMIUM) ? false : `no chromium at
   });
 });
 
-describe('admin console without whoami', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}` }, () => {
+describe('admin console without whoami', { skip: needsChromium }, () => {
   it('asks for the account id when the API cannot say whose token it is', async (t) => {
     execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
     const api = await FakeApi.start({ consoleDir, whoami: false });
