@@ -14,4 +14,5 @@ export * from './audit.js';
 export { ApiPrefix, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPorts, MqttWssPath } from './http-routes.js';
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
+export { MAX_SPLIT_ENTRIES } from './upload-limits.js';
 export { reasonExplanation } from './reason-explanations.js';

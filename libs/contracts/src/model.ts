@@ -145,8 +145,6 @@ export const PatchCertificateBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 export type PatchCertificateBody = Static<typeof PatchCertificateBody>;
-/** Most certificates one split upload registers (the validator caps paths far below it too). */
-export const MAX_SPLIT_ENTRIES = 32;
 /** `?split=true` on POST .../certificates: register every certificate of a chain file as its own entry. */
 export const CreateCertificateQuery = Type.Object({ split: Type.Optional(Type.Boolean()) });
 export type CreateCertificateQuery = Static<typeof CreateCertificateQuery>;

@@ -555,6 +555,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['POST', certsOf('acct-a'), { name: 'x', usage: 'MUTUAL_AUTHENTICATION', certificate: pki.root.certPem }],
         ['GET', p, undefined],
         ['PATCH', p, { status: 'REVOKED' }],
+        ['PATCH', p, { name: 'x' }],
+        ['GET', `${p}/sessions`, undefined],
         ['DELETE', p, undefined],
         ['GET', certsOf('acct-a1'), undefined],
       ] as const) {
@@ -562,8 +564,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         assert.deepEqual([method, url, r.status, r.body?.error.code], [method, url, 404, 'ACCOUNT_NOT_FOUND']);
       }
       const inB = `${certsOf('acct-b')}/${rootCert.id}`;
-      for (const [method, body] of [['GET', undefined], ['PATCH', { status: 'REVOKED' }], ['DELETE', undefined]] as const) {
-        const r = await call(method, inB, 'admin-b', body);
+      for (const [method, url, body] of [['GET', inB, undefined], ['PATCH', inB, { status: 'REVOKED' }], ['PATCH', inB, { name: 'x' }], ['GET', `${inB}/sessions`, undefined], ['DELETE', inB, undefined]] as const) {
+        const r = await call(method, url, 'admin-b', body);
         assert.deepEqual([method, r.status, r.body?.error], [method, 404, { code: 'CERT_NOT_FOUND', message: 'Certificate not found.' }]);
       }
       // a parent account's token reaches its child; a child id under the parent's path does not
