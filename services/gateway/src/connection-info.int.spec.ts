@@ -2,7 +2,7 @@
 // the endpoints follow the settings, and the server CA file is served as certificates only — never a key.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -12,7 +12,7 @@ import { loadConfig } from '@twoway/config';
 import type { ConnectionInfo } from '@twoway/contracts';
 import { gatewaySchema } from './config.js';
 import { Gateway } from './service.js';
-import { endpoints, readServerCa } from './http/connection-info.js';
+import { endpoints, readServerCa, serverCaFile } from './http/connection-info.js';
 
 describe('connection info', () => {
   let gw: Gateway;
@@ -113,4 +113,17 @@ describe('connection endpoints from the settings', () => {
     ['a Host header that is no host name is not echoed', {}, 'x;rm -rf ~', { mqtt: { host: 'localhost', port: 8883, url: 'mqtts://localhost:8883' }, wss: null }],
   ];
   for (const [name, settings, host, expected] of cases) it(name, () => assert.deepEqual(endpoints({ ...base, ...settings }, host), expected));
+});
+
+describe('which server CA file', () => {
+  it('is TWOWAY_SERVER_CA_FILE when set; else the dev root of twoway up, unless the brokers serve their own certificate', async () => {
+    await using dir = await tempDir();
+    await mkdir(`${dir.path}/pki`);
+    await writeFile(`${dir.path}/pki/ca.pem`, 'dev root');
+    const base = { dataDir: dir.path } as Parameters<typeof serverCaFile>[0];
+    assert.equal(serverCaFile({ ...base, serverCaFile: '/etc/ca.pem' }), '/etc/ca.pem');
+    assert.equal(serverCaFile(base), `${dir.path}/pki/ca.pem`);
+    assert.equal(serverCaFile({ ...base, tlsCertFile: '/etc/own/server.pem' }), undefined, 'the dev root did not issue the operator\'s certificate');
+    assert.equal(serverCaFile({ dataDir: `${dir.path}/nothing` } as Parameters<typeof serverCaFile>[0]), undefined);
+  });
 });

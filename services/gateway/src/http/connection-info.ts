@@ -30,9 +30,14 @@ export function endpoints(cfg: ConnectionSettings, requestHost: string): Pick<Co
   };
 }
 
-/** The server CA file: TWOWAY_SERVER_CA_FILE, else the dev PKI's root that `twoway up` generates. */
-export const serverCaFile = (cfg: Pick<GatewayConfig, 'serverCaFile' | 'dataDir'>): string | undefined => {
+/**
+ * The server CA file: TWOWAY_SERVER_CA_FILE, else the dev PKI's root that `twoway up` generates — but
+ * not when the brokers serve an operator's own certificate (TWOWAY_TLS_CERT_FILE, which `twoway up`
+ * passes to every process): the dev root did not issue that one.
+ */
+export const serverCaFile = (cfg: Pick<GatewayConfig, 'serverCaFile' | 'tlsCertFile' | 'dataDir'>): string | undefined => {
   if (cfg.serverCaFile) return cfg.serverCaFile;
+  if (cfg.tlsCertFile) return undefined;
   const dev = join(cfg.dataDir, 'pki', 'ca.pem');
   return existsSync(dev) ? dev : undefined;
 };
