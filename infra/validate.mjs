@@ -187,7 +187,8 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
     if (w.kind === 'Deployment' && hpaTargets.has(w.metadata.name) && spec.replicas !== undefined) bad(w, 'sets replicas although a HorizontalPodAutoscaler owns them');
     const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
     for (const v of pod.volumes ?? []) {
-      if (v.configMap) checkConfigMapRef(w, v.configMap.name);
+      // An optional ConfigMap (the gateway's server-ca) is created per installation, outside Git.
+      if (v.configMap && !v.configMap.optional) checkConfigMapRef(w, v.configMap.name);
       if (v.secret) checkSecretRef(w, v.secret.secretName);
     }
     const claimNames = new Set((spec.volumeClaimTemplates ?? []).map((c) => c.metadata?.name));

@@ -4,21 +4,20 @@
 // Screenshots go to test-results/console-system/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { System, makeTestPki, tempDir, type TestPki } from '@twoway/testing';
 import { tryConnect } from '../e2e/support/mqtt.js';
 import { Operator } from '../e2e/support/operator.js';
+import { launch, needsChromium } from './browser.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shots = `${repo}test-results/console-system`;
-const CHROMIUM = process.env.TWOWAY_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-describe('console with the real system: suspend a CA, see the device drop and why', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}`, timeout: 240_000 }, () => {
+describe('console with the real system: suspend a CA, see the device drop and why', { skip: needsChromium, timeout: 240_000 }, () => {
   let sys: System;
   let context: BrowserContext;
   let page: Page;
@@ -39,7 +38,7 @@ describe('console with the real system: suspend a CA, see the device drop and wh
     adminToken = (await sys.api<{ token: string }>('POST', `/api/v1/accounts/${accountId}/tokens`, { name: 'fleet admin', role: 'admin' })).body.token;
     pki = await makeTestPki({ fresh: true });
     profile = await tempDir('twoway-chromium-');
-    context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 }, chromiumSandbox: false });
+    context = await launch(profile.path, { width: 1280, height: 800 });
     page = context.pages()[0] ?? (await context.newPage());
   });
   after(async () => {

@@ -12,6 +12,8 @@ import {
   type Account,
   type AuditEvent,
   type Certificate,
+  type CertificateSessions,
+  type ConnectionInfo,
   type Credential,
   type ErrorCode,
   type Principal,
@@ -25,6 +27,8 @@ export interface FakeApiOptions {
   consoleDir: string;
   /** Answer GET /api/v1/whoami (false: 404, as an API without it would). */
   whoami?: boolean;
+  /** The server CA GET /api/v1/connection-info serves (PEM); none when absent. */
+  serverCaPem?: string;
 }
 
 class Refusal extends Error {
@@ -44,6 +48,8 @@ export class FakeApi {
   readonly credentials: Credential[] = [];
   readonly tokens: (TokenInfo & { secret: string })[] = [];
   readonly audit: AuditEvent[] = [];
+  /** What GET …/certificates/{certId}/sessions answers per certificate id (the brokers' count); none counted otherwise. */
+  readonly liveSessions = new Map<string, Omit<CertificateSessions, 'certificateId' | 'fingerprint'>>();
   /** Every request the API saw (method and path), to prove what the console did and did not send. */
   readonly requests: { method: string; url: string; body: unknown }[] = [];
   private readonly sse = new Set<ServerResponse>();
@@ -124,6 +130,15 @@ export class FakeApi {
     });
     await app.register(fastifyStatic, { root: this.opts.consoleDir, prefix: '/' });
 
+    app.get('/api/v1/connection-info', async (req): Promise<ConnectionInfo> => {
+      this.principal(req);
+      const ca = this.opts.serverCaPem ? parsePemCertificates(this.opts.serverCaPem) : [];
+      return {
+        mqtt: { host: req.hostname, port: 8883, url: `mqtts://${req.hostname}:8883` },
+        wss: null,
+        serverCa: ca.length ? { pem: ca.map((c) => c.pem).join(''), certificates: ca.map((c) => ({ subject: c.subject, fingerprint: c.fingerprint, notAfter: c.notAfter.toISOString() })) } : null,
+      };
+    });
     app.get('/api/v1/whoami', async (req, reply) => {
       if (!this.opts.whoami) return reply.code(404).send(errorBody('NOT_FOUND'));
       return { principal: this.principal(req) };
@@ -176,6 +191,7 @@ export class FakeApi {
     app.post('/api/v1/accounts/:id/certificates', async (req, reply) => {
       const { p, acc } = this.account(req, true);
       const body = req.body as { name: string; usage: string; certificate: string };
+      const split = (req.query as { split?: string }).split === 'true';
       if (containsPrivateKey(body.certificate)) throw new Refusal('CERT_PRIVATE_KEY_REJECTED');
       let parsed;
       try {
@@ -183,31 +199,16 @@ export class FakeApi {
       } catch {
         throw new Refusal('CERT_PEM_INVALID');
       }
-      if (parsed.length !== 1) throw new Refusal(parsed.length ? 'CERT_MULTIPLE' : 'CERT_PEM_INVALID');
-      const pc = parsed[0]!;
-      if (certsOf(acc.id).some((c) => c.fingerprint === pc.fingerprint)) throw new Refusal('CERT_DUPLICATE');
-      const now = new Date().toISOString();
-      const cert: Certificate = {
-        id: `crt_${randomBytes(6).toString('hex')}`,
-        accountId: acc.id,
-        name: body.name,
-        usage: 'MUTUAL_AUTHENTICATION',
-        status: 'VALID',
-        fingerprint: pc.fingerprint,
-        subject: pc.subject,
-        issuer: pc.issuer,
-        serial: pc.serial,
-        notBefore: pc.notBefore.toISOString(),
-        notAfter: pc.notAfter.toISOString(),
-        kind: pc.kind,
-        keyType: pc.keyType,
-        createdAt: now,
-        updatedAt: now,
-      };
-      this.certificates.push(cert);
-      this.emitAudit({ type: 'cert.added', account: acc.id, actor: this.actor(p), certificateId: cert.id, after: { name: cert.name, status: cert.status } });
-      return reply.code(201).send(cert);
+      if (parsed.length === 0 || (!split && parsed.length !== 1)) throw new Refusal(parsed.length ? 'CERT_MULTIPLE' : 'CERT_PEM_INVALID');
+      // All or nothing, and the refused entry named, as cert-registry answers a split upload.
+      parsed.forEach((pc, i) => {
+        const dup = certsOf(acc.id).find((c) => c.fingerprint === pc.fingerprint);
+        if (dup) throw new Refusal('CERT_DUPLICATE', split ? `nothing was stored: entry ${i + 1}: certificate sha256 ${pc.fingerprint} is already registered in this account as ${dup.id}.` : undefined);
+      });
+      const created = parsed.map((pc, i) => this.addCertificate(acc.id, split && parsed.length > 1 ? `${body.name} #${i + 1} (${pc.kind})` : body.name, pc, p));
+      return reply.code(201).send(split ? { items: created } : created[0]);
     });
+
     const findCert = (req: FastifyRequest, write = false): { p: Principal; acc: Account; cert: Certificate } => {
       const { p, acc } = this.account(req, write);
       const cert = certsOf(acc.id).find((c) => c.id === (req.params as { certId: string }).certId);
@@ -217,12 +218,25 @@ export class FakeApi {
     app.get('/api/v1/accounts/:id/certificates/:certId', async (req) => findCert(req).cert);
     app.patch('/api/v1/accounts/:id/certificates/:certId', async (req) => {
       const { p, acc, cert } = findCert(req, true);
-      const before = cert.status;
-      cert.status = (req.body as { status: Certificate['status'] }).status;
+      const patch = req.body as { status?: Certificate['status']; name?: string };
+      const detail = () => ({ name: cert.name, fingerprint: cert.fingerprint, subject: cert.subject, kind: cert.kind });
+      if (patch.name !== undefined && patch.name !== cert.name) {
+        const before = cert.name;
+        cert.name = patch.name;
+        this.emitAudit({ type: 'cert.renamed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before: { name: before }, after: { name: cert.name }, detail: detail() });
+      }
+      if (patch.status !== undefined && patch.status !== cert.status) {
+        const before = cert.status;
+        cert.status = patch.status;
+        // As cert-registry writes it: before/after are the statuses, detail names the certificate.
+        this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before, after: cert.status, detail: detail() });
+      }
       cert.updatedAt = new Date().toISOString();
-      // As cert-registry writes it: before/after are the statuses, detail names the certificate.
-      this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before, after: cert.status, detail: { name: cert.name, fingerprint: cert.fingerprint, subject: cert.subject, kind: cert.kind } });
       return cert;
+    });
+    app.get('/api/v1/accounts/:id/certificates/:certId/sessions', async (req) => {
+      const { cert } = findCert(req);
+      return { certificateId: cert.id, fingerprint: cert.fingerprint, ...(this.liveSessions.get(cert.id) ?? { sessions: 0, accounts: [], accountsTruncated: false, replicas: 1 }) };
     });
     app.delete('/api/v1/accounts/:id/certificates/:certId', async (req, reply) => {
       const { p, acc, cert } = findCert(req, true);
@@ -308,6 +322,30 @@ export class FakeApi {
       this.sse.add(res);
       req.raw.on('close', () => this.sse.delete(res));
     });
+  }
+
+  private addCertificate(accountId: string, name: string, pc: ReturnType<typeof parsePemCertificates>[number], p: Principal): Certificate {
+    const now = new Date().toISOString();
+    const cert: Certificate = {
+      id: `crt_${randomBytes(6).toString('hex')}`,
+      accountId,
+      name,
+      usage: 'MUTUAL_AUTHENTICATION',
+      status: 'VALID',
+      fingerprint: pc.fingerprint,
+      subject: pc.subject,
+      issuer: pc.issuer,
+      serial: pc.serial,
+      notBefore: pc.notBefore.toISOString(),
+      notAfter: pc.notAfter.toISOString(),
+      kind: pc.kind,
+      keyType: pc.keyType,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.certificates.push(cert);
+    this.emitAudit({ type: 'cert.added', account: accountId, actor: this.actor(p), certificateId: cert.id, after: { name: cert.name, status: cert.status } });
+    return cert;
   }
 
   /** How many live-tail connections are open (the test waits for the console's). */

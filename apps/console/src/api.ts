@@ -1,6 +1,7 @@
 // The console's only way out: same-origin REST under /api/v1 with the signed-in bearer token.
 // Errors keep the API's code and message so views can show them inline as the API wrote them.
 import type { ErrorBody } from '@twoway/contracts';
+import { saveFile } from './dom.js';
 
 export const API = '/api/v1';
 
@@ -57,14 +58,7 @@ export class Api {
   /** A file export (CSV or NDJSON): fetched with the token, handed to the browser as a download. */
   async download(path: string, q: Query, filename: string): Promise<void> {
     const res = await this.send('GET', path + qs(q));
-    const url = URL.createObjectURL(await res.blob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = filename;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(filename, await res.blob());
   }
 
   /** The raw response of an authorised request, for streams (EventSource cannot send a bearer header). */

@@ -66,7 +66,20 @@ const ICONS = {
   close: ['M6 6l12 12', 'M18 6L6 18'],
   upload: ['M12 20V9', 'M7 14l5-5 5 5', 'M5 4h14'],
   empty: ['M4 8l8-4 8 4-8 4z', 'M4 8v8l8 4 8-4V8', 'M12 12v8'],
+  plug: ['M9 3v5', 'M15 3v5', 'M6 8h12v3a6 6 0 0 1-12 0z', 'M12 17v4'],
 } as const;
+
+/** Hand content to the browser as a download named `filename`. */
+export function saveFile(filename: string, content: Blob): void {
+  const url = URL.createObjectURL(content);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 
 let seq = 0;
 /** A document-unique id for `<label for>` / `aria-describedby` pairs. */

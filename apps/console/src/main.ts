@@ -7,6 +7,7 @@ import { toast, toastRegion } from './ui/toast.js';
 import { accountsView } from './views/accounts.js';
 import { auditView } from './views/audit.js';
 import { certificatesView } from './views/certificates.js';
+import { connectView } from './views/connect.js';
 import { credentialsView } from './views/credentials.js';
 import { logo } from './views/logo.js';
 import { settingsView } from './views/settings.js';
@@ -19,6 +20,7 @@ const ROUTES = {
   settings: { label: 'Settings', icon: 'settings', view: (c: Ctx) => settingsView(c) },
   accounts: { label: 'Accounts', icon: 'accounts', view: (c: Ctx) => accountsView(c, navigate) },
   credentials: { label: 'Credentials', icon: 'key', view: (c: Ctx) => credentialsView(c) },
+  connect: { label: 'Connect a device', icon: 'plug', view: (c: Ctx) => connectView(c) },
   tokens: { label: 'API tokens', icon: 'token', view: (c: Ctx) => tokensView(c) },
   audit: { label: 'Audit', icon: 'audit', view: (c: Ctx) => auditView(c) },
 } as const;

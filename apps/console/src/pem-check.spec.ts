@@ -10,8 +10,12 @@ describe('checkPem', async () => {
   it('accepts one certificate and returns it normalised (explanatory text around it dropped)', () => {
     const r = checkPem(`subject=CN = twoway test root\r\n${pki.root.certPem.replace(/\n/g, '\r\n')}`);
     assert.equal(r.ok, true);
-    assert.ok(r.ok && r.pem.startsWith('-----BEGIN CERTIFICATE-----\n') && r.pem.endsWith('-----END CERTIFICATE-----\n'));
-    assert.ok(r.ok && !r.pem.includes('subject='));
+    assert.deepEqual(r.ok && r.pems, [pki.root.cert.pem]);
+  });
+
+  it('accepts a chain file as its certificates in file order, for a split upload', () => {
+    const r = checkPem(`${pki.intermediate.certPem}\n# the root\n${pki.root.certPem}`);
+    assert.deepEqual(r.ok && r.pems, [pki.intermediate.cert.pem, pki.root.cert.pem]);
   });
 
   const refused: [string, () => string, string, RegExp][] = [
@@ -20,7 +24,8 @@ describe('checkPem', async () => {
     ['a certificate with its key', () => pki.root.certPem + pki.root.keyPem, 'CERT_PRIVATE_KEY_REJECTED', /not sent/],
     ['a PKCS#1 RSA key', () => '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----', 'CERT_PRIVATE_KEY_REJECTED', /private key/],
     ['an OpenSSH key', () => '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----', 'CERT_PRIVATE_KEY_REJECTED', /private key/],
-    ['a chain of two', () => pki.intermediate.certPem + pki.root.certPem, 'CERT_MULTIPLE', /2 certificates/],
+    ['more certificates than one split upload takes', () => pki.root.certPem.repeat(33), 'CERT_MULTIPLE', /holds 33 certificates; at most 32/],
+    ['a chain with one damaged entry, naming it', () => pki.root.certPem + '-----BEGIN CERTIFICATE-----\nnot*base64!\n-----END CERTIFICATE-----', 'CERT_PEM_INVALID', /^Certificate 2 of 2: the text/],
     ['no BEGIN line', () => 'MIIBkTCCATegAwIBAgIU', 'CERT_PEM_INVALID', /BEGIN CERTIFICATE/],
     ['no END line', () => pki.root.certPem.replace('-----END CERTIFICATE-----', ''), 'CERT_PEM_INVALID', /END CERTIFICATE----- line is missing/],
     ['a CSR', () => '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----', 'CERT_PEM_INVALID', /signing request/],

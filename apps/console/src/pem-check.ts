@@ -1,8 +1,10 @@
-// The Add dialog's check before anything is sent: one PEM certificate (RFC 7468 §5), never a private key.
-// The server checks again with libs/pki; this check exists so a pasted key never leaves the browser.
+// The Add dialog's check before anything is sent: PEM certificates (RFC 7468 §5), never a private key.
+// One certificate is one entry; a chain file (several) is offered as a split upload. The server checks
+// again with libs/pki; this check exists so a pasted key never leaves the browser.
+import { MAX_SPLIT_ENTRIES } from '@twoway/contracts';
 
 export type PemCheck =
-  | { ok: true; pem: string }
+  | { ok: true; pems: string[] }
   | { ok: false; code: 'CERT_PEM_INVALID' | 'CERT_PRIVATE_KEY_REJECTED' | 'CERT_MULTIPLE'; message: string };
 
 const BEGIN_ANY = /-----BEGIN ([A-Z0-9 ]+)-----/g;
@@ -32,24 +34,25 @@ export function checkPem(input: string): PemCheck {
   const begins = labels.length;
   const ends = (text.match(/-----END CERTIFICATE-----/g) ?? []).length;
   if (ends < begins) return { ok: false, code: 'CERT_PEM_INVALID', message: 'The -----END CERTIFICATE----- line is missing: the certificate looks cut off.' };
-  if (begins > 1) {
-    return {
-      ok: false,
-      code: 'CERT_MULTIPLE',
-      message: `This holds ${begins} certificates. Add exactly one certificate per entry: split the chain and add each CA you want to trust separately.`,
-    };
+  if (begins > MAX_SPLIT_ENTRIES) {
+    return { ok: false, code: 'CERT_MULTIPLE', message: `This holds ${begins} certificates; at most ${MAX_SPLIT_ENTRIES} can be added at once. Split the file and add the CAs you want to trust.` };
   }
-  const block = [...text.matchAll(CERT_BLOCK)][0];
-  if (!block) return { ok: false, code: 'CERT_PEM_INVALID', message: 'The BEGIN and END lines are out of order.' };
-  const b64 = (block[1] ?? '').replace(/\s+/g, '');
-  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    return { ok: false, code: 'CERT_PEM_INVALID', message: 'The text between the BEGIN and END lines is not valid base64.' };
+  const blocks = [...text.matchAll(CERT_BLOCK)];
+  if (blocks.length !== begins) return { ok: false, code: 'CERT_PEM_INVALID', message: 'The BEGIN and END lines are out of order.' };
+  const pems: string[] = [];
+  for (const [n, block] of blocks.entries()) {
+    const say = (m: string): string => (begins > 1 ? `Certificate ${n + 1} of ${begins}: ${m}` : m.charAt(0).toUpperCase() + m.slice(1));
+    const b64 = (block[1] ?? '').replace(/\s+/g, '');
+    if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
+      return { ok: false, code: 'CERT_PEM_INVALID', message: say('the text between the BEGIN and END lines is not valid base64.') };
+    }
+    const der = atob(b64);
+    // A DER certificate is an ASN.1 SEQUENCE (tag 0x30) of a plausible size (RFC 5280 §4.1).
+    if (der.charCodeAt(0) !== 0x30 || der.length < 100) {
+      return { ok: false, code: 'CERT_PEM_INVALID', message: say('the content is not a DER-encoded X.509 certificate.') };
+    }
+    const lines = b64.match(/.{1,64}/g) ?? [];
+    pems.push(`-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`);
   }
-  const der = atob(b64);
-  // A DER certificate is an ASN.1 SEQUENCE (tag 0x30) of a plausible size (RFC 5280 §4.1).
-  if (der.charCodeAt(0) !== 0x30 || der.length < 100) {
-    return { ok: false, code: 'CERT_PEM_INVALID', message: 'The content is not a DER-encoded X.509 certificate.' };
-  }
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return { ok: true, pem: `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n` };
+  return { ok: true, pems };
 }

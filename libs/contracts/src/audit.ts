@@ -12,6 +12,8 @@ export const AuditTypes = {
   CertAdded: 'cert.added',
   CertStatusChanged: 'cert.status_changed',
   CertDeleted: 'cert.deleted',
+  /** A registration's name changed; `before` and `after` are the names. Trust is unchanged. */
+  CertRenamed: 'cert.renamed',
   SettingsChanged: 'settings.changed',
   CredentialAdded: 'credential.added',
   CredentialChanged: 'credential.changed',

@@ -1,5 +1,7 @@
 // Which service owns which REST path, for the HTTP front (gateway) and the Ingress. Longest prefix wins.
 export const ApiPrefix = '/api/v1';
+/** Answered by the gateway itself: where devices connect and the server CA they trust. */
+export const ConnectionInfoPath = `${ApiPrefix}/connection-info`;
 
 export const RouteOwners = [
   { pattern: /^\/api\/v1\/accounts\/[^/]+\/certificates(\/|$|\?)/, service: 'cert-registry' },
@@ -33,3 +35,6 @@ export const DefaultPorts = {
   /** MQTT over secure WebSocket, when a broker enables it (TWOWAY_MQTT_WSS_PORT); off by default. */
   mqttWss: 8884,
 } as const;
+
+/** The HTTP path of the MQTT over secure WebSocket listener (subprotocol `mqtt`). */
+export const MqttWssPath = '/mqtt';

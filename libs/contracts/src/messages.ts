@@ -1,7 +1,7 @@
 // Request/reply payloads and change events on NATS. Validated where a message enters a service
 // (`decode` in libs/nats). A reply is either the payload or `{ error: { code, message } }`.
 import { Type, type Static } from '@sinclair/typebox';
-import { Actor, Account, Certificate, CertStatus, Id, IsoTime, Principal, Settings, CertKind } from './model.js';
+import { Actor, Account, Certificate, CertStatus, Id, IsoTime, Principal, Settings, CertKind, SESSION_COUNT_MAX_ACCOUNTS } from './model.js';
 
 // ---- requests -------------------------------------------------------------------------------
 export const TokenVerifyRequest = Type.Object({ token: Type.String({ maxLength: 512 }) });
@@ -89,6 +89,21 @@ export type TrustEntry = Static<typeof TrustEntry>;
 /** `next`: there are more registrations; ask again with `after: next`. Absent on the last page. */
 export const TrustSetReply = Type.Object({ entries: Type.Array(TrustEntry), next: Type.Optional(Type.String()) });
 export type TrustSetReply = Static<typeof TrustSetReply>;
+
+/**
+ * `twoway.v1.sessions.count`, answered by every broker replica (no queue group): its live sessions whose
+ * verified path holds `fingerprint` and whose account is `accountId` or below it, exactly those a
+ * status change of that registration ends (services/broker revocation/kick.ts).
+ */
+export const SessionsCountRequest = Type.Object({ fingerprint: Type.String({ minLength: 1, maxLength: 128 }), accountId: Id });
+export type SessionsCountRequest = Static<typeof SessionsCountRequest>;
+export const SessionsCountReply = Type.Object({
+  replica: Type.String(),
+  sessions: Type.Integer({ minimum: 0 }),
+  accounts: Type.Array(Type.Object({ accountId: Id, sessions: Type.Integer({ minimum: 0 }) }), { maxItems: SESSION_COUNT_MAX_ACCOUNTS }),
+  accountsTruncated: Type.Boolean(),
+});
+export type SessionsCountReply = Static<typeof SessionsCountReply>;
 
 // ---- change events --------------------------------------------------------------------------
 const changeEvent = <T extends ReturnType<typeof Type.Object>>(type: string, data: T) =>

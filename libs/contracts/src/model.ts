@@ -136,16 +136,22 @@ export const Certificate = Type.Object({
   updatedAt: IsoTime,
 });
 export type Certificate = Static<typeof Certificate>;
+/** An operator's name for a registration: no control characters (it reaches logs and the console). */
+export const CertName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 export const CreateCertificateBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    name: CertName,
     usage: CertUsage,
     certificate: Type.String({ minLength: 1, maxLength: 65536, description: 'One PEM certificate with its BEGIN and END lines (a chain only with `?split=true`). Never a private key.' }),
   },
   { additionalProperties: false },
 );
 export type CreateCertificateBody = Static<typeof CreateCertificateBody>;
-export const PatchCertificateBody = Type.Object({ status: CertStatus }, { additionalProperties: false });
+/** `PATCH .../certificates/{certId}`: a new status, a new name, or both (in one transaction). */
+export const PatchCertificateBody = Type.Object(
+  { status: Type.Optional(CertStatus), name: Type.Optional(CertName) },
+  { additionalProperties: false, minProperties: 1 },
+);
 export type PatchCertificateBody = Static<typeof PatchCertificateBody>;
 /** `?split=true` on POST .../certificates: register every certificate of a chain file as its own entry. */
 export const CreateCertificateQuery = Type.Object({ split: Type.Optional(Type.Boolean()) });
@@ -166,6 +172,49 @@ export const CertificateQuery = Type.Object({
 export type CertificateQuery = Static<typeof CertificateQuery>;
 export const CertificatePage = Type.Object({ items: Type.Array(Certificate), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export type CertificatePage = Static<typeof CertificatePage>;
+
+/**
+ * `GET .../certificates/{certId}/sessions`: the live MQTT sessions a suspension, revocation or deletion of
+ * this registration would end right now (those whose verified path holds its fingerprint, in its account
+ * or below), summed over the broker replicas that answered within the wait.
+ */
+export const CertificateSessions = Type.Object({
+  certificateId: Id,
+  fingerprint: Type.String(),
+  sessions: Type.Integer({ minimum: 0 }),
+  /** Sessions per account, most first; at most `SESSION_COUNT_MAX_ACCOUNTS` entries. */
+  accounts: Type.Array(Type.Object({ accountId: Id, sessions: Type.Integer({ minimum: 0 }) })),
+  /** More accounts have sessions than `accounts` lists (their sessions are still in `sessions`). */
+  accountsTruncated: Type.Boolean(),
+  /** Broker replicas that answered: a replica that did not answer in time is not counted. */
+  replicas: Type.Integer({ minimum: 0 }),
+});
+export type CertificateSessions = Static<typeof CertificateSessions>;
+/** Accounts listed per count (per replica reply and in the sum). */
+export const SESSION_COUNT_MAX_ACCOUNTS = 20;
+
+// ---- connecting devices ---------------------------------------------------------------------
+/**
+ * `GET /api/v1/connection-info`: where devices connect and the CA they must trust to check the broker,
+ * as the installation publishes them (the gateway's TWOWAY_PUBLIC_* settings), for the console's
+ * "Connect a device" panel and scripts.
+ */
+export const ConnectionInfo = Type.Object({
+  /** MQTT over TLS: `mqtts://host:port`. */
+  mqtt: Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }), url: Type.String() }),
+  /** MQTT over secure WebSocket, when the brokers serve it: `wss://host:port/mqtt`, subprotocol `mqtt`. */
+  wss: Type.Union([Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }), path: Type.String(), url: Type.String() }), Type.Null()]),
+  /** The CA that issued the broker's certificate (PEM, certificates only), or null when none is configured. */
+  serverCa: Type.Union([
+    Type.Object({
+      pem: Type.String(),
+      /** One entry per certificate of the PEM, in file order. */
+      certificates: Type.Array(Type.Object({ subject: Type.String(), fingerprint: Type.String({ description: 'SHA-256 of the DER, lowercase hex' }), notAfter: IsoTime })),
+    }),
+    Type.Null(),
+  ]),
+});
+export type ConnectionInfo = Static<typeof ConnectionInfo>;
 
 // ---- principals and tokens ------------------------------------------------------------------
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('provisioner')]);

@@ -20,6 +20,11 @@ export const RequestSubjects = {
   CredentialChainGet: 'twoway.v1.credential.chain.get',
   /** cert-registry: every registration (anchor or not) of the given accounts, with status. */
   TrustSetGet: 'twoway.v1.cert.trust_set.get',
+  /**
+   * broker: how many live sessions a registration's status change would end. Scatter-gather: EVERY
+   * replica answers (no queue group) and the caller sums the replies that arrive within its wait.
+   */
+  SessionsCount: 'twoway.v1.sessions.count',
 } as const;
 export type RequestSubject = (typeof RequestSubjects)[keyof typeof RequestSubjects];
 

@@ -10,6 +10,7 @@ import {
   RetentionPolicy,
   StorageType,
   DiscardPolicy,
+  RequestStrategy,
 } from 'nats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ErrorCodes, Streams, TraceHeader, type ErrorCode } from '@twoway/contracts';
@@ -29,6 +30,8 @@ function natsSpan(span: Span, subject: string, operation: 'send' | 'process'): S
   if (span.isRecording()) span.setAttributes({ [A.MessagingSystem]: 'nats', [A.MessagingDestination]: subject, [A.MessagingOperation]: operation });
   return span;
 }
+
+const isNoResponders = (e: unknown): boolean => (e as { code?: string })?.code === '503';
 
 export class RemoteError extends Error {
   override name = 'RemoteError';
@@ -69,8 +72,8 @@ export interface BusOptions {
 }
 
 export interface ServeOptions {
-  /** Queue group (any replica may answer); `twoway` by default. */
-  queue?: string;
+  /** Queue group (any replica may answer); `twoway` by default. `false`: every subscriber answers (scatter-gather, see `gather`). */
+  queue?: string | false;
   /** This subject's bounds, instead of the Bus's. */
   limits?: RequestLimits;
 }
@@ -202,6 +205,38 @@ export class Bus {
     }
   }
 
+  /**
+   * Scatter-gather: one request answered by every subscriber (served with `queue: false`). Collects
+   * replies until none came for `stallMs` after the last one, or `maxWaitMs` in all; replies that do not
+   * match the schema, and error replies, are counted in `failed`, not returned. No subscriber: no replies.
+   */
+  async gather<R extends TSchema>(subject: string, body: unknown, replySchema: R, opts: { maxWaitMs: number; stallMs: number }): Promise<{ replies: Static<R>[]; failed: number }> {
+    const replies: Static<R>[] = [];
+    let failed = 0;
+    const h = natsHeaders();
+    const parent = activeContext();
+    const span = natsSpan(startSpan(SpanNames.NatsRequest, { kind: SpanKind.CLIENT, parent }), subject, 'send');
+    injectHeaders(h, span, parent);
+    try {
+      const it = await this.nc.requestMany(subject, encode(body), { strategy: RequestStrategy.JitterTimer, maxWait: opts.maxWaitMs, jitter: opts.stallMs, headers: h });
+      for await (const m of it) {
+        try {
+          const raw = JSON.parse(new TextDecoder().decode(m.data)) as { error?: unknown };
+          if (raw && typeof raw === 'object' && raw.error) failed += 1;
+          else replies.push(decode(replySchema, m.data, subject));
+        } catch {
+          failed += 1;
+        }
+      }
+    } catch (e) {
+      // No responders (nobody subscribed) ends the iteration with an error: that is zero replies.
+      if (!isNoResponders(e)) throw new UnavailableError(subject, { cause: e });
+    } finally {
+      span.end();
+    }
+    return { replies, failed };
+  }
+
   /** Requests answered OVERLOADED, per subject served (for metrics and tests). */
   readonly shed = new Map<string, number>();
 
@@ -212,7 +247,8 @@ export class Bus {
    */
   serve<Q extends TSchema>(subject: string, schema: Q, handler: Handler<Q>, opts: ServeOptions | string = {}): void {
     const o: ServeOptions = typeof opts === 'string' ? { queue: opts } : opts;
-    const sub = this.nc.subscribe(subject, { queue: o.queue ?? 'twoway' });
+    const queue = o.queue === false ? undefined : (o.queue ?? 'twoway');
+    const sub = this.nc.subscribe(subject, queue ? { queue } : {});
     this.subs.push(sub);
     const limits = o.limits ?? this.opts.serveLimits ?? DEFAULT_SERVE_LIMITS;
     let lastShedLogMs = 0;

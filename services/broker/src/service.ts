@@ -20,6 +20,7 @@ import { BrokerMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
 import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
+import { serveSessionsCount } from './nats/sessions-count.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
 import { drainSessions } from './sessions/drain.js';
 import { QueueDropReporter, type DroppedReport } from './sessions/queue-drops.js';
@@ -177,6 +178,7 @@ export class Broker {
         await audit.stop();
       });
       const owners = new Owners(bus, caches, metrics);
+      serveSessionsCount(bus, sessions, brokerId);
       // Ends the re-decision retries of sessions when the broker stops.
       const stopRetries = new AbortController();
       cleanups.push(async () => stopRetries.abort());

@@ -17,6 +17,7 @@ import { OutboxEntity } from '@twoway/persistence';
 import {
   AncestryRequest,
   RequestSubjects,
+  SessionsCountRequest,
   Streams,
   TokenVerifyRequest,
   TrustSetReply,
@@ -383,6 +384,95 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const h of history) assert.ok(h.at instanceof Date && !Number.isNaN(h.at.getTime()));
     });
 
+    it('renames in a PATCH of its own or with a status: audited as cert.renamed, no change for the brokers', async () => {
+      const changes = await lastSeq(Streams.Changes.name);
+      const audits = await lastSeq(Streams.Audit.name);
+      const path = `${certsOf('acct-a')}/${interCert.id}`;
+      const historyBefore = (await svc.store.historyOf(interCert.id)).length;
+      const renamed = await call('PATCH', path, 'provisioner-a', { name: 'Line 2 intermediate' });
+      assert.equal(renamed.status, 200);
+      assert.equal(renamed.body.name, 'Line 2 intermediate');
+      assert.equal(renamed.body.status, 'REVOKED');
+      assert.equal((await call('GET', path, 'operator-a')).body.name, 'Line 2 intermediate');
+      const [audit] = await eventsAfter(Streams.Audit.name, audits, 1);
+      assert.deepEqual(audit, {
+        subject: 'twoway.v1.audit.cert.renamed',
+        data: {
+          id: audit!.data.id,
+          type: 'cert.renamed',
+          time: audit!.data.time,
+          account: 'acct-a',
+          accountPath: ['acct-a', 'root'],
+          actor: { kind: 'token', id: 'tok-prov-a', name: 'pki-robot', accountId: 'acct-a' },
+          certificateId: interCert.id,
+          source: 'cert-registry',
+          before: { name: 'Batch 7' },
+          after: { name: 'Line 2 intermediate' },
+          detail: { name: 'Line 2 intermediate', fingerprint: interCert.fingerprint, subject: interCert.subject, kind: 'intermediate' },
+        },
+      });
+      // Both at once: one rename and one status change, in that order; the same name again is nothing.
+      const both = await call('PATCH', path, 'admin-a', { name: 'Line 2', status: 'VALID' });
+      assert.deepEqual([both.status, both.body.name, both.body.status], [200, 'Line 2', 'VALID']);
+      const again = await call('PATCH', path, 'admin-a', { name: 'Line 2' });
+      assert.equal(again.status, 200);
+      const after = await eventsAfter(Streams.Audit.name, audits + 1, 2);
+      assert.deepEqual(after.map((e) => [e.data.type, e.data.before, e.data.after]), [['cert.renamed', { name: 'Line 2 intermediate' }, { name: 'Line 2' }], ['cert.status_changed', 'REVOKED', 'VALID']]);
+      await svc.relay.flush();
+      assert.equal(await lastSeq(Streams.Audit.name), audits + 3);
+      assert.equal(await lastSeq(Streams.Changes.name), changes + 1, 'only the status change reaches the brokers');
+      assert.equal((await svc.store.historyOf(interCert.id)).length, historyBefore + 1, 'a rename is not a status change');
+
+      const empty = await call('PATCH', path, 'admin-a', {});
+      assert.deepEqual([empty.status, empty.body.error.code], [400, 'VALIDATION_FAILED']);
+      const control = await call('PATCH', path, 'admin-a', { name: 'bad\nname' });
+      assert.deepEqual([control.status, control.body.error.code], [400, 'VALIDATION_FAILED']);
+      assert.equal((await call('PATCH', path, 'operator-a', { name: 'nope' })).body.error.code, 'FORBIDDEN');
+      assert.equal((await call('PATCH', path, 'admin-b', { name: 'nope' })).body.error.code, 'ACCOUNT_NOT_FOUND');
+      assert.equal((await call('PATCH', `${certsOf('acct-b')}/${interCert.id}`, 'admin-b', { name: 'nope' })).body.error.code, 'CERT_NOT_FOUND');
+      // leave it as the tests below expect it
+      await call('PATCH', path, 'admin-a', { status: 'REVOKED' });
+    });
+
+    it('counts the live sessions a status change would end, over every broker replica that answers, in its account only', async () => {
+      const path = `${certsOf('acct-a')}/${interCert.id}/sessions`;
+      // No broker at all: nobody answers, nothing is counted, and the answer says so.
+      const none = await call('GET', path, 'operator-a');
+      assert.deepEqual(none, { status: 200, body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 0, accounts: [], accountsTruncated: false, replicas: 0 } });
+
+      // Two broker replicas (every one answers: no queue group) and one that answers with an error.
+      const asked: SessionsCountRequest[] = [];
+      const replicas = await Promise.all(
+        [
+          { replica: 'broker-0', sessions: 3, accounts: [{ accountId: 'acct-a1', sessions: 2 }, { accountId: 'acct-a', sessions: 1 }], accountsTruncated: false },
+          { replica: 'broker-1', sessions: 2, accounts: [{ accountId: 'acct-a1', sessions: 2 }], accountsTruncated: false },
+          undefined,
+        ].map(async (answer, i) => {
+          const b = await Bus.connect({ servers: nats.url, name: `fake-broker-${i}`, log: silent });
+          b.serve(RequestSubjects.SessionsCount, SessionsCountRequest, (q) => {
+            asked.push(q);
+            if (!answer) throw new CodedError('UNAVAILABLE');
+            return answer;
+          }, { queue: false });
+          return b;
+        }),
+      );
+      try {
+        const r = await call('GET', path, 'operator-a');
+        assert.deepEqual(r, {
+          status: 200,
+          body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 5, accounts: [{ accountId: 'acct-a1', sessions: 4 }, { accountId: 'acct-a', sessions: 1 }], accountsTruncated: false, replicas: 2 },
+        });
+        assert.deepEqual(asked, Array(3).fill({ fingerprint: interCert.fingerprint, accountId: 'acct-a' }), 'every replica was asked about this registration in its own account');
+        // Tenant isolation: another account's token, or its own account with this certificate's id.
+        assert.deepEqual([(await call('GET', path, 'admin-b')).body.error.code, (await call('GET', `${certsOf('acct-b')}/${interCert.id}/sessions`, 'admin-b')).body.error.code], ['ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND']);
+        assert.equal((await call('GET', path, undefined)).status, 401);
+        assert.equal(asked.length, 3, 'a refused request asks no broker');
+      } finally {
+        await Promise.all(replicas.map((b) => b.stop()));
+      }
+    });
+
     it('answers the trust-set request with every registration of the accounts, any status, and nothing else', async () => {
       const reply = await client.request(RequestSubjects.TrustSetGet, { accountIds: ['acct-a1', 'acct-a', 'root'] }, TrustSetReply);
       const byId = new Map(reply.entries.map((e) => [e.id, e]));
@@ -473,6 +563,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['POST', certsOf('acct-a'), { name: 'x', usage: 'MUTUAL_AUTHENTICATION', certificate: pki.root.certPem }],
         ['GET', p, undefined],
         ['PATCH', p, { status: 'REVOKED' }],
+        ['PATCH', p, { name: 'x' }],
+        ['GET', `${p}/sessions`, undefined],
         ['DELETE', p, undefined],
         ['GET', certsOf('acct-a1'), undefined],
       ] as const) {
@@ -480,8 +572,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         assert.deepEqual([method, url, r.status, r.body?.error.code], [method, url, 404, 'ACCOUNT_NOT_FOUND']);
       }
       const inB = `${certsOf('acct-b')}/${rootCert.id}`;
-      for (const [method, body] of [['GET', undefined], ['PATCH', { status: 'REVOKED' }], ['DELETE', undefined]] as const) {
-        const r = await call(method, inB, 'admin-b', body);
+      for (const [method, url, body] of [['GET', inB, undefined], ['PATCH', inB, { status: 'REVOKED' }], ['PATCH', inB, { name: 'x' }], ['GET', `${inB}/sessions`, undefined], ['DELETE', inB, undefined]] as const) {
+        const r = await call(method, url, 'admin-b', body);
         assert.deepEqual([method, r.status, r.body?.error], [method, 404, { code: 'CERT_NOT_FOUND', message: 'Certificate not found.' }]);
       }
       // a parent account's token reaches its child; a child id under the parent's path does not

@@ -13,6 +13,7 @@ import { CertificateEntity, StatusHistoryEntity } from './db/entities.js';
 import { migrations } from './db/migrations/index.js';
 import { CertificateStore } from './db/certificate-store.js';
 import { serveTrustSet } from './nats/trust-set.js';
+import { natsLiveSessions } from './nats/live-sessions.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
 
 export interface CertRegistryDeps {
@@ -71,7 +72,12 @@ export class CertRegistryService {
       const b = bus;
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
-      registerCertificateRoutes(http, { store, resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }), now: deps.now });
+      registerCertificateRoutes(http, {
+        store,
+        resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }),
+        liveSessions: natsLiveSessions(b),
+        now: deps.now,
+      });
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import { proxy } from './http/proxy.js';
 import { mergeOpenApi } from './http/openapi.js';
 import { renderApiReference, type ApiDocument } from './http/api-reference.js';
+import { registerConnectionInfo } from './http/connection-info.js';
 
 /** Content-Security-Policy of the console: same-origin only (no CDNs: the console works offline). */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -52,6 +53,8 @@ export class Gateway {
       const doc = (await mergeOpenApi(Object.values(upstreams))) as ApiDocument;
       return reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(renderApiReference(doc));
     });
+
+    registerConnectionInfo(app, cfg, { log: deps.log, accountSettings: upstreams['account-settings'] });
 
     // Every other /api/v1 route goes to its owner untouched, body and all.
     app.removeAllContentTypeParsers();

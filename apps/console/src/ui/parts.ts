@@ -1,5 +1,6 @@
 // Small building blocks shared by the views: labelled fields, badges, empty states, inline errors.
 import { h, icon, uid, type Child } from '../dom.js';
+import { toast } from './toast.js';
 
 /** A labelled control: the label's `for` points at the control; a hint is tied with aria-describedby. */
 export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: Child): HTMLElement {
@@ -76,4 +77,16 @@ export async function busy<T>(btn: HTMLButtonElement, fn: () => Promise<T>): Pro
     btn.disabled = false;
     btn.removeAttribute('aria-busy');
   }
+}
+
+/** Copy to the clipboard, saying so; where the page may not write it, the text is selected for Ctrl-C. */
+export function copyButton(label: string, text: () => string, select?: HTMLInputElement): HTMLButtonElement {
+  const btn: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-sm' }, icon('copy'), label);
+  btn.addEventListener('click', () => {
+    void navigator.clipboard
+      ?.writeText(text())
+      .then(() => toast('Copied to the clipboard.'))
+      .catch(() => (select?.select(), toast('Select and copy it with Ctrl-C.', 'info')));
+  });
+  return btn;
 }

@@ -19,6 +19,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'cert.added': 'Certificate added',
   'cert.status_changed': 'Certificate status changed',
   'cert.deleted': 'Certificate deleted',
+  'cert.renamed': 'Certificate renamed',
   'settings.changed': 'Settings changed',
   'credential.added': 'Credential added',
   'credential.changed': 'Credential changed',
@@ -27,6 +28,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'token.created': 'Token created',
   'token.revoked': 'Token revoked',
   'audit.events_dropped': 'Audit events dropped',
+  'session.messages_dropped': 'Queued messages dropped',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -48,6 +50,7 @@ const MAX_LIVE_ROWS = 500;
 export function change(e: AuditEvent): string | undefined {
   const status = (v: unknown): string | undefined => (typeof v === 'string' ? v : (v as { status?: string } | undefined)?.status);
   const name = (e.detail?.name as string | undefined) ?? (e.after as { name?: string } | undefined)?.name ?? (e.before as { name?: string } | undefined)?.name;
+  if (e.type === 'cert.renamed') return `“${(e.before as { name?: string } | undefined)?.name ?? '?'}” → “${name ?? '?'}”`;
   const b = status(e.before);
   const a = status(e.after);
   if (b && a) return `${name ? `“${name}”: ` : ''}${b} → ${a}`;

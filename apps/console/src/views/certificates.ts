@@ -1,8 +1,11 @@
-// Certificates: the account's trust anchors with their status; Add (PEM checked before submit) and
-// Edit (suspend, revoke, restore, with a confirmation that says which devices it affects).
-import type { Certificate, CertKind, CertStatus } from '@twoway/contracts';
+// Certificates: the account's trust anchors with their status; Add (PEM checked before submit; a chain
+// file is previewed and registered as one entry per certificate), suspend / revoke / restore from the
+// row, and Edit (rename, status, delete). A status change is confirmed first, with what it affects and
+// how many live sessions it would end right now.
+import type { Certificate, CertificateBatch, CertificateSessions, CertKind, CertStatus } from '@twoway/contracts';
 import { ApiError, errorMessage } from '../api.js';
 import { debounce, formatDate, formatTime, h, icon, relative, replace, shortFingerprint, uid } from '../dom.js';
+import { derOfPem, summarize } from '../cert-summary.js';
 import { checkPem } from '../pem-check.js';
 import { can, noPermission, type Ctx } from '../session.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
@@ -37,6 +40,32 @@ export function statusChangeMessage(c: Certificate, to: CertStatus, accountName:
   // docs/broker.md, "Suspending shuts the device out": the fallback to username and password is closed too.
   return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. They cannot get back in with username and password alone: a device whose credential last connected through this certificate is refused even without its certificate. Devices that never connected with a certificate through it keep username-and-password access where the account allows it. ${after}`;
 }
+
+/** “3 live sessions in 2 accounts: Acme IoT (2), Factory Berlin (1)”, from the brokers' count. */
+export function blastRadiusText(r: CertificateSessions, names: ReadonlyMap<string, string>): { tone: 'ok' | 'warn' | 'danger'; text: string } {
+  const replicas = `${r.replicas} broker ${r.replicas === 1 ? 'replica' : 'replicas'} answered`;
+  if (r.replicas === 0) return { tone: 'warn', text: 'No broker answered in time, so the live sessions could not be counted. The change still reaches every broker.' };
+  if (r.sessions === 0) return { tone: 'ok', text: `No live session goes through it right now (${replicas}).` };
+  const accounts = r.accounts.map((a) => `${names.get(a.accountId) ?? a.accountId} (${a.sessions})`).join(', ');
+  const more = r.accountsTruncated ? ' and more' : '';
+  const n = r.accounts.length + (r.accountsTruncated ? 1 : 0);
+  return {
+    tone: 'danger',
+    text: `Ends ${r.sessions} live ${r.sessions === 1 ? 'session' : 'sessions'} now, in ${r.accountsTruncated ? 'more than ' : ''}${r.accounts.length} ${n === 1 ? 'account' : 'accounts'}: ${accounts}${more} (${replicas}).`,
+  };
+}
+
+const ACTIONS: Record<CertStatus, { to: CertStatus; label: string; cls: string }[]> = {
+  VALID: [
+    { to: 'SUSPENDED', label: 'Suspend', cls: 'btn-danger-ghost' },
+    { to: 'REVOKED', label: 'Revoke', cls: 'btn-danger-ghost' },
+  ],
+  SUSPENDED: [
+    { to: 'VALID', label: 'Restore', cls: '' },
+    { to: 'REVOKED', label: 'Revoke', cls: 'btn-danger-ghost' },
+  ],
+  REVOKED: [{ to: 'VALID', label: 'Restore', cls: '' }],
+};
 
 export function certificatesView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/certificates`;
@@ -118,7 +147,7 @@ export function certificatesView(ctx: Ctx): View {
         h('td', null, h('div', { class: 'cell-title' }, c.name), h('div', { class: 'cell-sub', title: c.subject }, c.subject)),
         h('td', { class: 'col-opt' }, KIND[c.kind]),
         h('td', null, badge(STATUS[c.status].label, STATUS[c.status].tone)),
-        h('td', { class: 'col-opt mono small', title: c.fingerprint }, shortFingerprint(c.fingerprint)),
+        h('td', { class: 'col-opt col-wide mono small', title: c.fingerprint }, shortFingerprint(c.fingerprint)),
         h(
           'td',
           { class: 'col-opt' },
@@ -128,18 +157,23 @@ export function certificatesView(ctx: Ctx): View {
         h(
           'td',
           { class: 'cell-actions' },
-          mayWrite
-            ? c.status === 'VALID'
-              ? h('button', { type: 'button', class: 'btn btn-sm btn-danger-ghost', 'data-action': 'status', 'aria-label': `Suspend ${c.name}`, onclick: () => void quickStatus(c, 'SUSPENDED') }, 'Suspend')
-              : h('button', { type: 'button', class: 'btn btn-sm', 'data-action': 'status', 'aria-label': `Restore ${c.name}`, onclick: () => void quickStatus(c, 'VALID') }, 'Restore')
-            : null,
-          h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${c.name}`, onclick: () => editDialog(c) }, 'Edit'),
+          // Wraps onto two lines rather than widening the table past the window.
+          h(
+            'div',
+            { class: 'row-actions' },
+            mayWrite
+              ? ACTIONS[c.status].map((a) =>
+                  h('button', { type: 'button', class: `btn btn-sm ${a.cls}`, 'data-action': 'status', 'data-to': a.to, 'aria-label': `${a.label} ${c.name}`, onclick: () => void quickStatus(c, a.to) }, a.label),
+                )
+              : null,
+            h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${c.name}`, onclick: () => editDialog(c) }, 'Edit'),
+          ),
         ),
       );
     });
     replace(
       results,
-      table(['Name', { label: 'Kind', cls: 'col-opt' }, 'Status', { label: 'Fingerprint', cls: 'col-opt' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Certificates of ${ctx.account.name}`),
+      table(['Name', { label: 'Kind', cls: 'col-opt' }, 'Status', { label: 'Fingerprint', cls: 'col-opt col-wide' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Certificates of ${ctx.account.name}`),
       nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
     );
   }
@@ -150,33 +184,61 @@ export function certificatesView(ctx: Ctx): View {
     const pem = h('textarea', { class: 'input mono pem', rows: '10', spellcheck: 'false', placeholder: '-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----' });
     const file = h('input', { type: 'file', accept: '.pem,.crt,.cer,.cert,text/plain,application/x-pem-file', class: 'file-input' });
     const pemState = h('div', { class: 'pem-state', 'aria-live': 'polite' });
+    /** The entries of a chain file, as they will be registered. */
+    const preview = h('div', { class: 'chain-preview' });
     const msg = h('div', { class: 'form-msg' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary', form: uid('add-form') }, 'Add certificate');
+    let entries = 0;
 
+    const entryName = (base: string, n: number, kind: string): string => `${base || 'Name'} #${n} (${kind})`;
+    const renderPreview = (pems: string[]): void => {
+      entries = pems.length;
+      submit.textContent = pems.length > 1 ? `Add ${pems.length} certificates` : 'Add certificate';
+      if (pems.length < 2) return replace(preview);
+      const rows = pems.map((p, i) => {
+        let cells: HTMLElement[];
+        try {
+          const c = summarize(derOfPem(p));
+          cells = [h('td', null, h('div', { class: 'cell-title' }, entryName(name.value.trim(), i + 1, c.kind)), h('div', { class: 'cell-sub mono', title: c.subject }, c.subject)), h('td', { class: 'mono small', title: c.issuer }, c.issuer), h('td', null, KIND[c.kind])];
+        } catch (e) {
+          cells = [h('td', { colspan: '3', class: 'text-danger' }, `Cannot read it here (${errorMessage(e)}); the API will say what is wrong.`)];
+        }
+        return h('tr', { 'data-entry': String(i + 1) }, h('td', { class: 'entry-n' }, String(i + 1)), ...cells);
+      });
+      replace(
+        preview,
+        h('p', { class: 'hint' }, 'Each certificate becomes its own entry, named after yours with its place and kind. All are stored, or none (a duplicate, an expired certificate or a weak key refuses the whole file). Trust only what you mean to: a root covers every device below it.'),
+        table(['#', 'Entry and subject', 'Issuer', 'Kind'], rows, 'Certificates in this file'),
+      );
+    };
     const showCheck = (): boolean => {
       if (!pem.value.trim()) {
         replace(pemState);
+        renderPreview([]);
         pem.removeAttribute('aria-invalid');
         return false;
       }
       const r = checkPem(pem.value);
       if (r.ok) {
         pem.removeAttribute('aria-invalid');
-        replace(pemState, h('span', { class: 'text-ok' }, '✓ One PEM certificate, ready to add.'));
+        replace(pemState, h('span', { class: 'text-ok' }, r.pems.length === 1 ? '✓ One PEM certificate, ready to add.' : `✓ A chain file: ${r.pems.length} certificates, each added as its own entry.`));
+        renderPreview(r.pems);
       } else {
         pem.setAttribute('aria-invalid', 'true');
         replace(pemState, h('span', { class: 'text-danger' }, r.message));
+        renderPreview([]);
       }
       return r.ok;
     };
     const check = debounce(showCheck, 200);
     // A new paste supersedes the last submit's error: the live check below speaks for the new text.
     pem.addEventListener('input', () => (replace(msg), check()));
+    name.addEventListener('input', debounce(() => entries > 1 && showCheck(), 200));
     file.addEventListener('change', () => {
       const f = file.files?.[0];
       if (!f) return;
       if (f.size > 64 * 1024) {
-        replace(pemState, h('span', { class: 'text-danger' }, 'That file is larger than 64 KiB; a single certificate is a few KiB.'));
+        replace(pemState, h('span', { class: 'text-danger' }, 'That file is larger than 64 KiB; a certificate is a few KiB, a chain of them a few more.'));
         return;
       }
       void f.text().then((text) => {
@@ -196,11 +258,20 @@ export function certificatesView(ctx: Ctx): View {
       { id: submit.getAttribute('form') ?? undefined, class: 'form', novalidate: true },
       field('Name', name, 'How you will recognise it, e.g. “Factory line 2 intermediate”.'),
       field('Usage', usage, 'Devices whose client certificate chains to this certificate may use mutual TLS.'),
-      field('Public certificate', pem, 'PEM text with the BEGIN and END lines. One certificate per entry; never a private key.'),
+      field('Public certificate', pem, 'PEM text with the BEGIN and END lines: one certificate, or a chain file (each certificate becomes an entry). Never a private key.'),
       h('div', { class: 'file-row' }, file, h('label', { for: (file.id = uid('file')), class: 'btn btn-sm' }, icon('upload'), 'Choose a file…'), h('span', { class: 'muted small' }, '.pem, .crt or .cer')),
       pemState,
+      preview,
       msg,
     );
+    /** The API names the refused entry (“entry 2 (intermediate): …”): mark it in the preview. */
+    const markRefused = (message: string): void => {
+      for (const row of preview.querySelectorAll<HTMLElement>('tr[data-entry]')) row.classList.remove('row-refused');
+      const n = /entry (\d+)/.exec(message)?.[1];
+      const row = n ? preview.querySelector<HTMLElement>(`tr[data-entry="${n}"]`) : null;
+      row?.classList.add('row-refused');
+      row?.querySelector('.entry-n')?.append(h('span', { class: 'text-danger' }, ' refused'));
+    };
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       replace(msg);
@@ -219,14 +290,18 @@ export function certificatesView(ctx: Ctx): View {
         pem.focus();
         return;
       }
+      const split = check.pems.length > 1;
       void busy(submit, async () => {
         try {
-          const created = await ctx.api.post<Certificate>(base, { name: name.value.trim(), usage: usage.value, certificate: check.pem });
+          const body = { name: name.value.trim(), usage: usage.value, certificate: check.pems.join('') };
+          const created = split ? (await ctx.api.post<CertificateBatch>(`${base}?split=true`, body)).items : [await ctx.api.post<Certificate>(base, body)];
           d.close();
-          toast(`Added “${created.name}” (${KIND[created.kind]}).`);
+          toast(created.length === 1 ? `Added “${created[0]!.name}” (${KIND[created[0]!.kind]}).` : `Added ${created.length} certificates: ${created.map((c) => `“${c.name}”`).join(', ')}.`);
           await load();
         } catch (e) {
-          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
+          const message = errorMessage(e);
+          replace(msg, errorBox(message, (e as ApiError).code));
+          if (split) markRefused(message);
         }
       });
     });
@@ -234,10 +309,39 @@ export function certificatesView(ctx: Ctx): View {
     name.focus();
   }
 
-  /** After a list reload the opener is gone: put focus back on the same certificate's row. */
+  /** After a list reload the opener is gone: put focus back on the same certificate's row, on its first action. */
   function refocus(certId: string): void {
     const row = results.querySelector<HTMLElement>(`tr[data-cert-id="${CSS.escape(certId)}"]`);
     (row?.querySelector<HTMLElement>('[data-action=status]') ?? row?.querySelector<HTMLElement>('button'))?.focus();
+  }
+
+  /** Account names for the blast radius, asked once per account (ids the token cannot read stay ids). */
+  const accountNames = new Map<string, string>([[ctx.account.id, ctx.account.name]]);
+  async function namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    await Promise.all(
+      ids
+        .filter((id) => !accountNames.has(id))
+        .map((id) =>
+          ctx.api.get<{ name: string }>(`/accounts/${encodeURIComponent(id)}`).then(
+            (a) => void accountNames.set(id, a.name),
+            () => undefined,
+          ),
+        ),
+    );
+    return accountNames;
+  }
+
+  /** What the change would end right now, counted by the brokers (GET …/sessions); filled in when it arrives. */
+  function blastRadius(c: Certificate): HTMLElement {
+    const el = h('div', { class: 'blast-radius', role: 'status' }, loading('Counting the live sessions it would end…'));
+    void ctx.api
+      .get<CertificateSessions>(`${base}/${encodeURIComponent(c.id)}/sessions`)
+      .then(async (r) => {
+        const t = blastRadiusText(r, await namesOf(r.accounts.map((a) => a.accountId)));
+        replace(el, h('div', { class: `alert alert-${t.tone === 'ok' ? 'ok' : t.tone === 'warn' ? 'info' : 'error'}` }, h('span', null, h('strong', null, 'Live now: '), t.text)));
+      })
+      .catch((e: unknown) => replace(el, h('div', { class: 'alert alert-info' }, `The live sessions could not be counted: ${errorMessage(e)}`)));
+    return el;
   }
 
   /** The one confirmation of a status change, from the list and from Edit alike. */
@@ -245,23 +349,23 @@ export function certificatesView(ctx: Ctx): View {
     const verb = to === 'VALID' ? 'Restore' : to === 'SUSPENDED' ? 'Suspend' : 'Revoke';
     return confirmDialog({
       title: `${verb} certificate?`,
-      message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), h('p', { class: 'muted small mono' }, c.subject)],
+      message: [h('p', null, statusChangeMessage(c, to, ctx.account.name)), to === 'VALID' ? null : blastRadius(c), h('p', { class: 'muted small mono' }, c.subject)],
       confirmLabel: `${verb} certificate`,
       danger: to !== 'VALID',
     });
   }
 
-  /** Suspend or restore straight from the list, with the same confirmation as in Edit. */
+  /** Suspend, revoke or restore straight from the list, with the same confirmation as in Edit; focus stays on the row. */
   async function quickStatus(c: Certificate, to: CertStatus): Promise<void> {
     if (!(await confirmStatusChange(c, to))) return;
     try {
       const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
       toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
       await load();
-      refocus(c.id);
     } catch (e) {
       toast(errorMessage(e), 'error');
     }
+    refocus(c.id);
   }
 
   function editDialog(c: Certificate): void {
@@ -275,6 +379,7 @@ export function certificatesView(ctx: Ctx): View {
       const input = h('input', { type: 'radio', name: group, value: ch.value, id: uid('st'), checked: ch.value === c.status, disabled: !mayWrite });
       return h('div', { class: 'radio-card' }, input, h('label', { for: input.id }, h('span', { class: 'radio-title' }, badge(ch.label, STATUS[ch.value].tone)), h('span', { class: 'radio-text' }, ch.text)));
     });
+    const name = h('input', { type: 'text', class: 'input', value: c.name, maxlength: '256', autocomplete: 'off', disabled: !mayWrite });
     const msg = h('div', { class: 'form-msg' });
     const chosen = (): CertStatus => (d.el.querySelector<HTMLInputElement>(`input[name="${group}"]:checked`)?.value as CertStatus) ?? c.status;
     const save = h('button', { type: 'button', class: 'btn btn-primary', disabled: !mayWrite }, 'Save');
@@ -282,14 +387,24 @@ export function certificatesView(ctx: Ctx): View {
 
     save.addEventListener('click', () => {
       const to = chosen();
-      if (to === c.status) return d.close();
+      const newName = name.value.trim();
+      if (!newName) {
+        replace(msg, errorBox('Give the certificate a name.'));
+        name.setAttribute('aria-invalid', 'true');
+        name.focus();
+        return;
+      }
+      const patch: { name?: string; status?: CertStatus } = {};
+      if (newName !== c.name) patch.name = newName;
+      if (to !== c.status) patch.status = to;
+      if (!patch.name && !patch.status) return d.close();
       void (async () => {
-        if (!(await confirmStatusChange(c, to))) return;
+        if (patch.status && !(await confirmStatusChange(c, to))) return;
         await busy(save, async () => {
           try {
-            const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, { status: to });
+            const updated = await ctx.api.patch<Certificate>(`${base}/${encodeURIComponent(c.id)}`, patch);
             d.close();
-            toast(`“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.`);
+            toast(patch.status ? `“${updated.name}” is now ${STATUS[updated.status].label.toLowerCase()}.` : `Renamed to “${updated.name}”.`);
             await load();
             refocus(c.id);
           } catch (e) {
@@ -302,7 +417,10 @@ export function certificatesView(ctx: Ctx): View {
       void (async () => {
         const ok = await confirmDialog({
           title: 'Delete certificate?',
-          message: h('p', null, `Deleting “${c.name}” removes it from ${ctx.account.name}: ${affected(c, ctx.account.name)} will no longer be trusted through it, and it leaves no status behind. To stop trust temporarily, suspend it instead.`),
+          message: [
+            h('p', null, `Deleting “${c.name}” removes it from ${ctx.account.name}: ${affected(c, ctx.account.name)} will no longer be trusted through it, and it leaves no status behind. To stop trust temporarily, suspend it instead.`),
+            blastRadius(c),
+          ],
           confirmLabel: 'Delete certificate',
           danger: true,
         });
@@ -337,6 +455,7 @@ export function certificatesView(ctx: Ctx): View {
       title: c.name,
       wide: true,
       body: [
+        field('Name', name, 'Only the name changes; trust and status stay as they are.'),
         dl,
         h('fieldset', { class: 'radio-group' }, h('legend', null, 'Status'), radios),
         mayWrite ? null : h('p', { class: 'hint' }, noPermission(ctx.session)),

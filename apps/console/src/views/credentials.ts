@@ -1,37 +1,33 @@
 // Credentials: the MQTT usernames and passwords of the account's devices. Passwords go in once and are
 // never shown again (the API stores only a hash).
-import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type Credential } from '@twoway/contracts';
+import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type ConnectionInfo, type Credential, type Settings } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
 import { PagedList } from '../paged-list.js';
 import { dateInputToIso, formatDate, formatTime, h, icon, replace, shortFingerprint } from '../dom.js';
+import { BIND } from './settings.js';
 import { can, noPermission, type Ctx } from '../session.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
-import { badge, busy, emptyState, errorBox, field, loading, pageHeader, table } from '../ui/parts.js';
+import { DEVICE_FILES, mosquittoPub } from '../device-command.js';
+import { badge, busy, copyButton, emptyState, errorBox, field, loading, pageHeader, table } from '../ui/parts.js';
 import { toast } from '../ui/toast.js';
 import type { View } from './view.js';
-
 
 /** 24 characters of base64url (no quoting needed in a shell): 144 bits from the platform CSPRNG, the CLI's alphabet. */
 export const generatePassword = (): string => passwordFromBytes(crypto.getRandomValues(new Uint8Array(GENERATED_PASSWORD_LENGTH)));
 
-/** Copy to the clipboard, saying so; where the page may not write it, the text is selected for Ctrl-C. */
-export function copyButton(label: string, text: () => string, select?: HTMLInputElement): HTMLButtonElement {
-  const btn: HTMLButtonElement = h('button', { type: 'button', class: 'btn btn-sm' }, icon('copy'), label);
-  btn.addEventListener('click', () => {
-    void navigator.clipboard
-      ?.writeText(text())
-      .then(() => toast('Copied to the clipboard.'))
-      .catch(() => (select?.select(), toast('Select and copy it with Ctrl-C.', 'info')));
-  });
-  return btn;
+/** What the account's identity binding asks of a device using this credential (Settings, "Identity binding"). */
+export function bindingOf(username: string, bind: Settings['identity']['bindCertificateTo']): { text: string; hint: string } {
+  switch (bind) {
+    case 'clientId':
+      return { text: 'CN = client id', hint: 'The certificate’s CN (or a SAN) must equal the MQTT client id.' };
+    case 'username':
+      return { text: `CN = ${username}`, hint: `Only a certificate naming “${username}” (CN or SAN) can use this credential.` };
+    case 'both':
+      return { text: `CN = ${username} = client id`, hint: `Only a certificate naming “${username}”, with that client id, can use this credential.` };
+    default:
+      return { text: 'Not bound', hint: 'Any device with a certificate the account trusts can use this credential.' };
+  }
 }
-
-/** The host devices reach the broker on: the console's host (the gateway and brokers share a name in the dev setup). */
-const brokerHost = (): string => location.hostname || 'localhost';
-
-/** A copy-paste command that connects a device of this account (the CA file is the one devices trust). */
-export const exampleCommand = (username: string, withCert: boolean): string =>
-  `mosquitto_pub -h ${brokerHost()} -p 8883 --cafile ca.pem ${withCert ? '--cert device.pem --key device.key ' : ''}-i ${username} -u ${username} -P "$PASSWORD" -t hello -m hi -d`;
 
 export function credentialsView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/credentials`;
@@ -39,6 +35,34 @@ export function credentialsView(ctx: Ctx): View {
   const results = h('section', { class: 'card', 'aria-label': 'Credential list' }, loading('Loading credentials…'));
   const list = new PagedList<Credential>(ctx.api, base, () => render(), (e) => replace(results, errorBox(errorMessage(e), (e as ApiError).code)));
   const load = (more = false) => list.load(more);
+  // What the rows and the copy dialog say about connecting: the account's identity binding and the
+  // broker endpoint. Either may be missing (a failed request): the list works without them.
+  let settings: Settings | undefined;
+  let conn: ConnectionInfo | undefined;
+  const binding = h('div', { class: 'binding-note', 'aria-live': 'polite' });
+  void ctx.api.get<Settings>(`/accounts/${encodeURIComponent(ctx.account.id)}/settings`).then(
+    (s) => {
+      settings = s;
+      showBinding(s);
+      if (list.items.length) render();
+    },
+    () => undefined,
+  );
+  void ctx.api.get<ConnectionInfo>('/connection-info').then((c) => (conn = c), () => undefined);
+
+  function showBinding(s: Settings): void {
+    const bind = s.identity.bindCertificateTo;
+    const mtls = s.mutualTls.available && s.mutualTls.enabled;
+    const settingsLink = h('a', { href: `#/settings?account=${encodeURIComponent(ctx.account.id)}` }, 'Settings');
+    replace(
+      binding,
+      !mtls
+        ? null
+        : bind === 'none'
+          ? h('div', { class: 'alert alert-info' }, h('span', null, h('strong', null, 'Identity binding: not bound. '), 'A device with any certificate this account trusts can log in with any of these credentials. For one device, one secret, bind certificates to the client id or username in ', settingsLink, '.'))
+          : h('p', { class: 'hint' }, h('strong', null, `Identity binding: ${BIND[bind]}. `), 'Each row says which certificate may use the credential (', settingsLink, ').'),
+    );
+  }
 
   function state(c: Credential): HTMLElement {
     if (c.expiresAt && new Date(c.expiresAt).getTime() < Date.now()) return badge('Expired', 'neutral');
@@ -54,7 +78,7 @@ export function credentialsView(ctx: Ctx): View {
       h(
         'tr',
         { 'data-credential-id': c.id },
-        h('td', null, h('span', { class: 'cell-title mono' }, c.username)),
+        h('td', null, h('span', { class: 'cell-title mono' }, c.username), settings ? bindingCell(c.username, settings) : null),
         h('td', null, state(c)),
         h('td', { class: 'col-opt' }, c.lastChain ? h('span', { class: 'mono small', title: `Chain (leaf first): ${c.lastChain.path.join(' → ')}` }, `CA ${shortFingerprint(c.lastChain.path[c.lastChain.path.length - 1] ?? '')}`, h('div', { class: 'cell-sub' }, formatTime(c.lastChain.seenAt))) : h('span', { class: 'muted small' }, 'never with a certificate')),
         h('td', { class: 'col-opt' }, c.expiresAt ? formatDate(c.expiresAt) : 'Never'),
@@ -72,6 +96,11 @@ export function credentialsView(ctx: Ctx): View {
       table(['Username', 'Status', { label: 'Last certificate', cls: 'col-opt' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Credentials of ${ctx.account.name}`),
       list.nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
     );
+  }
+
+  function bindingCell(username: string, s: Settings): HTMLElement {
+    const b = bindingOf(username, s.identity.bindCertificateTo);
+    return h('div', { class: 'cell-sub cell-sub-wrap', title: b.hint, 'data-binding': s.identity.bindCertificateTo }, `Identity: ${b.text}`);
   }
 
   async function setEnabled(c: Credential, enabled: boolean, btn: HTMLButtonElement): Promise<void> {
@@ -150,13 +179,26 @@ export function credentialsView(ctx: Ctx): View {
   /** The one moment the password can still be copied: say so, and show how a device connects with it. */
   function copyNow(username: string, secret: string): void {
     const shown = h('input', { type: 'text', class: 'input mono', readonly: true, value: secret, 'aria-label': 'Password' });
-    const cmd = h('pre', { class: 'json wrap', 'aria-label': 'Example command' }, exampleCommand(username, true));
+    const mtls = !settings || (settings.mutualTls.available && settings.mutualTls.enabled);
+    const cmd = h(
+      'pre',
+      { class: 'json wrap', 'aria-label': 'Example command' },
+      mosquittoPub({
+        host: conn?.mqtt.host ?? (location.hostname || 'localhost'),
+        port: conn?.mqtt.port ?? 8883,
+        caFile: DEVICE_FILES.ca,
+        ...(mtls ? { certFile: DEVICE_FILES.chain, keyFile: DEVICE_FILES.key } : {}),
+        username,
+        clientId: username,
+        topic: 'devices/hello',
+      }),
+    );
     const d = openDialog({
       title: 'Copy the password now',
       body: [
         h('p', null, 'It is stored hashed and ', h('strong', null, 'never shown again'), `. Put it on the device that connects as “${username}”.`),
         h('div', { class: 'input-group' }, shown, copyButton('Copy password', () => secret, shown)),
-        h('p', { class: 'muted' }, 'Connect it (ca.pem: the broker’s CA, e.g. data/pki/ca.pem from twoway up; leave out --cert/--key where the account accepts username and password alone):'),
+        h('p', { class: 'muted' }, `Connect it, with the password in $MQTT_PASSWORD and ${DEVICE_FILES.ca} from “Connect a device” (Download server CA):`),
         cmd,
         copyButton('Copy command', () => cmd.textContent ?? ''),
       ],
@@ -171,11 +213,16 @@ export function credentialsView(ctx: Ctx): View {
 
   void load();
   const howTo = h(
-    'details',
-    { class: 'card card-pad how-to' },
-    h('summary', null, 'How a device connects'),
-    h('p', null, 'Broker: ', h('code', null, `mqtts://${brokerHost()}:8883`), '. The device trusts the broker’s CA (', h('code', null, 'data/pki/ca.pem'), ' with twoway up, or your own server CA), sends its username and password, and — with mutual TLS on — its client certificate and key. “Last certificate” shows the CA each credential last connected with: suspending that CA shuts the device out, also without its certificate.'),
-    h('pre', { class: 'json wrap' }, exampleCommand('<username>', true)),
+    'section',
+    { class: 'card card-pad' },
+    h(
+      'p',
+      { class: 'muted' },
+      'A device sends one of these usernames and passwords, and — with mutual TLS on — its certificate chain and key. The broker’s address, the server CA to download and a ready-made command are under ',
+      h('a', { href: `#/connect?account=${encodeURIComponent(ctx.account.id)}` }, 'Connect a device'),
+      '. “Last certificate” shows the CA each credential last connected with: suspending that CA shuts the device out, also without its certificate.',
+    ),
+    binding,
   );
   return { el: h('div', { class: 'page' }, pageHeader('Credentials', ['MQTT usernames and passwords of devices in ', h('strong', null, ctx.account.name), '.'], addBtn()), howTo, results) };
 }

@@ -8,7 +8,7 @@ import { busy, errorBox, field, loading, pageHeader, toggle } from '../ui/parts.
 import { toast } from '../ui/toast.js';
 import type { View } from './view.js';
 
-const BIND: Record<Settings['identity']['bindCertificateTo'], string> = {
+export const BIND: Record<Settings['identity']['bindCertificateTo'], string> = {
   none: 'Not bound',
   clientId: 'Certificate CN or SAN equals the MQTT client id',
   username: 'Certificate CN or SAN equals the MQTT username',

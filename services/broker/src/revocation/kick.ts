@@ -163,7 +163,7 @@ export async function kick(c: Change, d: KickDeps): Promise<number> {
   let ended = 0;
   if (endsCertificate(c)) {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
-    const affected = d.sessions.withFingerprint(c.fingerprint).filter((s) => s.ancestry.includes(c.account));
+    const affected = d.sessions.concernedBy(c.fingerprint, c.account);
     return endSessions(affected, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
   }
   if (c.type === 'credential.changed' && c.change !== 'added') {

@@ -72,6 +72,13 @@ export class SessionRegistry {
   withFingerprint(fp: string): Session[] {
     return this.byFingerprint.get(fp);
   }
+  /**
+   * The sessions a status change (or deletion) of the registration `fingerprint` in `accountId` ends:
+   * those whose verified path holds it, in that account or below (a registration covers its subtree).
+   */
+  concernedBy(fingerprint: string, accountId: string): Session[] {
+    return this.byFingerprint.get(fingerprint).filter((s) => s.ancestry.includes(accountId));
+  }
   ofAccount(accountId: string): Session[] {
     return this.byAccount.get(accountId);
   }

@@ -5,9 +5,10 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type ServerOptions, type WebSocket } from 'ws';
+import { MqttWssPath } from '@twoway/contracts';
 
 /** The one path MQTT is served on; anything else is 404. */
-export const WSS_PATH = '/mqtt';
+export const WSS_PATH = MqttWssPath;
 
 /**
  * Subprotocols we speak: "mqtt" [MQTT-6.0.0-3], and "mqttv3.1", which MQTT 3.1 clients offer

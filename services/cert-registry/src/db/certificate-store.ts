@@ -7,8 +7,8 @@ import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@two
 import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
 import { CertDuplicateError, CertNotFoundError } from '../errors.js';
 import type { PlannedEntry } from '../domain/upload.js';
-import { certAdded, certDeleted, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
-import { planStatusChange } from '../domain/status.js';
+import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
+import { planStatusChange, type StatusChange } from '../domain/status.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { ApiError } from '@twoway/http';
 
@@ -187,18 +187,36 @@ export class CertificateStore {
   }
 
   /** Set the status; the same status again is a no-op (no history row, no event). */
-  async setStatus(accountId: string, certificateId: string, status: CertStatus, ctx: WriteContext): Promise<Certificate> {
+  setStatus(accountId: string, certificateId: string, status: CertStatus, ctx: WriteContext): Promise<Certificate> {
+    return this.update(accountId, certificateId, { status }, ctx);
+  }
+
+  /**
+   * A new name, a new status, or both, in one transaction. What does not change writes nothing (no
+   * history row, no event); a rename is audited (`cert.renamed`) but is no change for the brokers.
+   */
+  async update(accountId: string, certificateId: string, patch: { status?: CertStatus; name?: string }, ctx: WriteContext): Promise<Certificate> {
     let changed = false;
     const cert = await this.write(async (em) => {
       const row = await this.row(em, accountId, certificateId, true);
-      const plan = planStatusChange(row.status, status);
-      if (!plan.changed) return toCertificate(row);
-      await em.getRepository(CertificateEntity).update({ id: row.id }, { status: plan.after, updatedAt: ctx.now });
-      const after = toCertificate({ ...row, status: plan.after, updatedAt: ctx.now });
-      await this.history(em, row, plan.before, plan.after, ctx);
-      await this.enqueue(em, certStatusChanged(after, plan.before, ctx), ctx.traceparent);
-      changed = true;
-      return after;
+      let current = toCertificate(row);
+      if (patch.name !== undefined && patch.name !== row.name) {
+        await em.getRepository(CertificateEntity).update({ id: row.id }, { name: patch.name, updatedAt: ctx.now });
+        const before = current.name;
+        current = { ...current, name: patch.name, updatedAt: ctx.now.toISOString() };
+        const renamed = certRenamed(current, before, ctx);
+        await enqueueEvent(em, renamed.subject, renamed.event, ctx.traceparent);
+        changed = true;
+      }
+      const plan: StatusChange = patch.status === undefined ? { changed: false } : planStatusChange(row.status, patch.status);
+      if (plan.changed) {
+        await em.getRepository(CertificateEntity).update({ id: row.id }, { status: plan.after, updatedAt: ctx.now });
+        current = { ...current, status: plan.after, updatedAt: ctx.now.toISOString() };
+        await this.history(em, row, plan.before, plan.after, ctx);
+        await this.enqueue(em, certStatusChanged(current, plan.before, ctx), ctx.traceparent);
+        changed = true;
+      }
+      return current;
     });
     if (changed) await this.onCommitted();
     return cert;

@@ -8,6 +8,7 @@ import {
   auditSubject,
   type Actor,
   type AuditEvent,
+  type AuditType,
   type Certificate,
   type CertAddedEvent,
   type CertDeletedEvent,
@@ -48,93 +49,59 @@ export interface ChangeFacts<C extends { id: string }> {
 
 const auditDetail = (c: Certificate) => ({ name: c.name, fingerprint: c.fingerprint, subject: c.subject, kind: c.kind });
 
-export function certAdded(cert: Certificate, ctx: EventContext, pem?: string): ChangeFacts<CertAddedEvent> {
-  const time = ctx.now.toISOString();
+/** The audit event of a change to `cert`: who, when, which registration, and its before/after. */
+function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change: Pick<AuditEvent, 'before' | 'after'>): Outgoing<AuditEvent> {
   return {
-    change: {
-      subject: ChangeSubjects.CertAdded,
-      event: { id: ctx.newId(), type: 'cert.added', time, account: cert.accountId, actor: ctx.actor, data: { after: cert, ...(pem ? { pem } : {}) } },
-    },
-    audit: {
-      subject: auditSubject(AuditTypes.CertAdded),
-      event: {
-        id: ctx.newId(),
-        type: AuditTypes.CertAdded,
-        time,
-        account: cert.accountId,
-        ...pathOf(cert, ctx),
-        actor: ctx.actor,
-        certificateId: cert.id,
-        source: AUDIT_SOURCE,
-        after: cert.status,
-        detail: auditDetail(cert),
-      },
+    subject: auditSubject(type),
+    event: {
+      id: ctx.newId(),
+      type,
+      time: ctx.now.toISOString(),
+      account: cert.accountId,
+      ...pathOf(cert, ctx),
+      actor: ctx.actor,
+      certificateId: cert.id,
+      source: AUDIT_SOURCE,
+      ...change,
+      detail: auditDetail(cert),
     },
   };
 }
 
+export function certAdded(cert: Certificate, ctx: EventContext, pem?: string): ChangeFacts<CertAddedEvent> {
+  const change = { id: ctx.newId(), type: 'cert.added' as const, time: ctx.now.toISOString(), account: cert.accountId, actor: ctx.actor, data: { after: cert, ...(pem ? { pem } : {}) } };
+  return { change: { subject: ChangeSubjects.CertAdded, event: change }, audit: certAudit(AuditTypes.CertAdded, cert, ctx, { after: cert.status }) };
+}
+
 export function certStatusChanged(cert: Certificate, before: CertStatus, ctx: EventContext): ChangeFacts<CertStatusChangedEvent> {
-  const time = ctx.now.toISOString();
-  return {
-    change: {
-      subject: ChangeSubjects.CertStatusChanged,
-      event: {
-        id: ctx.newId(),
-        type: 'cert.status_changed',
-        time,
-        account: cert.accountId,
-        actor: ctx.actor,
-        data: { certificateId: cert.id, fingerprint: cert.fingerprint, before, after: cert.status },
-      },
-    },
-    audit: {
-      subject: auditSubject(AuditTypes.CertStatusChanged),
-      event: {
-        id: ctx.newId(),
-        type: AuditTypes.CertStatusChanged,
-        time,
-        account: cert.accountId,
-        ...pathOf(cert, ctx),
-        actor: ctx.actor,
-        certificateId: cert.id,
-        source: AUDIT_SOURCE,
-        before,
-        after: cert.status,
-        detail: auditDetail(cert),
-      },
-    },
+  const change = {
+    id: ctx.newId(),
+    type: 'cert.status_changed' as const,
+    time: ctx.now.toISOString(),
+    account: cert.accountId,
+    actor: ctx.actor,
+    data: { certificateId: cert.id, fingerprint: cert.fingerprint, before, after: cert.status },
   };
+  return { change: { subject: ChangeSubjects.CertStatusChanged, event: change }, audit: certAudit(AuditTypes.CertStatusChanged, cert, ctx, { before, after: cert.status }) };
+}
+
+/**
+ * A new name: an audit event only. Trust does not depend on names, so the brokers are not told, and
+ * `detail` carries the new name with the facts that identify the registration.
+ */
+export function certRenamed(cert: Certificate, before: string, ctx: EventContext): Outgoing<AuditEvent> {
+  return certAudit(AuditTypes.CertRenamed, cert, ctx, { before: { name: before }, after: { name: cert.name } });
 }
 
 /** `cert` is the registration as it was just before deletion. */
 export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<CertDeletedEvent> {
-  const time = ctx.now.toISOString();
-  return {
-    change: {
-      subject: ChangeSubjects.CertDeleted,
-      event: {
-        id: ctx.newId(),
-        type: 'cert.deleted',
-        time,
-        account: cert.accountId,
-        actor: ctx.actor,
-        data: { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert },
-      },
-    },
-    audit: {
-      subject: auditSubject(AuditTypes.CertDeleted),
-      event: {
-        id: ctx.newId(),
-        type: AuditTypes.CertDeleted,
-        time,
-        account: cert.accountId,
-        ...pathOf(cert, ctx),
-        actor: ctx.actor,
-        certificateId: cert.id,
-        source: AUDIT_SOURCE,
-        before: cert.status,
-        detail: auditDetail(cert),
-      },
-    },
+  const change = {
+    id: ctx.newId(),
+    type: 'cert.deleted' as const,
+    time: ctx.now.toISOString(),
+    account: cert.accountId,
+    actor: ctx.actor,
+    data: { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert },
   };
+  return { change: { subject: ChangeSubjects.CertDeleted, event: change }, audit: certAudit(AuditTypes.CertDeleted, cert, ctx, { before: cert.status }) };
 }

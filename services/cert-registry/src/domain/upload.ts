@@ -1,6 +1,7 @@
 // Upload rules (docs/design.md §1): one certificate per entry, or a chain file split into entries that
 // are all stored or none; private keys and damaged PEM refused by libs/pki before anything else
 // looks at the input; every entry must be usable as an anchor. Pure: `now` is passed in.
+import { MAX_SPLIT_ENTRIES } from '@twoway/contracts';
 import { parsePemCertificates, type ParsedCert } from '@twoway/pki';
 import { checkAnchor } from './anchor-rules.js';
 import { CertDuplicateError, CertInvalidError, CertMultipleError } from '../errors.js';
@@ -20,8 +21,6 @@ export interface PlannedEntry {
 }
 
 const MAX_NAME = 256;
-/** A chain file longer than this is not a chain an anchor upload needs (the validator caps paths too). */
-export const MAX_SPLIT_ENTRIES = 32;
 
 export function planUpload(input: UploadInput, now: Date): PlannedEntry[] {
   // Throws PkiError CERT_PRIVATE_KEY_REJECTED / CERT_PEM_INVALID with the parser's message.

@@ -10,6 +10,7 @@ import {
   Certificate,
   CertificateBatch,
   CertificatePage,
+  CertificateSessions,
   CertificateQuery,
   CreateCertificateBody,
   CreateCertificateQuery,
@@ -23,10 +24,13 @@ import { authorize, type Resolver } from '@twoway/http';
 import { currentTraceparent } from '@twoway/telemetry';
 import type { CertificateStore, WriteContext } from '../db/certificate-store.js';
 import { planUpload } from '../domain/upload.js';
+import type { LiveSessionsCounter } from '../nats/live-sessions.js';
 
 export interface RouteDeps {
   store: CertificateStore;
   resolver: Resolver;
+  /** The live sessions a status change would end, summed over the broker replicas (nats/live-sessions.ts). */
+  liveSessions: LiveSessionsCounter;
   /** Injectable clock for tests; wall clock otherwise. */
   now?: () => Date;
 }
@@ -147,10 +151,10 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     `${base}/:certId`,
     {
       schema: {
-        operationId: 'setCertificateStatus',
-        summary: 'Suspend, revoke or restore a certificate',
+        operationId: 'updateCertificate',
+        summary: 'Suspend, revoke, restore or rename a certificate',
         description:
-          '`SUSPENDED` (temporarily not trusted) and `REVOKED` (not trusted, by intent) refuse new connections through the certificate and end the live sessions whose chain holds it, on every broker replica; for a CA that is every device below it. `VALID` restores it. Any move is allowed; the same status again changes nothing. Roles: admin, provisioner.',
+          '`status`: `SUSPENDED` (temporarily not trusted) and `REVOKED` (not trusted, by intent) refuse new connections through the certificate and end the live sessions whose chain holds it, on every broker replica; for a CA that is every device below it. `VALID` restores it. Any move is allowed; the same status again changes nothing. `name` renames it (audited as cert.renamed; trust is unchanged). Roles: admin, provisioner.',
         tags: ['Certificates'],
         params: CertParams,
         body: PatchCertificateBody,
@@ -162,10 +166,35 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     async (req) => {
       const { id, certId } = req.params as { id: string; certId: string };
       const { principal, ancestry } = await authorize(req, deps.resolver, id, 'certificates.write');
-      const { status } = req.body as PatchCertificateBody;
-      const cert = await deps.store.setStatus(id, certId, status, writeContext(principal, ancestry));
-      req.log.info({ account: id, certificateId: cert.id, status }, 'certificate status set');
+      const patch = req.body as PatchCertificateBody;
+      const cert = await deps.store.update(id, certId, patch, writeContext(principal, ancestry));
+      req.log.info({ account: id, certificateId: cert.id, ...(patch.status ? { status: patch.status } : {}), renamed: patch.name !== undefined }, 'certificate updated');
       return cert;
+    },
+  );
+
+  app.get(
+    `${base}/:certId/sessions`,
+    {
+      schema: {
+        operationId: 'certificateLiveSessions',
+        summary: 'Live sessions a status change of this certificate would end',
+        description:
+          'Asks every broker replica (scatter-gather over NATS, about a second at most) for its live sessions whose verified path ' +
+          'holds this certificate, in this account or below, and sums them per account. `replicas` says how many replicas answered.',
+        tags: ['Certificates'],
+        params: CertParams,
+        response: { 200: CertificateSessions },
+        errors: ['ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND'],
+      },
+    },
+    async (req) => {
+      const { id, certId } = req.params as { id: string; certId: string };
+      await authorize(req, deps.resolver, id, 'read');
+      const cert = await deps.store.get(id, certId);
+      // The registration's own account: a parent's token still counts only this registration's subtree.
+      const live = await deps.liveSessions(cert.fingerprint, cert.accountId);
+      return { certificateId: cert.id, fingerprint: cert.fingerprint, ...live };
     },
   );
 

@@ -1,0 +1,173 @@
+// A new operator's first run, in the console against the whole system (`twoway up` with its demo
+// account), at 1280×800 and at 390×844: sign in with the token, open the demo account, read how to
+// connect a device and download the server CA (and connect with exactly the command it shows), add a
+// chain file split into entries, suspend the intermediate from its row after a confirmation that
+// counts the live session it ends, see the refusal and its reason in the audit view, and restore it.
+// The page never scrolls sideways. Screenshots go to test-results/console-first-run/.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { parsePemCertificates } from '@twoway/pki';
+import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
+import { tryConnect, type ConnectResult } from '../e2e/support/mqtt.js';
+import { launch, needsChromium, pageWidth } from './browser.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const shots = `${repo}test-results/console-first-run`;
+
+describe('console first run against the real system', { skip: needsChromium, timeout: 300_000 }, () => {
+  let sys: System;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: Awaited<ReturnType<typeof tempDir>>;
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let demo: { accountId: string; username: string };
+  let password: string;
+  const sessions: ConnectResult[] = [];
+
+  before(async () => {
+    execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
+    mkdirSync(shots, { recursive: true });
+    sys = await System.start({ demo: true });
+    demo = JSON.parse(await readFile(join(sys.dataDir, 'demo.json'), 'utf8')) as typeof demo;
+    password = (await readFile(join(sys.dataDir, 'pki', 'device.password'), 'utf8')).trim();
+    profile = await tempDir('twoway-chromium-');
+    work = await tempDir('twoway-device-');
+    context = await launch(profile.path, { width: 1280, height: 800 });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+  after(async () => {
+    for (const s of sessions) s.client?.end(true);
+    await context?.close();
+    await sys?.stop();
+    await profile?.[Symbol.asyncDispose]();
+    await work?.[Symbol.asyncDispose]();
+  });
+
+  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+    it(`at ${width}×${height}: connect panel, chain split, suspend from the row with its blast radius, the refusal in the audit, restore`, async () => {
+      await page.setViewportSize({ width, height });
+      const narrow = width < 860;
+      const shot = (name: string) => page.screenshot({ path: `${shots}/${width}-${name}.png` });
+      /** No sideways scrolling of the page, at every step. */
+      const fits = async (where: string) => {
+        const [scroll, inner] = await pageWidth(page);
+        assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
+      };
+      const go = async (label: string) => {
+        if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
+        await page.getByRole('link', { name: label }).click();
+      };
+
+      // Sign in with the provider's token (a new tab's worth of session: nothing kept from before).
+      await page.goto(`${sys.apiUrl}/`);
+      await page.evaluate(() => sessionStorage.clear());
+      await page.reload();
+      await page.getByLabel('API token').fill(sys.token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await fits('certificates of the provider');
+
+      // Open the demo account from the account tree.
+      await go('Accounts');
+      await page.locator(`[data-account-id="${demo.accountId}"]`).getByRole('button', { name: 'Manage' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await page.locator('tr', { hasText: 'twoway dev root CA' }).waitFor();
+      await fits('certificates of demo');
+
+      // How a device connects: the endpoint, the server CA, and a command with the demo credential.
+      await go('Connect a device');
+      await page.getByText(`mqtts://127.0.0.1:${sys.mqttPort}`).waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download server CA' }).click()]);
+      assert.equal(download.suggestedFilename(), 'twoway-server-ca.pem');
+      const caPem = await readFile((await download.path())!, 'utf8');
+      assert.equal(parsePemCertificates(caPem)[0]!.fingerprint, parsePemCertificates(await readFile(sys.caFile, 'utf8'))[0]!.fingerprint, 'the CA devices trust');
+      assert.equal(await page.getByLabel('Credential').inputValue(), demo.username);
+      const command = (await page.getByLabel('Example command').textContent()) ?? '';
+      await fits('connect a device');
+      await shot('01-connect');
+      // The command as shown, run where the device's files carry the names it uses: it connects.
+      await writeFile(join(work.path, 'twoway-server-ca.pem'), caPem);
+      await copyFile(join(sys.dataDir, 'pki', 'device.pem'), join(work.path, 'device-chain.pem'));
+      await copyFile(join(sys.dataDir, 'pki', 'device.key'), join(work.path, 'device.key'));
+      const run = await promisify(execFile)('bash', ['-c', command.replace(/^MQTT_PASSWORD=.*\n/, '')], { cwd: work.path, env: { ...process.env, MQTT_PASSWORD: password }, timeout: 20_000 });
+      assert.match(run.stderr + run.stdout, /received CONNACK \(0\)/);
+
+      // A chain file: previewed, then registered as one entry per certificate (split).
+      const pki = await makeTestPki({ fresh: true });
+      const chain = `Batch ${width}`;
+      await go('Certificates');
+      await page.getByRole('button', { name: 'Add certificate' }).first().click();
+      const add = page.getByRole('dialog', { name: 'Add certificate' });
+      await add.getByLabel('Name').fill(chain);
+      await add.getByLabel('Public certificate').fill(pki.intermediate.certPem + pki.root.certPem);
+      await add.locator('.chain-preview tbody tr').nth(1).getByText('Root CA').waitFor();
+      await fits('chain preview');
+      // Nor does the dialog: the preview table scrolls inside it.
+      const body = await add.locator('.dialog-body').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+      assert.ok(body[0]! <= body[1]!, `the Add dialog is ${body[0]} px wide inside ${body[1]} px`);
+      await shot('02-chain-preview');
+      await add.getByRole('button', { name: 'Add 2 certificates' }).click();
+      await add.waitFor({ state: 'detached' });
+      const inter = `${chain} #1 (intermediate)`;
+      const row = page.locator('tr', { hasText: inter });
+      await row.getByText('Valid').waitFor();
+      await page.locator('tr', { hasText: `${chain} #2 (root)` }).getByText('Valid').waitFor();
+
+      // A device below the new intermediate connects with the demo credential.
+      const ca = await readFile(sys.caFile, 'utf8');
+      const device = await pki.device(demo.username);
+      const tls = { ca, cert: device.chainPem, key: device.keyPem };
+      const live = await tryConnect(sys.mqttPort, tls, { clientId: `${demo.username}-${width}`, username: demo.username, password });
+      sessions.push(live);
+      assert.equal(live.connected, true, live.error);
+      const dropped = new Promise<void>((resolve) => live.client!.once('close', () => resolve()));
+
+      // Suspend it from its row: the confirmation counts the live session it ends, and where.
+      await row.getByRole('button', { name: `Suspend ${inter}` }).click();
+      const confirm = page.getByRole('dialog', { name: 'Suspend certificate?' });
+      await confirm.getByText('Ends 1 live session now, in 1 account: demo (1) (1 broker replica answered).').waitFor();
+      await fits('suspend confirmation');
+      await shot('03-confirm-suspend');
+      await confirm.getByRole('button', { name: 'Suspend certificate' }).click();
+      await row.getByText('Suspended').waitFor();
+      await waitFor(async () => (await page.evaluate(() => document.activeElement?.closest('tr')?.textContent ?? '')).includes(inter) || undefined, { what: 'focus back on the row' });
+      await dropped;
+
+      // The device is refused now, and the audit view says why.
+      const again = await tryConnect(sys.mqttPort, tls, { clientId: `${demo.username}-${width}`, username: demo.username, password });
+      assert.equal(again.connected, false);
+      assert.equal(again.returnCode, 5);
+      await go('Audit');
+      const refused = page.locator('tr[data-audit-type="connect.rejected"]', { hasText: `${demo.username}-${width}` }).first();
+      // The registered root is the anchor; the suspended intermediate is a certificate on the path.
+      await refused.getByText('CERT_SUSPENDED').waitFor({ timeout: 15_000 });
+      await refused.scrollIntoViewIfNeeded();
+      await refused.getByText('A certificate on the device’s chain is suspended.').waitFor();
+      await page.locator('tr[data-audit-type="session.ended"]', { hasText: `${demo.username}-${width}` }).getByText('SESSION_CERT_STATUS_CHANGED').waitFor({ timeout: 15_000 });
+      await fits('audit');
+      await shot('04-audit-refused');
+
+      // Restore it from the row: the device gets in again.
+      await go('Certificates');
+      await row.getByRole('button', { name: `Restore ${inter}` }).click();
+      await page.getByRole('dialog', { name: 'Restore certificate?' }).getByRole('button', { name: 'Restore certificate' }).click();
+      await row.getByText('Valid').waitFor();
+      await fits('certificates after restore');
+      await shot('05-restored');
+      const back = await tryConnect(sys.mqttPort, tls, { clientId: `${demo.username}-${width}`, username: demo.username, password });
+      sessions.push(back);
+      assert.equal(back.connected, true, back.error);
+
+      if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API token').waitFor();
+    });
+  }
+});
