@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort } from './ports.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -43,17 +43,17 @@ export interface BrokerReplica {
 const serviceMain = (name: string) => ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
 
 async function ready(url: string, proc: OwnedProcess, what: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(
-    async () => {
-      if (!proc.running) throw new Error(`${what} exited (${proc.exitCode}):\n${proc.log.slice(-4000)}`);
-      try {
-        return (await fetch(`${url}/readyz`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs, everyMs: 100, what: `${what} ready` },
-  );
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (!proc.running) {
+      // A process that exited is not waited for; its last output (read to the end) says why.
+      await new Promise((r) => setTimeout(r, 100));
+      throw new Error(`${what} exited (${proc.exitCode}):\n${proc.log.slice(-4000)}`);
+    }
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return;
+    if (Date.now() > until) throw new Error(`${what} not ready after ${timeoutMs} ms:\n${proc.log.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export class Deployment {
@@ -112,20 +112,39 @@ export class Deployment {
     if (this.o.logDir) await mkdir(this.o.logDir, { recursive: true });
     // The owners first (they create the streams), then the gateway in front of them.
     await Promise.all((['account-settings', 'cert-registry', 'audit'] as const).map(async (name) => {
-      const port = await freePort();
-      const proc = this.spawn(name, this.env({ TWOWAY_HTTP_PORT: String(port), TWOWAY_DB_URL: await this.o.dbUrl(name), TWOWAY_DATA_DIR: join(this.o.dir, name) }));
-      this.services.set(name, { proc, httpUrl: `http://127.0.0.1:${port}` });
-      await ready(`http://127.0.0.1:${port}`, proc, name);
+      const db = await this.o.dbUrl(name);
+      await this.withFreePort(name, async (port) => {
+        const proc = this.spawn(name, this.env({ TWOWAY_HTTP_PORT: String(port), TWOWAY_DB_URL: db, TWOWAY_DATA_DIR: join(this.o.dir, name) }));
+        this.services.set(name, { proc, httpUrl: `http://127.0.0.1:${port}` });
+        await ready(`http://127.0.0.1:${port}`, proc, name);
+      });
     }));
-    const port = await freePort();
     const url = (s: ServiceName) => this.services.get(s)!.httpUrl;
-    const gw = this.spawn('gateway', this.env({
-      TWOWAY_HTTP_PORT: String(port), TWOWAY_DATA_DIR: join(this.o.dir, 'gateway'),
-      TWOWAY_ACCOUNT_SETTINGS_URL: url('account-settings'), TWOWAY_CERT_REGISTRY_URL: url('cert-registry'), TWOWAY_AUDIT_URL: url('audit'),
-    }));
-    this.services.set('gateway', { proc: gw, httpUrl: `http://127.0.0.1:${port}` });
-    await ready(`http://127.0.0.1:${port}`, gw, 'gateway');
+    await this.withFreePort('gateway', async (port) => {
+      const gw = this.spawn('gateway', this.env({
+        TWOWAY_HTTP_PORT: String(port), TWOWAY_DATA_DIR: join(this.o.dir, 'gateway'),
+        TWOWAY_ACCOUNT_SETTINGS_URL: url('account-settings'), TWOWAY_CERT_REGISTRY_URL: url('cert-registry'), TWOWAY_AUDIT_URL: url('audit'),
+      }));
+      this.services.set('gateway', { proc: gw, httpUrl: `http://127.0.0.1:${port}` });
+      await ready(`http://127.0.0.1:${port}`, gw, 'gateway');
+    });
     for (let i = 0; i < this.o.brokers; i++) this.brokers.push(await this.startBroker(`broker-${i}`));
+  }
+
+  /**
+   * A free port can be taken by another process between the probe and the service's listen (many
+   * tests pick ports on a shared machine): a service that exits with EADDRINUSE is started again on
+   * another port, a few times.
+   */
+  private async withFreePort(name: string, start: (port: number) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start(await freePort());
+      } catch (e) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((e as Error).message)) throw e;
+        await this.services.get(name as ServiceName)?.proc.stop();
+      }
+    }
   }
 
   /** Start (or start again, on the same ports) one broker replica and wait until it is ready. */
