@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
 import { freePort, waitFor } from './ports.js';
+import { entryFromEnv, serviceArgs, type Entry } from './service-entry.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -28,6 +29,8 @@ export interface DeploymentOptions {
   brokerEnv?: Record<string, string>;
   /** Also append every process's output to `<logDir>/<name>.log` (kept after the run). */
   logDir?: string;
+  /** Run the services from source (tsx) or from their bundles (default: TWOWAY_TEST_ENTRY, else source). */
+  entry?: Entry;
 }
 
 export interface BrokerReplica {
@@ -37,8 +40,6 @@ export interface BrokerReplica {
   httpUrl: string;
   proc: OwnedProcess;
 }
-
-const serviceMain = (name: string) => ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
 
 async function ready(url: string, proc: OwnedProcess, what: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(
@@ -61,7 +62,11 @@ export class Deployment {
   private certFile = '';
   private keyFile = '';
 
-  private constructor(private readonly o: DeploymentOptions) {}
+  private readonly entry: Entry;
+
+  private constructor(private readonly o: DeploymentOptions) {
+    this.entry = o.entry ?? entryFromEnv();
+  }
 
   static async start(o: DeploymentOptions): Promise<Deployment> {
     const d = new Deployment(o);
@@ -79,7 +84,7 @@ export class Deployment {
   }
 
   private spawn(name: string, env: NodeJS.ProcessEnv): OwnedProcess {
-    const proc = OwnedProcess.spawn(name, process.execPath, serviceMain(name.startsWith('broker') ? 'broker' : name), { cwd: repoRoot, env });
+    const proc = OwnedProcess.spawn(name, process.execPath, serviceArgs(name.startsWith('broker') ? 'broker' : name, this.entry), { cwd: repoRoot, env });
     if (this.o.logDir) {
       const out = createWriteStream(join(this.o.logDir, `${name}.log`), { flags: 'a' });
       proc.child.stdout?.pipe(out);
