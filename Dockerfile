@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
 # One image for every twoway service, compiled ahead of time. The service is chosen at run time:
 #   docker run -e TWOWAY_SERVICE=broker twoway            (entrypoint runs services/$TWOWAY_SERVICE/dist/main.js)
-#   command: ["node", "--enable-source-maps", "services/broker/dist/main.js"]   (Kubernetes manifests)
+#   command: ["node", "services/broker/dist/main.js"]                          (Kubernetes manifests)
 # The runtime stage holds the esbuild bundles (scripts/build.mjs), the console and a node_modules with
 # only the packages the bundles leave external (scripts/stage-runtime.mjs): no TypeScript, no loader,
-# no dev dependencies. No secret is baked in: database URLs, the bootstrap token and TLS material come
+# no dev dependencies. Source maps ship beside the bundles: NODE_OPTIONS=--enable-source-maps points
+# stack traces at the TypeScript sources (off by default: it costs start-up time, docs/benchmarks.md).
+# No secret is baked in: database URLs, the bootstrap token and TLS material come
 # from the orchestrator. No HEALTHCHECK: each service has its own port, and Kubernetes ignores it in
 # favour of the manifests' probes (GET /healthz, /readyz).
 

@@ -107,7 +107,7 @@ describe('infra/validate.mjs catches', () => {
     ['TWOWAY_MQTT_WSS_PORT not the container port', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT = '8885'), /TWOWAY_MQTT_WSS_PORT 8885 is not its mqtt-wss port \(8884\)/],
     ['a wss port while the listener is off', (d) => delete find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT, /has a mqtt-wss port but TWOWAY_MQTT_WSS_PORT is not set/],
     ['the wss port closed by the NetworkPolicy', (d) => (find(d, 'NetworkPolicy', 'broker').spec.ingress[0].ports = [{ port: 8883, protocol: 'TCP' }]), /mqtt-wss port 8884 is not open to devices/],
-    ['a command for a service the build does not make', (d) => (container(d, 'audit').command[2] = 'services/nope/dist/main.js'), /audit runs services\/nope\/dist\/main.js, which the build does not make/],
+    ['a command for a service the build does not make', (d) => (container(d, 'audit').command = ['node', 'services/nope/dist/main.js']), /audit runs services\/nope\/dist\/main.js, which the build does not make/],
     ['a command that runs the TypeScript sources', (d) => (container(d, 'broker').command = ['node', '--import', 'tsx', 'services/broker/src/main.ts']), /broker command is not node \[--flags\] services\/<name>\/dist\/main.js/],
     ['a loader flag before the bundle', (d) => (container(d, 'broker').command = ['node', '--import=tsx', 'services/broker/dist/main.js']), /broker command is not .* \(--import=tsx loads code at run time\)/],
     ['a command outside the image', (d) => (container(d, 'gateway').workingDir = '/srv'), /gateway runs services\/gateway\/dist\/main.js, which the image does not hold/],

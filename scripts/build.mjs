@@ -44,7 +44,9 @@ export async function buildTarget(name, { outRoot = root } = {}) {
     // Mappings only: stack traces (node --enable-source-maps) need no copy of the sources.
     sourcemap: true,
     sourcesContent: false,
-    // TypeORM derives migration names (and their timestamps) from class names: none may be renamed.
+    // Bundling renames a class or function whose name collides with another module's; keepNames keeps
+    // `.name` as written, which TypeORM reads for a migration without a `name` field (ours set it, and
+    // register entities and migrations by reference, never by glob) and stack traces show.
     keepNames: true,
     external: [...EXTERNAL, ...OPTIONAL_ABSENT],
     banner: { js: BANNER },

@@ -49,17 +49,24 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
   async function startBundle(t: { after(fn: () => Promise<void>): void }, db: string, env: Record<string, string> = {}) {
     const port = await freePort();
     const dataDir = join(out.path, `data-${port}`);
-    const proc = OwnedProcess.spawn('cert-registry bundle', process.execPath, ['--enable-source-maps', main], {
+    const proc = OwnedProcess.spawn('cert-registry bundle', process.execPath, [main], {
       cwd: out.path,
       env: bundleEnv({ TWOWAY_NATS_URL: nats.url, TWOWAY_DATA_DIR: dataDir, TWOWAY_HTTP_PORT: String(port), TWOWAY_DB_URL: db, ...env }),
     });
     t.after(() => proc.stop());
     const url = `http://127.0.0.1:${port}`;
-    const ready = await waitFor(async () => {
-      if (!proc.running) throw new Error(`exited ${proc.exitCode}:\n${proc.log}`);
-      const r = await fetch(`${url}/readyz`).catch(() => undefined);
-      return r?.status === 200 ? ((await r.json()) as unknown) : undefined;
-    }, { timeoutMs: 30_000, everyMs: 50, what: `cert-registry bundle /readyz\n${proc.log}` });
+    // An early exit fails at once, with the process's output.
+    const exited = proc.waitExit().then((code) => {
+      throw new Error(`the bundle exited ${code} before it was ready:\n${proc.log}`);
+    });
+    const ready = await Promise.race([
+      exited,
+      waitFor(async () => {
+        const r = await fetch(`${url}/readyz`).catch(() => undefined);
+        return r?.status === 200 ? ((await r.json()) as unknown) : undefined;
+      }, { timeoutMs: 30_000, everyMs: 50, what: 'cert-registry bundle /readyz' }),
+    ]);
+    exited.catch(() => undefined); // settled later by the stop at the end of the test
     return { proc, url, dataDir, ready };
   }
 
@@ -109,10 +116,23 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
     assert.ok(body.includes('twoway-cert-registry'), 'the span carries the service name');
   });
 
-  it('maps stack traces to the TypeScript sources', () => {
-    const map = JSON.parse(readFileSync(`${main}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
-    assert.ok(map.sources.some((s) => s.endsWith('services/cert-registry/src/service.ts')), 'service.ts is a source of the bundle');
-    assert.equal(map.sourcesContent, undefined, 'no copy of the sources ships in the image');
+  it('ships source maps: with --enable-source-maps a stack trace names the TypeScript file and line', async () => {
+    const stackOf = async (flags: string[]) => {
+      const p = OwnedProcess.spawn('cert-registry bundle', process.execPath, [...flags, main], {
+        cwd: out.path,
+        env: bundleEnv({ TWOWAY_NATS_URL: nats.url, TWOWAY_DATA_DIR: join(out.path, 'data-maps'), TWOWAY_HTTP_PORT: String(await freePort()), TWOWAY_DB_URL: 'mysql://u:secret@db/x' }),
+      });
+      assert.equal(await p.waitExit(), 1, p.log);
+      const line = p.log.split('\n').find((l) => l.includes('failed to start'));
+      assert.ok(line, p.log);
+      assert.doesNotMatch(line, /secret/, 'the database password is masked');
+      return (JSON.parse(line) as { err: { stack: string } }).err.stack;
+    };
+    assert.match(await stackOf(['--enable-source-maps']), /at dialectOf \(.*libs\/persistence\/src\/data-source\.ts:\d+:\d+\)/);
+    // Without the flag (the default: it costs start-up time) the frames point into the bundle, by name.
+    assert.match(await stackOf([]), /at dialectOf \(.*services\/cert-registry\/dist\/main\.js:\d+:\d+\)/);
+    const map = JSON.parse(readFileSync(`${main}.map`, 'utf8')) as { sourcesContent?: unknown };
+    assert.equal(map.sourcesContent, undefined, 'the maps carry no copy of the sources');
   });
 
   it('the CLI bundle runs without the workspace: pki init-ca, issue-device, verify', async () => {

@@ -31,10 +31,10 @@ function bundle(path: string): string {
 export function serviceArgs(name: string, entry: Entry = entryFromEnv(), root = repoRoot): string[] {
   return entry === 'source'
     ? ['--import', 'tsx', join(root, 'services', name, 'src/main.ts')]
-    : ['--enable-source-maps', bundle(join(root, 'services', name, 'dist/main.js'))];
+    : [bundle(join(root, 'services', name, 'dist/main.js'))];
 }
 
 /** Arguments for `process.execPath` that run the `twoway` command. */
 export function cliArgs(entry: Entry = entryFromEnv(), root = repoRoot): string[] {
-  return entry === 'source' ? [join(root, 'apps/cli/bin/twoway.mjs')] : ['--enable-source-maps', bundle(join(root, 'apps/cli/dist/twoway.js'))];
+  return entry === 'source' ? [join(root, 'apps/cli/bin/twoway.mjs')] : [bundle(join(root, 'apps/cli/dist/twoway.js'))];
 }

@@ -45,7 +45,7 @@ function serviceArgs(name: string): string[] {
   if (here.endsWith('.ts')) return ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
   const bundle = join(repoRoot, 'services', name, 'dist/main.js');
   if (!existsSync(bundle)) throw new Error(`${bundle} does not exist: run \`npm run build\` (or run twoway from source)`);
-  return ['--enable-source-maps', bundle];
+  return [bundle];
 }
 
 async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
