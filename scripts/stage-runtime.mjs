@@ -8,12 +8,12 @@
 //                                                             with build.mjs --out-root OUT)
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXTERNAL, INSTALL_ONLY, KEEP_ONLY, RUNTIME_DIRS } from './build-targets.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** Where Node would find package `name` from inside `fromDir` (a package directory or the root). */
 function resolvePackage(name, fromDir) {
@@ -31,7 +31,7 @@ function resolvePackage(name, fromDir) {
 export async function packageClosure(names = EXTERNAL) {
   const found = new Map();
   const visit = async (name, fromDir, { requiredBy, optional = false } = {}) => {
-    // Type declarations are never loaded; @types/readable-stream is a dependency of bl, for example.
+    // Type declarations are never loaded at run time, though some packages list them as dependencies.
     if (INSTALL_ONLY.includes(name) || name.startsWith('@types/')) return;
     const dir = resolvePackage(name, fromDir);
     if (!dir) {
