@@ -1,9 +1,14 @@
 # syntax=docker/dockerfile:1
-# One image for every twoway service. The service is chosen at run time:
-#   docker run -e TWOWAY_SERVICE=broker twoway            (entrypoint picks services/$TWOWAY_SERVICE)
-#   command: ["node", "--import", "tsx", "services/broker/src/main.ts"]   (Kubernetes manifests)
-# Services run from TypeScript through tsx, as in development; nothing is compiled ahead.
-# No secret is baked in: database URLs, the bootstrap token and TLS material come from the orchestrator.
+# One image for every twoway service, compiled ahead of time. The service is chosen at run time:
+#   docker run -e TWOWAY_SERVICE=broker twoway            (entrypoint runs services/$TWOWAY_SERVICE/dist/main.js)
+#   command: ["node", "services/broker/dist/main.js"]                          (Kubernetes manifests)
+# The runtime stage holds the esbuild bundles (scripts/build.mjs), the console and a node_modules with
+# only the packages the bundles leave external (scripts/stage-runtime.mjs): no TypeScript, no loader,
+# no dev dependencies. Source maps ship beside the bundles: NODE_OPTIONS=--enable-source-maps points
+# stack traces at the TypeScript sources (off by default: it costs start-up time, docs/benchmarks.md).
+# No secret is baked in: database URLs, the bootstrap token and TLS material come
+# from the orchestrator. No HEALTHCHECK: each service has its own port, and Kubernetes ignores it in
+# favour of the manifests' probes (GET /healthz, /readyz).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -14,7 +19,7 @@ COPY . .
 RUN mkdir /out && cp package.json package-lock.json /out/ \
  && find libs services apps test -maxdepth 2 -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /out/ \;
 
-# --- deps: the whole workspace install (tsx, the runtime loader, is a root devDependency)
+# --- deps: the whole workspace install, dev dependencies included (esbuild builds)
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 # better-sqlite3 builds from source when no prebuilt binary fits.
@@ -27,10 +32,11 @@ ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
 COPY --from=manifests /out/ ./
 RUN npm ci --no-audit --no-fund
 
-# --- build: the static console the gateway serves
+# --- build: bundles of every service and the CLI, the console, then the runtime tree in /runtime
 FROM deps AS build
 COPY . .
-RUN npm run build -w apps/console
+RUN npm run build \
+ && node scripts/stage-runtime.mjs /runtime
 
 # --- runtime
 FROM ${NODE_IMAGE} AS runtime
@@ -39,15 +45,13 @@ ENV NODE_ENV=production \
     TWOWAY_DATA_DIR=/data \
     TWOWAY_CONSOLE_DIR=/app/apps/console/dist
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.base.json /app/tsconfig.json ./
-COPY --from=build /app/libs ./libs
-COPY --from=build /app/services ./services
-COPY --from=build /app/apps ./apps
+# services/<name>/dist, apps/cli/dist, apps/console/dist and node_modules (better-sqlite3, pg,
+# aedes-persistence and their dependencies), owned by root and read-only for the service user.
+COPY --from=build /runtime/ ./
 COPY infra/docker/entrypoint.sh /usr/local/bin/twoway-entrypoint
-# Owned by root and read-only for the service user; only /data and /tmp are written (tsx keeps its
-# transpile cache in the OS temp dir), both volumes in Kubernetes so the root filesystem can be read-only.
+# Only /data is written, a volume in Kubernetes, so the root filesystem can be read-only.
 RUN chmod 0555 /usr/local/bin/twoway-entrypoint \
+ && ln -s /app/apps/cli/dist/twoway.js /usr/local/bin/twoway \
  && mkdir -p /data && chown node:node /data
 # The node image's unprivileged user (uid 1000).
 USER 1000:1000

@@ -4,17 +4,23 @@
 //   2. base and each overlay render with `kubectl kustomize` (the kustomize built into kubectl);
 //   3. each rendered object is checked against the Kubernetes OpenAPI schema (kubernetes-models);
 //   4. the invariants twoway relies on hold (checkDocs below: probes, non-root, read-only root filesystem,
-//      selectors, references to ConfigMaps/Secrets/Services, ports, PDBs, NetworkPolicies, NATS cluster).
+//      selectors, references to ConfigMaps/Secrets/Services, ports, PDBs, NetworkPolicies, NATS cluster,
+//      and every service's command runs a bundle the image holds);
+//   5. the Dockerfile, without a Docker engine (checkDockerfile below: dockerfile-utils' validator, then
+//      stages, COPY sources, the non-root runtime stage holding only the staged runtime tree).
 // Usage: node infra/validate.mjs          (exit 1 and a list of problems when something is wrong)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_DIRS, SERVICES, TARGETS as BUILD_TARGETS, serviceBundle } from '../scripts/build-targets.mjs';
 
 // yaml and kubernetes-models are dependencies of the `test` workspace.
 const requireFromTest = createRequire(new URL('../test/package.json', import.meta.url));
 const YAML = requireFromTest('yaml');
+const { DockerfileParser } = requireFromTest('dockerfile-ast');
+const dockerfileUtils = requireFromTest('dockerfile-utils');
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const k8sRoot = join(repoRoot, 'infra', 'k8s');
@@ -33,6 +39,8 @@ export const BROKER_LISTENERS = [
 /** Services that own a database (TWOWAY_DB_URL) and so may reach PostgreSQL. */
 export const DB_OWNERS = ['account-settings', 'cert-registry', 'audit'];
 const TWOWAY_IMAGE = /(^|\/)twoway(:|$)/;
+/** node flags that load code before the entry point: production runs compiled bundles only. */
+const LOADER_FLAGS = ['--import', '--loader', '--experimental-loader', '--require', '-r'];
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass', 'PersistentVolume']);
@@ -123,6 +131,132 @@ export function checkSchemas(docs) {
   return problems;
 }
 
+// ---------- the image (Dockerfile), without a Docker engine
+
+/** The build context's .dockerignore as a predicate on context-relative paths (a parent's exclusion counts). */
+export function dockerignoreOf(root = repoRoot) {
+  const f = join(root, '.dockerignore');
+  const rules = (existsSync(f) ? readFileSync(f, 'utf8') : '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
+    const negate = l.startsWith('!');
+    const glob = posix.normalize(l.slice(negate ? 1 : 0)).replace(/^\/+|\/+$/g, '');
+    const re = glob.split('/').map((part) => (part === '**' ? '.*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))).join('/').replace(/\.\*\//g, '(?:.*/)?');
+    return { negate, re: new RegExp(`^${re}$`) };
+  });
+  const excludedSelf = (p) => rules.reduce((ex, r) => (r.re.test(p) ? !r.negate : ex), false);
+  return (path) => {
+    const parts = posix.normalize(path).replace(/^\.?\/+|\/+$/g, '').split('/');
+    return parts.some((_, i) => excludedSelf(parts.slice(0, i + 1).join('/')));
+  };
+}
+
+/** The Dockerfile as stages of { keyword, args, flags, line }. */
+function parseDockerfile(text) {
+  const stages = [];
+  for (const ins of DockerfileParser.parse(text).getInstructions()) {
+    const keyword = ins.getKeyword();
+    const raw = ins.getArgumentsContent() ?? '';
+    const flags = Object.fromEntries((ins.getFlags?.() ?? []).map((f) => [f.getName(), f.getValue()]));
+    let args = ins.getArguments().map((a) => a.getValue()).filter((a) => !a.startsWith('--'));
+    if (['COPY', 'ADD', 'ENTRYPOINT', 'CMD'].includes(keyword) && raw.trim().startsWith('[')) args = JSON.parse(raw);
+    const step = { keyword, args, flags, raw, line: ins.getRange().start.line + 1 };
+    if (keyword === 'FROM') stages.push({ name: ins.getBuildStage?.() ?? undefined, base: ins.getImageName?.() ?? args[0], line: step.line, steps: [] });
+    else if (stages.length) stages.at(-1).steps.push(step);
+  }
+  return stages;
+}
+
+/** Whether `file` (absolute, in the image) lies in a directory the runtime stage holds. */
+export const imageHolds = (image, file) => image.dirs.some((d) => file.startsWith(`${d}/`));
+
+/**
+ * Offline checks of the Dockerfile: dockerfile-utils' validator (syntax, instructions, flags, stage
+ * names), then what twoway's image relies on. Returns the problems and, when the runtime stage's
+ * contents can be told, `image`: its working directory and the directories it holds.
+ */
+export function checkDockerfile({ root = repoRoot, text } = {}) {
+  const problems = [];
+  text ??= readFileSync(join(root, 'Dockerfile'), 'utf8');
+  for (const d of dockerfileUtils.validate(text)) problems.push(`Dockerfile:${d.range.start.line + 1}: ${d.message}`);
+  const stages = parseDockerfile(text);
+  if (stages.length < 2) problems.push('Dockerfile: not a multi-stage build (the runtime stage must not carry the build tools)');
+  const at = (step) => `Dockerfile:${step.line}`;
+  const excluded = dockerignoreOf(root);
+  const stageNamed = (n) => stages.findIndex((st) => st.name === n);
+  /** The stage and the ones it is built FROM, nearest first. */
+  const lineage = (i) => {
+    const out = [];
+    for (let st = stages[i]; st; st = stages[stageNamed(st.base)]) out.push(st);
+    return out;
+  };
+
+  stages.forEach((stage, i) => {
+    for (const step of stage.steps) {
+      if (step.keyword !== 'COPY' && step.keyword !== 'ADD') continue;
+      const sources = step.args.slice(0, -1);
+      const from = step.flags.from;
+      if (from !== undefined) {
+        const j = stageNamed(from);
+        if (j < 0 && !/^\d+$/.test(from) && !/[:/]/.test(from)) problems.push(`${at(step)}: COPY --from=${from} names no stage`);
+        else if (j >= i) problems.push(`${at(step)}: COPY --from=${from} names a later stage`);
+        continue;
+      }
+      for (const src of sources) {
+        if (/[*?[]/.test(src)) continue; // a pattern may match nothing on purpose
+        if (!existsSync(join(root, src))) problems.push(`${at(step)}: COPY source ${src} does not exist`);
+        else if (src !== '.' && excluded(src)) problems.push(`${at(step)}: COPY source ${src} is excluded by .dockerignore`);
+      }
+    }
+  });
+
+  // The runtime stage: the last one, what `docker build` produces without --target.
+  const runtime = stages.at(-1);
+  if (!runtime) return { problems, image: undefined };
+  const steps = runtime.steps;
+  const user = steps.filter((st) => st.keyword === 'USER').at(-1);
+  const uid = user?.args[0]?.split(':')[0];
+  // Numeric: Kubernetes' runAsNonRoot can only verify a numeric user.
+  if (!user || !/^\d+$/.test(uid) || Number(uid) === 0) problems.push(`Dockerfile: the runtime stage runs as ${user ? user.args[0] : 'root (no USER)'}, not as a numeric non-root user`);
+  else if (steps.indexOf(user) < steps.findLastIndex((st) => st.keyword === 'RUN')) problems.push(`${at(user)}: a RUN after USER in the runtime stage runs as that user; set USER last`);
+  for (const st of steps) {
+    if (/\btsx\b/.test(st.raw)) problems.push(`${at(st)}: the runtime stage mentions tsx (a TypeScript loader at run time)`);
+    if (st.keyword === 'RUN' && /\bnpm (ci|install|i)\b/.test(st.raw) && !/--omit[= ]dev/.test(st.raw)) problems.push(`${at(st)}: npm installs dev dependencies in the runtime stage`);
+  }
+
+  // What it holds: the tree scripts/stage-runtime.mjs laid out in a build stage, copied whole.
+  let image;
+  const workdir = steps.filter((st) => st.keyword === 'WORKDIR').at(-1)?.args[0] ?? '/';
+  for (const st of steps.filter((x) => x.keyword === 'COPY' && x.flags.from !== undefined)) {
+    const j = stageNamed(st.flags.from);
+    const src = posix.normalize(`${st.args[0]}/`);
+    const staging = j < 0 ? undefined : lineage(j).flatMap((x) => x.steps).find((x) => x.keyword === 'RUN' && x.raw.includes('scripts/stage-runtime.mjs'));
+    const stagedDir = staging && /scripts\/stage-runtime\.mjs\s+(\S+)/.exec(staging.raw)?.[1];
+    if (!stagedDir || posix.normalize(`${stagedDir}/`) !== src) {
+      problems.push(`${at(st)}: the runtime stage copies ${st.args[0]} from ${st.flags.from}; it takes only the tree scripts/stage-runtime.mjs stages (bundles, console, runtime node_modules)`);
+      continue;
+    }
+    if (!/\bnpm run build\b|scripts\/build\.mjs/.test(staging.raw.split('scripts/stage-runtime.mjs')[0]) && !lineage(j).flatMap((x) => x.steps).some((x) => x !== staging && x.keyword === 'RUN' && /\bnpm run build\b|scripts\/build\.mjs/.test(x.raw))) {
+      problems.push(`${at(staging)}: stages the runtime tree without building it first (npm run build)`);
+    }
+    const dest = posix.resolve(workdir, st.args.at(-1));
+    image = { workdir, dirs: [...RUNTIME_DIRS.map((d) => posix.join(dest, d)), posix.join(dest, 'node_modules')] };
+  }
+  if (!image) problems.push('Dockerfile: the runtime stage does not copy the staged runtime tree (scripts/stage-runtime.mjs)');
+
+  // The entrypoint picks a service by TWOWAY_SERVICE: the same services, and their bundles.
+  const ep = steps.filter((st) => st.keyword === 'ENTRYPOINT').at(-1);
+  const epCopy = ep && steps.find((st) => st.keyword === 'COPY' && st.flags.from === undefined && posix.resolve(workdir, st.args.at(-1)) === ep.args[0]);
+  if (!ep) problems.push('Dockerfile: the runtime stage has no ENTRYPOINT');
+  else if (!epCopy) problems.push(`${at(ep)}: the entrypoint ${ep.args[0]} is not copied from the build context`);
+  else if (existsSync(join(root, epCopy.args[0]))) {
+    const script = readFileSync(join(root, epCopy.args[0]), 'utf8');
+    const listed = /^\s*([a-z|-]+)\)\s*$/m.exec(script)?.[1]?.split('|').sort() ?? [];
+    if (JSON.stringify(listed) !== JSON.stringify([...SERVICES].sort())) problems.push(`${epCopy.args[0]}: TWOWAY_SERVICE accepts [${listed}], not the services [${[...SERVICES].sort()}]`);
+    if (!script.includes(serviceBundle('${TWOWAY_SERVICE}'))) problems.push(`${epCopy.args[0]}: does not run ${serviceBundle('${TWOWAY_SERVICE}')}`);
+    if (/\btsx\b/.test(script.replace(/^#.*$/gm, ''))) problems.push(`${epCopy.args[0]}: runs tsx (a TypeScript loader at run time)`);
+  }
+  return { problems, image };
+}
+
 // ---------- invariants
 
 const matches = (selector, labels) => !!selector && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
@@ -148,7 +282,7 @@ function portOf(container, ref) {
  * The invariants twoway's manifests must keep. `docs` is one rendered target; `externalSecrets` the
  * Secrets it references without containing; `namespace` the one every namespaced object must be in.
  */
-export function checkDocs(docs, { externalSecrets = [], namespace, requireImageTags = true, root = repoRoot } = {}) {
+export function checkDocs(docs, { externalSecrets = [], namespace, requireImageTags = true, root = repoRoot, image = checkDockerfile({ root }).image } = {}) {
   const problems = [];
   const bad = (obj, msg) => problems.push(`${obj.kind}/${obj.metadata?.name}: ${msg}`);
   const byKind = (k) => docs.filter((d) => d.kind === k);
@@ -229,13 +363,18 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
       }
 
       if (c.image && TWOWAY_IMAGE.test(c.image)) {
-        // One image for all services: the command names the service, and its entry point must exist.
-        const m = /^services\/([a-z-]+)\/src\/main\.ts$/.exec(c.command?.[3] ?? '');
-        const cmdOk = c.command?.[0] === 'node' && c.command?.[1] === '--import' && c.command?.[2] === 'tsx' && m;
-        if (!cmdOk) bad(w, `${cid} command is not node --import tsx services/<name>/src/main.ts`);
+        // One image for all services: the command runs the service's bundle with plain node (no
+        // TypeScript loader), a bundle the build makes and the image holds.
+        const cmd = c.command ?? [];
+        const path = cmd.at(-1) ?? '';
+        const flags = cmd.slice(1, -1);
+        const m = /^services\/([a-z-]+)\/dist\/main\.js$/.exec(path);
+        const loader = flags.find((f) => LOADER_FLAGS.some((l) => f === l || f.startsWith(`${l}=`)));
+        if (cmd[0] !== 'node' || !m || !flags.every((f) => f.startsWith('--')) || loader) bad(w, `${cid} command is not node [--flags] services/<name>/dist/main.js${loader ? ` (${loader} loads code at run time)` : ''}`);
         else {
           const service = m[1];
-          if (!existsSync(join(root, 'services', service, 'src', 'main.ts'))) bad(w, `${cid} runs services/${service}/src/main.ts, which does not exist`);
+          if (!SERVICES.includes(service) || serviceBundle(service) !== path || !existsSync(join(root, BUILD_TARGETS[service].entry))) bad(w, `${cid} runs ${path}, which the build does not make`);
+          else if (image && !imageHolds(image, posix.resolve(c.workingDir ?? image.workdir, path))) bad(w, `${cid} runs ${path}, which the image does not hold (Dockerfile)`);
           if (service !== w.metadata.name) bad(w, `${cid} runs ${service} but the workload is named ${w.metadata.name}`);
           const http = portOf(c, 'http');
           if (!http) bad(w, `${cid} has no port named http`);
@@ -439,7 +578,7 @@ export function checkDocs(docs, { externalSecrets = [], namespace, requireImageT
 
 /** Everything, for the command line and the test. */
 export function validateAll() {
-  const result = { files: checkFiles(), targets: {} };
+  const result = { files: [...checkFiles(), ...checkDockerfile().problems], targets: {} };
   if (!kubectlAvailable()) return { ...result, kubectl: false };
   for (const t of TARGETS) {
     const docs = render(t);

@@ -2,7 +2,8 @@
 // the mistakes they exist for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 // @ts-expect-error plain ESM script without type declarations
@@ -106,7 +107,10 @@ describe('infra/validate.mjs catches', () => {
     ['TWOWAY_MQTT_WSS_PORT not the container port', (d) => (find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT = '8885'), /TWOWAY_MQTT_WSS_PORT 8885 is not its mqtt-wss port \(8884\)/],
     ['a wss port while the listener is off', (d) => delete find(d, 'ConfigMap', 'broker-config').data.TWOWAY_MQTT_WSS_PORT, /has a mqtt-wss port but TWOWAY_MQTT_WSS_PORT is not set/],
     ['the wss port closed by the NetworkPolicy', (d) => (find(d, 'NetworkPolicy', 'broker').spec.ingress[0].ports = [{ port: 8883, protocol: 'TCP' }]), /mqtt-wss port 8884 is not open to devices/],
-    ['a command for a service that does not exist', (d) => (container(d, 'audit').command[3] = 'services/nope/src/main.ts'), /runs services\/nope\/src\/main.ts, which does not exist/],
+    ['a command for a service the build does not make', (d) => (container(d, 'audit').command = ['node', 'services/nope/dist/main.js']), /audit runs services\/nope\/dist\/main.js, which the build does not make/],
+    ['a command that runs the TypeScript sources', (d) => (container(d, 'broker').command = ['node', '--import', 'tsx', 'services/broker/src/main.ts']), /broker command is not node \[--flags\] services\/<name>\/dist\/main.js/],
+    ['a loader flag before the bundle', (d) => (container(d, 'broker').command = ['node', '--import=tsx', 'services/broker/dist/main.js']), /broker command is not .* \(--import=tsx loads code at run time\)/],
+    ['a command outside the image', (d) => (container(d, 'gateway').workingDir = '/srv'), /gateway runs services\/gateway\/dist\/main.js, which the image does not hold/],
   ];
   for (const [what, mutate, expected] of cases) {
     it(what, () => {
@@ -121,5 +125,62 @@ describe('infra/validate.mjs catches', () => {
     const docs = structuredClone(baseObjects());
     container(docs, 'broker').ports[0].containerPort = '8883';
     assert.ok(v.checkSchemas(docs).some((p: string) => /Deployment\/broker: schema: .*containerPort must be integer/.test(p)), v.checkSchemas(docs).join('\n'));
+  });
+});
+
+describe('the Dockerfile, checked offline (infra/validate.mjs checkDockerfile)', () => {
+  const text = readFileSync(join(v.repoRoot, 'Dockerfile'), 'utf8');
+
+  it('passes dockerfile-utils and every check; the runtime stage holds the bundles the manifests run', () => {
+    const { problems, image } = v.checkDockerfile();
+    assert.deepEqual(problems, []);
+    assert.equal(image.workdir, '/app');
+    for (const s of ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway']) assert.ok(v.imageHolds(image, `/app/services/${s}/dist/main.js`), s);
+    assert.ok(v.imageHolds(image, '/app/node_modules/better-sqlite3/package.json'));
+    assert.equal(v.imageHolds(image, '/app/services/broker/src/main.ts'), false);
+  });
+
+  it('reads .dockerignore as docker does: patterns, ** and excluded parents', () => {
+    const excluded = v.dockerignoreOf();
+    for (const p of ['.git', 'node_modules', 'services/broker/node_modules/x', 'services/broker/dist/main.js', 'infra/k8s/base', 'pki/root/ca.pem', 'data', 'test/data/x']) assert.equal(excluded(p), true, p);
+    for (const p of ['Dockerfile', 'scripts/build.mjs', 'infra/docker/entrypoint.sh', 'services/broker/src/main.ts']) assert.equal(excluded(p), false, p);
+  });
+
+  const cases: [string, (t: string) => string, RegExp][] = [
+    ['an unknown instruction', (t) => t.replace('VOLUME ["/data"]', 'VOLUMES ["/data"]'), /Dockerfile:\d+: Unknown instruction: VOLUMES/],
+    ['an unknown COPY flag', (t) => t.replace('COPY --from=build', 'COPY --form=build'), /Unknown flag: form/],
+    ['a runtime stage without USER', (t) => t.replace('USER 1000:1000\n', ''), /the runtime stage runs as root \(no USER\)/],
+    ['a runtime stage as root', (t) => t.replace('USER 1000:1000', 'USER 0'), /the runtime stage runs as 0, not as a numeric non-root user/],
+    ['a user by name', (t) => t.replace('USER 1000:1000', 'USER node'), /runs as node, not as a numeric non-root user/],
+    ['a COPY source that does not exist', (t) => t.replace('COPY infra/docker/entrypoint.sh', 'COPY infra/docker/start.sh'), /COPY source infra\/docker\/start.sh does not exist/],
+    ['a COPY source .dockerignore leaves out', (t) => t.replace('COPY infra/docker/entrypoint.sh /usr/local/bin/twoway-entrypoint', 'COPY infra/docker/entrypoint.sh /usr/local/bin/twoway-entrypoint\nCOPY infra/k8s /etc/k8s'), /COPY source infra\/k8s is excluded by .dockerignore/],
+    ['COPY --from a stage that does not exist', (t) => t.replace('COPY --from=build /runtime/', 'COPY --from=bulid /runtime/'), /COPY --from=bulid names no stage/],
+    ['the whole workspace install in the runtime stage', (t) => t.replace('COPY --from=build /runtime/ ./', 'COPY --from=build /runtime/ ./\nCOPY --from=deps /app/node_modules ./node_modules'), /copies \/app\/node_modules from deps; it takes only the tree scripts\/stage-runtime.mjs stages/],
+    ['npm ci with dev dependencies in the runtime stage', (t) => t.replace('RUN chmod 0555', 'RUN npm ci && chmod 0555'), /npm installs dev dependencies in the runtime stage/],
+    ['tsx in the runtime stage', (t) => t.replace('ENV NODE_ENV=production', 'ENV NODE_OPTIONS=--import=tsx NODE_ENV=production'), /the runtime stage mentions tsx/],
+    ['staging without a build', (t) => t.replace('RUN npm run build \\\n && node scripts/stage-runtime.mjs /runtime', 'RUN node scripts/stage-runtime.mjs /runtime'), /stages the runtime tree without building it first/],
+    ['a single stage', (t) => 'FROM node:20-bookworm-slim\nWORKDIR /app\nCOPY . .\nUSER 1000\nENTRYPOINT ["node"]\n', /not a multi-stage build/],
+  ];
+  for (const [what, mutate, expected] of cases) {
+    it(`catches ${what}`, () => {
+      const mutated = mutate(text);
+      assert.ok(mutated !== text, 'the mutation applies');
+      const { problems } = v.checkDockerfile({ text: mutated });
+      assert.ok(problems.some((p: string) => expected.test(p)), `expected ${expected} in:\n${problems.join('\n')}`);
+    });
+  }
+
+  it('catches an entrypoint that runs the sources or misses a service', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'twoway-dockerfile-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    mkdirSync(join(root, 'infra/docker'), { recursive: true });
+    writeFileSync(join(root, 'Dockerfile'), text);
+    writeFileSync(join(root, '.dockerignore'), readFileSync(join(v.repoRoot, '.dockerignore')));
+    const entrypoint = readFileSync(join(v.repoRoot, 'infra/docker/entrypoint.sh'), 'utf8');
+    writeFileSync(join(root, 'infra/docker/entrypoint.sh'), entrypoint.replace('|audit)', ')').replace(/exec node .*main\.js"/, 'exec node --import tsx "services/${TWOWAY_SERVICE}/src/main.ts"'));
+    const { problems } = v.checkDockerfile({ root });
+    for (const expected of [/TWOWAY_SERVICE accepts \[account-settings,broker,cert-registry,gateway\], not the services/, /does not run services\/\$\{TWOWAY_SERVICE\}\/dist\/main.js/, /entrypoint.sh: runs tsx/]) {
+      assert.ok(problems.some((p: string) => expected.test(p)), `expected ${expected} in:\n${problems.join('\n')}`);
+    }
   });
 });

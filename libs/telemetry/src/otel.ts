@@ -13,7 +13,7 @@ export async function startTelemetry(service: string, enabled: boolean): Promise
   let sdk: { shutdown(): Promise<void> } | undefined;
   if (enabled) {
     process.env.OTEL_SERVICE_NAME ??= `twoway-${service}`;
-    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    const { NodeSDK } = await import('./otel-sdk.js');
     const s = new NodeSDK({});
     s.start();
     sdk = s;
@@ -42,7 +42,7 @@ export interface InMemoryTracing {
  * in memory instead of exported. One per process (the API's globals).
  */
 export async function startInMemoryTracing(): Promise<InMemoryTracing> {
-  const { node, tracing } = await import('@opentelemetry/sdk-node');
+  const { node, tracing } = await import('./otel-sdk.js');
   const exporter = new tracing.InMemorySpanExporter();
   const provider = new node.NodeTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
   provider.register();

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
 import { freePort } from './ports.js';
+import { entryFromEnv, serviceArgs, type Entry } from './service-entry.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -30,6 +31,8 @@ export interface DeploymentOptions {
   nodeArgs?: Record<string, string[]>;
   /** Also append every process's output to `<logDir>/<name>.log` (kept after the run). */
   logDir?: string;
+  /** Run the services from source (tsx) or from their bundles (default: TWOWAY_TEST_ENTRY, else source). */
+  entry?: Entry;
 }
 
 export interface BrokerReplica {
@@ -39,8 +42,6 @@ export interface BrokerReplica {
   httpUrl: string;
   proc: OwnedProcess;
 }
-
-const serviceMain = (name: string) => ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
 
 async function ready(url: string, proc: OwnedProcess, what: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -63,7 +64,11 @@ export class Deployment {
   private certFile = '';
   private keyFile = '';
 
-  private constructor(private readonly o: DeploymentOptions) {}
+  private readonly entry: Entry;
+
+  private constructor(private readonly o: DeploymentOptions) {
+    this.entry = o.entry ?? entryFromEnv();
+  }
 
   static async start(o: DeploymentOptions): Promise<Deployment> {
     const d = new Deployment(o);
@@ -81,7 +86,7 @@ export class Deployment {
   }
 
   private spawn(name: string, env: NodeJS.ProcessEnv): OwnedProcess {
-    const args = [...(this.o.nodeArgs?.[name] ?? []), ...serviceMain(name.startsWith('broker') ? 'broker' : name)];
+    const args = [...(this.o.nodeArgs?.[name] ?? []), ...serviceArgs(name.startsWith('broker') ? 'broker' : name, this.entry)];
     const proc = OwnedProcess.spawn(name, process.execPath, args, { cwd: repoRoot, env });
     if (this.o.logDir) {
       const out = createWriteStream(join(this.o.logDir, `${name}.log`), { flags: 'a' });

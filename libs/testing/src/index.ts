@@ -1,6 +1,8 @@
 // @twoway/testing: real servers for tests (nats-server, PostgreSQL), ports, waiting, owned processes.
 export { freePort, waitFor } from './ports.js';
 export { OwnedProcess, MissingBinaryError, runToEnd } from './process.js';
+export { serviceArgs, cliArgs, entryFromEnv, EntryError } from './service-entry.js';
+export type { Entry } from './service-entry.js';
 export { NatsServer } from './nats-server.js';
 export { NatsCluster } from './nats-cluster.js';
 export type { NatsConnInfo } from './nats-cluster.js';

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
 import { freePort, waitFor } from './ports.js';
+import { cliArgs, entryFromEnv, serviceArgs, type Entry } from './service-entry.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -16,6 +17,8 @@ export interface SystemOptions {
   /** Create the demo account (default false: tests set up what they need). */
   demo?: boolean;
   dataDir?: string;
+  /** `twoway up` from source (tsx) or from the bundles, which then start the bundled services (default: TWOWAY_TEST_ENTRY, else source). */
+  entry?: Entry;
 }
 
 export class System {
@@ -27,6 +30,7 @@ export class System {
     readonly brokerHttpUrl: string,
     readonly token: string,
     private readonly ownsDir: boolean,
+    readonly entry: Entry,
   ) {}
 
   static async start(o: SystemOptions = {}): Promise<System> {
@@ -51,10 +55,11 @@ export class System {
     };
     delete env.TWOWAY_NATS_URL;
     delete env.NODE_TEST_CONTEXT; // children are not tests
-    const args = [join(repoRoot, 'apps/cli/bin/twoway.mjs'), 'up', '--data-dir', dataDir, ...(o.demo ? [] : ['--no-demo'])];
+    const entry = o.entry ?? entryFromEnv();
+    const args = [...cliArgs(entry), 'up', '--data-dir', dataDir, ...(o.demo ? [] : ['--no-demo'])];
     // Its own process group, so that stop() can end every service even if `up` itself is killed.
     const proc = OwnedProcess.spawn('twoway up', process.execPath, args, { cwd: repoRoot, env, detached: true });
-    const sys = new System(proc, dataDir, `http://127.0.0.1:${ports.TWOWAY_HTTP_PORT}`, ports.TWOWAY_MQTT_PORT, `http://127.0.0.1:${ports.TWOWAY_BROKER_HTTP_PORT}`, token, !o.dataDir);
+    const sys = new System(proc, dataDir, `http://127.0.0.1:${ports.TWOWAY_HTTP_PORT}`, ports.TWOWAY_MQTT_PORT, `http://127.0.0.1:${ports.TWOWAY_BROKER_HTTP_PORT}`, token, !o.dataDir, entry);
     try {
       await waitFor(
         () => {
@@ -99,7 +104,7 @@ export class System {
     // Given ports restart a replica where its devices expect it (benchmarks of rolling restarts).
     const mqttPort = at.mqttPort ?? (await freePort());
     const httpPort = at.httpPort ?? (await freePort());
-    const proc = OwnedProcess.spawn('broker replica', process.execPath, ['--import', 'tsx', join(repoRoot, 'services/broker/src/main.ts')], {
+    const proc = OwnedProcess.spawn('broker replica', process.execPath, serviceArgs('broker', this.entry), {
       cwd: repoRoot,
       env: {
         ...process.env,

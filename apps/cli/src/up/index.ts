@@ -4,7 +4,7 @@
 // the device examples (pki/device.env). Ctrl-C stops everything.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,23 @@ NATS, TWOWAY_TLS_CERT_FILE/TWOWAY_TLS_KEY_FILE for your own server certificate).
 TWOWAY_EMBEDDED_NATS_PORT (default: first free port from 4222), TWOWAY_<SERVICE>_HTTP_PORT and
 TWOWAY_<SERVICE>_DB_URL (e.g. TWOWAY_AUDIT_DB_URL=postgres://…) for one service.`;
 
-const repoRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
+const here = fileURLToPath(import.meta.url);
+// From source this module is apps/cli/src/up/index.ts; bundled (scripts/build.mjs) it is a chunk
+// under apps/cli/dist/. Either way the installation root is above apps/cli.
+const repoRoot = resolve(here.slice(0, here.lastIndexOf(`${sep}apps${sep}cli${sep}`)));
 const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway'] as const;
+
+/**
+ * How each service is started: the command run from source starts the sources through tsx (no build
+ * step in development); the bundled command starts the bundled services, which `npm run build` made
+ * alongside it, with plain node.
+ */
+function serviceArgs(name: string): string[] {
+  if (here.endsWith('.ts')) return ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
+  const bundle = join(repoRoot, 'services', name, 'dist/main.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} does not exist: run \`npm run build\` (or run twoway from source)`);
+  return [bundle];
+}
 
 async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -125,7 +140,7 @@ export async function run(argv: string[]): Promise<number> {
       sup.start({
         name,
         command: process.execPath,
-        args: ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')],
+        args: serviceArgs(name),
         env,
         cwd: repoRoot,
         logFile: join(logsDir, `${name}.log`),

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The production build (`npm run build`): each service and the `twoway` command bundled ahead of time by
+// esbuild into ESM with source maps, run by plain `node` with no TypeScript loader:
+//   services/<name>/dist/main.js     node --enable-source-maps services/<name>/dist/main.js
+//   apps/cli/dist/twoway.js          node apps/cli/dist/twoway.js <command>
+// Workspace libs and pure-JS packages are inside the bundles; the packages in EXTERNAL
+// (scripts/build-targets.mjs says why) stay in node_modules and are all the runtime image installs
+// (scripts/stage-runtime.mjs). Development needs no build: `twoway up` and `npm test` run the sources.
+//   node scripts/build.mjs                       every service, the CLI and the console
+//   node scripts/build.mjs cert-registry cli     only these (service names, `cli`, `console`)
+//   node scripts/build.mjs --out-root DIR ...    into DIR/services/<name>/dist, … instead of the repository
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { EXTERNAL, OPTIONAL_ABSENT, SERVICES, TARGETS } from './build-targets.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// CommonJS packages inside an ESM bundle still require() Node built-ins and the external packages;
+// resolved from the bundle's own location, so node_modules next to (or above) dist/ is found.
+const BANNER = "import { createRequire as __twowayCreateRequire } from 'node:module';\nconst require = __twowayCreateRequire(import.meta.url);";
+
+/** Build one target (a service name or `cli`) into `<outRoot>/<its outdir>`. */
+export async function buildTarget(name, { outRoot = root } = {}) {
+  const t = TARGETS[name];
+  if (!t) throw new Error(`unknown build target ${name} (one of ${Object.keys(TARGETS).join(', ')})`);
+  const outdir = join(outRoot, t.outdir);
+  await rm(outdir, { recursive: true, force: true });
+  const started = performance.now();
+  const result = await build({
+    entryPoints: { [t.name]: join(root, t.entry) },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // A dynamic import() becomes a chunk of its own, read only when reached: the OpenTelemetry SDK
+    // (more than a third of a service bundle) only with TWOWAY_OTEL_ENABLED, each CLI command on use.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    // Mappings only: stack traces (node --enable-source-maps) need no copy of the sources.
+    sourcemap: true,
+    sourcesContent: false,
+    // Bundling renames a class or function whose name collides with another module's; keepNames keeps
+    // `.name` as written, which TypeORM reads for a migration without a `name` field (ours set it, and
+    // register entities and migrations by reference, never by glob) and stack traces show.
+    keepNames: true,
+    external: [...EXTERNAL, ...OPTIONAL_ABSENT],
+    banner: { js: BANNER },
+    tsconfig: join(root, 'tsconfig.base.json'),
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // The bundles are ESM; this marks them so wherever dist/ is copied, with or without the package's
+  // own package.json next to it.
+  await mkdir(outdir, { recursive: true });
+  await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
+  // The CLI bundle starts with `#!/usr/bin/env node` (bin.ts), so it can be linked onto the PATH.
+  if (name === 'cli') await chmod(join(outdir, `${t.name}.js`), 0o755);
+  const js = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
+  const entry = js.find(([f]) => f.endsWith(`/${t.name}.js`));
+  const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  const onDemand = js.filter((x) => x !== entry).reduce((n, [, o]) => n + o.bytes, 0);
+  return { name, file: join(outdir, `${t.name}.js`), bytes: entry?.[1].bytes ?? 0, line: `${name.padEnd(17)} ${t.outdir}/${t.name}.js  ${kib(entry?.[1].bytes ?? 0)} (+ ${kib(onDemand)} of chunks loaded on demand)  ${Math.round(performance.now() - started)} ms` };
+}
+
+function buildConsole() {
+  const r = spawnSync(process.execPath, [join(root, 'apps/console/build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`the console build failed (exit ${r.status})`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values, positionals } = parseArgs({ options: { 'out-root': { type: 'string' } }, allowPositionals: true });
+  const outRoot = values['out-root'] ? resolve(values['out-root']) : root;
+  const names = positionals.length ? positionals : [...SERVICES, 'cli', 'console'];
+  const unknown = names.filter((n) => n !== 'console' && !TARGETS[n]);
+  if (outRoot !== root && names.includes('console')) {
+    console.error('build: the console is built into apps/console/dist only (name the targets with --out-root)');
+    process.exit(2);
+  }
+  if (unknown.length) {
+    console.error(`build: unknown target ${unknown.join(', ')} (one of ${[...Object.keys(TARGETS), 'console'].join(', ')})`);
+    process.exit(2);
+  }
+  try {
+    for (const n of names) {
+      if (n === 'console') buildConsole();
+      else console.log((await buildTarget(n, { outRoot })).line);
+    }
+  } catch (e) {
+    // esbuild has printed the errors with their locations already.
+    console.error(`build failed: ${e.message.split('\n')[0]}`);
+    process.exit(1);
+  }
+}
