@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
+import { restCall } from './rest.js';
 import { freePort } from './ports.js';
 import { entryFromEnv, serviceArgs, type Entry } from './service-entry.js';
 
@@ -185,19 +186,7 @@ export class Deployment {
 
   /** REST call with the provider token. */
   async api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const r = await fetch(this.apiUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON */
-    }
-    return { status: r.status, body: parsed as T };
+    return restCall<T>(this.apiUrl, this.token, method, path, body);
   }
 
   /** The last lines of every process's output, for a failing run's message. */

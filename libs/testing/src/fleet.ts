@@ -2,6 +2,7 @@
 // hundreds of sessions without the benchmark's own process being the bottleneck it measures.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ipcCall, ipcDisconnect } from './ipc.js';
 import type { LeanDevice } from './lean-mqtt.js';
 
 export interface FleetClosed {
@@ -20,19 +21,7 @@ export class Fleet {
   }
 
   private call<T>(msg: object, answer: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`fleet process exited (${code})`));
-      const on = (m: { type: string; message?: string }) => {
-        if (m.type !== answer && m.type !== 'failed') return;
-        this.child.off('message', on);
-        this.child.off('exit', onExit);
-        if (m.type === 'failed') reject(new Error(`fleet: ${m.message}`));
-        else resolve(m as T);
-      };
-      this.child.on('message', on);
-      this.child.once('exit', onExit);
-      this.child.send(msg);
-    });
+    return ipcCall<T>(this.child, msg, answer, 'fleet');
   }
 
   /**
@@ -53,11 +42,8 @@ export class Fleet {
     await this.call({ type: 'end' }, 'ended');
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.disconnect();
-    await exited;
+  stop(): Promise<void> {
+    return ipcDisconnect(this.child);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -3,6 +3,7 @@
 // measures how fast they come back after a storm, a revocation or a broker restart.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ipcCall, ipcDisconnect } from './ipc.js';
 import { wallNow } from './lean-mqtt.js';
 import type { HeldDevice, HeldStatus } from './held-fleet-worker.js';
 
@@ -25,19 +26,7 @@ export class HeldFleet {
   }
 
   private call<T>(msg: object, answer: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`fleet process exited (${code})`));
-      const on = (m: { type: string; message?: string }) => {
-        if (m.type !== answer && m.type !== 'failed') return;
-        this.child.off('message', on);
-        this.child.off('exit', onExit);
-        if (m.type === 'failed') reject(new Error(`fleet: ${m.message}`));
-        else resolve(m as T);
-      };
-      this.child.on('message', on);
-      this.child.once('exit', onExit);
-      this.child.send(msg);
-    });
+    return ipcCall<T>(this.child, msg, answer, 'fleet');
   }
 
   /** Start holding `devices` (connecting `concurrency` at a time); backoff between `minMs` and `maxMs`. */
@@ -78,11 +67,8 @@ export class HeldFleet {
     await this.call({ type: 'end' }, 'ended');
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.disconnect();
-    await exited;
+  stop(): Promise<void> {
+    return ipcDisconnect(this.child);
   }
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();

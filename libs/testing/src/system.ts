@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnedProcess } from './process.js';
+import { restCall } from './rest.js';
 import { freePort, waitFor } from './ports.js';
 import { cliArgs, entryFromEnv, serviceArgs, type Entry } from './service-entry.js';
 
@@ -141,19 +142,7 @@ export class System {
 
   /** REST call with the provider token (or another); returns status and parsed body. */
   async api<T = any>(method: string, path: string, body?: unknown, token = this.token): Promise<{ status: number; body: T }> {
-    const r = await fetch(this.apiUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON (csv, ndjson) */
-    }
-    return { status: r.status, body: parsed as T };
+    return restCall<T>(this.apiUrl, token, method, path, body);
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@ import { DeliverPolicy, type ConsumerMessages, type JsMsg, type MsgHdrs } from '
 import { Streams } from '@twoway/contracts';
 import { MessageInvalidError, type Bus } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
+import { StallWatch } from './stall-watch.js';
 
 export interface ChangesFeedOptions {
   bus: Bus;
@@ -41,15 +42,6 @@ export const CHANGE_RETRY = { firstDelayMs: 100, maxDelayMs: 5_000 };
  */
 const PULL_EXPIRES_MS = 2_000;
 const OPEN_TIMEOUT_MS = 3_000;
-/**
- * The last line of defence: heartbeats are not always missed when the consumer stops delivering (seen
- * on a 3-node cluster after a node kill: the client reconnected, the consumer's status stayed quiet,
- * and nothing arrived for minutes while readiness said all was well). Every LAG_CHECK_MS the feed
- * compares the stream's last sequence with the last change it applied; behind for STUCK_AFTER_MS
- * without any progress, it opens a new consumer after the last applied change.
- */
-export const LAG_CHECK_MS = 1_000;
-export const STUCK_AFTER_MS = 3_000;
 
 export class ChangesFeed {
   private messages: ConsumerMessages | undefined;
@@ -71,46 +63,27 @@ export class ChangesFeed {
     f.processedSeq = info.state.last_seq;
     f.messages = await f.open(info.state.last_seq + 1);
     f.done = f.run();
-    f.lagTimer = setInterval(() => void f.checkLag(), o.lagCheckMs ?? LAG_CHECK_MS);
-    f.lagTimer.unref();
+    // The last line of defence: a consumer can go silent without missing heartbeats (stall-watch.ts).
+    f.stall = new StallWatch({
+      last: () => f.streamLastSeq(),
+      applied: () => f.processedSeq,
+      paused: () => f.stopped || f.blocked || !f.messages,
+      onStuck: (info) => {
+        f.o.log.warn({ processedSeq: info.applied, streamLastSeq: info.last, behindMs: info.behindMs }, 'change feed behind the stream without progress: opening a new consumer');
+        f.reopen = true;
+        f.messages?.stop();
+      },
+      ...(o.lagCheckMs ? { everyMs: o.lagCheckMs } : {}),
+      ...(o.stuckAfterMs ? { stuckAfterMs: o.stuckAfterMs } : {}),
+    });
+    f.stall.start();
     return f;
   }
 
-  private lagTimer?: NodeJS.Timeout;
-  private checking = false;
-  /** When the feed was first seen behind the stream with no progress since (0: not behind). */
-  private behindSince = 0;
-  private seenProcessed = 0;
+  private stall?: StallWatch;
   /** New consumers opened because the feed was behind without progress. */
-  stuckReopens = 0;
-
-  private async checkLag(): Promise<void> {
-    if (this.stopped || this.blocked || this.checking || !this.messages) return;
-    this.checking = true;
-    try {
-      const last = await this.streamLastSeq();
-      const now = Date.now();
-      if (last <= this.processedSeq || this.processedSeq !== this.seenProcessed) {
-        // Caught up, or making progress (a large change takes a while to apply).
-        this.behindSince = last <= this.processedSeq ? 0 : now;
-        this.seenProcessed = this.processedSeq;
-        return;
-      }
-      if (!this.behindSince) {
-        this.behindSince = now;
-        return;
-      }
-      if (now - this.behindSince < (this.o.stuckAfterMs ?? STUCK_AFTER_MS)) return;
-      this.o.log.warn({ processedSeq: this.processedSeq, streamLastSeq: last, behindMs: now - this.behindSince }, 'change feed behind the stream without progress: opening a new consumer');
-      this.behindSince = 0;
-      this.stuckReopens += 1;
-      this.reopen = true;
-      this.messages.stop();
-    } catch {
-      /* no stream info (no leader, NATS away): nothing to compare; the next check tries again */
-    } finally {
-      this.checking = false;
-    }
+  get stuckReopens(): number {
+    return this.stall?.stalls ?? 0;
   }
 
   private open(fromSeq: number): Promise<ConsumerMessages> {
@@ -267,7 +240,7 @@ export class ChangesFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.stall?.stop();
     this.wake?.();
     this.messages?.stop();
     await this.done;

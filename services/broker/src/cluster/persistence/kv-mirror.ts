@@ -4,6 +4,7 @@
 import { headers as natsHeaders, type KV, type KvEntry, type NatsConnection, type QueuedIterator, type JetStreamClient } from 'nats';
 import type { ClusterLog } from '../nats-mq-emitter.js';
 import { isWrongLastSequence } from './jetstream.js';
+import { StallWatch } from '../../nats/stall-watch.js';
 
 export interface Mirrored<T> {
   value: T;
@@ -28,14 +29,6 @@ export interface KvMirrorOptions<T> {
   stuckAfterMs?: number;
 }
 
-/**
- * A watch can stop delivering without ending (seen on a 3-node cluster after a node kill: writes were
- * acknowledged, the watch stayed silent for minutes). Every LAG_CHECK_MS the mirror compares the
- * bucket's last revision with the last one it applied; behind for STUCK_AFTER_MS without progress, it
- * watches again from the next revision.
- */
-const LAG_CHECK_MS = 1_000;
-const STUCK_AFTER_MS = 3_000;
 
 export class KvWriteConflictError extends Error {
   override name = 'KvWriteConflictError';
@@ -66,12 +59,11 @@ export class KvMirror<T> {
   }
 
   private restarting = false;
-  private lagTimer?: NodeJS.Timeout;
-  private checking = false;
-  private behindSince = 0;
-  private seenApplied = 0;
+  private stall?: StallWatch;
   /** Watches started again because the mirror was behind without progress. */
-  stuckRestarts = 0;
+  get stuckRestarts(): number {
+    return this.stall?.stalls ?? 0;
+  }
 
   private async start(): Promise<void> {
     let initialized!: () => void;
@@ -79,40 +71,26 @@ export class KvMirror<T> {
     await this.follow({ initializedFn: () => initialized() });
     // An empty bucket reports initialization at once; otherwise after the last current value.
     await ready;
-    this.lagTimer = setInterval(() => void this.checkLag(), this.opts.lagCheckMs ?? LAG_CHECK_MS);
-    this.lagTimer.unref();
-  }
-
-  private async checkLag(): Promise<void> {
-    if (this.stopping || this.restarting || this.checking) return;
-    this.checking = true;
-    try {
-      const status = await this.opts.kv.status();
-      const last = (status as unknown as { streamInfo: { state: { last_seq: number } } }).streamInfo.state.last_seq;
-      const now = Date.now();
-      if (last <= this.applied || this.applied !== this.seenApplied) {
-        this.behindSince = last <= this.applied ? 0 : now;
-        this.seenApplied = this.applied;
-        return;
-      }
-      if (!this.behindSince) {
-        this.behindSince = now;
-        return;
-      }
-      if (now - this.behindSince < (this.opts.stuckAfterMs ?? STUCK_AFTER_MS)) return;
-      this.opts.log.warn({ bucket: this.opts.bucket, applied: this.applied, lastRevision: last }, `${this.opts.what} watch behind the bucket without progress: watching again from the next revision`);
-      this.behindSince = 0;
-      this.stuckRestarts += 1;
-      this.restarting = true;
-      this.watch.stop();
-      await this.following;
-      if (!this.stopping) await this.follow({ resumeFromRevision: this.applied + 1 });
-    } catch {
-      /* no bucket status (no leader, NATS away): the next check tries again */
-    } finally {
-      this.restarting = false;
-      this.checking = false;
-    }
+    // A watch can stop delivering without ending (stall-watch.ts): watch again from the next revision.
+    this.stall = new StallWatch({
+      last: async () => ((await this.opts.kv.status()) as unknown as { streamInfo: { state: { last_seq: number } } }).streamInfo.state.last_seq,
+      applied: () => this.applied,
+      paused: () => this.stopping || this.restarting,
+      onStuck: async (info) => {
+        this.opts.log.warn({ bucket: this.opts.bucket, applied: info.applied, lastRevision: info.last }, `${this.opts.what} watch behind the bucket without progress: watching again from the next revision`);
+        this.restarting = true;
+        try {
+          this.watch.stop();
+          await this.following;
+          if (!this.stopping) await this.follow({ resumeFromRevision: this.applied + 1 });
+        } finally {
+          this.restarting = false;
+        }
+      },
+      ...(this.opts.lagCheckMs ? { everyMs: this.opts.lagCheckMs } : {}),
+      ...(this.opts.stuckAfterMs ? { stuckAfterMs: this.opts.stuckAfterMs } : {}),
+    });
+    this.stall.start();
   }
 
   private async follow(opts: Parameters<KV['watch']>[0]): Promise<void> {
@@ -255,7 +233,7 @@ export class KvMirror<T> {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.stall?.stop();
     this.watch.stop();
     await this.following;
   }
