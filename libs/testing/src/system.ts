@@ -34,7 +34,22 @@ export class System {
     readonly entry: Entry,
   ) {}
 
+  /**
+   * A port probed free can be taken by another test's server before `up` binds it (many suites run at
+   * once on a shared machine): a start that failed on EADDRINUSE is tried again on other ports, up to
+   * three times. Any other failure is reported at once, with every service's log.
+   */
   static async start(o: SystemOptions = {}): Promise<System> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await System.startOnce(o);
+      } catch (e) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((e as Error).message)) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(o: SystemOptions): Promise<System> {
     const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'twoway-e2e-')));
     const ports = {
       TWOWAY_HTTP_PORT: await freePort(),
@@ -70,8 +85,10 @@ export class System {
         { timeoutMs: 90_000, everyMs: 100, what: 'twoway up to report ready' },
       );
     } catch (e) {
+      // The logs first: stop() removes a data dir this system created.
+      const logs = await sys.serviceLogs();
       await sys.stop();
-      throw new Error(`${(e as Error).message}\n--- twoway up output ---\n${proc.log}\n${await sys.serviceLogs()}`);
+      throw new Error(`${(e as Error).message}\n--- twoway up output ---\n${proc.log}\n${logs}`);
     }
     return sys;
   }
