@@ -30,6 +30,7 @@ const ROWS: Row[] = [
   { op: 'post /api/v1/accounts/{id}/certificates', write: 'certificates.write', body: () => ({ name: 'intruder', usage: 'MUTUAL_AUTHENTICATION', certificate: INTRUDER_PEM }) },
   { op: 'get /api/v1/accounts/{id}/certificates', write: 'read' },
   { op: 'get /api/v1/accounts/{id}/certificates/{certId}', write: 'read' },
+  { op: 'get /api/v1/accounts/{id}/certificates/{certId}/sessions', write: 'read' },
   { op: 'patch /api/v1/accounts/{id}/certificates/{certId}', write: 'certificates.write', body: () => ({ status: 'REVOKED' }) },
   { op: 'delete /api/v1/accounts/{id}/certificates/{certId}', write: 'certificates.write' },
   { op: 'get /api/v1/accounts/{id}/audit', write: 'read' },
