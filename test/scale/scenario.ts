@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect, JSONCodec, type NatsConnection } from 'nats';
 import { auditSubject, ConnectReasons } from '@twoway/contracts';
+import { summary } from '../bench/support.js';
 import { craftCertificateDer, Ext, EKU, testKey, toPem, type KeyPair, type NameSpec } from '@twoway/pki';
 import { Deployment, HeldFleet, NatsCluster, Postgres, cpuDelta, openLean, processTreeStats, tempDir, waitFor, wallNow, type HeldDevice, type HeldStatus, type TreeStats } from '@twoway/testing';
 
@@ -43,10 +44,6 @@ export interface Row {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
-}
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
 interface Pki {
@@ -310,7 +307,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const mine = ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.atMs - sent);
       if (s.up !== o.sessions - below) throw new Error(`${phase}: ${s.up} sessions up, expected ${o.sessions - below}: a session not below ${group} was ended`);
       const perReplica = new Set(ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.source));
-      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock (ms resolution), from sending the PATCH, p50/p99/max`, `${fmt(pct(mine, 50))} / ${fmt(pct(mine, 99))} / ${fmt(Math.max(...mine))} ms (the PATCH answered after ${fmt(t0 - sent)} ms; ${perReplica.size} replicas)`);
+      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock (ms resolution), from sending the PATCH, p50/p99/max`, `${fmt(summary(mine).p50)} / ${fmt(summary(mine).p99)} / ${fmt(summary(mine).max)} ms (the PATCH answered after ${fmt(t0 - sent)} ms; ${perReplica.size} replicas)`);
       row(phase, 'as the devices saw it: all closed, from sending the PATCH', `${fmt(s.lastChangeMs - sent)} ms`);
       // Devices below it keep trying: each try must be refused for the suspension, nothing else.
       await sleep(3_000);

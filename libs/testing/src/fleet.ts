@@ -2,7 +2,7 @@
 // hundreds of sessions without the benchmark's own process being the bottleneck it measures.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ipcCall, ipcDisconnect } from './ipc.js';
+import { WorkerProcess } from './ipc.js';
 import type { LeanDevice } from './lean-mqtt.js';
 
 export interface FleetClosed {
@@ -12,16 +12,14 @@ export interface FleetClosed {
   open: number;
 }
 
-export class Fleet {
-  private constructor(private readonly child: ChildProcess) {}
+export class Fleet extends WorkerProcess {
+  private constructor(child: ChildProcess) {
+    super(child, 'fleet');
+  }
 
   static start(): Fleet {
     const child = fork(fileURLToPath(new URL('./fleet-worker.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Fleet(child);
-  }
-
-  private call<T>(msg: object, answer: string): Promise<T> {
-    return ipcCall<T>(this.child, msg, answer, 'fleet');
   }
 
   /**
@@ -35,18 +33,5 @@ export class Fleet {
   /** Wait (at most `timeoutMs`) until the server has closed every session. */
   collect(timeoutMs: number): Promise<FleetClosed> {
     return this.call({ type: 'collect', timeoutMs }, 'closed');
-  }
-
-  /** Close whatever is still open. */
-  async end(): Promise<void> {
-    await this.call({ type: 'end' }, 'ended');
-  }
-
-  stop(): Promise<void> {
-    return ipcDisconnect(this.child);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }

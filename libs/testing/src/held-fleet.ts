@@ -3,14 +3,16 @@
 // measures how fast they come back after a storm, a revocation or a broker restart.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ipcCall, ipcDisconnect } from './ipc.js';
+import { WorkerProcess } from './ipc.js';
 import { wallNow } from './lean-mqtt.js';
 import type { HeldDevice, HeldStatus } from './held-fleet-worker.js';
 
 export type { HeldDevice, HeldStatus } from './held-fleet-worker.js';
 
-export class HeldFleet {
-  private constructor(private readonly child: ChildProcess) {}
+export class HeldFleet extends WorkerProcess {
+  private constructor(child: ChildProcess) {
+    super(child, 'fleet');
+  }
 
   static start(): HeldFleet {
     // A large heap: ten thousand TLS sessions with their contexts.
@@ -19,14 +21,6 @@ export class HeldFleet {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new HeldFleet(child);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  private call<T>(msg: object, answer: string): Promise<T> {
-    return ipcCall<T>(this.child, msg, answer, 'fleet');
   }
 
   /** Start holding `devices` (connecting `concurrency` at a time); backoff between `minMs` and `maxMs`. */
@@ -61,16 +55,5 @@ export class HeldFleet {
       if (wallNow() > end) throw new Error(`fleet: ${what} not reached within ${timeoutMs} ms: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, everyMs));
     }
-  }
-
-  async end(): Promise<void> {
-    await this.call({ type: 'end' }, 'ended');
-  }
-
-  stop(): Promise<void> {
-    return ipcDisconnect(this.child);
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
