@@ -14,6 +14,10 @@ export const commonSettings = {
   }),
   dataDir: setting({ env: 'TWOWAY_DATA_DIR', kind: 'path', default: DEFAULT_DATA_DIR, doc: 'Directory for SQLite files, the dev PKI and NATS storage' }),
   logLevel: setting({ env: 'TWOWAY_LOG_LEVEL', kind: 'string', default: 'info', doc: 'pino log level (trace, debug, info, warn, error)' }),
+  natsStartTimeoutMs: setting({
+    env: 'TWOWAY_NATS_START_TIMEOUT_MS', kind: 'int', default: 60_000, min: 0,
+    doc: 'At start, how long a service waits for JetStream to answer (a cluster forming, a leader being elected) before it exits',
+  }),
   natsRequestTimeoutMs: setting({ env: 'TWOWAY_NATS_REQUEST_TIMEOUT_MS', kind: 'int', default: 2000, min: 50, doc: 'Timeout of a NATS request to another service' }),
   otelEnabled: setting({ env: 'TWOWAY_OTEL_ENABLED', kind: 'bool', default: false, doc: 'Export traces and metrics with OpenTelemetry (OTLP endpoint from OTEL_EXPORTER_OTLP_ENDPOINT)' }),
 };

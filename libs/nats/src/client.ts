@@ -23,6 +23,7 @@ import { RequestLimiter, type RequestLimits } from './request-limiter.js';
 
 /** Per subject served, unless BusOptions or serve() say otherwise (docs/limits.md). */
 export const DEFAULT_SERVE_LIMITS: RequestLimits = { maxConcurrent: 32, maxQueued: 256 };
+import { whileJetStreamForms, type FormingOptions } from './forming.js';
 import { planReplicas, replicasFor, streamInfoOrUndefined, updateKeepingReplicas } from './replicas.js';
 
 /** Span attributes of a NATS operation (OpenTelemetry messaging conventions); set only when recording. */
@@ -69,6 +70,8 @@ export interface BusOptions {
   serveLimits?: RequestLimits;
   /** Replicas of the streams `ensureStreams` creates (TWOWAY_NATS_REPLICAS); default 1. */
   streamReplicas?: number;
+  /** How long `ensureStreams` waits out a forming JetStream cluster (TWOWAY_NATS_START_TIMEOUT_MS); default 60 s. */
+  startTimeoutMs?: number;
 }
 
 export interface ServeOptions {
@@ -136,9 +139,19 @@ export class Bus {
   /**
    * Create or update the two streams. Idempotent; every service calls it at start. Replicas: created
    * with `replicas` (else the bus's `streamReplicas`, else 1), raised when that is higher, never
-   * lowered (see replicas.ts); the other limits are re-applied every time.
+   * lowered (see replicas.ts); the other limits are re-applied every time. While JetStream is still
+   * forming (no meta leader, too few peers) it tries again, up to `startTimeoutMs`.
    */
   async ensureStreams(opts: { auditMaxAgeMs?: number; auditMaxBytes?: number; replicas?: number } = {}): Promise<void> {
+    await whileJetStreamForms(() => this.ensureStreamsOnce(opts), this.forming('streams'));
+  }
+
+  /** Options of `whileJetStreamForms` for this bus's start (also for the KV buckets a service opens). */
+  forming(what: string): FormingOptions {
+    return { timeoutMs: this.opts.startTimeoutMs ?? 60_000, what, ...(this.opts.log ? { log: this.opts.log } : {}) };
+  }
+
+  private async ensureStreamsOnce(opts: { auditMaxAgeMs?: number; auditMaxBytes?: number; replicas?: number }): Promise<void> {
     const jsm = await this.jsm();
     const ns = 1_000_000;
     const wanted = replicasFor(this.nc, opts.replicas ?? this.opts.streamReplicas ?? 1, this.opts.log);

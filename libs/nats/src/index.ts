@@ -6,3 +6,5 @@ export type { RequestLimits, Admission } from './request-limiter.js';
 export { encode, decode, MessageInvalidError } from './codec.js';
 export { ensureStreamReplicas, kvStreamName, planReplicas, replicasFor } from './replicas.js';
 export type { ReplicaAction, ReplicaPlan, ReplicaLog } from './replicas.js';
+export { isFormingError, whileJetStreamForms } from './forming.js';
+export type { FormingOptions } from './forming.js';

@@ -64,3 +64,39 @@ it('a single nats-server: a setting of 3 keeps an existing R1 stream working ins
   assert.equal(await replicasOf(bus, Streams.Changes.name), 1);
   assert.ok(warned.length > 0, 'the operator is told');
 });
+
+it('a start while the cluster has no JetStream quorum waits for it instead of failing (services started with NATS)', async (t) => {
+  const cluster = await NatsCluster.start();
+  t.after(() => cluster.stop());
+  // Two of three nodes away: no meta leader, so every JetStream API call times out or has no responder.
+  await cluster.killNode(1);
+  await cluster.killNode(2);
+  const waited: string[] = [];
+  const bus = await Bus.connect({
+    servers: cluster.urlOf(0), name: 'forming', startTimeoutMs: 60_000, requestTimeoutMs: 1000,
+    log: { warn: (_o, m) => waited.push(m), error: () => undefined },
+  });
+  t.after(() => bus.stop());
+  const started = bus.ensureStreams({ replicas: 3 });
+  let settled = false;
+  void started.then(() => (settled = true), () => (settled = true));
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(settled, false, 'no answer without quorum: still waiting, not failed');
+  await cluster.restartNode(1);
+  await cluster.restartNode(2);
+  await started;
+  assert.ok(waited.includes('JetStream not ready yet (cluster forming?): trying again'), `it waited: ${waited.join('; ')}`);
+  assert.equal(await replicasOf(bus, Streams.Changes.name), 3);
+});
+
+it('a start gives up after TWOWAY_NATS_START_TIMEOUT_MS with the JetStream error', async (t) => {
+  const cluster = await NatsCluster.start();
+  t.after(() => cluster.stop());
+  await cluster.killNode(1);
+  await cluster.killNode(2);
+  const bus = await Bus.connect({ servers: cluster.urlOf(0), name: 'forming-timeout', startTimeoutMs: 3000, requestTimeoutMs: 500, log: { warn: () => undefined, error: () => undefined } });
+  t.after(() => bus.stop());
+  const t0 = Date.now();
+  await assert.rejects(bus.ensureStreams({ replicas: 3 }), (e: { code?: string; message?: string }) => e.code === 'TIMEOUT' || e.code === '503' || /timeout|unavailable/i.test(String(e.message)));
+  assert.ok(Date.now() - t0 < 15_000);
+});

@@ -37,6 +37,10 @@ export class NatsCluster {
   get urls(): string[] {
     return this.nodes.map((n) => `nats://127.0.0.1:${n.port}`);
   }
+  /** One node's client URL (a client that must stay on that node). */
+  urlOf(i: number): string {
+    return `nats://127.0.0.1:${this.node(i).port}`;
+  }
   get size(): number {
     return this.nodes.length;
   }

@@ -78,6 +78,7 @@ export class AccountSettingsService {
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
         serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
         streamReplicas: cfg.natsReplicas,
+        startTimeoutMs: cfg.natsStartTimeoutMs,
         log,
         onStatus: (s) => log.warn({ status: s }, 'NATS connection status'),
       });

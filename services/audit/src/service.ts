@@ -63,6 +63,7 @@ export class AuditService {
         name: 'twoway-audit',
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
         streamReplicas: cfg.natsReplicas,
+        startTimeoutMs: cfg.natsStartTimeoutMs,
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });

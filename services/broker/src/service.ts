@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { ConnectReasons } from '@twoway/contracts';
-import { Bus } from '@twoway/nats';
+import { Bus, whileJetStreamForms } from '@twoway/nats';
 import type { Logger } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
 import { AuditSpill } from './audit/audit-spill.js';
@@ -58,7 +58,8 @@ export type ClusterFactory = (ctx: {
  * retained messages, persistent sessions' subscriptions and queues, QoS 2 state and wills.
  */
 export const natsCluster: ClusterFactory = async ({ nc, replicaId, log, cfg, onDropped, onFailed }) => {
-  const store = await createNatsPersistence({
+  // A failed open closes what it opened, so trying again while JetStream forms starts from nothing.
+  const store = await whileJetStreamForms(() => createNatsPersistence({
     nc,
     replicaId,
     log,
@@ -66,7 +67,7 @@ export const natsCluster: ClusterFactory = async ({ nc, replicaId, log, cfg, onD
     limits: { queueMaxMessages: cfg.mqttQueueMaxMessages, queueMaxBytes: cfg.mqttQueueMaxBytes, queueExpiryMs: cfg.mqttQueueExpiryMs },
     onDropped,
     onWatchEnded: (what, err) => onFailed(`session store: ${what}`, err),
-  });
+  }), { timeoutMs: cfg.natsStartTimeoutMs, what: 'session store', log });
   await store.sync();
   const mq = createNatsMqEmitter({ nc, replicaId, log, onSubscriptionClosed: (err) => onFailed('MQTT forward subscription', err) });
   await mq.ready();
@@ -136,6 +137,7 @@ export class Broker {
       name: `twoway-broker-${brokerId}`,
       requestTimeoutMs: cfg.natsRequestTimeoutMs,
       streamReplicas: cfg.natsReplicas,
+      startTimeoutMs: cfg.natsStartTimeoutMs,
       log,
       onStatus: (s) => {
         if (s === 'disconnected') {

@@ -61,6 +61,7 @@ export class CertRegistryService {
         requestTimeoutMs: cfg.natsRequestTimeoutMs,
         serveLimits: { maxConcurrent: cfg.natsMaxConcurrent, maxQueued: cfg.natsMaxQueued },
         streamReplicas: cfg.natsReplicas,
+        startTimeoutMs: cfg.natsStartTimeoutMs,
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
