@@ -5,10 +5,25 @@
 // other), one NATS node killed during traffic and a revocation. Every decision is checked by the run.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '@twoway/testing';
 import { runScale, table } from './scenario.js';
+
+/** One log line, short: time, level, message and the error's message (pino JSON), not the stack. */
+function brief(line: string): string {
+  try {
+    const { time, level, msg, err, ...rest } = JSON.parse(line) as { time?: string; level?: number; msg?: string; err?: { message?: string; code?: string } } & Record<string, unknown>;
+    delete rest.service;
+    delete rest.pid;
+    delete rest.hostname;
+    const error = err ? ` [${err.code ?? ''}${err.code ? ' ' : ''}${err.message ?? ''}]` : '';
+    return `${time?.slice(11) ?? ''} ${level ?? ''} ${msg ?? ''}${error} ${JSON.stringify(rest)}`.slice(0, 300);
+  } catch {
+    return line.slice(0, 300);
+  }
+}
 
 describe('fleet scale, reduced', () => {
   // Its own bound: a deployment of 9 processes and 500 TLS sessions takes minutes on 2 shared cores.
@@ -35,9 +50,12 @@ describe('fleet scale, reduced', () => {
       for (const f of await readdir(logs.path)) {
         const text = await readFile(join(logs.path, f), 'utf8');
         const keep = text.split('\n').filter((l) => l && !/connect (not decided|undecidable|rejected)/.test(l)).slice(-40);
-        notes.push(`--- ${f} ---`, ...keep.map((l) => l.slice(0, 400)));
+        notes.push(`--- ${f} ---`, ...keep.map(brief));
       }
-      throw new Error(`${e.message}\n${notes.join('\n')}`);
+      // The whole logs outlive the test's temporary directory, for a closer look.
+      const kept = join(tmpdir(), `twoway-scale-e2e-logs-${Date.now()}`);
+      await cp(logs.path, kept, { recursive: true }).catch(() => undefined);
+      throw new Error(`${e.message}\n(all process logs in ${kept})\n${notes.join('\n')}`);
     });
     console.log(table(r.rows));
     assert.ok(r.trustSetPemBytes > 1_048_576, `the trust set is larger than NATS max_payload (${r.trustSetPemBytes} bytes of PEM)`);
