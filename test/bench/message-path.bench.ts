@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { System, OwnedProcess, freePort, waitFor } from '@twoway/testing';
 import { RawMqtt } from './raw-mqtt.js';
+import { runMessageLoad } from './message-load.js';
 import { fmt } from './support.js';
 
 const { values } = parseArgs({
@@ -137,56 +138,22 @@ async function measure(t: Target, qos: 0 | 1): Promise<Run> {
   const subs = await Promise.all(t.subPorts.map((p, i) => RawMqtt.open(p, `${id}-sub-${i}`, username, password)));
   for (const s of subs) await s.subscribe('bench/+/data', qos);
   const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, (_, i) => RawMqtt.open(t.pubPort, `${id}-pub-${i}`, username, password)));
-  const payload = Buffer.alloc(PAYLOAD, 0x61);
-  const packets = pubs.map((_, i) => RawMqtt.publishPacket(`bench/p${i}/data`, payload, qos));
-  // Every subscriber gets every message (the subscriptions are in place: SUBACK came back).
-  let sent = 0;
-  const sentBy = pubs.map(() => 0);
-  let stopped = false;
-  const delivered = () => subs.reduce((n, s) => n + s.received, 0);
-  const pump = () => {
-    if (stopped) return;
-    const slowest = Math.min(...subs.map((s) => s.received));
-    for (let i = 0; i < pubs.length; i++) {
-      const p = pubs[i]!;
-      p.socket.cork();
-      // Round-robin in small steps so no publisher takes the whole window.
-      let budget = 16;
-      while (budget-- > 0 && sent - slowest < WINDOW && (qos === 0 || sentBy[i]! - p.acked < INFLIGHT)) {
-        p.publish(packets[i]!, qos);
-        sentBy[i]!++;
-        sent++;
-      }
-      p.socket.uncork();
-    }
-  };
-  for (const c of [...subs, ...pubs]) c.onProgress = pump;
-  // QoS 0 publishers hear nothing back: a timer keeps them going when the window is open.
-  const kick = setInterval(pump, 1);
-  pump();
-  await new Promise((r) => setTimeout(r, WARMUP * 1000));
   const pids = t.pids();
-  const cpu0 = new Map(pids.map((p) => [p, cpuMs(p)]));
-  const bench0 = process.cpuUsage();
-  const d0 = delivered();
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const d1 = delivered();
-  const t1 = performance.now();
-  const bench1 = process.cpuUsage(bench0);
+  let cpu0 = new Map<number, number>();
   const cpuByLabel: Record<string, number> = {};
-  for (const p of pids) {
-    const l = label(p) ?? 'other';
-    cpuByLabel[l] = (cpuByLabel[l] ?? 0) + cpuMs(p) - cpu0.get(p)!;
-  }
-  stopped = true;
-  clearInterval(kick);
-  for (const c of [...pubs, ...subs]) c.end();
-  const n = d1 - d0;
+  const r = await runMessageLoad(pubs, subs, { qos, window: WINDOW, inflight: INFLIGHT, payload: PAYLOAD, warmupMs: WARMUP * 1000, seconds: SECONDS }, {
+    start: () => void (cpu0 = new Map(pids.map((p) => [p, cpuMs(p)]))),
+    stop: () => {
+      for (const p of pids) {
+        const l = label(p) ?? 'other';
+        cpuByLabel[l] = (cpuByLabel[l] ?? 0) + cpuMs(p) - cpu0.get(p)!;
+      }
+    },
+  });
   const serverCpu = Object.values(cpuByLabel).reduce((a, b) => a + b, 0);
   // Let the brokers drain what is in flight before the next run.
   await new Promise((r) => setTimeout(r, 500));
-  return { rate: (n / (t1 - t0)) * 1000, cpuMsPerKMsg: (serverCpu / n) * 1000, cpuByLabel, benchCpuPct: ((bench1.user + bench1.system) / 1000 / (t1 - t0)) * 100 };
+  return { rate: r.rate, cpuMsPerKMsg: (serverCpu / r.delivered) * 1000, cpuByLabel, benchCpuPct: r.benchCpuPct };
 }
 
 const results = new Map<string, Run[]>();

@@ -2,7 +2,8 @@
 // SUBSCRIBE, a parser that only frames packets. The `mqtt` package costs several times the broker's
 // own work per message, which on a shared 2-core machine would be measured as broker throughput.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connectPacket, fixedHeader } from '@twoway/testing';
+import { connect as tlsConnect } from 'node:tls';
+import { connectPacket, deviceContext, fixedHeader, type LeanDevice } from '@twoway/testing';
 
 const PUBLISH = 3;
 const PUBACK = 4;
@@ -25,9 +26,18 @@ export class RawMqtt {
     socket.on('data', (d: Buffer) => this.read(d));
   }
 
-  static async open(port: number, clientId: string, username: string, password: string): Promise<RawMqtt> {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  static open(port: number, clientId: string, username: string, password: string): Promise<RawMqtt> {
+    return RawMqtt.handshake(netConnect({ host: '127.0.0.1', port }), 'connect', clientId, username, password);
+  }
+
+  /** Over TLS with the device's client certificate (mutual TLS), as a device connects. */
+  static openTls(d: LeanDevice): Promise<RawMqtt> {
+    const socket = tlsConnect({ host: d.host, port: d.port, servername: d.servername, secureContext: deviceContext(d) });
+    return RawMqtt.handshake(socket, 'secureConnect', d.clientId, d.username, d.password);
+  }
+
+  private static async handshake(socket: Socket, ready: 'connect' | 'secureConnect', clientId: string, username: string, password: string): Promise<RawMqtt> {
+    await new Promise<void>((resolve, reject) => socket.once(ready, resolve).once('error', reject));
     const c = new RawMqtt(socket);
     const code = await new Promise<number>((resolve, reject) => {
       c.connack = resolve;

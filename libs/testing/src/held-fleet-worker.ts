@@ -1,7 +1,7 @@
 // The child process behind `HeldFleet` (held-fleet.ts): thousands of devices that behave as devices
 // in the field do. Each holds one live session, and when the server ends it (a revocation, a broker
-// restart) or refuses it, reconnects after a jittered exponential backoff, moving to the next broker
-// in its list on every attempt. The parent asks for counts; this process does all socket work so the
+// restart) or refuses it, reconnects after a jittered exponential backoff, moving to another broker
+// of its list, chosen at random, on every failed attempt (as a load balancer spreads new connections). The parent asks for counts; this process does all socket work so the
 // parent's timestamps are not delayed by it.
 //   parent → { type: 'hold', devices, concurrency, minMs, maxMs }   ← { type: 'holding', n }
 //   parent → { type: 'status' }                                       ← { type: 'status', ...Status }
@@ -62,6 +62,16 @@ function backoff(s: Slot): number {
   return cap / 2 + Math.random() * (cap / 2);
 }
 
+/**
+ * After a failure, any other broker at random, as a load balancer would send a new connection. Moving
+ * to "the next one" instead would stack every device of a rolling restart onto the broker restarted
+ * last (all sessions on one replica, then all down at once when it restarts).
+ */
+function moveOn(s: Slot): void {
+  const n = s.d.ports.length;
+  if (n > 1) s.portIndex += 1 + Math.floor(Math.random() * (n - 1));
+}
+
 function schedule(s: Slot, delayMs: number): void {
   if (!holding) return;
   s.timer = setTimeout(() => {
@@ -88,7 +98,7 @@ async function connect(s: Slot): Promise<void> {
       bump(st.refused, String(session.returnCode));
       session.socket.destroy();
       s.attempt += 1;
-      s.portIndex += 1;
+      moveOn(s);
       schedule(s, backoff(s));
       return;
     }
@@ -109,7 +119,7 @@ async function connect(s: Slot): Promise<void> {
   } catch (e) {
     bump(st.failed, (e as Error).message.replace(/\d+/g, 'N').slice(0, 60));
     s.attempt += 1;
-    s.portIndex += 1;
+    moveOn(s);
     schedule(s, backoff(s));
   } finally {
     inFlight -= 1;

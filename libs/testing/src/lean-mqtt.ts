@@ -59,7 +59,8 @@ export function connectPacket(clientId: string, username: string, password: stri
 
 // Parsing the key and certificates costs milliseconds a connect; a fleet shares one device identity.
 const contexts = new Map<string, SecureContext>();
-function contextOf(d: LeanDevice): SecureContext {
+/** The TLS context of a device identity (CA, chain, key), made once per identity. */
+export function deviceContext(d: Pick<LeanDevice, 'ca' | 'cert' | 'key'>): SecureContext {
   const k = `${d.ca}\0${d.cert}\0${d.key}`;
   let c = contexts.get(k);
   if (!c) contexts.set(k, (c = createSecureContext({ ca: d.ca, cert: d.cert, key: d.key, minVersion: 'TLSv1.2' })));
@@ -71,7 +72,7 @@ export function openLean(d: LeanDevice, timeoutMs = 10_000): Promise<LeanSession
   return new Promise((resolve, reject) => {
     let closedAt: (t: number) => void = () => undefined;
     const closed = new Promise<number>((r) => (closedAt = r));
-    const socket = tlsConnect({ host: d.host, port: d.port, servername: d.servername, secureContext: contextOf(d) });
+    const socket = tlsConnect({ host: d.host, port: d.port, servername: d.servername, secureContext: deviceContext(d) });
     socket.setNoDelay(true);
     const timer = setTimeout(() => fail(new Error(`no CONNACK within ${timeoutMs} ms`)), timeoutMs);
     let buf = Buffer.alloc(0);

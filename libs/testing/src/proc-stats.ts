@@ -70,3 +70,19 @@ export function cpuDelta(before: TreeStats, after: TreeStats): Record<string, nu
   for (const [k, v] of Object.entries(after.cpuMs)) d[k] = before.pid[k] === after.pid[k] ? Math.max(0, v - (before.cpuMs[k] ?? 0)) : v;
   return d;
 }
+
+/** The process `root` and all its live descendants (e.g. to pin a whole system to one core). */
+export async function treePids(root: number): Promise<number[]> {
+  const all = await snapshot();
+  const children = new Map<number, number[]>();
+  for (const [pid, s] of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (!all.has(pid)) continue;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
