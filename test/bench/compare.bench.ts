@@ -297,8 +297,7 @@ if (PROFILE_DIR) {
       }
       const h = await held(s, HELD);
       record('held', s, h.kibPerSession);
-      record('idle', s, h.idleMiB);
-      note(`run ${run + 1}/${RUNS} ${s.name}: c=1 ${fmt(c1.cpuMs)} ms, c=${CONCURRENCY} ${fmt(c64.cpuMs)} ms ${fmt(c64.perSecond)}/s, held ${fmt(h.kibPerSession)} KiB, idle ${fmt(h.idleMiB)} MiB (load ${loadavg()[0]!.toFixed(1)})`);
+      note(`run ${run + 1}/${RUNS} ${s.name}: c=1 ${fmt(c1.cpuMs)} ms, c=${CONCURRENCY} ${fmt(c64.cpuMs)} ms ${fmt(c64.perSecond)}/s, held ${fmt(h.kibPerSession)} KiB (load ${loadavg()[0]!.toFixed(1)})`);
     }
   }
 
