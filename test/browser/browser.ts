@@ -44,12 +44,15 @@ export async function layoutProblems(page: Page): Promise<string[]> {
     const px = (r: DOMRect): string => `[${Math.round(r.left)}..${Math.round(r.right)}]×[${Math.round(r.top)}..${Math.round(r.bottom)}]`;
     const outOfSight = (el: HTMLElement, r: DOMRect, s: CSSStyleDeclaration): boolean =>
       (r.width === 0 && r.height === 0) || s.visibility === 'hidden' || (r.width <= 1 && r.height <= 1 && s.clip !== 'auto') || r.bottom + window.scrollY <= 0 || !!el.closest('[hidden], [inert]');
-    /** A shadow drawn by the container's background, or a scrollbar that takes room on that axis. */
+    /**
+     * A scroll shadow (gradients in the background, some of them attached to the content, `local`, so
+     * they uncover the shadow at the edge with more), or a scrollbar that takes room on that axis.
+     */
     const cued = (c: HTMLElement, axis: 'x' | 'y'): boolean => {
       const cs = getComputedStyle(c);
       const borders = axis === 'x' ? parseFloat(cs.borderTopWidth) + parseFloat(cs.borderBottomWidth) : parseFloat(cs.borderLeftWidth) + parseFloat(cs.borderRightWidth);
       const bar = axis === 'x' ? c.offsetHeight - c.clientHeight - borders : c.offsetWidth - c.clientWidth - borders;
-      return /gradient/.test(cs.backgroundImage) || bar > 2;
+      return (/gradient/.test(cs.backgroundImage) && /local/.test(cs.backgroundAttachment)) || bar > 2;
     };
     const controls = document.querySelectorAll<HTMLElement>('button, a[href], input, select, textarea, summary, [role="switch"], [role="button"]');
     for (const el of Array.from(controls)) {
