@@ -21,9 +21,11 @@ export const CONSOLE_DIST = 'apps/console/dist';
  * - pg: TypeORM loads its drivers with `require(name)`, a name esbuild cannot follow, so the driver
  *   must be on disk anyway (better-sqlite3 is loaded the same way);
  * - aedes-persistence: the broker loads it through createRequire, which esbuild does not follow, so
- *   aedes must import that same copy.
+ *   aedes must import that same copy;
+ * - swagger-ui-dist: not code of ours but the files the gateway serves to browsers for the API
+ *   reference (/api/v1/docs), read from the package's directory.
  */
-export const EXTERNAL = ['better-sqlite3', 'pg', 'aedes-persistence'];
+export const EXTERNAL = ['better-sqlite3', 'pg', 'aedes-persistence', 'swagger-ui-dist'];
 
 /**
  * Optional packages that are absent on purpose: native speed-ups of ws and pg, and TypeORM's other
@@ -42,10 +44,15 @@ export const OPTIONAL_ABSENT = [
  */
 export const KEEP_ONLY = {
   'better-sqlite3': ['package.json', 'LICENSE', 'lib', 'build/Release/better_sqlite3.node'],
+  // Of the API reference's package, the two files the page loads (no source maps, no other bundles).
+  'swagger-ui-dist': ['package.json', 'LICENSE', 'NOTICE', 'swagger-ui-bundle.js', 'swagger-ui.css'],
 };
 
-/** Dependencies used only while installing (prebuild-install fetches better-sqlite3's binary). */
-export const INSTALL_ONLY = ['prebuild-install'];
+/**
+ * Dependencies used only while installing: prebuild-install fetches better-sqlite3's binary;
+ * @scarf/scarf is swagger-ui-dist's install-time report, which the install does not even run.
+ */
+export const INSTALL_ONLY = ['prebuild-install', '@scarf/scarf'];
 
 /** Everything the runtime stage holds besides node_modules, relative to the repository and to /app. */
 export const RUNTIME_DIRS = [...SERVICES.map((s) => TARGETS[s].outdir), TARGETS.cli.outdir, CONSOLE_DIST];

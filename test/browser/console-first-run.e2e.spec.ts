@@ -2,8 +2,9 @@
 // account), at 1280×800 and at 390×844: sign in with the token, open the demo account, read how to
 // connect a device and download the server CA (and connect with exactly the command it shows), add a
 // chain file split into entries, suspend the intermediate from its row after a confirmation that
-// counts the live session it ends, see the refusal and its reason in the audit view, and restore it.
-// The page never scrolls sideways. Screenshots go to test-results/console-first-run/.
+// counts the live session it ends, see the refusal and its reason in the audit view, export the audit
+// as CSV, and restore it. At every step the page never scrolls sideways and no control is cut.
+// Screenshots go to test-results/console-first-run/.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -16,7 +17,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { parsePemCertificates } from '@twoway/pki';
 import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
 import { tryConnect, type ConnectResult } from '../e2e/support/mqtt.js';
-import { launch, needsChromium, pageWidth } from './browser.js';
+import { launch, layoutProblems, needsChromium } from './browser.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shots = `${repo}test-results/console-first-run`;
@@ -55,10 +56,9 @@ describe('console first run against the real system', { skip: needsChromium, tim
       await page.setViewportSize({ width, height });
       const narrow = width < 860;
       const shot = (name: string) => page.screenshot({ path: `${shots}/${width}-${name}.png` });
-      /** No sideways scrolling of the page, at every step. */
+      /** No sideways scrolling of the page and no control cut, at every step. */
       const fits = async (where: string) => {
-        const [scroll, inner] = await pageWidth(page);
-        assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
+        assert.deepEqual(await layoutProblems(page), [], `${where} at ${width}×${height}`);
       };
       const go = async (label: string) => {
         if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
@@ -153,6 +153,20 @@ describe('console first run against the real system', { skip: needsChromium, tim
       await page.locator('tr[data-audit-type="session.ended"]', { hasText: `${demo.username}-${width}` }).getByText('SESSION_CERT_STATUS_CHANGED').waitFor({ timeout: 15_000 });
       await fits('audit');
       await shot('04-audit-refused');
+
+      // The audit as a spreadsheet: the console's export, fetched with the token, saved as a file.
+      const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+      assert.match(csv.suggestedFilename(), new RegExp(`^twoway-audit-${demo.accountId}-\\d{4}-\\d{2}-\\d{2}T\\d{6}\\.csv$`));
+      const lines = (await readFile((await csv.path())!, 'utf8')).split('\r\n');
+      assert.equal(
+        lines[0],
+        'id,time,type,account,outcome,reason,clientId,username,certificateFingerprint,certificateSubject,certificateId,sourceAddress,traceId,source,actorKind,actorId,actorName,detail',
+      );
+      // The refusal just seen in the view, as a row: its type, account, outcome, reason and device.
+      const rejected = lines.find((l) => l.includes(`,connect.rejected,${demo.accountId},rejected,CERT_SUSPENDED,${demo.username}-${width},${demo.username},`));
+      assert.ok(rejected, `no row for the refused connect of ${demo.username}-${width} among ${lines.length - 1} rows`);
+      assert.match(rejected, /^[0-9a-f-]{36},\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z,/);
+      await page.getByRole('status').filter({ hasText: 'Exported CSV.' }).waitFor();
 
       // Restore it from the row: the device gets in again.
       await go('Certificates');

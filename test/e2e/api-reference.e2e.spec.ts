@@ -1,17 +1,24 @@
 // The API document as served by the gateway in front of the real services: valid OpenAPI 3.0.3 for
-// a standard validator (what client generators start from), every operation documented, and the
-// readable reference at /api/v1/docs built from it without anything loaded from elsewhere.
+// a standard validator (what client generators start from), every operation documented (the
+// gateway's own routes too), and the readable reference at /api/v1/docs rendering it in Chromium
+// with nothing loaded from elsewhere. Screenshots go to test-results/api-reference/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { ApiTags, ErrorCodes } from '@twoway/contracts';
-import { System } from '@twoway/testing';
+import { ApiTags } from '@twoway/contracts';
+import { System, tempDir } from '@twoway/testing';
+import { launch, needsChromium, pageWidth } from '../browser/browser.js';
+
+const shots = fileURLToPath(new URL('../../test-results/api-reference', import.meta.url));
 
 interface Operation {
   operationId?: string;
   summary?: string;
   description?: string;
   tags?: string[];
+  security?: unknown[];
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
 }
 interface Document {
@@ -53,7 +60,10 @@ describe('API reference', { timeout: 180_000 }, () => {
       if (!op.description) problems.push(`${key}: no description`);
       if (!op.tags?.length || !op.tags.every((t) => known.has(t))) problems.push(`${key}: tags ${JSON.stringify(op.tags)} not in ApiTags`);
       const errors = Object.entries(op.responses).filter(([status]) => /^[45]/.test(status));
-      if (!errors.some(([status]) => status === '401')) problems.push(`${key}: no 401`);
+      // Only the API's own description is public (security: []); every other operation takes a token.
+      const isPublic = Array.isArray(op.security) && op.security.length === 0;
+      if (isPublic !== ['GET /api/v1/openapi.json', 'GET /api/v1/docs'].includes(key)) problems.push(`${key}: public is ${isPublic}`);
+      if (!isPublic && !errors.some(([status]) => status === '401')) problems.push(`${key}: no 401`);
       for (const [status, r] of errors) {
         if (r.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error') problems.push(`${key}: ${status} is not the error body`);
       }
@@ -71,15 +81,53 @@ describe('API reference', { timeout: 180_000 }, () => {
     assert.ok(doc.components.securitySchemes.bearer?.description);
   });
 
-  it('serves a readable, self-contained reference: every operation under its group, with its errors', async () => {
-    const r = await fetch(`${sys.apiUrl}/api/v1/docs`);
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-security-policy') ?? '', /default-src 'none'/);
-    const html = await r.text();
-    for (const t of ApiTags) assert.match(html, new RegExp(`<section class="tag" id="tag-${t.name}"><h2>${t.name}</h2>`));
-    for (const { op } of ops()) assert.ok(html.includes(`<section class="op" id="${op.operationId}">`), `${op.operationId} missing`);
-    assert.match(html, /<td>404<\/td><td><code>CERT_NOT_FOUND<\/code><\/td><td>/);
-    assert.ok(html.includes(`<td>422</td><td><code>CERT_PRIVATE_KEY_REJECTED</code></td><td>${ErrorCodes.CERT_PRIVATE_KEY_REJECTED.message}</td>`));
-    assert.doesNotMatch(html, /<script|<link|<img|\ssrc=|url\(/, 'nothing to fetch, nothing to run');
+  it('has the routes the gateway answers itself, not only those of the services behind it', () => {
+    const keys = ops().map((o) => o.key);
+    for (const own of ['GET /api/v1/connection-info', 'GET /api/v1/openapi.json', 'GET /api/v1/docs']) assert.ok(keys.includes(own), `${own} missing`);
+    assert.equal(keys.some((k) => k.includes('*')), false, 'the forwarding route is no operation');
+  });
+
+  it('renders the reference in Chromium: every group and operation, no console error, nothing fetched from elsewhere', { skip: needsChromium }, async (t) => {
+    mkdirSync(shots, { recursive: true });
+    const profile = await tempDir('twoway-chromium-');
+    const context = await launch(profile.path, { width: 1280, height: 800 });
+    t.after(async () => {
+      await context.close();
+      await profile[Symbol.asyncDispose]();
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const origin = new URL(sys.apiUrl).origin;
+    const requests: string[] = [];
+    const errors: string[] = [];
+    context.on('request', (r) => requests.push(r.url()));
+    context.on('response', (r) => {
+      if (r.status() >= 400) errors.push(`${r.status()} from ${r.url()}`);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+
+    await page.goto(`${sys.apiUrl}/api/v1/docs`);
+    const create = ops().find((o) => o.op.operationId === 'createCertificate')!.op;
+    await page.getByText(create.summary!, { exact: true }).first().waitFor();
+    for (const tag of ApiTags) await page.locator(`.opblock-tag[data-tag="${tag.name}"]`).waitFor();
+    assert.equal(await page.locator('.opblock').count(), ops().length, 'one block per operation');
+    // An operation opens with its description and its error codes.
+    await page.locator('#operations-Certificates-createCertificate .opblock-summary-control').click();
+    const opened = page.locator('#operations-Certificates-createCertificate');
+    await opened.getByText('CERT_PRIVATE_KEY_REJECTED').first().waitFor();
+    await page.screenshot({ path: `${shots}/1280-reference.png` });
+    const [scroll, inner] = await pageWidth(page);
+    assert.ok(scroll <= inner, `the page is ${scroll} px wide in a ${inner} px window`);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByText(create.summary!, { exact: true }).first().waitFor();
+    await page.screenshot({ path: `${shots}/390-reference.png` });
+
+    assert.deepEqual(errors, [], 'no console errors (a Content-Security-Policy violation is one)');
+    const elsewhere = requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+    assert.deepEqual(elsewhere, [], 'every request goes to the gateway');
+    assert.ok(requests.includes(`${origin}/api/v1/openapi.json`), 'the document was read from the gateway');
   });
 });

@@ -36,8 +36,12 @@ const ROWS: Row[] = [
   { op: 'get /api/v1/accounts/{id}/audit', write: 'read' },
   { op: 'get /api/v1/accounts/{id}/audit/stream', write: 'read' },
 ];
-/** Not account-scoped: answers about the caller only (checked separately below). */
-const UNSCOPED = new Set(['get /api/v1/whoami']);
+/**
+ * Not account-scoped (checked separately below): whoami answers about the caller only, connection-info
+ * is the same for every account; the API document and its reference need no token at all.
+ */
+const UNSCOPED = new Set(['get /api/v1/whoami', 'get /api/v1/connection-info']);
+const PUBLIC = new Set(['get /api/v1/openapi.json', 'get /api/v1/docs']);
 let INTRUDER_PEM = '';
 
 describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
@@ -90,7 +94,7 @@ describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
   it('every route of the API document has a row in this matrix', async () => {
     const doc = (await (await fetch(`${sys.apiUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const ops = Object.entries(doc.paths).flatMap(([p, m]) => Object.keys(m).map((k) => `${k} ${p}`));
-    const missing = ops.filter((o) => !UNSCOPED.has(o) && !ROWS.some((r) => r.op === o));
+    const missing = ops.filter((o) => !UNSCOPED.has(o) && !PUBLIC.has(o) && !ROWS.some((r) => r.op === o));
     assert.deepEqual(missing, [], 'routes without a tenant-isolation row');
     const stale = ROWS.filter((r) => !ops.includes(r.op)).map((r) => r.op);
     assert.deepEqual(stale, [], 'rows for routes that no longer exist');
@@ -130,5 +134,18 @@ describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
     }
     const me = await sys.api<{ principal: { role: string; accountId: string } }>('GET', '/api/v1/whoami', undefined, a.provisioner);
     assert.deepEqual([me.body.principal.role, me.body.principal.accountId], ['provisioner', a.account]);
+  });
+
+  it('connection info takes any valid token of any role and tells nothing of an account; the document and reference take none', async () => {
+    const info = async (token?: string) => {
+      const r = await fetch(`${sys.apiUrl}/api/v1/connection-info`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: r.status, text: await r.text() };
+    };
+    for (const token of [undefined, `${a.admin.slice(0, -3)}xyz`, a.expired]) assert.equal((await info(token)).status, 401);
+    const seen = await Promise.all([a.admin, a.operator, a.provisioner, b.admin].map(info));
+    assert.deepEqual(seen.map((r) => r.status), [200, 200, 200, 200]);
+    assert.equal(new Set(seen.map((r) => r.text)).size, 1, 'the same answer for every token');
+    for (const secret of [a.account, b.account, 'tenant-a', 'tenant-b']) assert.equal(seen[0]!.text.includes(secret), false, `mentions ${secret}`);
+    for (const op of PUBLIC) assert.equal((await fetch(sys.apiUrl + op.split(' ')[1]!)).status, 200, op);
   });
 });

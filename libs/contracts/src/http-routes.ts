@@ -22,6 +22,8 @@ export const ApiTags = [
   { name: 'Credentials', description: 'MQTT usernames and passwords of the devices of an account. Passwords are stored hashed and never returned.' },
   { name: 'Tokens', description: 'API tokens and their roles: `admin` (everything in its subtree), `operator` (read only), `provisioner` (certificates only). A token secret is shown once, when it is created.' },
   { name: 'Audit', description: 'Every connection attempt with its reason and every change, queried, exported (NDJSON, CSV) or followed live (Server-Sent Events).' },
+  { name: 'Connection', description: "Where this installation's devices connect (MQTT over TLS, MQTT over secure WebSocket) and the server CA they trust." },
+  { name: 'Reference', description: 'This API described: the OpenAPI document and its readable rendering. No token needed.' },
 ] as const;
 
 /** Default ports of each process (all overridable with TWOWAY_* settings). */

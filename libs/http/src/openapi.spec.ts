@@ -44,6 +44,23 @@ it("takes an operation's prose, error codes and examples from its route schema",
   await app.close();
 });
 
+it('leaves out a hidden route (a forwarder) and documents a public one without a token or authentication errors', async () => {
+  const app = await createHttpServer({ logger: createLogger('t', 'silent'), readiness: () => ({ ready: true, checks: {} }) });
+  app.all('/api/v1/*', { schema: { hide: true } }, async () => ({}));
+  app.get('/api/v1/description', { schema: { operationId: 'describe', public: true } }, async () => ({}));
+  app.get('/api/v1/secret', { schema: { operationId: 'secret' } }, async () => ({}));
+  const doc = app.apiDocument() as { paths: Record<string, Record<string, any>> };
+  assert.deepEqual(doc, (await app.inject({ method: 'GET', url: '/openapi.json' })).json(), 'the same document in-process and served');
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/description', '/api/v1/secret']);
+  const open = doc.paths['/api/v1/description']!.get;
+  assert.deepEqual(open.security, []);
+  assert.deepEqual(Object.keys(open.responses), ['200', '500', '503']);
+  const closed = doc.paths['/api/v1/secret']!.get;
+  assert.equal(closed.security, undefined, 'the document-wide bearer requirement applies');
+  assert.deepEqual(Object.keys(closed.responses), ['200', '401', '500', '503']);
+  await app.close();
+});
+
 it('writes JSON Schema as OpenAPI 3.0 accepts it: a record is additionalProperties, literals one enum', () => {
   assert.deepEqual(toOpenApiSchema(Type.Record(Type.String(), Type.Unknown())), { type: 'object', additionalProperties: {} });
   assert.deepEqual(toOpenApiSchema(Type.Union([Type.Literal('a'), Type.Literal('b')], { description: 'd' })), { description: 'd', type: 'string', enum: ['a', 'b'] });

@@ -21,11 +21,19 @@ export interface RouteDoc {
   examples?: { request?: unknown; response?: unknown };
   /** The success response where `response` does not say it all: a status without a body, other media types. */
   success?: { status?: number; description?: string; content?: Record<string, { schema?: object; example?: string }> };
+  /** Answered without a token (the API's own description): no bearer requirement, no authentication errors. */
+  public?: boolean;
+  /** Not an operation of its own, so not in the document: the gateway's forwarding of every path to its owner. */
+  hide?: boolean;
 }
 
 declare module 'fastify' {
   // Declaration merging, as @fastify/swagger does: route schemas may carry their documentation.
   interface FastifySchema extends RouteDoc {}
+  interface FastifyInstance {
+    /** This server's part of the API document: every /api route registered so far (createHttpServer). */
+    apiDocument(): object;
+  }
 }
 
 interface Op {
@@ -76,7 +84,7 @@ export function collectRoutes(app: FastifyInstance): Op[] {
   app.addHook('onRoute', (r: RouteOptions) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const m of methods) {
-      if (m === 'HEAD' || !r.url.startsWith('/api/')) continue;
+      if (m === 'HEAD' || !r.url.startsWith('/api/') || (r.schema as RouteDoc | undefined)?.hide) continue;
       ops.push({ method: m.toLowerCase(), url: r.url, schema: r.schema as Op['schema'] });
     }
   });
@@ -84,16 +92,15 @@ export function collectRoutes(app: FastifyInstance): Op[] {
 }
 
 /**
- * Errors any route under /api can answer: every one authenticates first (401), may find a
- * dependency away (503) or fail (500); with parameters or a body it validates them (400), and a
- * body can be malformed JSON or too large.
+ * Errors any route under /api can answer: every one but a public one authenticates first (401), may
+ * find a dependency away (503) or fail (500); with parameters or a body it validates them (400), and
+ * a body can be malformed JSON or too large.
  */
-export function commonErrors(s: { params?: unknown; querystring?: unknown; body?: unknown } & Record<string, unknown>): ErrorCode[] {
+export function commonErrors(s: { params?: unknown; querystring?: unknown; body?: unknown; public?: boolean } & Record<string, unknown>): ErrorCode[] {
   return [
     ...(s.params || s.querystring || s.body ? (['VALIDATION_FAILED'] as const) : []),
     ...(s.body ? (['BAD_REQUEST', 'PAYLOAD_TOO_LARGE'] as const) : []),
-    'UNAUTHENTICATED',
-    'TOKEN_EXPIRED',
+    ...(s.public ? [] : (['UNAUTHENTICATED', 'TOKEN_EXPIRED'] as const)),
     'INTERNAL',
     'UNAVAILABLE',
   ];
@@ -174,6 +181,7 @@ export function openApiDocument(service: string, ops: Op[]): object {
       tags: s.tags ?? [service],
       ...(s.summary ? { summary: s.summary } : {}),
       ...(s.description ? { description: s.description } : {}),
+      ...(s.public ? { security: [] } : {}),
       parameters,
       ...(s.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: toOpenApiSchema(s.body), ...(s.examples?.request !== undefined ? { example: s.examples.request } : {}) } } } }

@@ -40,7 +40,8 @@ export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance>
   });
   const routes = collectRoutes(app);
   // Each service's part of the API document; the gateway merges them at /api/v1/openapi.json.
-  app.get('/openapi.json', async () => openApiDocument(o.service ?? 'twoway', routes));
+  app.decorate('apiDocument', () => openApiDocument(o.service ?? 'twoway', routes));
+  app.get('/openapi.json', async () => app.apiDocument());
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = closing ? { ready: false, checks: { closing: true } } : await o.readiness();

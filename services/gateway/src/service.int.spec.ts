@@ -7,7 +7,6 @@ import { loadConfig } from '@twoway/config';
 import { ApiTags } from '@twoway/contracts';
 import { gatewaySchema } from './config.js';
 import { Gateway } from './service.js';
-import { renderApiReference } from './http/api-reference.js';
 
 async function fakeService(name: string): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify();
@@ -78,58 +77,47 @@ describe('gateway', () => {
     assert.equal((await fetch(`${gw.httpUrl}/healthz`)).status, 200);
   });
 
-  it('merges the services\' OpenAPI paths into one document, with the API\'s groups and security', async () => {
-    const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; tags: { name: string }[]; security: unknown };
+  it('merges the services\' OpenAPI paths and the gateway\'s own routes into one document, with the API\'s groups and security', async () => {
+    type Op = { operationId?: string; summary?: string; tags?: string[]; security?: unknown[]; responses: Record<string, unknown> };
+    const d = (await (await fetch(`${gw.httpUrl}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, Op>>; tags: { name: string }[]; security: unknown };
     assert.equal(d.openapi, '3.0.3');
-    assert.deepEqual(Object.keys(d.paths).sort(), ['/api/v1/account-settings', '/api/v1/cert-registry']);
+    // Every route the gateway answers itself is there; its forwarding to the owners is not an operation.
+    assert.deepEqual(Object.keys(d.paths).sort(), ['/api/v1/account-settings', '/api/v1/cert-registry', '/api/v1/connection-info', '/api/v1/docs', '/api/v1/openapi.json']);
+    const own = (path: string) => d.paths[path]!.get!;
+    assert.deepEqual(
+      ['/api/v1/connection-info', '/api/v1/openapi.json', '/api/v1/docs'].map((p) => [own(p).operationId, own(p).tags]),
+      [['getConnectionInfo', ['Connection']], ['getOpenApiDocument', ['Reference']], ['getApiReference', ['Reference']]],
+    );
+    for (const p of ['/api/v1/connection-info', '/api/v1/openapi.json', '/api/v1/docs']) assert.ok(own(p).summary, `${p} has a summary`);
+    // The document and the reference need no token; connection info does.
+    assert.deepEqual(own('/api/v1/openapi.json').security, []);
+    assert.equal('401' in own('/api/v1/openapi.json').responses, false);
+    assert.equal(own('/api/v1/connection-info').security, undefined);
+    assert.ok('401' in own('/api/v1/connection-info').responses);
     assert.deepEqual(d.tags.map((t) => t.name), ApiTags.map((t) => t.name));
     assert.deepEqual(d.security, [{ bearer: [] }]);
   });
 
-  it('renders a readable API reference from the same document: grouped, self-contained, escaping what it shows', async () => {
+  it('serves the API reference page and the library files it loads from itself, under a policy that allows nothing else', async () => {
     const r = await fetch(`${gw.httpUrl}/api/v1/docs`);
     assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type') ?? '', /text\/html/);
-    assert.match(r.headers.get('content-security-policy') ?? '', /^default-src 'none'; style-src 'unsafe-inline'/);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /^default-src 'none'; script-src 'self'; style-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-|https?:|\*/, 'no inline script or style, no other origin');
     const html = await r.text();
-    assert.match(html, /<span class="m get">GET<\/span> <code>\/api\/v1\/account-settings<\/code>/);
-    assert.match(html, /<span class="m get">GET<\/span> <code>\/api\/v1\/cert-registry<\/code>/);
-    assert.doesNotMatch(html, /<script|<link|src=|https?:\/\//, 'nothing loaded from elsewhere, no script');
-    const hostile = renderApiReference({ paths: { '/x': { get: { summary: '<script>alert(1)</script>', description: '`<img src=x>`' } } } });
-    assert.equal(hostile.includes('<script>'), false);
-    assert.equal(hostile.includes('<img'), false);
-    assert.match(hostile, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
-  });
-
-  it('renders an operation: its group, summary, parameters, body and response fields, examples and error codes', () => {
-    const html = renderApiReference({
-      tags: [{ name: 'Things', description: 'All the **things**.' }],
-      paths: {
-        '/api/v1/things/{id}': {
-          put: {
-            operationId: 'putThing',
-            summary: 'Replace a thing',
-            description: 'Replaces `it`.',
-            tags: ['Things'],
-            parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } }],
-            requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['name'], properties: { name: { type: 'string', description: 'What to call it.' }, tags: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' } } } } } }, example: { name: 'x' } } } },
-            responses: {
-              '200': { description: 'Replaced.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
-              '404': { description: '', content: { 'application/json': { examples: { THING_NOT_FOUND: { summary: 'No such thing.', value: {} } } } } },
-            },
-          },
-        },
-      },
-      components: { schemas: { Thing: { type: 'object', properties: { status: { enum: ['ON', 'OFF'], type: 'string', nullable: true } } } } },
-    });
-    assert.match(html, /<section class="tag" id="tag-Things"><h2>Things<\/h2><p>All the <strong>things<\/strong>\.<\/p>/);
-    assert.match(html, /<a href="#putThing"><span class="m put">PUT<\/span> Replace a thing<\/a>/);
-    assert.match(html, /<p>Replaces <code>it<\/code>\.<\/p>/);
-    assert.match(html, /<td><code>id<\/code><\/td><td>path<\/td><td>string<\/td><td>yes<\/td><td>max length 64<\/td>/);
-    assert.match(html, /<code>name<\/code><\/td><td>string<\/td><td>yes<\/td><td>What to call it\.<\/td>/);
-    assert.match(html, /padding-left:1.6rem"><code>key<\/code>/, 'nested fields are indented under their parent');
-    assert.match(html, /<code>status<\/code><\/td><td>&quot;ON&quot; \| &quot;OFF&quot; or null<\/td>/, 'a $ref is resolved');
-    assert.match(html, /&quot;name&quot;: &quot;x&quot;/);
-    assert.match(html, /<td>404<\/td><td><code>THING_NOT_FOUND<\/code><\/td><td>No such thing\.<\/td>/);
+    const loads = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(loads, ['data:,', '/api-reference/swagger-ui.css', '/api-reference/reference.css', '/api/v1/openapi.json', '/api-reference/swagger-ui-bundle.js', '/api-reference/start.js']);
+    assert.doesNotMatch(html, /<script>|\son\w+=|style=/, 'nothing inline');
+    for (const [file, type] of [['swagger-ui-bundle.js', /javascript/], ['swagger-ui.css', /text\/css/], ['start.js', /javascript/], ['reference.css', /text\/css/]] as const) {
+      const a = await fetch(`${gw.httpUrl}/api-reference/${file}`);
+      assert.equal(a.status, 200, file);
+      assert.match(a.headers.get('content-type') ?? '', type, file);
+      assert.ok((await a.arrayBuffer()).byteLength > 100, file);
+    }
+    // Only the listed files of the library: nothing else of the package, no way out of its directory.
+    for (const other of ['package.json', 'swagger-ui.js.map', '..%2Fpackage.json', 'index.html']) {
+      assert.equal((await fetch(`${gw.httpUrl}/api-reference/${other}`)).status, 404, other);
+    }
   });
 });

@@ -9,14 +9,12 @@ import { errorBody, ownerOf, ApiPrefix, type ServiceName } from '@twoway/contrac
 import type { Logger } from '@twoway/telemetry';
 import type { GatewayConfig } from './config.js';
 import { proxy } from './http/proxy.js';
-import { mergeOpenApi } from './http/openapi.js';
-import { renderApiReference, type ApiDocument } from './http/api-reference.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerApiReference } from './http/api-reference.js';
 import { registerConnectionInfo } from './http/connection-info.js';
 
 /** Content-Security-Policy of the console: same-origin only (no CDNs: the console works offline). */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-/** The API reference is one page with its own styles and nothing else: no script, no request elsewhere. */
-const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export class Gateway {
   private stopping?: Promise<void>;
@@ -42,18 +40,16 @@ export class Gateway {
       );
       return { ready: Object.values(checks).every((v) => v === true), checks };
     };
-    const app = await createHttpServer({ logger: deps.log, readiness });
+    const app = await createHttpServer({ logger: deps.log, readiness, service: 'gateway' });
     app.addHook('onSend', async (_req, reply) => {
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
     });
 
-    app.get(`${ApiPrefix}/openapi.json`, async () => mergeOpenApi(Object.values(upstreams)));
-    app.get(`${ApiPrefix}/docs`, async (_req, reply) => {
-      const doc = (await mergeOpenApi(Object.values(upstreams))) as ApiDocument;
-      return reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(renderApiReference(doc));
-    });
-
+    // The routes the gateway answers itself; each documents itself in its schema (libs/http), and the
+    // merged document at /api/v1/openapi.json takes them from there.
+    registerOpenApi(app, Object.values(upstreams));
+    registerApiReference(app);
     registerConnectionInfo(app, cfg, { log: deps.log, accountSettings: upstreams['account-settings'] });
 
     // Every other /api/v1 route goes to its owner untouched, body and all.
@@ -69,8 +65,9 @@ export class Gateway {
       reply.hijack();
       proxy(req.raw, reply.raw, target, cfg.upstreamTimeoutMs, (e) => deps.log.warn({ err: e, owner }, 'upstream request failed'));
     };
-    app.all(`${ApiPrefix}/*`, forward);
-    app.all(ApiPrefix, forward);
+    // Not operations of the gateway: each forwarded route is documented by its owner.
+    app.all(`${ApiPrefix}/*`, { schema: { hide: true } }, forward);
+    app.all(ApiPrefix, { schema: { hide: true } }, forward);
 
     const consoleDir = resolve(cfg.consoleDir);
     if (existsSync(consoleDir)) {

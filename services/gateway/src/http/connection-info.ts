@@ -89,12 +89,25 @@ export function registerConnectionInfo(app: FastifyInstance, cfg: GatewayConfig,
     ConnectionInfoPath,
     {
       schema: {
-        summary: 'Where devices connect, and the server CA they trust',
+        operationId: 'getConnectionInfo',
+        summary: 'Tell where devices connect, and the server CA they trust',
         description:
-          'The MQTT over TLS endpoint, the MQTT over secure WebSocket endpoint when the brokers serve one, and the CA that ' +
-          'issued the broker\'s certificate (PEM, certificates only; null when none is configured). Set by the installation: ' +
-          'TWOWAY_PUBLIC_MQTT_HOST, TWOWAY_PUBLIC_MQTT_PORT, TWOWAY_PUBLIC_MQTT_WSS_PORT, TWOWAY_SERVER_CA_FILE.',
+          'The MQTT over TLS endpoint, the MQTT over secure WebSocket endpoint when the brokers serve one (else `null`), and the CA that ' +
+          'issued the broker\'s certificate (PEM, certificates only; `null` when none is configured). Set by the installation: ' +
+          '`TWOWAY_PUBLIC_MQTT_HOST` (unset: the host this API was reached at), `TWOWAY_PUBLIC_MQTT_PORT`, `TWOWAY_PUBLIC_MQTT_WSS_PORT`, ' +
+          '`TWOWAY_SERVER_CA_FILE`. The same for every account: answered by the gateway itself. Roles: all.',
+        tags: ['Connection'],
         response: { 200: ConnectionInfo },
+        examples: {
+          response: {
+            mqtt: { host: 'mqtt.example.com', port: 8883, url: 'mqtts://mqtt.example.com:8883' },
+            wss: { host: 'mqtt.example.com', port: 8884, path: MqttWssPath, url: `wss://mqtt.example.com:8884${MqttWssPath}` },
+            serverCa: {
+              pem: '-----BEGIN CERTIFICATE-----\nMIIBlTCCATugAwIBAgIU…\n-----END CERTIFICATE-----\n',
+              certificates: [{ subject: 'CN=twoway dev root CA', fingerprint: '3f2a9c01d4e5b6a7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5', notAfter: '2035-01-01T00:00:00.000Z' }],
+            },
+          },
+        },
       },
     },
     async (req, reply) => {
