@@ -12,7 +12,7 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import { endsCertificate, type Change } from './on-status-changed.js';
+import { endsCertificate, onlyRequirementChanged, type Change } from './on-status-changed.js';
 
 export interface KickDeps {
   sessions: SessionRegistry;
@@ -165,6 +165,27 @@ export async function kick(c: Change, d: KickDeps): Promise<number> {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
     const affected = d.sessions.concernedBy(c.fingerprint, c.account);
     return endSessions(affected, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
+  }
+  if (onlyRequirementChanged(c)) {
+    // Decided again with the new requirement: a mutual-TLS session stays, a password-only one ends.
+    for (const s of d.sessions.ofCredential(c.credentialId)) {
+      if (s.facts.credential.status !== 'ok') continue;
+      s.facts = { ...s.facts, credential: { ...s.facts.credential, requireCertificate: c.requireCertificate } };
+      const detail = { credentialId: c.credentialId, change: c.change, changed: c.changed, eventId: c.eventId };
+      try {
+        const r = await redecide(s, d);
+        if (!r.ok) {
+          endSession(s, ConnectReasons.SESSION_CREDENTIAL_CHANGED, { ...detail, decision: r.reason }, d, c.timeMs);
+          ended += 1;
+        }
+      } catch (firstError) {
+        // As for a settings change: retried in the background, ended SESSION_UNDECIDABLE at the bound.
+        redecideOrEnd(s, d, { endReason: () => ConnectReasons.SESSION_CREDENTIAL_CHANGED, detail, eventTimeMs: c.timeMs, firstError }).catch((err: unknown) =>
+          d.log.error({ err, clientId: s.clientId, account: s.accountId }, 'session re-decision failed unexpectedly'),
+        );
+      }
+    }
+    return ended;
   }
   if (c.type === 'credential.changed' && c.change !== 'added') {
     // The broker keeps no password, so it cannot re-check a changed credential: the device reconnects.
