@@ -74,6 +74,10 @@ describe('console with the real system: suspend a CA, see the device drop and wh
     await edit.getByLabel(/Suspended/).check();
     await edit.getByRole('button', { name: 'Save' }).click();
     const confirm = page.getByRole('dialog', { name: 'Suspend certificate?' });
+    // Counted by the real broker: the device's session, and that it cannot come back on its password
+    // (plain TLS is off, and its credential, created with mutual TLS on, requires a certificate).
+    await confirm.getByText('1 live session on 1 broker will end, in 1 account: Browser Fleet (1)', { exact: false }).waitFor();
+    await confirm.locator('.fallback-risk').getByText('None of these devices can reconnect with its password alone', { exact: false }).waitFor();
     await shot('02-confirm-suspend');
     await confirm.getByRole('button', { name: 'Suspend certificate' }).click();
     await page.locator('tr', { hasText: 'Fleet root CA' }).getByText('Suspended').waitFor();

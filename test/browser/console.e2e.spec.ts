@@ -108,7 +108,8 @@ describe('admin console', { skip: needsChromium }, () => {
 
   it('suspends it after a confirmation that says what it affects', async () => {
     // What the brokers count for it: the confirmation says it before anything changes.
-    api.liveSessions.set(api.certificates[0]!.id, { sessions: 3, accounts: [{ accountId: 'acc_root', sessions: 2 }, { accountId: 'acc_factory', sessions: 1 }], accountsTruncated: false, replicas: 2 });
+    // One of the three devices has a credential that does not require a certificate, in an account with plain TLS on.
+    api.liveSessions.set(api.certificates[0]!.id, { sessions: 3, accounts: [{ accountId: 'acc_root', sessions: 2 }, { accountId: 'acc_factory', sessions: 1 }], accountsTruncated: false, replicas: 2, replicasWithSessions: 2, couldFallBack: 1 });
     await page.getByRole('button', { name: 'Edit Factory line 2 intermediate' }).click();
     const edit = page.getByRole('dialog', { name: 'Factory line 2 intermediate' });
     await edit.getByLabel(/Suspended/).check();
@@ -116,7 +117,11 @@ describe('admin console', { skip: needsChromium }, () => {
     await edit.getByRole('button', { name: 'Save' }).click();
     const confirm = page.getByRole('dialog', { name: 'Suspend certificate?' });
     await confirm.getByText(/every device whose certificate was issued below this intermediate CA, in Acme IoT and all its sub-accounts/).waitFor();
-    await confirm.getByText('Ends 3 live sessions now, in 2 accounts: Acme IoT (2), Factory Berlin (1) (2 broker replicas answered).').waitFor();
+    await confirm.getByText('3 live sessions on 2 brokers will end, in 2 accounts: Acme IoT (2), Factory Berlin (1) (2 broker replicas answered).', { exact: false }).waitFor();
+    await confirm
+      .locator('.fallback-risk')
+      .getByText('1 of these devices could reconnect with their password alone, because their credentials do not require a certificate and plain TLS is on in their accounts', { exact: false })
+      .waitFor();
     await shot(page, '07-confirm-suspend');
     await confirm.getByRole('button', { name: 'Suspend certificate' }).click();
     await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).getByText('Suspended').waitFor();
@@ -254,10 +259,21 @@ describe('admin console', { skip: needsChromium }, () => {
     await copyNow.getByRole('button', { name: 'I have copied it' }).click();
     await copyNow.waitFor({ state: 'detached' });
     await page.locator('tr', { hasText: 'sensor-42' }).getByText('Enabled').waitFor();
+    // Mutual TLS is on (since Settings), so the new credential requires a certificate unless told otherwise.
+    assert.equal((api.requests.find((r) => r.method === 'POST' && r.url.endsWith('/credentials'))?.body as { requireCertificate?: boolean }).requireCertificate, true);
+    await page.locator('tr', { hasText: 'sensor-42' }).getByText('Certificate required').waitFor();
     // Which certificate may use it: the account binds none, and says so (mutual TLS is on since Settings).
     await page.locator('tr', { hasText: 'sensor-42' }).getByText('Identity: Not bound').waitFor();
     await page.getByText(/Identity binding: not bound\. A device with any certificate this account trusts/).waitFor();
     await shot(page, '13-credentials');
+    // Allowing the password alone is confirmed with what it means, then the row says so.
+    await page.getByRole('button', { name: 'Allow password alone for sensor-42' }).click();
+    const allow = page.getByRole('dialog', { name: 'Allow the password alone?' });
+    await allow.getByText(/also after the CA of their certificate is suspended or revoked/).waitFor();
+    await allow.getByRole('button', { name: 'Allow password' }).click();
+    await page.locator('tr', { hasText: 'sensor-42' }).getByText('Password alone allowed').waitFor();
+    assert.deepEqual(api.requests.find((r) => r.method === 'PATCH' && r.url.includes('/credentials/'))?.body, { requireCertificate: false });
+    assert.equal(api.credentials[0]!.requireCertificate, false);
     await page.getByRole('button', { name: 'Disable sensor-42' }).click();
     await page.getByRole('dialog', { name: 'Disable credential?' }).getByRole('button', { name: 'Disable' }).click();
     await page.locator('tr', { hasText: 'sensor-42' }).getByText('Disabled').waitFor();

@@ -9,6 +9,7 @@ import {
   DEFAULT_SETTINGS,
   ErrorCodes,
   errorBody,
+  requireCertificateDefault,
   type Account,
   type AuditEvent,
   type Certificate,
@@ -236,7 +237,7 @@ export class FakeApi {
     });
     app.get('/api/v1/accounts/:id/certificates/:certId/sessions', async (req) => {
       const { cert } = findCert(req);
-      return { certificateId: cert.id, fingerprint: cert.fingerprint, ...(this.liveSessions.get(cert.id) ?? { sessions: 0, accounts: [], accountsTruncated: false, replicas: 1 }) };
+      return { certificateId: cert.id, fingerprint: cert.fingerprint, ...(this.liveSessions.get(cert.id) ?? { sessions: 0, accounts: [], accountsTruncated: false, replicas: 1, replicasWithSessions: 0, couldFallBack: 0 }) };
     });
     app.delete('/api/v1/accounts/:id/certificates/:certId', async (req, reply) => {
       const { p, acc, cert } = findCert(req, true);
@@ -249,9 +250,17 @@ export class FakeApi {
     app.get('/api/v1/accounts/:id/credentials', async (req) => ({ items: this.credentials.filter((c) => c.accountId === this.account(req).acc.id), nextCursor: null }));
     app.post('/api/v1/accounts/:id/credentials', async (req, reply) => {
       const { p, acc } = this.account(req, true);
-      const b = req.body as { username: string; password: string; enabled?: boolean; expiresAt?: string | null };
+      const b = req.body as { username: string; password: string; enabled?: boolean; expiresAt?: string | null; requireCertificate?: boolean };
       if (this.credentials.some((c) => c.accountId === acc.id && c.username === b.username)) throw new Refusal('CREDENTIAL_DUPLICATE');
-      const c: Credential = { id: `cred_${randomBytes(4).toString('hex')}`, accountId: acc.id, username: b.username, enabled: b.enabled ?? true, expiresAt: b.expiresAt ?? null, createdAt: new Date().toISOString() };
+      const c: Credential = {
+        id: `cred_${randomBytes(4).toString('hex')}`,
+        accountId: acc.id,
+        username: b.username,
+        enabled: b.enabled ?? true,
+        expiresAt: b.expiresAt ?? null,
+        createdAt: new Date().toISOString(),
+        requireCertificate: b.requireCertificate ?? requireCertificateDefault(this.settings.get(acc.id) ?? DEFAULT_SETTINGS),
+      };
       this.credentials.push(c);
       this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), after: { username: c.username } });
       return reply.code(201).send(c);

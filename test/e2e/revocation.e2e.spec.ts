@@ -97,8 +97,9 @@ describe('certificate lifecycle reaches live sessions', { timeout: 300_000 }, ()
   // reconnected without its certificate and was accepted by fallback. Suspending must shut it out.
   it('a suspended CA shuts out its devices even when they come back without a certificate (no fallback)', async () => {
     const acc = await op.account('lc-nofallback', { tls: true, mtls: true });
-    const cred = await op.credential(acc, 'sensor-17', password);
-    await op.credential(acc, 'sensor-18', password);
+    // Neither requires a certificate: this is the fallback the chain they last connected with must close.
+    const cred = await op.credential(acc, 'sensor-17', password, { requireCertificate: false });
+    await op.credential(acc, 'sensor-18', password, { requireCertificate: false });
     const root = await op.register(acc, 'Plant CA', pki.root.certPem);
     const dev = await pki.device('sensor-17');
     const bare = (username: string, clientId: string) => tryConnect(sys.mqttPort, { ca }, { clientId, username, password });

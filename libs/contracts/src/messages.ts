@@ -45,6 +45,8 @@ export const CredentialVerifyReply = Type.Object({
   username: Type.Optional(Type.String()),
   /** Present when ok: the account's settings, saving a round trip. */
   settings: Type.Optional(Settings),
+  /** Present when ok: the credential is accepted only with a verified, clean chain (absent: false). */
+  requireCertificate: Type.Optional(Type.Boolean()),
   /**
    * The account's ancestry (self first) whenever `accountId` is set, ok or not: the broker puts it on
    * the connect audit event (`accountPath`), so a refused attempt is found by subtree queries too.
@@ -102,6 +104,11 @@ export const SessionsCountReply = Type.Object({
   sessions: Type.Integer({ minimum: 0 }),
   accounts: Type.Array(Type.Object({ accountId: Id, sessions: Type.Integer({ minimum: 0 }) }), { maxItems: SESSION_COUNT_MAX_ACCOUNTS }),
   accountsTruncated: Type.Boolean(),
+  /**
+   * Of `sessions`, those whose credential does not require a verified certificate in an account with
+   * plain TLS on: their devices could reconnect on their password alone. Absent from older replicas.
+   */
+  couldFallBack: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SessionsCountReply = Static<typeof SessionsCountReply>;
 
@@ -134,12 +141,22 @@ export const CertDeletedEvent = changeEvent(
 export type CertDeletedEvent = Static<typeof CertDeletedEvent>;
 export const SettingsChangedEvent = changeEvent('settings.changed', Type.Object({ before: Settings, after: Settings }));
 export type SettingsChangedEvent = Static<typeof SettingsChangedEvent>;
+/** The parts of a credential a PATCH can change. */
+export const CredentialField = Type.Union([Type.Literal('password'), Type.Literal('enabled'), Type.Literal('expiresAt'), Type.Literal('requireCertificate')]);
+export type CredentialField = Static<typeof CredentialField>;
 export const CredentialChangedEvent = changeEvent(
   'credential.changed',
   Type.Object({
     credentialId: Id,
     username: Type.String(),
     change: Type.Union([Type.Literal('added'), Type.Literal('updated'), Type.Literal('removed')]),
+    /** The credential's `requireCertificate` after the change (absent when removed, and from older publishers). */
+    requireCertificate: Type.Optional(Type.Boolean()),
+    /**
+     * For `updated`: what the change touched (a password sent counts, even the same one). Absent from
+     * older publishers: a broker then treats it as touching everything and ends the credential's sessions.
+     */
+    changed: Type.Optional(Type.Array(CredentialField, { maxItems: 8 })),
   }),
 );
 export type CredentialChangedEvent = Static<typeof CredentialChangedEvent>;

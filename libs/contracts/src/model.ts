@@ -67,6 +67,8 @@ export const SettingsPatch = Type.Object(
   { additionalProperties: false },
 );
 export type SettingsPatch = Static<typeof SettingsPatch>;
+/** Mutual TLS counts only once the provider made it available and the account enabled it. */
+export const mutualTlsOn = (s: Settings): boolean => s.mutualTls.available && s.mutualTls.enabled;
 /** What a new account starts with: plain TLS on, mutual TLS not yet made available by the provider. */
 export const DEFAULT_SETTINGS: Settings = {
   tls: { enabled: true },
@@ -76,6 +78,12 @@ export const DEFAULT_SETTINGS: Settings = {
 
 // ---- credentials ----------------------------------------------------------------------------
 export const Username = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+const RequireCertificate = Type.Boolean({
+  description:
+    'The credential is accepted only on a connection whose client certificate chain verified and is clean: never on its password alone (no fallback to plain TLS, and refused while the account has mutual TLS off), refused `CREDENTIAL_REQUIRES_CERTIFICATE`. Default when created: on when the account has mutual TLS on.',
+});
+/** A credential created without saying requires a verified certificate when its account has mutual TLS on then. */
+export const requireCertificateDefault = (accountSettings: Settings): boolean => mutualTlsOn(accountSettings);
 export const Credential = Type.Object({
   id: Id,
   accountId: Id,
@@ -89,6 +97,7 @@ export const Credential = Type.Object({
    * credential cannot fall back to plain TLS (docs/broker.md, "Suspending shuts the device out").
    */
   lastChain: Type.Optional(Type.Union([Type.Object({ path: Type.Array(Type.String()), seenAt: IsoTime }), Type.Null()])),
+  requireCertificate: RequireCertificate,
 });
 export type Credential = Static<typeof Credential>;
 export const CreateCredentialBody = Type.Object(
@@ -97,6 +106,7 @@ export const CreateCredentialBody = Type.Object(
     password: Type.String({ minLength: 8, maxLength: 1024 }),
     enabled: Type.Optional(Type.Boolean()),
     expiresAt: Type.Optional(Type.Union([IsoTime, Type.Null()])),
+    requireCertificate: Type.Optional({ ...RequireCertificate, description: 'Default: on when the account has mutual TLS on (available and enabled), off otherwise.' }),
   },
   { additionalProperties: false },
 );
@@ -107,6 +117,7 @@ export const PatchCredentialBody = Type.Object(
     password: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
     enabled: Type.Optional(Type.Boolean()),
     expiresAt: Type.Optional(Type.Union([IsoTime, Type.Null()])),
+    requireCertificate: Type.Optional({ ...RequireCertificate, description: 'Turned on, the live sessions of this credential that are not on a verified certificate (fallback, plain TLS) end on every broker; its mutual-TLS sessions stay.' }),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -188,6 +199,14 @@ export const CertificateSessions = Type.Object({
   accountsTruncated: Type.Boolean(),
   /** Broker replicas that answered: a replica that did not answer in time is not counted. */
   replicas: Type.Integer({ minimum: 0 }),
+  /** Replicas that answered with at least one of these sessions. */
+  replicasWithSessions: Type.Integer({ minimum: 0 }),
+  /**
+   * Of `sessions`, those whose device could reconnect on its password alone: its credential does not
+   * require a verified certificate and its account has plain TLS on (only the chain the credential last
+   * connected with can still refuse it). Null when a replica that answered could not tell (an older broker).
+   */
+  couldFallBack: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 });
 export type CertificateSessions = Static<typeof CertificateSessions>;
 /** Accounts listed per count (per replica reply and in the sum). */

@@ -47,6 +47,11 @@ export const ConnectReasons = {
   CREDENTIALS_MISSING: 'CREDENTIALS_MISSING',
   CREDENTIAL_DISABLED: 'CREDENTIAL_DISABLED',
   CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
+  /**
+   * The credential requires a verified certificate and the connection has no clean verified chain
+   * (none, or untrusted, with plain TLS on; or mutual TLS off): no fallback to the password.
+   */
+  CREDENTIAL_REQUIRES_CERTIFICATE: 'CREDENTIAL_REQUIRES_CERTIFICATE',
   RATE_LIMITED: 'RATE_LIMITED',
   CN_MISMATCH: 'CN_MISMATCH',
   ACCOUNT_UNKNOWN: 'ACCOUNT_UNKNOWN',

@@ -24,6 +24,8 @@ const EXPLANATIONS: Partial<Record<ChainReason | ConnectReason, string>> = {
   CREDENTIALS_MISSING: 'The device sent no MQTT username or password.',
   CREDENTIAL_DISABLED: 'The device’s credential is disabled.',
   CREDENTIAL_EXPIRED: 'The device’s credential has expired.',
+  CREDENTIAL_REQUIRES_CERTIFICATE:
+    'The device’s credential requires a verified client certificate and the device came without one that verified (or the account has mutual TLS off): its password alone is not enough. If its CA was suspended or revoked, that is the intent; otherwise have the device present its certificate, or turn off “Requires a verified certificate” on the credential.',
   RATE_LIMITED: 'Too many failed attempts: refused for a while.',
   CN_MISMATCH: 'The certificate names another device than the client id or username (identity binding).',
   ACCOUNT_UNKNOWN: 'The account could not be determined.',

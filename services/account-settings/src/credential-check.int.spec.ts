@@ -50,7 +50,7 @@ async function given(t: { after(fn: () => Promise<void>): void }) {
 describe('credential check with verified passwords (SQLite)', () => {
   it('the second verification of the same credential and password runs no scrypt, and answers the same', async (t) => {
     const { verify, scrypt, who, verified } = await given(t);
-    const ok = { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID] };
+    const ok = { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], requireCertificate: false };
     assert.deepEqual(await verify(PASSWORD), ok);
     assert.equal(scrypt.calls, 1);
     assert.deepEqual(await verify(PASSWORD), ok);

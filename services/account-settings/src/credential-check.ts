@@ -117,7 +117,7 @@ export class CredentialChecker {
     const ids = ancestry.map((a) => a.id);
     if (!row.enabled) return { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry: ids };
     if (row.expiresAt && row.expiresAt.getTime() <= this.clock()) return { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who, ancestry: ids };
-    return { ok: true, ...who, settings: settingsOf(ancestry[0]!), ancestry: ids };
+    return { ok: true, ...who, settings: settingsOf(ancestry[0]!), ancestry: ids, requireCertificate: row.requireCertificate };
   }
 
   /** Whose credential a refused attempt named, with the account's ancestry for the broker's audit event. */

@@ -318,7 +318,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const created = await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username: 'device-001', password });
       assert.equal(created.status, 201);
       const cred = created.body as Credential;
-      assert.deepEqual({ ...cred, id: 'x', createdAt: 'x' }, { id: 'x', accountId: a.account.id, username: 'device-001', enabled: true, expiresAt: null, createdAt: 'x', lastChain: null });
+      assert.deepEqual({ ...cred, id: 'x', createdAt: 'x' }, { id: 'x', accountId: a.account.id, username: 'device-001', enabled: true, expiresAt: null, createdAt: 'x', lastChain: null, requireCertificate: false });
 
       // usernames are unique across the installation
       const dup = await api('POST', `/api/v1/accounts/${b.account.id}/credentials`, b.admin, { username: 'device-001', password: 'another-password' });
@@ -333,7 +333,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(JSON.stringify(list.body).includes(password), false);
 
       const who = { credentialId: cred.id, accountId: a.account.id, username: 'device-001' };
-      assert.deepEqual(await verify('device-001', password, '192.0.2.10'), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [a.account.id, 'provider'] });
+      assert.deepEqual(await verify('device-001', password, '192.0.2.10'), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [a.account.id, 'provider'], requireCertificate: false });
       // A refusal naming a known credential names its account's ancestry too (the broker audits it there).
       const ancestry = [a.account.id, 'provider'];
       assert.deepEqual(await verify('device-001', 'wrong-password', '192.0.2.10'), { ok: false, reason: 'BAD_CREDENTIALS', accountId: a.account.id, username: 'device-001', ancestry });
@@ -373,8 +373,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const c = events.filter((e) => e.subject === 'twoway.v1.credential.changed' && e.data.account === a.account.id);
         return c.length === 5 ? c : undefined;
       }, { what: 'credential.changed events' });
-      const data = (change: string) => ({ type: 'credential.changed', account: a.account.id, actor, data: { credentialId: cred.id, username: 'device-001', change } });
-      assert.deepEqual(changes.map((c) => stable(c.data)), [data('added'), data('updated'), data('updated'), data('updated'), data('removed')]);
+      const data = (change: string, more: object = { requireCertificate: false }) => ({ type: 'credential.changed', account: a.account.id, actor, data: { credentialId: cred.id, username: 'device-001', change, ...more } });
+      assert.deepEqual(changes.map((c) => stable(c.data)), [
+        data('added'),
+        data('updated', { requireCertificate: false, changed: ['enabled'] }),
+        data('updated', { requireCertificate: false, changed: ['enabled', 'expiresAt'] }),
+        data('updated', { requireCertificate: false, changed: ['password', 'expiresAt'] }),
+        data('removed', {}),
+      ]);
       const audits = await waitFor(() => {
         const c = events.filter((e) => e.subject.startsWith('twoway.v1.audit.credential.') && e.data.account === a.account.id);
         return c.length === 5 ? c : undefined;
@@ -402,6 +408,49 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await bus.request(RequestSubjects.CredentialChainGet, { credentialId: chained.id }, CredentialChainGetReply), { path });
       const shown = await api('GET', `/api/v1/accounts/${a.account.id}/credentials`, a.operator);
       assert.deepEqual(shown.body.items.find((c: Credential) => c.id === chained.id).lastChain, { path, seenAt });
+    });
+
+    it('credentials: requireCertificate defaults to the account having mutual TLS on, is set on create, changed by PATCH, and its change event says only it changed', async () => {
+      const a = await tenant('req-a');
+      const password = 'Req-device-password-1';
+      const create = async (username: string, body: object = {}) => {
+        const r = await api('POST', `/api/v1/accounts/${a.account.id}/credentials`, a.admin, { username, password, ...body });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        return r.body as Credential;
+      };
+      // Mutual TLS off (the default of a new account): off unless asked for.
+      assert.equal((await create('req-plain')).requireCertificate, false);
+      assert.equal((await create('req-plain-asked', { requireCertificate: true })).requireCertificate, true);
+      // Available but not enabled is still off.
+      assert.equal((await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, providerToken, { mutualTls: { available: true } })).status, 200);
+      assert.equal((await create('req-available')).requireCertificate, false);
+      // Mutual TLS on: on unless told otherwise.
+      assert.equal((await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { tls: { enabled: true }, mutualTls: { enabled: true } })).status, 200);
+      const required = await create('req-mtls');
+      assert.equal(required.requireCertificate, true);
+      assert.equal((await create('req-mtls-off', { requireCertificate: false })).requireCertificate, false);
+      assert.deepEqual(await verify('req-mtls', password), {
+        ok: true, credentialId: required.id, accountId: a.account.id, username: 'req-mtls', settings: { ...DEFAULT_SETTINGS, mutualTls: { available: true, enabled: true } }, ancestry: [a.account.id, 'provider'], requireCertificate: true,
+      });
+      // A later settings change does not touch stored credentials.
+      assert.equal((await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { mutualTls: { enabled: false } })).status, 200);
+      const listed = (await api('GET', `/api/v1/accounts/${a.account.id}/credentials?username=req-mtls`, a.operator)).body.items as Credential[];
+      assert.deepEqual(listed.map((c) => c.requireCertificate), [true]);
+
+      // Changed by PATCH; the change event carries the new value and that nothing else changed.
+      const off = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${required.id}`, a.admin, { requireCertificate: false });
+      assert.equal(off.status, 200);
+      assert.deepEqual(off.body, { ...required, requireCertificate: false });
+      assert.equal((await verify('req-mtls', password)).requireCertificate, false);
+      // Not a boolean: refused, nothing changed.
+      const bad = await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${required.id}`, a.admin, { requireCertificate: 'yes' });
+      assert.equal(bad.status, 400);
+      assert.equal((await api('PATCH', `/api/v1/accounts/${a.account.id}/credentials/${required.id}`, a.operator, { requireCertificate: true })).status, 403);
+      const change = await waitEvent((e) => e.subject === 'twoway.v1.credential.changed' && e.data.account === a.account.id && (e.data.data as { change: string }).change === 'updated', 'the credential.changed of the PATCH');
+      assert.deepEqual(change.data.data, { credentialId: required.id, username: 'req-mtls', change: 'updated', requireCertificate: false, changed: ['requireCertificate'] });
+      const audit = await waitEvent((e) => e.subject === 'twoway.v1.audit.credential.changed' && e.data.account === a.account.id, 'its audit event');
+      assert.deepEqual([(audit.data.before as Credential).requireCertificate, (audit.data.after as Credential).requireCertificate], [true, false]);
+      assert.equal((await verify('req-mtls', password)).ok, true);
     });
 
     it('credentials: repeated failures are RATE_LIMITED per username and address, per address, and per username across addresses', async () => {
@@ -604,7 +653,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const secret of ['S3cret-device-password-1', 'N3w-device-password-2', 'rate-limit-password-1', 'iso-a-password', 'iso-b-password', 'scrypt$', 'passwordHash', 'password_hash', 'secretHash', providerToken, providerToken.slice(-43)]) {
         assert.equal(all.includes(secret), false, `an event contains ${secret.slice(0, 12)}`);
       }
-      assert.equal(/"password"/.test(all), false);
+      // No password property anywhere (a change event may name the field it touched: `changed: ["password"]`).
+      assert.equal(/"password"\s*:/.test(all), false);
       assert.equal(/tw_[0-9a-f]{24}_/.test(all), false, 'no API token in any event');
     });
   });

@@ -60,6 +60,8 @@ export interface FakeCredential {
   overloaded?: boolean;
   lockAfter?: number;
   failures?: number;
+  /** Accepted only on a verified chain (what account-settings answers as `requireCertificate`). */
+  requireCertificate?: boolean;
 }
 
 export interface Fixture {
@@ -148,7 +150,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
         c.failures = (c.failures ?? 0) + 1;
         return { ok: false, reason: 'BAD_CREDENTIALS', accountId: c.accountId, ancestry: [c.accountId, PROVIDER] };
       }
-      return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER] };
+      return { ok: true, accountId: c.accountId, credentialId: c.id, username: req.key, settings: accounts[c.accountId], ancestry: [c.accountId, PROVIDER], ...(c.requireCertificate !== undefined ? { requireCertificate: c.requireCertificate } : {}) };
     });
     // The verified path each credential last connected with (account-settings keeps it in its database).
     const chains = new Map<string, string[]>();

@@ -64,6 +64,49 @@ describe('broker: settings and credential changes, NATS outage', () => {
     }
   });
 
+  it('a credential that now requires a certificate: its fallback session ends on the change, its mutual-TLS session stays, and it cannot come back on its password', async () => {
+    fx.accounts['acc-req'] = settingsOf(true, true);
+    fx.credentials.set('dev-req', { accountId: 'acc-req', id: 'cred-req', requireCertificate: false });
+    const dev = await fx.pki.device('dev-req');
+    const mutualId = `req-mutual-${randomUUID()}`;
+    const fallbackId = `req-fallback-${randomUUID()}`;
+    const markerId = `req-marker-${randomUUID()}`;
+    const mutual = await fx.attempt({ clientId: mutualId, device: dev, username: 'dev-req', password: PASSWORD });
+    const fallback = await fx.attempt({ clientId: fallbackId, username: 'dev-req', password: PASSWORD });
+    const marker = await fx.attempt({ clientId: markerId, username: 'dev-cred', password: PASSWORD });
+    try {
+      assert.deepEqual([mutual, fallback, marker].map((a) => ({ ...a.connack })), [connack(0), connack(0), connack(0)]);
+      assert.equal((await fx.auditFor(fallbackId)).type, 'connect.accepted_fallback');
+      const fallbackClosed = new Promise<void>((r) => fallback.client.once('close', () => r()));
+      const markerClosed = new Promise<void>((r) => marker.client.once('close', () => r()));
+      fx.credentials.get('dev-req')!.requireCertificate = true;
+      await fx.publishChange(ChangeSubjects.CredentialChanged, 'credential.changed', 'acc-req', { credentialId: 'cred-req', username: 'dev-req', change: 'updated', requireCertificate: true, changed: ['requireCertificate'] });
+      // A change published after it: once it has ended its session, the requirement's change was applied in full.
+      await fx.publishChange(ChangeSubjects.CredentialChanged, 'credential.changed', 'acc-cred', { credentialId: 'cred-cred', username: 'dev-cred', change: 'updated' });
+      await fallbackClosed;
+      await markerClosed;
+      const ended = await fx.auditFor(fallbackId, 'session.ended');
+      assert.equal(ended.reason, 'SESSION_CREDENTIAL_CHANGED');
+      assert.equal(ended.detail?.decision, 'CREDENTIAL_REQUIRES_CERTIFICATE');
+      assert.equal(mutual.client.connected, true, 'a session on a verified certificate satisfies the requirement');
+      assert.equal(fx.audit.some((e) => e.device?.clientId === mutualId && e.type === 'session.ended'), false);
+
+      // Back without its certificate: refused, with why the chain did not count.
+      const againId = `req-again-${randomUUID()}`;
+      const again = await fx.attempt({ clientId: againId, username: 'dev-req', password: PASSWORD });
+      await fx.end(again);
+      assert.deepEqual({ ...again.connack }, connack(5));
+      const refused = await fx.auditFor(againId);
+      assert.deepEqual([refused.type, refused.reason, refused.detail?.chainReason, refused.detail?.returnCode], ['connect.rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE', 'CHAIN_EMPTY', 5]);
+      // With it: in.
+      const withCert = await fx.attempt({ clientId: `req-cert-${randomUUID()}`, device: dev, username: 'dev-req', password: PASSWORD });
+      await fx.end(withCert);
+      assert.deepEqual({ ...withCert.connack }, connack(0));
+    } finally {
+      await Promise.all([fx.end(mutual), fx.end(fallback), fx.end(marker)]);
+    }
+  });
+
   it('a decision that misses the connect deadline: socket closed without CONNACK, audited CONNECT_TIMEOUT', async () => {
     const clientId = `slow-${randomUUID()}`;
     const a = await fx.attempt({ clientId, username: 'dev-slow', password: PASSWORD });

@@ -50,8 +50,8 @@ describe('sessions count (scatter-gather over broker replicas)', () => {
     assert.equal(failed, 0);
     assert.deepEqual(replies.map((r) => r.replica).sort(), ['broker-2', 'broker-test']);
     const byReplica = Object.fromEntries(replies.map((r) => [r.replica, r]));
-    assert.deepEqual(byReplica['broker-test'], { replica: 'broker-test', sessions: 2, accounts: [{ accountId: 'acc-a', sessions: 2 }], accountsTruncated: false });
-    assert.deepEqual(byReplica['broker-2'], { replica: 'broker-2', sessions: 2, accounts: [{ accountId: 'acc-a', sessions: 1 }, { accountId: 'acc-b', sessions: 1 }], accountsTruncated: false });
+    assert.deepEqual(byReplica['broker-test'], { replica: 'broker-test', sessions: 2, accounts: [{ accountId: 'acc-a', sessions: 2 }], accountsTruncated: false, couldFallBack: 0 });
+    assert.deepEqual(byReplica['broker-2'], { replica: 'broker-2', sessions: 2, accounts: [{ accountId: 'acc-a', sessions: 1 }, { accountId: 'acc-b', sessions: 1 }], accountsTruncated: false, couldFallBack: 0 });
   });
 
   it('counts only the sessions of the account and below: another tenant sharing the CA is not in it', async () => {
@@ -60,6 +60,27 @@ describe('sessions count (scatter-gather over broker replicas)', () => {
     assert.deepEqual(replies.flatMap((r) => r.accounts), [{ accountId: 'acc-b', sessions: 1 }]);
     const a = await gather(fx, fx.pki.intermediate.cert.fingerprint.toUpperCase().match(/.{2}/g)!.join(':'), 'acc-a');
     assert.equal(a.replies.reduce((n, r) => n + r.sessions, 0), 3, 'fingerprints with colons and capitals are the same fingerprint');
+  });
+
+  it('counts the devices that could come back on their password alone: credential not requiring a certificate, plain TLS on', async () => {
+    fx.accounts['acc-c'] = settingsOf(true, true);
+    fx.accounts['acc-d'] = settingsOf(false, true);
+    fx.credentials.set('dev-c-open', { accountId: 'acc-c', id: 'cred-c-open', requireCertificate: false });
+    fx.credentials.set('dev-c-req', { accountId: 'acc-c', id: 'cred-c-req', requireCertificate: true });
+    fx.credentials.set('dev-d-open', { accountId: 'acc-d', id: 'cred-d-open', requireCertificate: false });
+    // Its own leaf: only these three sessions hold it.
+    const devC = await fx.pki.device('dev-c');
+    const connect = async (b: RunningBroker, username: string) => {
+      const a = await fx.attemptOn(b, { clientId: `${username}-${randomUUID()}`, device: devC, username, password: PASSWORD });
+      live.push(a);
+      assert.deepEqual({ ...a.connack }, connack(0));
+    };
+    await connect(fx.broker, 'dev-c-open'); // plain TLS on, no requirement: could fall back
+    await connect(b2, 'dev-c-req'); // requires a certificate
+    await connect(b2, 'dev-d-open'); // its account has plain TLS off
+    const { replies } = await gather(fx, devC.cert.fingerprint, PROVIDER);
+    const byReplica = Object.fromEntries(replies.map((r) => [r.replica, [r.sessions, r.couldFallBack]]));
+    assert.deepEqual(byReplica, { 'broker-test': [1, 1], 'broker-2': [2, 0] });
   });
 
   it('a fingerprint on no live path counts zero on every replica', async () => {
@@ -72,9 +93,9 @@ describe('sessions count (scatter-gather over broker replicas)', () => {
 describe('countByAccount', () => {
   it('lists accounts most sessions first, ties by id, and says when it cut the list', () => {
     const s = (accountId: string) => ({ accountId });
-    assert.deepEqual(countByAccount([s('b'), s('a'), s('c'), s('c')], 'r1', 2), {
-      replica: 'r1', sessions: 4, accounts: [{ accountId: 'c', sessions: 2 }, { accountId: 'a', sessions: 1 }], accountsTruncated: true,
+    assert.deepEqual(countByAccount([s('b'), s('a'), { ...s('c'), couldFallBack: true }, s('c')], 'r1', 2), {
+      replica: 'r1', sessions: 4, accounts: [{ accountId: 'c', sessions: 2 }, { accountId: 'a', sessions: 1 }], accountsTruncated: true, couldFallBack: 1,
     });
-    assert.deepEqual(countByAccount([], 'r1'), { replica: 'r1', sessions: 0, accounts: [], accountsTruncated: false });
+    assert.deepEqual(countByAccount([], 'r1'), { replica: 'r1', sessions: 0, accounts: [], accountsTruncated: false, couldFallBack: 0 });
   });
 });

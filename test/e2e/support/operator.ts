@@ -34,8 +34,9 @@ export class Operator {
   settings(accountId: string, patch: unknown) {
     return this.call('PUT', `/api/v1/accounts/${accountId}/settings`, patch, 200);
   }
-  credential(accountId: string, username: string, password: string) {
-    return this.call<{ id: string }>('POST', `/api/v1/accounts/${accountId}/credentials`, { username, password }, 201);
+  /** Without `requireCertificate` the API's default applies (on when the account has mutual TLS on). */
+  credential(accountId: string, username: string, password: string, opts: { requireCertificate?: boolean } = {}) {
+    return this.call<{ id: string; requireCertificate: boolean }>('POST', `/api/v1/accounts/${accountId}/credentials`, { username, password, ...opts }, 201);
   }
   register(accountId: string, name: string, pem: string) {
     return this.call<{ id: string; fingerprint: string; kind: string; status: string }>('POST', `/api/v1/accounts/${accountId}/certificates`, { name, usage: 'MUTUAL_AUTHENTICATION', certificate: pem }, 201);

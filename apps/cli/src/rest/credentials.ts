@@ -28,6 +28,19 @@ function setEnabled(enabled: boolean): Sub {
   };
 }
 
+/** --require-certificate / --no-require-certificate: true, false, or undefined when neither was given. */
+function requireCertificateOpt(c: Call): boolean | undefined {
+  const on = c.opts['require-certificate'] === true;
+  const off = c.opts['no-require-certificate'] === true;
+  if (on && off) throw new CliError('give --require-certificate or --no-require-certificate, not both', 2);
+  return on ? true : off ? false : undefined;
+}
+const REQUIRE_OPTIONS = {
+  'require-certificate': { type: 'boolean', help: 'accept it only on a verified client certificate, never on the password alone' },
+  'no-require-certificate': { type: 'boolean', help: 'let it in on the password alone where the account allows plain TLS (fallback)' },
+} as const;
+const requirement = (x: Credential) => (x.requireCertificate ? 'required' : 'optional');
+
 export const credentials = command('credentials', 'MQTT credentials of the devices in an account.', {
   add: {
     summary: 'add a username and password',
@@ -37,8 +50,12 @@ export const credentials = command('credentials', 'MQTT credentials of the devic
       password: { type: 'string', arg: 'PASSWORD', help: 'the password (visible in shell history: prefer --password-stdin)' },
       expires: { type: 'string', arg: 'TIME', help: 'expiry, ISO-8601 (e.g. 2027-01-01T00:00:00Z)' },
       disabled: { type: 'boolean', help: 'add it disabled' },
+      ...REQUIRE_OPTIONS,
     },
-    notes: ['Without --password or --password-stdin a random password is generated and printed once.'],
+    notes: [
+      'Without --password or --password-stdin a random password is generated and printed once.',
+      'Without --require-certificate or --no-require-certificate it requires a certificate when the account has mutual TLS on.',
+    ],
     async run(c) {
       const username = c.str('username');
       if (!username) throw new CliError('--username is required', 2);
@@ -51,9 +68,12 @@ export const credentials = command('credentials', 'MQTT credentials of the devic
       }
       if (password.length < 8) throw new CliError('the password needs at least 8 characters', 2);
       const expiresAt = c.str('expires') ? parseFuture(c.str('expires')!) : undefined;
-      const cred = await c.api.json<Credential>('POST', await base(c), { body: { username, password, ...(c.opts.disabled ? { enabled: false } : {}), ...(expiresAt ? { expiresAt } : {}) } });
+      const requireCertificate = requireCertificateOpt(c);
+      const cred = await c.api.json<Credential>('POST', await base(c), {
+        body: { username, password, ...(c.opts.disabled ? { enabled: false } : {}), ...(expiresAt ? { expiresAt } : {}), ...(requireCertificate !== undefined ? { requireCertificate } : {}) },
+      });
       if (c.json) c.io.out(asJson(generated ? { ...cred, password } : cred));
-      else c.io.out(`added ${cred.username} (${cred.id})${generated ? `\npassword: ${password}\n(shown once: store it on the device now)` : ''}`);
+      else c.io.out(`added ${cred.username} (${cred.id}), certificate ${requirement(cred)}${generated ? `\npassword: ${password}\n(shown once: store it on the device now)` : ''}`);
     },
   },
   ls: {
@@ -62,7 +82,23 @@ export const credentials = command('credentials', 'MQTT credentials of the devic
       const { items } = await c.api.all<Credential>(await base(c), { limit: 200 });
       if (c.json) return void c.io.out(asJson(items));
       if (!items.length) return void c.io.out('no credentials (add one with `twoway credentials add --username NAME`)');
-      c.io.out(table(['id', 'username', 'enabled', 'expires', 'created'], items.map((x) => [x.id, x.username, x.enabled ? 'yes' : 'no', x.expiresAt ? time(x.expiresAt) : 'never', time(x.createdAt)])));
+      c.io.out(table(['id', 'username', 'enabled', 'certificate', 'expires', 'created'], items.map((x) => [x.id, x.username, x.enabled ? 'yes' : 'no', requirement(x), x.expiresAt ? time(x.expiresAt) : 'never', time(x.createdAt)])));
+    },
+  },
+  update: {
+    summary: 'change whether a credential requires a verified certificate',
+    args: REF,
+    positionals: [1, 1],
+    options: REQUIRE_OPTIONS,
+    notes: [
+      'Turned on, its live sessions without a verified certificate (password only, fallback) end on every broker; its mutual-TLS sessions stay.',
+      'example: twoway credentials update sensor-17 --require-certificate',
+    ],
+    async run(c) {
+      const requireCertificate = requireCertificateOpt(c);
+      if (requireCertificate === undefined) throw new CliError('nothing to change: give --require-certificate or --no-require-certificate', 2);
+      const cred = await c.api.json<Credential>('PATCH', (await credId(c, c.args[0]!)).path, { body: { requireCertificate } });
+      c.io.out(c.json ? asJson(cred) : `${cred.username} (${cred.id}): certificate ${requirement(cred)}`);
     },
   },
   disable: setEnabled(false),

@@ -234,7 +234,7 @@ describe('twoway REST clients', () => {
       const berlin: Account = { id: ACC_B, name: 'Berlin', parentId: 'acc_a', createdAt: now };
       api.on('GET /api/v1/whoami', () => ({ principal: { tokenId: 'tok_1', name: 'bootstrap', accountId: 'acc_a', role: 'admin', provider: true }, account: { id: 'acc_a', name: 'Acme', parentId: null, createdAt: now } }));
       api.on('GET /api/v1/accounts/acc_a/children', listing([berlin], 'name'));
-      const cred: Credential = { id: CRED, accountId: ACC_B, username: 'sensor-1', enabled: true, expiresAt: null, createdAt: now };
+      const cred: Credential = { id: CRED, accountId: ACC_B, username: 'sensor-1', enabled: true, expiresAt: null, createdAt: now, requireCertificate: false };
       api.on(`GET /api/v1/accounts/${ACC_B}/credentials`, listing([cred], 'username'));
       api.on(`DELETE /api/v1/accounts/${ACC_B}/credentials/${CRED}`, (_q, r) => r.code(204).send());
       const o = io(env);
@@ -388,7 +388,10 @@ describe('twoway REST clients', () => {
     });
 
     it('credentials add generates a password and prints it once; --password-stdin reads it', async () => {
-      api.on('POST /api/v1/accounts/acc_a/credentials', (req, reply) => reply.code(201).send({ id: 'cred_1', accountId: 'acc_a', username: (req.body as { username: string }).username, enabled: true, expiresAt: null, createdAt: now }));
+      api.on('POST /api/v1/accounts/acc_a/credentials', (req, reply) => {
+        const b = req.body as { username: string; requireCertificate?: boolean };
+        return reply.code(201).send({ id: 'cred_1', accountId: 'acc_a', username: b.username, enabled: true, expiresAt: null, createdAt: now, requireCertificate: b.requireCertificate ?? true });
+      });
       const o = io(env);
       assert.equal(await credentials(['add', '--username', 'sensor-1'], o), 0, o.stderr);
       const sent = api.seen.find((r) => r.method === 'POST')!.body as { password: string };
@@ -399,6 +402,38 @@ describe('twoway REST clients', () => {
       assert.equal(await credentials(['add', '--username', 'sensor-2', '--password-stdin'], o2), 0, o2.stderr);
       assert.equal((api.seen.find((r) => r.method === 'POST')!.body as { password: string }).password, 'correct horse battery');
       assert.ok(!o2.stdout.includes('correct horse'), 'a given password is not echoed');
+    });
+
+    it('credentials add leaves requireCertificate to the account unless told; --no-require-certificate sends false', async () => {
+      api.on('POST /api/v1/accounts/acc_a/credentials', (req, reply) => {
+        const b = req.body as { username: string; requireCertificate?: boolean };
+        return reply.code(201).send({ id: 'cred_1', accountId: 'acc_a', username: b.username, enabled: true, expiresAt: null, createdAt: now, requireCertificate: b.requireCertificate ?? true });
+      });
+      const o = io(env, 'correct horse battery\n');
+      assert.equal(await credentials(['add', '--username', 'sensor-1', '--password-stdin'], o), 0, o.stderr);
+      assert.equal('requireCertificate' in (api.seen.find((r) => r.method === 'POST')!.body as object), false);
+      assert.equal(o.stdout, 'added sensor-1 (cred_1), certificate required\n');
+      api.seen.length = 0;
+      const o2 = io(env, 'correct horse battery\n');
+      assert.equal(await credentials(['add', '--username', 'sensor-2', '--password-stdin', '--no-require-certificate'], o2), 0, o2.stderr);
+      assert.equal((api.seen.find((r) => r.method === 'POST')!.body as { requireCertificate?: boolean }).requireCertificate, false);
+      assert.equal(o2.stdout, 'added sensor-2 (cred_1), certificate optional\n');
+      const o3 = io(env, 'correct horse battery\n');
+      assert.equal(await credentials(['add', '--username', 'sensor-3', '--password-stdin', '--require-certificate', '--no-require-certificate'], o3), 2);
+      assert.match(o3.stderr, /not both/);
+    });
+
+    it('credentials update --require-certificate sends PATCH {requireCertificate:true}; without a flag it is a usage error', async () => {
+      api.on(`PATCH /api/v1/accounts/acc_a/credentials/${CRED}`, (req) => ({ id: CRED, accountId: 'acc_a', username: 'sensor-1', enabled: true, expiresAt: null, createdAt: now, ...(req.body as object) }));
+      const o = io(env);
+      assert.equal(await credentials(['update', CRED, '--require-certificate'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'PATCH')?.body, { requireCertificate: true });
+      assert.equal(o.stdout, `sensor-1 (${CRED}): certificate required\n`);
+      api.seen.length = 0;
+      const o2 = io(env);
+      assert.equal(await credentials(['update', CRED], o2), 2);
+      assert.match(o2.stderr, /nothing to change/);
+      assert.equal(api.seen.filter((r) => r.method === 'PATCH').length, 0);
     });
 
     it('credentials disable sends PATCH {enabled:false}', async () => {
@@ -538,7 +573,7 @@ describe('twoway REST clients', () => {
       certs: ['add', 'ls', 'show', 'suspend', 'revoke', 'restore', 'rm'],
       accounts: ['create', 'show', 'children'],
       settings: ['get', 'set'],
-      credentials: ['add', 'ls', 'disable', 'enable', 'rm'],
+      credentials: ['add', 'ls', 'update', 'disable', 'enable', 'rm'],
       tokens: ['create', 'ls', 'revoke'],
     };
     for (const [name, main] of Object.entries(groups)) {

@@ -37,21 +37,34 @@ export function statusChangeMessage(c: Certificate, to: CertStatus, accountName:
   if (to === 'VALID') return `After restoring “${c.name}”, ${who} can connect again, unless another certificate on their chain is suspended or revoked.`;
   const verb = to === 'SUSPENDED' ? 'Suspending' : 'Revoking';
   const after = to === 'SUSPENDED' ? 'You can restore it at any time.' : 'Revoked means invalid by intent; it can still be restored here if this was a mistake.';
-  // docs/broker.md, "Suspending shuts the device out": the fallback to username and password is closed too.
-  return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. They cannot get back in with username and password alone: a device whose credential last connected through this certificate is refused even without its certificate. Devices that never connected with a certificate through it keep username-and-password access where the account allows it. ${after}`;
+  // docs/broker.md, "Suspending shuts the device out" and "Credentials that require a certificate":
+  // the fallback to username and password is closed too, for sure only by the credential's setting.
+  return `${verb} “${c.name}” refuses new connections from ${who}, and ends their live sessions on every broker within seconds. Without their certificate they are refused too when their credential requires a verified certificate, or last connected through this certificate. Other credentials keep username-and-password access where the account has plain TLS on. ${after}`;
 }
 
-/** “3 live sessions in 2 accounts: Acme IoT (2), Factory Berlin (1)”, from the brokers' count. */
-export function blastRadiusText(r: CertificateSessions, names: ReadonlyMap<string, string>): { tone: 'ok' | 'warn' | 'danger'; text: string } {
-  const replicas = `${r.replicas} broker ${r.replicas === 1 ? 'replica' : 'replicas'} answered`;
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * “3 live sessions on 2 brokers will end, in 2 accounts: Acme IoT (2), Factory Berlin (1)”, from the
+ * brokers' count, and how many of those devices could come back on their password alone.
+ */
+export function blastRadiusText(r: CertificateSessions, names: ReadonlyMap<string, string>): { tone: 'ok' | 'warn' | 'danger'; text: string; fallback?: string } {
+  const replicas = `${plural(r.replicas, 'broker replica', 'broker replicas')} answered`;
   if (r.replicas === 0) return { tone: 'warn', text: 'No broker answered in time, so the live sessions could not be counted. The change still reaches every broker.' };
   if (r.sessions === 0) return { tone: 'ok', text: `No live session goes through it right now (${replicas}).` };
   const accounts = r.accounts.map((a) => `${names.get(a.accountId) ?? a.accountId} (${a.sessions})`).join(', ');
   const more = r.accountsTruncated ? ' and more' : '';
   const n = r.accounts.length + (r.accountsTruncated ? 1 : 0);
+  const fallback =
+    r.couldFallBack === null
+      ? 'Whether these devices could reconnect with their password alone is not known: a broker replica did not say.'
+      : r.couldFallBack === 0
+        ? 'None of these devices can reconnect with its password alone: their credentials require a certificate, or their accounts have plain TLS off.'
+        : `${r.couldFallBack} of these devices could reconnect with their password alone, because their credentials do not require a certificate and plain TLS is on in their accounts; only the chain each credential last connected with still holds them back. Set “Requires a verified certificate” on those credentials to keep them out for sure.`;
   return {
     tone: 'danger',
-    text: `Ends ${r.sessions} live ${r.sessions === 1 ? 'session' : 'sessions'} now, in ${r.accountsTruncated ? 'more than ' : ''}${r.accounts.length} ${n === 1 ? 'account' : 'accounts'}: ${accounts}${more} (${replicas}).`,
+    text: `${plural(r.sessions, 'live session', 'live sessions')} on ${plural(r.replicasWithSessions, 'broker', 'brokers')} will end, in ${r.accountsTruncated ? 'more than ' : ''}${r.accounts.length} ${n === 1 ? 'account' : 'accounts'}: ${accounts}${more} (${replicas}).`,
+    fallback,
   };
 }
 
@@ -338,7 +351,10 @@ export function certificatesView(ctx: Ctx): View {
       .get<CertificateSessions>(`${base}/${encodeURIComponent(c.id)}/sessions`)
       .then(async (r) => {
         const t = blastRadiusText(r, await namesOf(r.accounts.map((a) => a.accountId)));
-        replace(el, h('div', { class: `alert alert-${t.tone === 'ok' ? 'ok' : t.tone === 'warn' ? 'info' : 'error'}` }, h('span', null, h('strong', null, 'Live now: '), t.text)));
+        replace(
+          el,
+          h('div', { class: `alert alert-${t.tone === 'ok' ? 'ok' : t.tone === 'warn' ? 'info' : 'error'}` }, h('span', null, h('strong', null, 'Live now: '), t.text, t.fallback ? h('span', { class: 'fallback-risk', 'data-could-fall-back': String(r.couldFallBack) }, ' ', t.fallback) : null)),
+        );
       })
       .catch((e: unknown) => replace(el, h('div', { class: 'alert alert-info' }, `The live sessions could not be counted: ${errorMessage(e)}`)));
     return el;

@@ -1,6 +1,7 @@
 // Credentials: the MQTT usernames and passwords of the account's devices. Passwords go in once and are
-// never shown again (the API stores only a hash).
-import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, type ConnectionInfo, type Credential, type Settings } from '@twoway/contracts';
+// never shown again (the API stores only a hash). Each says whether it requires a verified certificate
+// (no way in on the password alone), set when it is added and switched from its row.
+import { GENERATED_PASSWORD_LENGTH, passwordFromBytes, requireCertificateDefault, type ConnectionInfo, type Credential, type Settings } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
 import { PagedList } from '../paged-list.js';
 import { dateInputToIso, formatDate, formatTime, h, icon, replace, shortFingerprint } from '../dom.js';
@@ -8,7 +9,7 @@ import { BIND } from './settings.js';
 import { can, noPermission, type Ctx } from '../session.js';
 import { confirmDialog, openDialog } from '../ui/dialog.js';
 import { DEVICE_FILES, mosquittoPub } from '../device-command.js';
-import { badge, busy, copyButton, emptyState, errorBox, field, loading, pageHeader, table } from '../ui/parts.js';
+import { badge, busy, copyButton, emptyState, errorBox, field, loading, pageHeader, table, toggle } from '../ui/parts.js';
 import { toast } from '../ui/toast.js';
 import type { View } from './view.js';
 
@@ -27,6 +28,23 @@ export function bindingOf(username: string, bind: Settings['identity']['bindCert
     default:
       return { text: 'Not bound', hint: 'Any device with a certificate the account trusts can use this credential.' };
   }
+}
+
+/** What “requires a verified certificate” means for this credential under the account's settings (unknown: not yet loaded). */
+export function requirementOf(c: Pick<Credential, 'requireCertificate'>, s: Settings | undefined): { text: string; hint: string; tone: 'ok' | 'warn' | 'neutral' } {
+  const mtls = s ? s.mutualTls.available && s.mutualTls.enabled : undefined;
+  if (c.requireCertificate) {
+    if (mtls === false) return { text: 'Certificate required', hint: 'Mutual TLS is off for this account, so no certificate can be verified: devices using this credential are refused.', tone: 'warn' };
+    return { text: 'Certificate required', hint: 'Only a verified, clean client certificate gets the device in: never its password alone.', tone: 'ok' };
+  }
+  if (!s) return { text: 'Password alone allowed', hint: 'Where the account has plain TLS on, the device gets in on its password without a trusted certificate.', tone: 'neutral' };
+  if (!mtls) return { text: 'Password', hint: 'The account has mutual TLS off: devices connect with username and password.', tone: 'neutral' };
+  if (!s.tls.enabled) return { text: 'Certificate (account)', hint: 'Plain TLS is off, so the account itself requires a verified certificate.', tone: 'neutral' };
+  return {
+    text: 'Password alone allowed',
+    hint: 'Without a trusted certificate the device still gets in on its password (fallback), also after the CA of its certificate is suspended, unless the chain this credential last connected with is.',
+    tone: 'warn',
+  };
 }
 
 export function credentialsView(ctx: Ctx): View {
@@ -80,6 +98,7 @@ export function credentialsView(ctx: Ctx): View {
         { 'data-credential-id': c.id },
         h('td', null, h('span', { class: 'cell-title mono' }, c.username), settings ? bindingCell(c.username, settings) : null),
         h('td', null, state(c)),
+        h('td', null, requirementCell(c)),
         h('td', { class: 'col-opt' }, c.lastChain ? h('span', { class: 'mono small', title: `Chain (leaf first): ${c.lastChain.path.join(' → ')}` }, `CA ${shortFingerprint(c.lastChain.path[c.lastChain.path.length - 1] ?? '')}`, h('div', { class: 'cell-sub' }, formatTime(c.lastChain.seenAt))) : h('span', { class: 'muted small' }, 'never with a certificate')),
         h('td', { class: 'col-opt' }, c.expiresAt ? formatDate(c.expiresAt) : 'Never'),
         h('td', { class: 'col-opt' }, formatDate(c.createdAt)),
@@ -93,7 +112,7 @@ export function credentialsView(ctx: Ctx): View {
     );
     replace(
       results,
-      table(['Username', 'Status', { label: 'Last certificate', cls: 'col-opt' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Credentials of ${ctx.account.name}`),
+      table(['Username', 'Status', 'Certificate', { label: 'Last certificate', cls: 'col-opt' }, { label: 'Expires', cls: 'col-opt' }, { label: 'Created', cls: 'col-opt' }, { label: 'Actions', cls: 'sr-only-th' }], rows, `Credentials of ${ctx.account.name}`),
       list.nextCursor ? h('div', { class: 'load-more' }, h('button', { type: 'button', class: 'btn', onclick: () => void load(true) }, 'Load more')) : null,
     );
   }
@@ -101,6 +120,49 @@ export function credentialsView(ctx: Ctx): View {
   function bindingCell(username: string, s: Settings): HTMLElement {
     const b = bindingOf(username, s.identity.bindCertificateTo);
     return h('div', { class: 'cell-sub cell-sub-wrap', title: b.hint, 'data-binding': s.identity.bindCertificateTo }, `Identity: ${b.text}`);
+  }
+
+  /** The requirement and, beside it, the switch to the other one (confirmed first). */
+  function requirementCell(c: Credential): HTMLElement {
+    const r = requirementOf(c, settings);
+    return h(
+      'div',
+      { class: 'cell-stack', 'data-require-certificate': String(c.requireCertificate) },
+      h('span', { title: r.hint }, badge(r.text, r.tone)),
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-sm btn-link', disabled: !mayWrite, 'aria-label': `${c.requireCertificate ? 'Allow password alone for' : 'Require a certificate for'} ${c.username}`, onclick: (ev: Event) => void setRequirement(c, !c.requireCertificate, ev.currentTarget as HTMLButtonElement) },
+        c.requireCertificate ? 'Allow password' : 'Require certificate',
+      ),
+    );
+  }
+
+  async function setRequirement(c: Credential, requireCertificate: boolean, btn: HTMLButtonElement): Promise<void> {
+    const ok = await confirmDialog(
+      requireCertificate
+        ? {
+            title: 'Require a certificate?',
+            message: h('p', null, `Devices using “${c.username}” then get in only with a verified, clean client certificate, never on the password alone. Its live sessions without one (password only, fallback) end now on every broker; sessions on a verified certificate stay.`),
+            confirmLabel: 'Require certificate',
+            danger: true,
+          }
+        : {
+            title: 'Allow the password alone?',
+            message: h('p', null, `Devices using “${c.username}” can then get in on the password alone where the account has plain TLS on — also after the CA of their certificate is suspended or revoked, unless the chain this credential last connected with is.`),
+            confirmLabel: 'Allow password',
+            danger: true,
+          },
+    );
+    if (!ok) return;
+    await busy(btn, async () => {
+      try {
+        await ctx.api.patch(`${base}/${encodeURIComponent(c.id)}`, { requireCertificate });
+        toast(requireCertificate ? `“${c.username}” now requires a certificate.` : `“${c.username}” may now connect on its password alone.`);
+        await load();
+      } catch (e) {
+        toast(errorMessage(e), 'error');
+      }
+    });
   }
 
   async function setEnabled(c: Credential, enabled: boolean, btn: HTMLButtonElement): Promise<void> {
@@ -135,6 +197,8 @@ export function credentialsView(ctx: Ctx): View {
     const username = h('input', { type: 'text', class: 'input mono', autocomplete: 'off', spellcheck: 'false', required: true });
     const password = h('input', { type: 'password', class: 'input mono', autocomplete: 'new-password', required: true, minlength: '8' });
     const expires = h('input', { type: 'date', class: 'input' });
+    // The API's own default when the box is left alone: on when the account has mutual TLS on.
+    const requireCert = h('input', { type: 'checkbox', checked: settings ? requireCertificateDefault(settings) : true });
     const show = h('input', { type: 'checkbox', id: 'cred-show' });
     show.addEventListener('change', () => (password.type = show.checked ? 'text' : 'password'));
     const gen = h('button', { type: 'button', class: 'btn btn-sm', onclick: () => ((password.value = generatePassword()), (password.type = 'text'), (show.checked = true)) }, 'Generate');
@@ -148,6 +212,7 @@ export function credentialsView(ctx: Ctx): View {
       field('Password', password, 'At least 8 characters. Copy it to the device now: it is stored hashed and never shown again.'),
       h('div', { class: 'inline-row' }, h('div', { class: 'check' }, show, h('label', { for: 'cred-show' }, 'Show password')), gen, copy),
       field('Expires (optional)', expires, 'After this day the credential stops working.'),
+      toggle('Requires a verified certificate', requireCert, 'Only a verified, clean client certificate gets the device in, never its password alone — also when plain TLS is on and the CA of its certificate gets suspended. Turn it off only for devices without a certificate.'),
       msg,
     );
     form.addEventListener('submit', (ev) => {
@@ -157,7 +222,7 @@ export function credentialsView(ctx: Ctx): View {
       if (password.value.length < 8) return replace(msg, errorBox('The password needs at least 8 characters.')), password.focus();
       void busy(submit, async () => {
         try {
-          const body: Record<string, unknown> = { username: username.value.trim(), password: password.value };
+          const body: Record<string, unknown> = { username: username.value.trim(), password: password.value, requireCertificate: requireCert.checked };
           const exp = dateInputToIso(expires.value);
           if (exp) body.expiresAt = exp;
           await ctx.api.post(base, body);
@@ -220,7 +285,7 @@ export function credentialsView(ctx: Ctx): View {
       { class: 'muted' },
       'A device sends one of these usernames and passwords, and — with mutual TLS on — its certificate chain and key. The broker’s address, the server CA to download and a ready-made command are under ',
       h('a', { href: `#/connect?account=${encodeURIComponent(ctx.account.id)}` }, 'Connect a device'),
-      '. “Last certificate” shows the CA each credential last connected with: suspending that CA shuts the device out, also without its certificate.',
+      '. “Certificate required” means the device gets in only with a verified certificate, never on its password alone. Otherwise “Last certificate” shows the CA it last connected with: suspending that CA shuts the device out, also without its certificate.',
     ),
     binding,
   );

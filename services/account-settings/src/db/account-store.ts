@@ -3,7 +3,7 @@
 // publishes them (the relay's `settle`) before the write answers.
 import { randomUUID } from 'node:crypto';
 import { And, Like, MoreThan, type DataSource, type EntityManager, type FindOperator } from 'typeorm';
-import { DEFAULT_SETTINGS, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
+import { DEFAULT_SETTINGS, requireCertificateDefault, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
 import { enqueueEvent } from '@twoway/persistence';
 import { currentTraceparent } from '@twoway/telemetry';
 import { AccountEntity, CredentialEntity, TokenEntity, type AccountRow, type CredentialRow, type TokenRow } from './entities.js';
@@ -17,7 +17,7 @@ import {
   isUniqueViolation,
 } from '../errors.js';
 import { applySettingsPatch } from '../domain/settings.js';
-import { accountCreated, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from '../domain/events.js';
+import { accountCreated, changedFields, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from '../domain/events.js';
 import { BOOTSTRAP_TOKEN_ID, formatToken, hashToken, newTokenId } from '../domain/tokens.js';
 
 /** The root account's fixed id: a principal whose account is this one is the provider. */
@@ -54,6 +54,7 @@ export const toCredential = (r: CredentialRow): Credential => ({
   expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
   createdAt: r.createdAt.toISOString(),
   lastChain: r.chainPath && r.chainSeenAt ? { path: JSON.parse(r.chainPath) as string[], seenAt: r.chainSeenAt.toISOString() } : null,
+  requireCertificate: r.requireCertificate,
 });
 export const toTokenInfo = (r: TokenRow): TokenInfo => ({
   id: r.id,
@@ -241,12 +242,19 @@ export class AccountStore {
     return page(rows.map(toCredential), limit);
   }
 
-  async createCredential(accountId: string, v: { username: string; passwordHash: string; enabled: boolean; expiresAt: Date | null }, actor: Actor): Promise<Credential> {
+  /** `requireCertificate` undefined: the default for the account's settings as they are in this transaction. */
+  async createCredential(accountId: string, v: { username: string; passwordHash: string; enabled: boolean; expiresAt: Date | null; requireCertificate?: boolean }, actor: Actor): Promise<Credential> {
     try {
       return await this.write(actor, async (em, c) => {
         const repo = em.getRepository(CredentialEntity);
         if (await repo.existsBy({ username: v.username })) throw new CredentialDuplicateError();
-        const row: CredentialRow = { id: randomUUID(), accountId, ...v, createdAt: c.now, updatedAt: c.now };
+        let requireCertificate = v.requireCertificate;
+        if (requireCertificate === undefined) {
+          const account = await em.getRepository(AccountEntity).findOneBy({ id: accountId });
+          if (!account) throw new AccountNotFoundError(accountId);
+          requireCertificate = requireCertificateDefault(settingsOf(account));
+        }
+        const row: CredentialRow = { id: randomUUID(), accountId, ...v, requireCertificate, createdAt: c.now, updatedAt: c.now };
         await repo.insert(row);
         const cred = toCredential(row);
         return { result: cred, events: credentialChanged(c, await this.path(accountId, em), 'added', undefined, cred) };
@@ -257,7 +265,7 @@ export class AccountStore {
     }
   }
 
-  async updateCredential(accountId: string, credentialId: string, v: { passwordHash?: string; enabled?: boolean; expiresAt?: Date | null }, actor: Actor): Promise<Credential> {
+  async updateCredential(accountId: string, credentialId: string, v: { passwordHash?: string; enabled?: boolean; expiresAt?: Date | null; requireCertificate?: boolean }, actor: Actor): Promise<Credential> {
     return this.write(actor, async (em, c) => {
       const repo = em.getRepository(CredentialEntity);
       const row = await repo.findOneBy({ id: credentialId, accountId });
@@ -268,12 +276,14 @@ export class AccountStore {
         ...(v.passwordHash !== undefined ? { passwordHash: v.passwordHash } : {}),
         ...(v.enabled !== undefined ? { enabled: v.enabled } : {}),
         ...(v.expiresAt !== undefined ? { expiresAt: v.expiresAt } : {}),
+        ...(v.requireCertificate !== undefined ? { requireCertificate: v.requireCertificate } : {}),
         updatedAt: c.now,
       };
-      await repo.update({ id: credentialId }, { passwordHash: next.passwordHash, enabled: next.enabled, expiresAt: next.expiresAt, updatedAt: c.now });
+      await repo.update({ id: credentialId }, { passwordHash: next.passwordHash, enabled: next.enabled, expiresAt: next.expiresAt, requireCertificate: next.requireCertificate, updatedAt: c.now });
       const after = toCredential(next);
+      const changed = changedFields(before, after, v.passwordHash !== undefined);
       // Whether the password changed is recorded; the password and its hash never are.
-      return { result: after, events: credentialChanged(c, await this.path(accountId, em), 'updated', before, after, { passwordChanged: v.passwordHash !== undefined }) };
+      return { result: after, events: credentialChanged(c, await this.path(accountId, em), 'updated', before, after, { passwordChanged: v.passwordHash !== undefined }, changed) };
     });
   }
 

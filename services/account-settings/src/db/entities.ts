@@ -22,6 +22,8 @@ export interface CredentialRow {
   /** JSON array of the fingerprints of the verified path it last connected with (leaf first); null: never. */
   chainPath?: string | null;
   chainSeenAt?: Date | null;
+  /** Accepted only on a verified, clean chain, never on the password alone (docs/broker.md). */
+  requireCertificate: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -63,6 +65,7 @@ export const CredentialEntity = new EntitySchema<CredentialRow>({
     expiresAt: { type: Date, nullable: true, name: 'expires_at' },
     chainPath: { type: 'text', nullable: true, name: 'chain_path' },
     chainSeenAt: { type: Date, nullable: true, name: 'chain_seen_at' },
+    requireCertificate: { type: Boolean, name: 'require_certificate', default: false },
     createdAt: { type: Date, name: 'created_at' },
     updatedAt: { type: Date, name: 'updated_at' },
   },

@@ -1,5 +1,6 @@
 // Schema of the account-settings database, with TypeORM's Table API so it runs on SQLite and PostgreSQL.
 import { Table, TableColumn, TableForeignKey, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { mutualTlsOn, type Settings } from '@twoway/contracts';
 import { CreateOutbox1700000000000 } from '@twoway/persistence';
 
 export class CreateAccountSettings1731000000000 implements MigrationInterface {
@@ -83,4 +84,34 @@ export class AddCredentialChain1732000000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [CreateOutbox1700000000000, CreateAccountSettings1731000000000, AddCredentialChain1732000000000];
+/** Accounts updated per statement (well below SQLite's and PostgreSQL's bound on parameters). */
+const MIGRATION_BATCH = 500;
+
+/**
+ * `require_certificate`: the credential is accepted only on a verified, clean chain. Stored credentials
+ * get it on exactly when their account has mutual TLS on and the credential has connected with a
+ * verified chain (`chain_path` recorded): such a device holds a certificate that verifies, so requiring
+ * it changes nothing while it is healthy, and closes the password-only way in once its CA is suspended.
+ * Every other credential keeps today's behaviour (off): a device that only ever used its password is
+ * not locked out by an upgrade (docs/broker.md, "Credentials that require a certificate").
+ */
+export class AddCredentialRequireCertificate1733000000000 implements MigrationInterface {
+  name = 'AddCredentialRequireCertificate1733000000000';
+  async up(q: QueryRunner): Promise<void> {
+    await q.addColumn('credentials', new TableColumn({ name: 'require_certificate', type: 'boolean', isNullable: false, default: false }));
+    // Settings are JSON text: which accounts have mutual TLS on is decided here, not in SQL.
+    const accounts = (await q.query('SELECT id, settings FROM accounts')) as { id: string; settings: string }[];
+    const ids = accounts.filter((a) => mutualTlsOn(JSON.parse(a.settings) as Settings)).map((a) => a.id);
+    const postgres = q.connection.options.type === 'postgres';
+    for (let i = 0; i < ids.length; i += MIGRATION_BATCH) {
+      const batch = ids.slice(i, i + MIGRATION_BATCH);
+      const params = batch.map((_, k) => (postgres ? `$${k + 1}` : '?')).join(', ');
+      await q.query(`UPDATE credentials SET require_certificate = ${postgres ? 'TRUE' : '1'} WHERE chain_path IS NOT NULL AND account_id IN (${params})`, batch);
+    }
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('credentials', 'require_certificate');
+  }
+}
+
+export const migrations = [CreateOutbox1700000000000, CreateAccountSettings1731000000000, AddCredentialChain1732000000000, AddCredentialRequireCertificate1733000000000];

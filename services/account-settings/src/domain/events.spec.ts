@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
 import { AuditEvent, DEFAULT_SETTINGS, type Account, type Credential, type TokenInfo } from '@twoway/contracts';
-import { accountCreated, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from './events.js';
+import { accountCreated, changedFields, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from './events.js';
 
 const ctx = (): EventContext => {
   let n = 0;
@@ -10,7 +10,7 @@ const ctx = (): EventContext => {
 };
 const path = ['plant', 'acme', 'provider'];
 const account: Account = { id: 'plant', name: 'Plant 1', parentId: 'acme', createdAt: '2026-01-03T00:00:00.000Z' };
-const cred: Credential = { id: 'cred-1', accountId: 'plant', username: 'sensor-1', enabled: true, expiresAt: null, createdAt: '2026-01-03T00:00:00.000Z' };
+const cred: Credential = { id: 'cred-1', accountId: 'plant', username: 'sensor-1', enabled: true, expiresAt: null, createdAt: '2026-01-03T00:00:00.000Z', requireCertificate: false };
 const token: TokenInfo = { id: 'tok-2', accountId: 'plant', name: 'ci', role: 'provisioner', expiresAt: null, revokedAt: null, createdAt: '2026-01-03T00:00:00.000Z' };
 const auditOf = (out: Outgoing[]) => out.find((o) => o.subject.startsWith('twoway.v1.audit.'))!.event as AuditEvent;
 const changeOf = (out: Outgoing[]) => out.find((o) => !o.subject.startsWith('twoway.v1.audit.'))?.event as Record<string, unknown> | undefined;
@@ -44,4 +44,23 @@ describe('account-settings audit events carry the account path', () => {
     assert.equal(audit.account, 'plant');
     assert.equal('accountPath' in audit, false);
   });
+});
+
+// Brokers end a credential's sessions for what they cannot check again without the password, and only
+// re-decide them when nothing but the certificate requirement changed: the list must say exactly that.
+describe('what a credential update touched', () => {
+  const cases: [string, Credential, boolean, string[]][] = [
+    ['only the requirement', { ...cred, requireCertificate: true }, false, ['requireCertificate']],
+    ['a password sent, even the same one', cred, true, ['password']],
+    ['disabled and required at once', { ...cred, enabled: false, requireCertificate: true }, false, ['enabled', 'requireCertificate']],
+    ['an expiry', { ...cred, expiresAt: '2027-01-01T00:00:00.000Z' }, false, ['expiresAt']],
+    ['nothing', cred, false, []],
+  ];
+  for (const [name, after, passwordSent, want] of cases) {
+    it(`given ${name}, then changed is ${JSON.stringify(want)} and the change event carries it with the requirement after`, () => {
+      assert.deepEqual(changedFields(cred, after, passwordSent), want);
+      const ev = changeOf(credentialChanged(ctx(), path, 'updated', cred, after, undefined, changedFields(cred, after, passwordSent)));
+      assert.deepEqual(ev?.data, { credentialId: 'cred-1', username: 'sensor-1', change: 'updated', requireCertificate: after.requireCertificate, changed: want });
+    });
+  }
 });

@@ -12,6 +12,7 @@ import {
   type AuditEvent,
   type Credential,
   type CredentialChangedEvent,
+  type CredentialField,
   type Principal,
   type Settings,
   type SettingsChangedEvent,
@@ -55,6 +56,19 @@ export function settingsChanged(c: EventContext, accountId: string, path: Accoun
   return [{ subject: ChangeSubjects.SettingsChanged, event: change }, audit(c, AuditTypes.SettingsChanged, accountId, path, { before, after })];
 }
 
+/**
+ * What an update touched, for the change event: brokers end a credential's sessions for a new password,
+ * a disable or an expiry (they keep no password to check again), but only re-decide them when nothing
+ * but `requireCertificate` changed. A password sent counts as changed, even the same one.
+ */
+export function changedFields(before: Credential, after: Credential, passwordSent: boolean): CredentialField[] {
+  const out: CredentialField[] = passwordSent ? ['password'] : [];
+  if (before.enabled !== after.enabled) out.push('enabled');
+  if (before.expiresAt !== after.expiresAt) out.push('expiresAt');
+  if (before.requireCertificate !== after.requireCertificate) out.push('requireCertificate');
+  return out;
+}
+
 export function credentialChanged(
   c: EventContext,
   path: AccountPath,
@@ -62,6 +76,7 @@ export function credentialChanged(
   before: Credential | undefined,
   after: Credential | undefined,
   detail?: Record<string, unknown>,
+  changed?: CredentialField[],
 ): Outgoing[] {
   const cred = (after ?? before)!;
   const ev: CredentialChangedEvent = {
@@ -70,7 +85,13 @@ export function credentialChanged(
     time: c.now.toISOString(),
     account: cred.accountId,
     actor: c.actor,
-    data: { credentialId: cred.id, username: cred.username, change },
+    data: {
+      credentialId: cred.id,
+      username: cred.username,
+      change,
+      ...(after ? { requireCertificate: after.requireCertificate } : {}),
+      ...(changed ? { changed } : {}),
+    },
   };
   const type = change === 'added' ? AuditTypes.CredentialAdded : change === 'removed' ? AuditTypes.CredentialRemoved : AuditTypes.CredentialChanged;
   return [

@@ -52,7 +52,7 @@ type Params = { id: string; credId?: string; tokenId?: string };
 // Examples for the API reference.
 const ACCOUNT: Account = { id: 'b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30', name: 'Acme Berlin', parentId: 'provider', createdAt: '2026-11-23T10:00:00.000Z' };
 const SETTINGS: Settings = { tls: { enabled: true }, mutualTls: { available: true, enabled: true }, identity: { bindCertificateTo: 'clientId', credentialLookup: 'username' } };
-const CREDENTIAL: Credential = { id: 'e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b', accountId: ACCOUNT.id, username: 'sensor-17', enabled: true, expiresAt: null, createdAt: '2026-11-23T10:05:00.000Z', lastChain: null };
+const CREDENTIAL: Credential = { id: 'e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b', accountId: ACCOUNT.id, username: 'sensor-17', enabled: true, expiresAt: null, createdAt: '2026-11-23T10:05:00.000Z', lastChain: null, requireCertificate: true };
 const TOKEN: TokenInfo = { id: '9f8e7d6c5b4a39281706f5e4', accountId: ACCOUNT.id, name: 'Factory PKI', role: 'provisioner', expiresAt: null, revokedAt: null, createdAt: '2026-11-23T10:10:00.000Z' };
 /** Roles in the descriptions: `read` is every role, `write` admin only (libs/http `roleAllows`). */
 const READ = 'Roles: all (admin, operator, provisioner).';
@@ -197,13 +197,13 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       schema: {
         operationId: 'createCredential',
         summary: 'Add a device credential',
-        description: `An MQTT username (unique in the installation) and password (stored hashed, never returned or logged). ${WRITE}`,
+        description: `An MQTT username (unique in the installation) and password (stored hashed, never returned or logged). \`requireCertificate\`: accepted only on a connection whose client certificate chain verified and is clean, never on the password alone; when not sent, on if the account has mutual TLS on (available and enabled) at this moment, off otherwise. A later settings change does not change it. ${WRITE}`,
         tags: ['Credentials'],
         params: AccountParams,
         body: CreateCredentialBody,
         response: { 201: Credential },
         errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'CREDENTIAL_DUPLICATE'],
-        examples: { request: { username: 'sensor-17', password: 'correct-horse-battery-staple' }, response: CREDENTIAL },
+        examples: { request: { username: 'sensor-17', password: 'correct-horse-battery-staple', requireCertificate: true }, response: CREDENTIAL },
       },
     },
     async (req, reply) => {
@@ -213,7 +213,13 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       const passwordHash = await hashPassword(body.password);
       const cred = await store.createCredential(
         id,
-        { username: body.username, passwordHash, enabled: body.enabled ?? true, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null },
+        {
+          username: body.username,
+          passwordHash,
+          enabled: body.enabled ?? true,
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+          ...(body.requireCertificate !== undefined ? { requireCertificate: body.requireCertificate } : {}),
+        },
         actorOf(principal),
       );
       credentials.passwordSet(cred.id, passwordHash, body.password);
@@ -249,13 +255,13 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       schema: {
         operationId: 'updateCredential',
         summary: 'Change a device credential',
-        description: `A new password, enabled on or off, or a new expiry (null: never); only what is sent changes. Disabling one ends the live sessions that used it. ${WRITE}`,
+        description: `A new password, enabled on or off, a new expiry (null: never), or whether it requires a verified certificate; only what is sent changes. A new password, a disable or an expiry ends the live sessions that used it. Turning \`requireCertificate\` on ends, on every broker, its live sessions that are not on a verified certificate (password only, fallback) and keeps its mutual-TLS sessions; turning it off ends none. ${WRITE}`,
         tags: ['Credentials'],
         params: CredentialParams,
         body: PatchCredentialBody,
         response: { 200: Credential },
         errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'CREDENTIAL_NOT_FOUND'],
-        examples: { request: { enabled: false }, response: { ...CREDENTIAL, enabled: false } },
+        examples: { request: { requireCertificate: true }, response: CREDENTIAL },
       },
     },
     async (req) => {
@@ -270,6 +276,7 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
           ...(set ? { passwordHash: set.passwordHash } : {}),
           ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
           ...(body.expiresAt !== undefined ? { expiresAt: body.expiresAt === null ? null : new Date(body.expiresAt) } : {}),
+          ...(body.requireCertificate !== undefined ? { requireCertificate: body.requireCertificate } : {}),
         },
         actorOf(principal),
       );

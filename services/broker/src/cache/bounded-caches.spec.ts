@@ -8,7 +8,7 @@ import { SettingsCache } from './settings-cache.js';
 import { TrustCache } from './trust-cache.js';
 
 const cred = (n: number, verifiedAtMs: number): VerifiedCredential => ({
-  accountId: 'acc', credentialId: `c${n}`, username: `u${n}`, key: `u${n}`, keyKind: 'username', verifiedAtMs,
+  accountId: 'acc', credentialId: `c${n}`, username: `u${n}`, key: `u${n}`, keyKind: 'username', requireCertificate: false, verifiedAtMs,
 });
 const settings = (accountId: string) => ({
   accountId, ancestry: [accountId],

@@ -15,6 +15,8 @@ export interface VerifiedCredential {
   username: string;
   key: string;
   keyKind: KeyKind;
+  /** Accepted only on a trusted chain; a change of it is a `credential.changed`, which drops the entry. */
+  requireCertificate: boolean;
   verifiedAtMs: number;
 }
 

@@ -54,3 +54,24 @@ describe('broker audit events carry the account path', () => {
     assert.ok(valid(ev));
   });
 });
+
+describe('a refusal by the credential’s certificate requirement says why the chain did not count', () => {
+  const required: Decision = { outcome: 'rejected', type: 'connect.rejected', reason: ConnectReasons.CREDENTIAL_REQUIRES_CERTIFICATE, returnCode: 5 };
+  const leaf = { fingerprint: 'aa', subject: 'CN=x', commonName: 'x', sans: [] };
+  const cases: [string, Parameters<typeof connectEvent>[2], string | undefined][] = [
+    ['no certificate', { kind: 'none' }, 'CHAIN_EMPTY'],
+    ['an untrusted one', { kind: 'untrusted', reason: ConnectReasons.CHAIN_UNTRUSTED, leaf }, 'CHAIN_UNTRUSTED'],
+    // Mutual TLS off: the chain was not evaluated, so there is no chain reason to give.
+    ['one not evaluated', { kind: 'not_evaluated', leaf }, undefined],
+  ];
+  for (const [name, chain, want] of cases) {
+    it(`given ${name}, then detail.chainReason is ${want ?? 'absent'}`, () => {
+      const ev = connectEvent(required, device(), chain, 'tls', ctx);
+      assert.equal(ev.detail?.chainReason, want);
+      assert.ok(valid(ev));
+    });
+  }
+  it('given any other refusal, then no chainReason', () => {
+    assert.equal('chainReason' in (connectEvent(rejected, device(), { kind: 'none' }, 'tls', ctx).detail ?? {}), false);
+  });
+});

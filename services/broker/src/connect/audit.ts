@@ -1,7 +1,7 @@
 // Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
 // see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
 import { randomUUID } from 'node:crypto';
-import { auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
+import { ConnectReasons, auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { escapeField } from '@twoway/telemetry';
 import type { ChainFacts, Decision, LeafFacts } from './decide.js';
 
@@ -54,6 +54,9 @@ function base(type: string, d: DeviceRecord, ctx: AuditContext): AuditEvent {
  */
 export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFacts, transport: MqttTransport, ctx: AuditContext, fallback?: { blockedBy?: { fingerprint: string }; lastPath?: readonly string[] }): AuditEvent {
   const refusedFallback = decision.outcome === 'rejected' && fallback?.blockedBy;
+  // Why the chain did not count, when the credential's requirement refused the password-only way in.
+  const chainReason =
+    decision.reason === ConnectReasons.CREDENTIAL_REQUIRES_CERTIFICATE ? (chain.kind === 'untrusted' ? chain.reason : chain.kind === 'none' ? ConnectReasons.CHAIN_EMPTY : undefined) : undefined;
   return {
     ...base(decision.type, d, ctx),
     outcome: decision.outcome,
@@ -65,6 +68,7 @@ export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFa
       ...('path' in chain ? { path: chain.path } : {}),
       ...('fingerprint' in chain ? { blockedFingerprint: chain.fingerprint } : {}),
       ...(refusedFallback ? { fallbackRefused: true, blockedFingerprint: fallback.blockedBy!.fingerprint, lastPath: fallback.lastPath } : {}),
+      ...(chainReason ? { chainReason } : {}),
     },
   };
 }

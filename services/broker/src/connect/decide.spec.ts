@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS, type Settings } from '@twoway/contracts';
-import { decide, type ChainFacts, type ConnectFacts, type CredentialFacts, type LeafFacts } from './decide.js';
+import { decide, passwordAloneAdmits, type ChainFacts, type ConnectFacts, type CredentialFacts, type LeafFacts } from './decide.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const opts = { nowMs: NOW, staleAfterMs: 10_000 };
@@ -22,7 +22,7 @@ const certs: Record<string, ChainFacts> = {
   suspendedAnchor: { kind: 'blocked', reason: 'ANCHOR_SUSPENDED', fingerprint: 'cc', leaf, path: ['aa', 'bb', 'cc'] },
 };
 const passwords: Record<string, CredentialFacts> = {
-  right: { status: 'ok', accountId: 'acc', credentialId: 'cred', username: 'dev-1', keyKind: 'username', key: 'dev-1' },
+  right: { status: 'ok', accountId: 'acc', credentialId: 'cred', username: 'dev-1', keyKind: 'username', key: 'dev-1', requireCertificate: false },
   wrong: { status: 'refused', reason: 'BAD_CREDENTIALS', accountId: 'acc' },
 };
 const modes: Record<string, Settings> = {
@@ -108,7 +108,7 @@ describe('decide: identity binding', () => {
   ];
   for (const [name, s, clientId, username, reason] of cases) {
     it(name, () => {
-      const cred: CredentialFacts = { status: 'ok', accountId: 'acc', credentialId: 'c', username, keyKind: 'username', key: username };
+      const cred: CredentialFacts = { status: 'ok', accountId: 'acc', credentialId: 'c', username, keyKind: 'username', key: username, requireCertificate: false };
       const d = decide({ ...facts(s, certs.trusted!, cred), clientId, username }, opts);
       assert.equal(d.reason, reason);
     });
@@ -118,7 +118,7 @@ describe('decide: identity binding', () => {
 describe('decide: credentials looked up by certificate', () => {
   const byCn = settings(true, true, { credentialLookup: 'certificateCn' });
   const bySubject = settings(false, true, { credentialLookup: 'certificateSubject' });
-  const cnKey: CredentialFacts = { status: 'ok', accountId: 'acc', credentialId: 'c', username: 'dev-1', keyKind: 'certificateCn', key: 'dev-1' };
+  const cnKey = { status: 'ok', accountId: 'acc', credentialId: 'c', username: 'dev-1', keyKind: 'certificateCn', key: 'dev-1', requireCertificate: false } as const satisfies CredentialFacts;
   it('a verified leaf whose CN is the key is accepted', () => {
     assert.equal(decide(facts(byCn, certs.trusted!, cnKey), opts).reason, 'MUTUAL_TLS');
   });
@@ -168,6 +168,62 @@ describe('decide: a credential whose last verified chain is suspended or revoked
       if (d.outcome === 'rejected') assert.equal(d.returnCode, 5);
     });
   }
+});
+
+// The operators' story: a CA suspended, its device refused ANCHOR_SUSPENDED, then back without its
+// certificate and in on its password by fallback (CHAIN_EMPTY). A credential that requires a
+// verified certificate has no password-only way in.
+describe('decide: a credential that requires a verified certificate', () => {
+  const required: CredentialFacts = { ...(passwords.right as Extract<CredentialFacts, { status: 'ok' }>), requireCertificate: true };
+  const anchorSuspended = { fallbackBlockedBy: { reason: 'ANCHOR_SUSPENDED' as const, fingerprint: 'cc' } };
+  // [settings, certificate, extra facts] → [outcome, reason]
+  const cases: [string, string, Partial<ConnectFacts>, 'accepted' | 'rejected', string][] = [
+    // Given both modes on, when it comes without a (trusted) certificate, then no fallback.
+    ['both', 'none', {}, 'rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE'],
+    ['both', 'untrusted', {}, 'rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE'],
+    // Its own rule comes before the chain it last connected with, whatever that says.
+    ['both', 'none', anchorSuspended, 'rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE'],
+    // A verified chain decides as before: clean → in, suspended or revoked → the status reason.
+    ['both', 'trusted', {}, 'accepted', 'MUTUAL_TLS'],
+    ['both', 'suspendedAnchor', {}, 'rejected', 'ANCHOR_SUSPENDED'],
+    ['both', 'revoked', {}, 'rejected', 'CERT_REVOKED'],
+    // Mutual TLS only: the account refuses first, with its own reasons.
+    ['mtlsOnly', 'none', {}, 'rejected', 'MTLS_REQUIRED'],
+    ['mtlsOnly', 'untrusted', {}, 'rejected', 'CHAIN_UNTRUSTED'],
+    ['mtlsOnly', 'trusted', {}, 'accepted', 'MUTUAL_TLS'],
+    // Mutual TLS turned off later: no chain is verified, so nothing can satisfy it (fail closed).
+    ['tlsOnly', 'none', {}, 'rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE'],
+    ['tlsOnly', 'trusted', {}, 'rejected', 'CREDENTIAL_REQUIRES_CERTIFICATE'],
+    ['none', 'trusted', {}, 'rejected', 'ACCOUNT_DISABLED'],
+  ];
+  for (const [m, c, extra, outcome, reason] of cases) {
+    it(`given ${m}, when it presents ${c === 'none' ? 'no' : c === 'untrusted' ? 'an untrusted' : `a ${c}`} certificate${extra.fallbackBlockedBy ? ' (last chain suspended)' : ''}, then ${outcome} ${reason}`, () => {
+      const d = decide(facts(modes[m]!, certs[c]!, required, extra), opts);
+      assert.equal(d.outcome, outcome);
+      assert.equal(d.reason, reason);
+      // Not a credential problem (the password was right): CONNACK 5, not authorized.
+      if (d.outcome === 'rejected') assert.equal(d.returnCode, 5);
+    });
+  }
+  it('given the same device with a credential that does not require one, then the documented fallback', () => {
+    const d = decide(facts(modes.both!, certs.none!, passwords.right!), opts);
+    assert.deepEqual([d.outcome, d.reason, d.outcome === 'accepted' && d.type], ['accepted', 'CHAIN_EMPTY', 'connect.accepted_fallback']);
+  });
+});
+
+describe('passwordAloneAdmits agrees with decide for a device without a certificate', () => {
+  const kinds = { username: passwords.right!, cn: { ...(passwords.right as Extract<CredentialFacts, { status: 'ok' }>), keyKind: 'certificateCn' as const } };
+  const lookups = ['username', 'certificateCn'] as const;
+  for (const [m, base] of Object.entries(modes))
+    for (const lookup of lookups)
+      for (const [kind, cred] of Object.entries(kinds))
+        for (const requireCertificate of [false, true]) {
+          const s = { ...base, identity: { ...base.identity, credentialLookup: lookup } };
+          const c = { ...(cred as Extract<CredentialFacts, { status: 'ok' }>), requireCertificate };
+          it(`${m}, lookup ${lookup}, ${kind} key, requireCertificate ${requireCertificate}`, () => {
+            assert.equal(passwordAloneAdmits(s, c), decide(facts(s, certs.none!, c), opts).outcome === 'accepted');
+          });
+        }
 });
 
 describe('decide: fail closed', () => {

@@ -29,7 +29,8 @@ export type KeyKind = 'username' | 'certificateCn' | 'certificateSubject';
 export type CredentialFacts =
   | { status: 'missing' }
   | { status: 'refused'; reason: ConnectReason; accountId?: string }
-  | { status: 'ok'; accountId: string; credentialId: string; username: string; keyKind: KeyKind; key: string };
+  /** `requireCertificate`: the credential is accepted only on a trusted chain, never on its password alone. */
+  | { status: 'ok'; accountId: string; credentialId: string; username: string; keyKind: KeyKind; key: string; requireCertificate: boolean };
 
 export interface ConnectFacts {
   clientId: string;
@@ -99,6 +100,15 @@ export function certificateKey(lookup: KeyKind, leaf: LeafFacts): string | undef
   return lookup === 'certificateCn' ? leaf.commonName : lookup === 'certificateSubject' ? leaf.subject : undefined;
 }
 
+/**
+ * Would this credential get in on its password alone in an account with these settings (no certificate,
+ * and none recorded as blocked)? What the blast-radius count asks of each live session a status change
+ * ends: its device could come back without its certificate. Agrees with `decide` (decide.spec.ts).
+ */
+export function passwordAloneAdmits(s: Settings, cred: Extract<CredentialFacts, { status: 'ok' }>): boolean {
+  return s.tls.enabled && s.identity.credentialLookup === 'username' && cred.keyKind === 'username' && !cred.requireCertificate;
+}
+
 export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // Fail closed: an owner did not answer, or NATS has been away longer than the staleness bound, so no
   // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §5).
@@ -144,12 +154,17 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
     if (chain.kind === 'blocked') return reject(chain.reason);
     const why = chain.kind === 'untrusted' ? chain.reason : R.CHAIN_EMPTY;
     if (!plain) return reject(chain.kind === 'untrusted' ? chain.reason : R.MTLS_REQUIRED);
+    // The credential's own rule, whatever chain it last connected with: no password-only way in for it
+    // (docs/broker.md, "Credentials that require a certificate").
+    if (cred.requireCertificate) return reject(R.CREDENTIAL_REQUIRES_CERTIFICATE);
     // Suspending or revoking a CA means "these devices are out": a credential that last connected with
     // a chain through it cannot get in by leaving its certificate at home (or presenting another one).
     if (f.fallbackBlockedBy) return reject(f.fallbackBlockedBy.reason);
     return accept(why, 'fallback');
   }
 
-  // Plain TLS only: credentials decide; a presented certificate is recorded, not required.
+  // Plain TLS only: credentials decide; a presented certificate is recorded, not required — except by a
+  // credential that requires one, which no chain can satisfy while mutual TLS is off: fail closed.
+  if (cred.requireCertificate) return reject(R.CREDENTIAL_REQUIRES_CERTIFICATE);
   return accept(R.PLAIN_TLS, 'plain');
 }

@@ -39,9 +39,12 @@ export interface GatheredFacts {
   error?: unknown;
 }
 
-/** Would this account let the device in on its password alone, the certificate not counting? */
-const wouldFallBack = (s: AccountSettings['settings'], chain: ChainFacts): boolean =>
-  s.mutualTls.available && s.mutualTls.enabled && s.tls.enabled && s.identity.credentialLookup === 'username' && (chain.kind === 'none' || chain.kind === 'untrusted');
+/**
+ * Would this account let the device in on its password alone, the certificate not counting? Not a
+ * credential that requires a certificate: decide refuses it anyway, so its last chain is not asked for.
+ */
+const wouldFallBack = (s: AccountSettings['settings'], chain: ChainFacts, requireCertificate: boolean): boolean =>
+  s.mutualTls.available && s.mutualTls.enabled && s.tls.enabled && s.identity.credentialLookup === 'username' && (chain.kind === 'none' || chain.kind === 'untrusted') && !requireCertificate;
 
 function parseChain(ders: readonly Uint8Array[]): { certs: ParsedCert[]; malformed: boolean } {
   const certs: ParsedCert[] = [];
@@ -115,7 +118,15 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
         r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query, true);
       }
       if (r.ok) {
-        credential = { status: 'ok', accountId: r.credential.accountId, credentialId: r.credential.credentialId, username: r.credential.username, keyKind: c.kind, key: c.key };
+        credential = {
+          status: 'ok',
+          accountId: r.credential.accountId,
+          credentialId: r.credential.credentialId,
+          username: r.credential.username,
+          keyKind: c.kind,
+          key: c.key,
+          requireCertificate: r.credential.requireCertificate,
+        };
         account = r.settings;
         break;
       }
@@ -132,7 +143,7 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
     // statuses (one read by id; only for connects that would fall back, never for mutual ones).
     let recordedPath: readonly string[] | undefined;
     let fallbackBlockedBy: ConnectFacts['fallbackBlockedBy'];
-    if (wouldFallBack(account.settings, chain)) {
+    if (wouldFallBack(account.settings, chain, credential.requireCertificate)) {
       recordedPath = (await owners.recordedChain(credential.credentialId, a.query)) ?? undefined;
       if (recordedPath) fallbackBlockedBy = blockedPath(recordedPath, await owners.trustSet(account.ancestry, a.query));
     }

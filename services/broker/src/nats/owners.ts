@@ -90,7 +90,8 @@ export class Owners {
         { traceparent: q?.traceparent },
       );
       if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}) };
-      const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, verifiedAtMs: nowMs };
+      // An account-settings without the field predates it: nothing required, as before.
+      const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, requireCertificate: r.requireCertificate ?? false, verifiedAtMs: nowMs };
       this.caches.credentials.put(password, credential, credGen);
       let settings: AccountSettings;
       if (r.settings && r.ancestry?.length) {

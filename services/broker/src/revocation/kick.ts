@@ -12,7 +12,7 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import { endsCertificate, type Change } from './on-status-changed.js';
+import { endsCertificate, onlyRequirementChanged, type Change } from './on-status-changed.js';
 
 export interface KickDeps {
   sessions: SessionRegistry;
@@ -160,33 +160,50 @@ export async function redecideOrEnd(
 
 export async function kick(c: Change, d: KickDeps): Promise<number> {
   if (c.type === 'ignored') return 0;
-  let ended = 0;
   if (endsCertificate(c)) {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
     const affected = d.sessions.concernedBy(c.fingerprint, c.account);
     return endSessions(affected, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
+  }
+  if (onlyRequirementChanged(c)) {
+    // Decided again with the new requirement: a mutual-TLS session stays, a password-only one ends.
+    const ss = d.sessions.ofCredential(c.credentialId);
+    for (const s of ss) if (s.facts.credential.status === 'ok') s.facts = { ...s.facts, credential: { ...s.facts.credential, requireCertificate: c.requireCertificate } };
+    const detail = { credentialId: c.credentialId, change: c.change, changed: c.changed, eventId: c.eventId };
+    return redecideAll(ss, d, { endReason: ConnectReasons.SESSION_CREDENTIAL_CHANGED, detail, timeMs: c.timeMs });
   }
   if (c.type === 'credential.changed' && c.change !== 'added') {
     // The broker keeps no password, so it cannot re-check a changed credential: the device reconnects.
     return endSessions(d.sessions.ofCredential(c.credentialId), ConnectReasons.SESSION_CREDENTIAL_CHANGED, { credentialId: c.credentialId, change: c.change, eventId: c.eventId }, d, c.timeMs);
   }
   if (c.type === 'settings.changed') {
-    for (const s of d.sessions.ofAccount(c.account)) {
-      const acc: AccountSettings = { accountId: s.accountId, settings: c.after, ancestry: s.ancestry };
-      const detail = { eventId: c.eventId };
-      try {
-        const r = await redecide(s, d, acc);
-        if (!r.ok) {
-          endSession(s, ConnectReasons.SESSION_SETTINGS_CHANGED, { decision: r.reason, ...detail }, d, c.timeMs);
-          ended += 1;
-        }
-      } catch (firstError) {
-        // Retried in the background, so the feed goes on to the next change (a revocation behind
-        // this one must not wait for an owner to come back); ended as SESSION_UNDECIDABLE at the bound.
-        redecideOrEnd(s, d, { account: acc, endReason: () => ConnectReasons.SESSION_SETTINGS_CHANGED, detail, eventTimeMs: c.timeMs, firstError }).catch((err: unknown) =>
-          d.log.error({ err, clientId: s.clientId, account: s.accountId }, 'session re-decision failed unexpectedly'),
-        );
+    const account = (s: Session): AccountSettings => ({ accountId: s.accountId, settings: c.after, ancestry: s.ancestry });
+    return redecideAll(d.sessions.ofAccount(c.account), d, { account, endReason: ConnectReasons.SESSION_SETTINGS_CHANGED, detail: { eventId: c.eventId }, timeMs: c.timeMs });
+  }
+  return 0;
+}
+
+/** Decide sessions again after a change (settings, or a credential's requirement); end those it no longer allows. */
+async function redecideAll(
+  ss: readonly Session[],
+  d: KickDeps,
+  o: { account?: (s: Session) => AccountSettings; endReason: ConnectReason; detail: Record<string, unknown>; timeMs: number },
+): Promise<number> {
+  let ended = 0;
+  for (const s of ss) {
+    const account = o.account?.(s);
+    try {
+      const r = await redecide(s, d, account);
+      if (!r.ok) {
+        endSession(s, o.endReason, { decision: r.reason, ...o.detail }, d, o.timeMs);
+        ended += 1;
       }
+    } catch (firstError) {
+      // Retried in the background, so the feed goes on to the next change (a revocation behind
+      // this one must not wait for an owner to come back); ended as SESSION_UNDECIDABLE at the bound.
+      redecideOrEnd(s, d, { ...(account ? { account } : {}), endReason: () => o.endReason, detail: o.detail, eventTimeMs: o.timeMs, firstError }).catch((err: unknown) =>
+        d.log.error({ err, clientId: s.clientId, account: s.accountId }, 'session re-decision failed unexpectedly'),
+      );
     }
   }
   return ended;

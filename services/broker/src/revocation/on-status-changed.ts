@@ -3,7 +3,7 @@
 // not act on.
 import {
   CertAddedEvent, CertDeletedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
-  type CertStatus, type Settings,
+  type CertStatus, type CredentialField, type Settings,
 } from '@twoway/contracts';
 import { decode } from '@twoway/nats';
 
@@ -18,7 +18,16 @@ export type Change =
   | (Base & { type: 'cert.deleted'; certificateId: string; fingerprint: string })
   | (Base & { type: 'cert.added'; certificateId: string; fingerprint: string; status: CertStatus; pem?: string })
   | (Base & { type: 'settings.changed'; after: Settings })
-  | (Base & { type: 'credential.changed'; credentialId: string; username: string; change: 'added' | 'updated' | 'removed' })
+  | (Base & {
+      type: 'credential.changed';
+      credentialId: string;
+      username: string;
+      change: 'added' | 'updated' | 'removed';
+      /** After the change; absent when removed or from an older publisher. */
+      requireCertificate?: boolean;
+      /** What an update touched; absent from an older publisher (then: everything). */
+      changed?: readonly CredentialField[];
+    })
   | { type: 'ignored'; subject: string };
 
 const base = (e: { id: string; account: string; time: string }): Base => ({ eventId: e.id, account: e.account, timeMs: Date.parse(e.time) });
@@ -44,11 +53,27 @@ export function toChange(subject: string, data: Uint8Array): Change {
     }
     case ChangeSubjects.CredentialChanged: {
       const e = decode(CredentialChangedEvent, data, subject);
-      return { ...base(e), type: 'credential.changed', credentialId: e.data.credentialId, username: e.data.username, change: e.data.change };
+      return {
+        ...base(e),
+        type: 'credential.changed',
+        credentialId: e.data.credentialId,
+        username: e.data.username,
+        change: e.data.change,
+        ...(e.data.requireCertificate !== undefined ? { requireCertificate: e.data.requireCertificate } : {}),
+        ...(e.data.changed ? { changed: e.data.changed } : {}),
+      };
     }
     default:
       return { type: 'ignored', subject };
   }
+}
+
+/**
+ * A credential update that only set whether it requires a certificate: its live sessions can be decided
+ * again without the password (the broker keeps none), so only those it no longer allows end.
+ */
+export function onlyRequirementChanged(c: Change): c is Extract<Change, { type: 'credential.changed' }> & { requireCertificate: boolean } {
+  return c.type === 'credential.changed' && c.change === 'updated' && c.requireCertificate !== undefined && c.changed !== undefined && c.changed.every((f) => f === 'requireCertificate');
 }
 
 /** Does this change make certificates on live paths unacceptable (end sessions at once)? */

@@ -181,11 +181,26 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
         summary: 'Live sessions a status change of this certificate would end',
         description:
           'Asks every broker replica (scatter-gather over NATS, about a second at most) for its live sessions whose verified path ' +
-          'holds this certificate, in this account or below, and sums them per account. `replicas` says how many replicas answered.',
+          'holds this certificate, in this account or below, and sums them per account. `replicas` says how many replicas answered, ' +
+          '`replicasWithSessions` on how many of them these sessions live. `couldFallBack`: of these sessions, those whose device could ' +
+          'reconnect on its password alone — its credential does not require a verified certificate and its account has plain TLS on — so the ' +
+          'change alone does not keep it out for sure (null when a replica could not tell). Roles: all.',
         tags: ['Certificates'],
         params: CertParams,
         response: { 200: CertificateSessions },
         errors: ['ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND'],
+        examples: {
+          response: {
+            certificateId: CERTIFICATE_EXAMPLE.id,
+            fingerprint: CERTIFICATE_EXAMPLE.fingerprint,
+            sessions: 42,
+            accounts: [{ accountId: CERTIFICATE_EXAMPLE.accountId, sessions: 42 }],
+            accountsTruncated: false,
+            replicas: 3,
+            replicasWithSessions: 3,
+            couldFallBack: 5,
+          },
+        },
       },
     },
     async (req) => {

@@ -1,6 +1,7 @@
-// How many live sessions a status change of a registration would end: asked of every broker replica
-// at once (`twoway.v1.sessions.count`, scatter-gather) and summed, so the console can say it before
-// an operator confirms a suspension. A replica that does not answer within the wait is not counted,
+// How many live sessions a status change of a registration would end, and how many of their devices
+// could come back on their password alone: asked of every broker replica at once
+// (`twoway.v1.sessions.count`, scatter-gather) and summed, so the console can say it before an
+// operator confirms a suspension. A replica that does not answer within the wait is not counted,
 // and the answer says how many did.
 import { RequestSubjects, SESSION_COUNT_MAX_ACCOUNTS, SessionsCountReply, type CertificateSessions } from '@twoway/contracts';
 import type { Bus } from '@twoway/nats';
@@ -25,6 +26,9 @@ export function sumSessionCounts(replies: readonly SessionsCountReply[], max = S
     // A replica that cut its own list leaves accounts out of the sum's list too.
     accountsTruncated: accounts.length > max || replies.some((r) => r.accountsTruncated),
     replicas: replies.length,
+    replicasWithSessions: replies.filter((r) => r.sessions > 0).length,
+    // An older replica does not say: a sum without its sessions would understate the risk, so none.
+    couldFallBack: replies.some((r) => r.sessions > 0 && r.couldFallBack === undefined) ? null : replies.reduce((n, r) => n + (r.couldFallBack ?? 0), 0),
   };
 }
 
