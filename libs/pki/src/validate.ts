@@ -86,7 +86,11 @@ function checkSignature(child: CertFacts, issuer: CertFacts): Problem | null {
   return result;
 }
 
-function computeSignature(child: CertFacts, issuer: CertFacts): Problem | null {
+/** What a signature covers, as read from a certificate or a CRL (RFC 5280 §4.1.1, §5.1.1). */
+export type SignedData = Pick<CertFacts, 'tbs' | 'signature' | 'sigAlg' | 'sigAlgProblem'>;
+
+/** Does `issuer`'s key verify the signature over `child`'s TBS? A Problem says why not. */
+export function computeSignature(child: SignedData, issuer: CertFacts): Problem | null {
   if (child.sigAlgProblem) return child.sigAlgProblem;
   const alg = child.sigAlg!;
   if (!issuer.key) return issuer.keyProblem ?? { reason: 'UNSUPPORTED_ALGORITHM', detail: 'issuer key unreadable' };
