@@ -154,7 +154,8 @@ export interface RevokedSerialRow {
   accountId: string;
   /** RFC 5280 reason name of a `manual` entry. */
   reason: string | null;
-  revokedAt: Date;
+  /** When a `manual` entry was made (null for `crl` rows: the CRL is their record). */
+  revokedAt: Date | null;
   /** Name (or token id) of who revoked a `manual` entry. */
   revokedBy: string | null;
 }
@@ -168,7 +169,7 @@ export const RevokedSerialEntity = new EntitySchema<RevokedSerialRow>({
     source: { type: String, length: 8, primary: true },
     accountId: { type: String, length: 64, name: 'account_id' },
     reason: { type: String, length: 32, nullable: true },
-    revokedAt: { type: Date, name: 'revoked_at' },
+    revokedAt: { type: Date, name: 'revoked_at', nullable: true },
     revokedBy: { type: String, length: 256, name: 'revoked_by', nullable: true },
   },
   indices: [{ name: 'revoked_serials_source', columns: ['certificateId', 'source', 'serial'] }],

@@ -47,7 +47,7 @@ export class CreateRevocation1700000002000 implements MigrationInterface {
           { name: 'source', type: 'varchar', length: '8', isPrimary: true },
           { name: 'account_id', type: 'varchar', length: '64' },
           { name: 'reason', type: 'varchar', length: '32', isNullable: true },
-          { name: 'revoked_at', type: ts },
+          { name: 'revoked_at', type: ts, isNullable: true },
           { name: 'revoked_by', type: 'varchar', length: '256', isNullable: true },
         ],
         // The primary key (certificate_id, serial, source) pages a CA's serials for the brokers;
