@@ -233,13 +233,18 @@ function identityOfFacts(f: CertFacts): string {
  * exactly the same children, so they stand for one CA. undefined when the certificate cannot be decoded.
  */
 export function caIdentityOf(cert: ParsedCert): string | undefined {
+  // Kept with the object: the broker asks it for every CA of every path it checks for revocation.
+  if (identities.has(cert)) return identities.get(cert);
+  let id: string | undefined;
   try {
-    return identityOfFacts(factsOfCert(cert));
+    id = identityOfFacts(factsOfCert(cert));
   } catch (e) {
-    if (e instanceof CertFactsError) return undefined;
-    throw e;
+    if (!(e instanceof CertFactsError)) throw e;
   }
+  identities.set(cert, id);
+  return id;
 }
+const identities = new WeakMap<ParsedCert, string | undefined>();
 
 /**
  * Registered trust anchors indexed by subject name (and by CA identity: subject and key), for callers that

@@ -1,7 +1,7 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
 // when it can be (docs/design.md §5: the connect path reads caches filled and invalidated by events).
 import {
-  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
+  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
@@ -9,16 +9,23 @@ import type { Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
+import type { RevokedSerials, TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
 import type { KeyKind } from '../connect/decide.js';
 import type { BrokerMetrics } from '../http/metrics.js';
-import { TrustSetTooLargeError } from '../errors.js';
+import { RevocationListUnreadableError, TrustSetTooLargeError } from '../errors.js';
 
 /**
  * Pages of one trust set at most (a page is up to 1,000 registrations): 1,000,000 registrations in one
  * ancestry. Beyond it the set is treated as unanswerable rather than held half-read.
  */
 const MAX_TRUST_PAGES = 1_000;
+/**
+ * Pages of one CA's revoked serials at most (a page holds ~15,000 within the default max_payload): about
+ * 15 million serials. A CRL that large does not exist in practice; past it the connect is undecidable.
+ */
+const MAX_SERIAL_PAGES = 1_000;
+/** A list that changes while it is read is read again this often, then given up (undecidable). */
+const SERIAL_READ_ATTEMPTS = 3;
 
 export interface Caches {
   trust: TrustCache;
@@ -50,6 +57,7 @@ export class Owners {
   private readonly trustFetches = new SingleFlight<TrustSnapshot>();
   private readonly settingsFetches = new SingleFlight<AccountSettings>();
   private readonly credentialFetches = new SingleFlight<CredentialAnswer>();
+  private readonly serialFetches = new SingleFlight<RevokedSerials>();
   /** credentialId → the path this replica last had recorded for it (so an unchanged chain costs no request). */
   private readonly recordedChains = new LruMap<string, string>(RECORDED_CHAINS_MAX);
 
@@ -163,10 +171,57 @@ export class Owners {
         if (r.next === undefined || r.entries.length === 0) break;
         after = r.next;
       }
-      const snap = this.caches.trust.build(ancestry, entries);
+      const snap = this.caches.trust.build(ancestry, entries, await this.revokedSerialsOf(entries, traceparent));
       this.caches.trust.put(snap, gen);
       return snap;
     });
+  }
+
+  /** The revoked serials of every CA in `entries` that has some: from the cache at their revision, else fetched. */
+  private async revokedSerialsOf(entries: readonly TrustEntry[], traceparent?: string): Promise<Map<string, RevokedSerials>> {
+    const lists = new Map<string, RevokedSerials>();
+    for (const e of entries) {
+      const rev = e.revocation;
+      if (!rev || rev.serials === 0) continue;
+      let list = this.caches.trust.revokedSerials(e.id, rev.revision);
+      // Shared: when a CA's CRL changes, every trust set holding it refills at once (each sub-account's).
+      list ??= await this.serialFetches.run(`${e.id}@${rev.revision}`, 0, () => this.fetchRevokedSerials(e.id, traceparent));
+      lists.set(e.id, list);
+    }
+    return lists;
+  }
+
+  /**
+   * One CA's revoked serials, page by page (cert-registry keeps each within NATS max_payload). Every page
+   * names the revision it was read at; when that moves between pages the list is read again, so a list
+   * kept under a revision is exactly that revision's.
+   */
+  private async fetchRevokedSerials(certificateId: string, traceparent?: string): Promise<RevokedSerials> {
+    for (let attempt = 1; ; attempt++) {
+      const bySerial = new Map<string, 'crl' | 'manual'>();
+      let revision: number | undefined;
+      let after: string | undefined;
+      let moved = false;
+      for (let pages = 0; ; pages++) {
+        if (pages >= MAX_SERIAL_PAGES) throw new RevocationListUnreadableError(certificateId, `still incomplete after ${MAX_SERIAL_PAGES} pages (${bySerial.size} serials)`);
+        const r = await this.bus.request(RequestSubjects.RevokedSerialsGet, { certificateId, ...(after !== undefined ? { after } : {}) }, RevokedSerialsReply, { traceparent });
+        if (revision !== undefined && r.revision !== revision) {
+          moved = true;
+          break;
+        }
+        revision = r.revision;
+        for (const serial of r.crl) if (!bySerial.has(serial)) bySerial.set(serial, 'crl');
+        for (const serial of r.manual) bySerial.set(serial, 'manual');
+        if (r.next === undefined) break;
+        after = r.next;
+      }
+      if (!moved) {
+        const list: RevokedSerials = { certificateId, revision: revision ?? 0, bySerial };
+        this.caches.trust.keepRevokedSerials(list);
+        return list;
+      }
+      if (attempt >= SERIAL_READ_ATTEMPTS) throw new RevocationListUnreadableError(certificateId, `it changed while being read, ${attempt} times`);
+    }
   }
 
   /**

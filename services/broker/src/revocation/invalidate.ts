@@ -10,7 +10,9 @@ export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {
     case 'cert.status_changed':
     case 'cert.deleted':
     case 'cert.added':
-      // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it goes.
+    case 'cert.revocation_changed':
+      // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it goes. Parsed
+      // certificates and revoked-serial lists stay: a rebuild fetches only the lists whose revision moved.
       return caches.trust.invalidateAccount(c.account);
     case 'settings.changed':
       caches.settings.invalidate(c.account);
