@@ -5,6 +5,7 @@ import { containsPrivateKey, readPemBlocks, toPem } from '@twoway/pki';
 import { CliError } from './client.js';
 import { command, enc, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, keyValues, table, time } from './output.js';
+import { revocationSubs } from './revocation.js';
 
 const STATUSES = ['VALID', 'SUSPENDED', 'REVOKED'] as const;
 const KINDS = ['root', 'intermediate', 'leaf'] as const;
@@ -140,6 +141,7 @@ export const certs = command('certs', 'Trust anchors: root and intermediate CAs,
       c.io.out(c.json ? asJson({ deleted: c.args[0] }) : `removed ${c.args[0]}`);
     },
   },
+  ...revocationSubs,
 });
 
 export const run = (argv: string[], io: Io = processIo()): Promise<number> => certs(argv, io);
