@@ -408,6 +408,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(cleared.body.distributionPoint, null);
     });
 
+    it('describes every new route in the OpenAPI document, with a summary and a description', async () => {
+      const doc = (await reg.svc.http.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { summary?: string; description?: string }>> };
+      const base = '/api/v1/accounts/{id}/certificates/{certId}';
+      const routes: [string, string][] = [
+        [`${base}/crl`, 'get'], [`${base}/crl`, 'put'], [`${base}/crl`, 'delete'], [`${base}/crl/distribution-point`, 'put'], [`${base}/crl/fetch`, 'post'],
+        [`${base}/revoked-serials`, 'get'], [`${base}/revoked-serials`, 'post'], [`${base}/revoked-serials/{serial}`, 'delete'],
+      ];
+      for (const [path, method] of routes) {
+        const op = doc.paths[path]?.[method];
+        assert.ok(op?.summary && op.description, `${method.toUpperCase()} ${path}`);
+      }
+    });
+
     it('deletes a CA\'s CRL and revoked serials with the CA', async () => {
       assert.equal((await reg.call('DELETE', crlOf('fetched'), 'admin-a')).status, 204);
       const again = await reg.call('DELETE', crlOf('fetched'), 'admin-a');
