@@ -142,6 +142,8 @@ describe('verifyCrl', () => {
     ['names that match under RFC 5280 §7.1 (case and spacing)', () => verifyCrl(parseCrl(crl({ issuer: [['O', 'ACME'], ['CN', 'crl  test ca']] })), ca, at), undefined],
     ['a CRL a little ahead of our clock', () => verifyCrl(parseCrl(crl({ thisUpdate: new Date(at.getTime() + CRL_CLOCK_SKEW_MS - 60_000) })), ca, at), undefined],
     ['a CRL past its nextUpdate (staleness is the caller\'s policy)', () => verifyCrl(parseCrl(crl({ thisUpdate: new Date(at.getTime() - 9e8), nextUpdate: new Date(at.getTime() - 1000) })), ca, at), undefined],
+    // @peculiar/x509's X509Crl.verify({ publicKey: cert }) imports the key with the certificate's hash and answers false here.
+    ['an RSA CA\'s SHA-256 CRL when its own certificate is signed with SHA-384', () => verifyCrl(parseCrl(crl({ signer: testKey('rsa-2048', 'crl-rsa'), hash: 'sha256' })), craftCertificate({ subject: CA_NAME, key: testKey('rsa-2048', 'crl-rsa'), hash: 'sha384', extensions: [Ext.basicConstraints(true)] }), at), undefined],
     ['a CRL signed by another key under the same name', () => verifyCrl(parseCrl(crl({ signer: otherKey })), ca, at), 'CRL_SIGNATURE_INVALID', /signed by another key/],
     ['a damaged signature', () => verifyCrl(parseCrl(crl({ corruptSignature: true })), ca, at), 'CRL_SIGNATURE_INVALID'],
     ['another CA\'s name', () => verifyCrl(parseCrl(crl({ issuer: [['CN', 'Someone else']] })), ca, at), 'CRL_ISSUER_MISMATCH', /issued by 'CN=Someone else'/],
