@@ -18,6 +18,8 @@ import { Operator } from './support/operator.js';
 
 const run = promisify(execFile);
 const DAY_MS = 86_400_000;
+const password = 'crl-device-password-1';
+let seq = 0;
 
 describe('CRLs and revoked serials reach every broker', { timeout: 300_000 }, () => {
   let sys: System;
@@ -29,8 +31,6 @@ describe('CRLs and revoked serials reach every broker', { timeout: 300_000 }, ()
   let acc: string;
   let interId: string;
   const dev: Record<string, Issued> = {};
-  const password = 'crl-device-password-1';
-  let seq = 0;
 
   before(async () => {
     sys = await System.start();

@@ -5,8 +5,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ChangeSubjects, type Settings } from '@twoway/contracts';
+import { ChangeSubjects, type AuditEvent, type Settings } from '@twoway/contracts';
 import { normalizeSerial, type Issued } from '@twoway/pki';
+import { waitFor } from '@twoway/testing';
 import { PASSWORD, connack, settingsOf, startFixture, type Attempt, type Fixture } from './broker.fixture.js';
 import { natsCluster, type RunningBroker } from './service.js';
 
@@ -46,6 +47,28 @@ describe('broker: CRLs and revoked serials', () => {
     const a = await fx.attemptOn(on, { clientId, device: dev[name]!, username: `crl-${name}`, password: PASSWORD });
     return { a, clientId };
   }
+  /** Connect once, expect CONNACK 0, disconnect; the accept event. */
+  async function admitted(name: string): Promise<AuditEvent> {
+    const { a, clientId } = await connectAs(name);
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0), `${name} admitted`);
+      return await fx.auditFor(clientId, 'connect.accepted');
+    } finally {
+      await fx.end(a);
+    }
+  }
+  /** Connect once, expect CONNACK 5 with `reason` in the audit event; the refusal event. */
+  async function refused(name: string, reason: string): Promise<AuditEvent> {
+    const { a, clientId } = await connectAs(name);
+    try {
+      assert.deepEqual({ ...a.connack }, connack(5), `${name} refused`);
+      const ev = await fx.auditFor(clientId, 'connect.rejected');
+      assert.equal(ev.reason, reason);
+      return ev;
+    } finally {
+      await fx.end(a);
+    }
+  }
   /** The session's end, or a failure naming it after 10 s (a revocation that did not reach it). */
   const closed = (a: Attempt) =>
     new Promise<void>((resolve, reject) => {
@@ -58,36 +81,16 @@ describe('broker: CRLs and revoked serials', () => {
     });
 
   it('refuses a device its CA\'s CRL lists (CERT_REVOKED_BY_CRL, the serial in the audit event) and admits one it does not list', async () => {
-    const { a, clientId } = await connectAs('listed');
-    try {
-      assert.deepEqual({ ...a.connack }, connack(5));
-      const ev = await fx.auditFor(clientId, 'connect.rejected');
-      assert.equal(ev.reason, 'CERT_REVOKED_BY_CRL');
-      assert.equal(ev.detail?.blockedSerial, serialOf(dev.listed!));
-      assert.equal(ev.detail?.blockedFingerprint, dev.listed!.cert.fingerprint);
-    } finally {
-      await fx.end(a);
-    }
-    const ok = await connectAs('clean');
-    try {
-      assert.deepEqual({ ...ok.a.connack }, connack(0));
-      assert.equal((await fx.auditFor(ok.clientId)).reason, 'MUTUAL_TLS');
-    } finally {
-      await fx.end(ok.a);
-    }
+    const ev = await refused('listed', 'CERT_REVOKED_BY_CRL');
+    assert.equal(ev.detail?.blockedSerial, serialOf(dev.listed!));
+    assert.equal(ev.detail?.blockedFingerprint, dev.listed!.cert.fingerprint);
+    assert.equal((await admitted('clean')).reason, 'MUTUAL_TLS');
   });
 
   it('refuses an intermediate the root revoked, below a registered root (every certificate of the path is checked)', async () => {
     await fx.setRevocation('root-only', { crl: [serialOf(fx.pki.intermediate)], crlDates: fresh() }, 'crl_updated');
-    const { a, clientId } = await connectAs('rooted');
-    try {
-      assert.deepEqual({ ...a.connack }, connack(5));
-      const ev = await fx.auditFor(clientId, 'connect.rejected');
-      assert.equal(ev.reason, 'CERT_REVOKED_BY_CRL');
-      assert.equal(ev.detail?.blockedFingerprint, fx.pki.intermediate.cert.fingerprint);
-    } finally {
-      await fx.end(a);
-    }
+    const ev = await refused('rooted', 'CERT_REVOKED_BY_CRL');
+    assert.equal(ev.detail?.blockedFingerprint, fx.pki.intermediate.cert.fingerprint);
   });
 
   it('a CRL that lists a live device ends its session on every replica; the other devices of that CA keep theirs', async () => {
@@ -106,9 +109,7 @@ describe('broker: CRLs and revoked serials', () => {
         assert.equal(ev.detail?.change, 'crl_updated');
       }
       assert.equal(other.a.client.connected, true, 'a device the CRL does not list keeps its session');
-      const again = await connectAs('live');
-      assert.deepEqual({ ...again.a.connack }, connack(5));
-      await fx.end(again.a);
+      await refused('live', 'CERT_REVOKED_BY_CRL');
     } finally {
       for (const s of [one, two, other]) await fx.end(s.a);
     }
@@ -123,14 +124,9 @@ describe('broker: CRLs and revoked serials', () => {
       await fx.setRevocation('crl-inter', { crl, manual: [serialOf(dev.byserial!)], crlDates: fresh() }, 'serial_revoked');
       await gone;
       assert.equal((await fx.auditFor(live.clientId, 'session.ended')).detail?.decision, 'CERT_SERIAL_REVOKED');
-      const refused = await connectAs('byserial');
-      assert.deepEqual({ ...refused.a.connack }, connack(5));
-      assert.equal((await fx.auditFor(refused.clientId, 'connect.rejected')).reason, 'CERT_SERIAL_REVOKED');
-      await fx.end(refused.a);
+      await refused('byserial', 'CERT_SERIAL_REVOKED');
       await fx.setRevocation('crl-inter', { crl, crlDates: fresh() }, 'serial_restored');
-      const back = await connectAs('byserial');
-      assert.deepEqual({ ...back.a.connack }, connack(0));
-      await fx.end(back.a);
+      await admitted('byserial');
     } finally {
       await fx.end(live.a);
     }
@@ -150,21 +146,13 @@ describe('broker: CRLs and revoked serials', () => {
       const gone = closed(accepted.a);
       await fx.publishChange(ChangeSubjects.SettingsChanged, 'settings.changed', 'acc-stale', { before, after: fx.accounts['acc-stale'] });
       await gone;
-      const ended = await fx.auditFor(accepted.clientId, 'session.ended');
-      assert.equal(ended.detail?.decision, 'CRL_STALE');
-
-      const refused = await connectAs('stale');
-      assert.deepEqual({ ...refused.a.connack }, connack(5));
-      const rej = await fx.auditFor(refused.clientId, 'connect.rejected');
-      assert.equal(rej.reason, 'CRL_STALE');
+      assert.equal((await fx.auditFor(accepted.clientId, 'session.ended')).detail?.decision, 'CRL_STALE');
+      const rej = await refused('stale', 'CRL_STALE');
       assert.equal(rej.detail?.blockedFingerprint, fx.pki.intermediate.cert.fingerprint);
-      await fx.end(refused.a);
 
       // A fresh CRL is in again, under the refusing policy.
       await fx.setRevocation('stale-inter', { crl: ['abcdef'], crlDates: fresh() }, 'crl_updated');
-      const fine = await connectAs('stale');
-      assert.deepEqual({ ...fine.a.connack }, connack(0));
-      await fx.end(fine.a);
+      await admitted('stale');
     } finally {
       await fx.end(accepted.a);
     }
@@ -177,24 +165,18 @@ describe('broker: CRLs and revoked serials', () => {
     const serials = Array.from({ length: 100_000 }, (_, i) => (BigInt(`0x${last}`) - BigInt(i + 1)).toString(16));
     await fx.setRevocation('pages-inter', { crl: serials, crlDates: fresh() }, 'crl_updated');
     const before = fx.revokedSerialsRequests;
-    const ok = await connectAs('paged');
-    assert.deepEqual({ ...ok.a.connack }, connack(0));
-    await fx.end(ok.a);
+    await admitted('paged');
     assert.equal(fx.revokedSerialsRequests - before, 7, 'read in 7 pages of 15,000');
-
     await fx.setRevocation('pages-inter', { crl: [...serials, last], crlDates: fresh() }, 'crl_updated');
-    const refused = await connectAs('paged');
-    assert.deepEqual({ ...refused.a.connack }, connack(5));
-    assert.equal((await fx.auditFor(refused.clientId, 'connect.rejected')).reason, 'CERT_REVOKED_BY_CRL');
-    await fx.end(refused.a);
+    await refused('paged', 'CERT_REVOKED_BY_CRL');
 
     // Another registration in the account changes: the trust set is rebuilt, the list (same revision) is not read again.
-    const read = fx.revokedSerialsRequests;
+    const [read, sets] = [fx.revokedSerialsRequests, fx.trustSetRequests];
     fx.register('pages-root', fx.pki.root, 'VALID', 'acc-pages');
-    await fx.publishChange(ChangeSubjects.CertAdded, 'cert.added', 'acc-pages', { after: { id: 'pages-root', accountId: 'acc-pages', name: 'r', usage: 'MUTUAL_AUTHENTICATION', status: 'VALID', fingerprint: fx.pki.root.cert.fingerprint, subject: 's', issuer: 'i', serial: '1', notBefore: new Date().toISOString(), notAfter: new Date().toISOString(), kind: 'root', keyType: 'EC P-256', createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() } });
-    const still = await connectAs('paged');
-    assert.deepEqual({ ...still.a.connack }, connack(5));
-    await fx.end(still.a);
+    const t = new Date().toISOString();
+    await fx.publishChange(ChangeSubjects.CertAdded, 'cert.added', 'acc-pages', { after: { id: 'pages-root', accountId: 'acc-pages', name: 'r', usage: 'MUTUAL_AUTHENTICATION', status: 'VALID', fingerprint: fx.pki.root.cert.fingerprint, subject: 's', issuer: 'i', serial: '1', notBefore: t, notAfter: t, kind: 'root', keyType: 'EC P-256', createdAt: t, updatedAt: t } });
+    await waitFor(() => fx.trustSetRequests > sets, { what: 'the trust set rebuilt after the change' });
+    await refused('paged', 'CERT_REVOKED_BY_CRL');
     assert.equal(fx.revokedSerialsRequests, read, 'the cached list of this revision served the rebuilt trust set');
   });
 });

@@ -69,10 +69,11 @@ export class CrlOutdatedError extends ApiError {
   }
 }
 
-export class CrlNotFoundError extends ApiError {
-  override name = 'CrlNotFoundError';
-  constructor(readonly accountId: string, readonly certificateId: string) {
-    super('CRL_NOT_FOUND');
+/** Nothing to remove: no CRL stored for the CA, or no revoked-serial entry for `serial` under it. */
+export class RevocationNotFoundError extends ApiError {
+  override name = 'RevocationNotFoundError';
+  constructor(readonly certificateId: string, readonly serial?: string) {
+    super(serial === undefined ? 'CRL_NOT_FOUND' : 'REVOKED_SERIAL_NOT_FOUND', serial === undefined ? undefined : `serial ${serial} has no revoked-serial entry under this CA`);
   }
 }
 
@@ -81,13 +82,6 @@ export class CrlFetchError extends ApiError {
   override name = 'CrlFetchError';
   constructor(readonly url: string, readonly problem: string, options?: { cause?: unknown }) {
     super('CRL_FETCH_FAILED', `fetching ${url}: ${problem}`, options);
-  }
-}
-
-export class RevokedSerialNotFoundError extends ApiError {
-  override name = 'RevokedSerialNotFoundError';
-  constructor(readonly certificateId: string, readonly serial: string) {
-    super('REVOKED_SERIAL_NOT_FOUND', `serial ${serial} has no revoked-serial entry under this CA`);
   }
 }
 

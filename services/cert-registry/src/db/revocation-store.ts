@@ -9,7 +9,7 @@ import type { Revocation, RevokedSerial, RevokedSerialPage, RevokedSerialQuery }
 import { ApiError } from '@twoway/http';
 import { RevocationStateEntity, RevokedSerialEntity, type CertificateRow, type RevocationStateRow, type RevokedSerialRow, type RevokedSerialSource } from './entities.js';
 import { findCertificateRow, OutboxStore, toCertificate, type WriteContext } from './certificate-store.js';
-import { CertNotCaError, CrlNotFoundError, CrlOutdatedError, RevokedSerialLimitError, RevokedSerialNotFoundError } from '../errors.js';
+import { CertNotCaError, CrlOutdatedError, RevocationNotFoundError, RevokedSerialLimitError } from '../errors.js';
 import { diffSerials, nextFetchAfterFailure, planCrlReplacement } from '../domain/revocation.js';
 import { crlFetchFailed, crlRemoved, crlUpdated, distributionPointChanged, serialRestored, serialRevoked, type CrlSummary } from '../domain/events.js';
 
@@ -177,7 +177,7 @@ export class RevocationStore extends OutboxStore {
       const cert = await findCertificateRow(em, accountId, certificateId, true);
       const st = await this.lockedState(em, cert);
       const before = crlSummary(st);
-      if (!before) throw new CrlNotFoundError(accountId, certificateId);
+      if (!before) throw new RevocationNotFoundError(cert.id);
       await em.getRepository(RevokedSerialEntity).delete({ certificateId: cert.id, source: 'crl' });
       Object.assign(st, { revision: st.revision + 1, crlFingerprint: null, crlIssuer: null, crlThisUpdate: null, crlNextUpdate: null, crlNumber: null, crlEntries: 0, crlSource: null, crlUpdatedAt: null });
       await em.getRepository(RevocationStateEntity).save(st);
@@ -235,7 +235,7 @@ export class RevocationStore extends OutboxStore {
     await this.write(async (em) => {
       const cert = await findCertificateRow(em, accountId, certificateId, true);
       const { affected } = await em.getRepository(RevokedSerialEntity).delete({ certificateId: cert.id, serial, source: 'manual' });
-      if (!affected) throw new RevokedSerialNotFoundError(cert.id, serial);
+      if (!affected) throw new RevocationNotFoundError(cert.id, serial);
       const st = await this.lockedState(em, cert);
       Object.assign(st, { revision: st.revision + 1, manualCount: Math.max(0, st.manualCount - 1) });
       await em.getRepository(RevocationStateEntity).save(st);

@@ -13,11 +13,11 @@ import { checkCrl, nextFetchAfterSuccess } from '../domain/revocation.js';
 import { downloadCrl } from './download.js';
 
 export const FETCH_ACTOR: Actor = { kind: 'system', id: 'crl-fetch', name: 'cert-registry CRL fetch' };
-/** Distribution points fetched at once, and taken per round. */
-const CONCURRENCY = 4;
-const BATCH = 16;
-/** How often the schedule is read at most (the interval bounds it too). */
-const MAX_TICK_MS = 10_000;
+/**
+ * `concurrency` distribution points fetched at once, `batch` taken per round; the schedule is read every
+ * `maxTickMs` at most (the fetch interval bounds it too).
+ */
+const ROUND = { concurrency: 4, batch: 16, maxTickMs: 10_000 } as const;
 
 export interface CrlFetcherOptions {
   store: RevocationStore;
@@ -57,7 +57,7 @@ export class CrlFetcher {
         .catch((err: unknown) => this.o.log.warn({ err }, 'CRL fetch round failed; the next one retries'))
         .finally(() => {
           this.round = undefined;
-          this.schedule(this.again ? 0 : Math.min(MAX_TICK_MS, this.o.intervalMs));
+          this.schedule(this.again ? 0 : Math.min(ROUND.maxTickMs, this.o.intervalMs));
           this.again = false;
         });
     }, ms);
@@ -72,7 +72,7 @@ export class CrlFetcher {
 
   /** Fetch every due distribution point this replica can claim. */
   async runDue(): Promise<void> {
-    const due = await this.o.store.dueFetches(this.now(), BATCH);
+    const due = await this.o.store.dueFetches(this.now(), ROUND.batch);
     let next = 0;
     const worker = async () => {
       while (next < due.length && !this.stopped) {
@@ -81,7 +81,7 @@ export class CrlFetcher {
         await this.fetch(d).catch(() => undefined); // recorded and audited by fetch()
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(ROUND.concurrency, due.length) }, worker));
   }
 
   /** Fetch one CA's CRL now (REST `POST …/crl/fetch`); throws what went wrong after recording it. */

@@ -1,14 +1,13 @@
 // CRLs and revoked serials of registered CAs (docs/design.md §1 "Revocation lists"). Table API only, so
 // the same migration runs on SQLite and PostgreSQL.
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 export class CreateRevocation1700000002000 implements MigrationInterface {
   name = 'CreateRevocation1700000002000';
 
   async up(q: QueryRunner): Promise<void> {
-    const pg = q.connection.options.type === 'postgres';
-    const ts = pg ? 'timestamptz' : 'datetime';
-    const uuid = pg ? { type: 'uuid' } : { type: 'varchar', length: '36' };
+    const { ts, uuid } = columnTypes(q);
     await q.createTable(
       new Table({
         name: 'revocation_states',
