@@ -124,7 +124,7 @@ describe('parseCrl', () => {
     });
   }
 
-  it('reads 100,000 entries in well under a second (figure printed, not asserted)', () => {
+  it('reads 100,000 entries (the time is printed, not asserted)', () => {
     const entries = Array.from({ length: 100_000 }, (_, i) => ({ serial: (0x10000000 + i).toString(16) }));
     const der = crl({ entries });
     const t0 = performance.now();
