@@ -412,8 +412,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(cleared.body.distributionPoint, null);
     });
 
-    it('describes every new route in the OpenAPI document, with a summary and a description', async () => {
-      const doc = (await reg.svc.http.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { summary?: string; description?: string }>> };
+    it('describes every new route in the OpenAPI document as every route is: operationId, summary, description, tag and its errors', async () => {
+      type Op = { operationId?: string; summary?: string; description?: string; tags?: string[]; responses: Record<string, { content?: { 'application/json'?: { examples?: Record<string, unknown> } } }> };
+      const doc = (await reg.svc.http.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, Op>> };
       const base = '/api/v1/accounts/{id}/certificates/{certId}';
       const routes: [string, string][] = [
         [`${base}/crl`, 'get'], [`${base}/crl`, 'put'], [`${base}/crl`, 'delete'], [`${base}/crl/distribution-point`, 'put'], [`${base}/crl/fetch`, 'post'],
@@ -421,8 +422,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       ];
       for (const [path, method] of routes) {
         const op = doc.paths[path]?.[method];
-        assert.ok(op?.summary && op.description, `${method.toUpperCase()} ${path}`);
+        assert.ok(op?.operationId && op.summary && op.description, `${method.toUpperCase()} ${path}`);
+        assert.deepEqual(op.tags, ['Revocation'], `${method.toUpperCase()} ${path}`);
+        const notFound = Object.keys(op.responses['404']?.content?.['application/json']?.examples ?? {});
+        assert.deepEqual([!!op.responses['401'], notFound.includes('CERT_NOT_FOUND')], [true, true], `${method.toUpperCase()} ${path}`);
       }
+      const upload = doc.paths[`${base}/crl`]!.put!;
+      assert.ok(['CRL_SIGNATURE_INVALID', 'CRL_ISSUER_MISMATCH', 'CERT_PRIVATE_KEY_REJECTED'].every((c) => c in (upload.responses['422']?.content?.['application/json']?.examples ?? {})), 'an upload documents its refusals');
     });
 
     it('deletes a CA\'s CRL and revoked serials with the CA', async () => {

@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import {
   CrlDistributionPointBody,
   Revocation,
+  type ErrorCode,
   RevokedSerial,
   RevokedSerialPage,
   RevokedSerialQuery,
@@ -38,8 +39,41 @@ const SerialParams = Type.Object({ ...CertParams.properties, serial: SerialNumbe
 
 type CertRoute = { id: string; certId: string };
 
-/** A route's OpenAPI summary and description with its schema (the CA's path parameters unless given). */
-const doc = (summary: string, description: string, schema: Record<string, unknown> = {}) => ({ summary, description, params: CertParams, ...schema });
+/**
+ * A route's OpenAPI entry next to it, as every route has (libs/http openapi.ts): operationId, summary,
+ * description, tag, error codes, with the schema (the CA's path parameters unless given).
+ */
+const doc = (operationId: string, summary: string, description: string, errors: readonly ErrorCode[], schema: Record<string, unknown> = {}) => ({
+  operationId,
+  summary,
+  description,
+  tags: ['Revocation'],
+  params: CertParams,
+  errors: ['ACCOUNT_NOT_FOUND', 'CERT_NOT_FOUND', ...errors] as ErrorCode[],
+  ...schema,
+});
+/** Writes: a role that may not is refused. */
+const WRITE_ERRORS = ['FORBIDDEN'] as const;
+/** What a CRL that is not stored is refused with (upload, or a fetch that delivered one). */
+const CRL_REFUSALS = ['CERT_NOT_CA', 'CRL_INVALID', 'CRL_UNSUPPORTED', 'CRL_ISSUER_MISMATCH', 'CRL_SIGNATURE_INVALID', 'CRL_OUTDATED'] as const;
+
+const REVOCATION_EXAMPLE: Revocation = {
+  certificateId: '3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10',
+  crl: {
+    issuer: 'CN=Factory root,O=Acme',
+    thisUpdate: '2026-11-23T00:00:00.000Z',
+    nextUpdate: '2026-11-30T00:00:00.000Z',
+    number: '42',
+    entries: 1250,
+    fingerprint: '9b1c4e6f8a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5',
+    source: 'fetch',
+    updatedAt: '2026-11-23T10:00:00.000Z',
+    stale: false,
+  },
+  distributionPoint: { url: 'https://pki.example.com/factory-root.crl', lastAttemptAt: '2026-11-23T10:00:00.000Z', lastSuccessAt: '2026-11-23T10:00:00.000Z', lastError: null, failures: 0, nextFetchAt: '2026-11-23T11:00:00.000Z' },
+  revokedSerials: 3,
+};
+const REVOKED_SERIAL_EXAMPLE: RevokedSerial = { certificateId: REVOCATION_EXAMPLE.certificateId, serial: '4a1b770c', reason: 'keyCompromise', revokedAt: '2026-11-23T10:00:00.000Z', revokedBy: 'pki-robot' };
 
 export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationRouteDeps): void {
   const now = deps.now ?? (() => new Date());
@@ -56,9 +90,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   };
 
   const readState = doc(
+    'getCrl',
     "A CA's CRL and revocation state",
-    'The CRL stored for this registered CA (thisUpdate, nextUpdate, cRLNumber, entries, stale), its distribution point and fetch state, and how many revoked-serial entries it has.',
-    { response: { 200: Revocation } },
+    'The CRL stored for this registered CA (thisUpdate, nextUpdate, cRLNumber, entries, stale), its distribution point and fetch state, and how many revoked-serial entries it has. Roles: all.',
+    [],
+    { response: { 200: Revocation }, examples: { response: REVOCATION_EXAMPLE } },
   );
   app.get(crlPath, { schema: readState }, async (req) => {
     const { id, certId } = await caller(req, 'read');
@@ -66,9 +102,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const upload = doc(
+    'uploadCrl',
     "Upload a CA's CRL",
-    'Stores the CRL (PEM or base64 DER in `crl`) of this registered CA after checking it: issued by this CA (issuer name, signature by its key, cRLSign in its keyUsage), not from the future, a complete CRL (no delta or indirect CRL, no unknown critical extension), not older than the stored one (cRLNumber, thisUpdate). Every broker then refuses the serials it lists (CERT_REVOKED_BY_CRL) and ends the live sessions of those devices. The same CRL again is no change.',
-    { body: UploadCrlBody, response: { 200: Revocation } },
+    'Stores the CRL (PEM or base64 DER in `crl`) of this registered CA after checking it: issued by this CA (issuer name, signature by its key, cRLSign in its keyUsage), not from the future, a complete CRL (no delta or indirect CRL, no unknown critical extension), not older than the stored one (cRLNumber, thisUpdate). Every broker then refuses the serials it lists (CERT_REVOKED_BY_CRL) and ends the live sessions of those devices. The same CRL again is no change. A pasted private key is refused unread. Roles: admin, provisioner.',
+    [...WRITE_ERRORS, ...CRL_REFUSALS, 'CERT_PRIVATE_KEY_REJECTED'],
+    { body: UploadCrlBody, response: { 200: Revocation }, examples: { request: { crl: '-----BEGIN X509 CRL-----\nMIIBvjCBpwIBATANBgkqhkiG9w0BAQsF…\n-----END X509 CRL-----\n' }, response: { ...REVOCATION_EXAMPLE, crl: { ...REVOCATION_EXAMPLE.crl!, source: 'upload' } } } },
   );
   // base64 (4/3) with PEM line breaks (65/64), and the JSON around it.
   app.put(crlPath, { bodyLimit: Math.ceil(deps.crlMaxBytes * 1.4) + 64 * 1024, schema: upload }, async (req) => {
@@ -81,7 +119,13 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
     return r.revocation;
   });
 
-  const remove = doc("Remove a CA's CRL", 'Forgets the stored CRL: the serials it listed are no longer refused (revoked-serial entries stay). A distribution point, if set, fetches it again.');
+  const remove = doc(
+    'deleteCrl',
+    "Remove a CA's CRL",
+    'Forgets the stored CRL: the serials it listed are no longer refused (revoked-serial entries stay). A distribution point, if set, fetches it again. Roles: admin, provisioner.',
+    [...WRITE_ERRORS, 'CRL_NOT_FOUND'],
+    { success: { status: 204, description: 'Removed; no body.' } },
+  );
   app.delete(crlPath, { schema: remove }, async (req, reply) => {
     const { id, certId, ctx } = await caller(req, 'certificates.write');
     await deps.store.removeCrl(id, certId, ctx());
@@ -90,9 +134,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const distributionPoint = doc(
+    'setCrlDistributionPoint',
     "Set a CA's CRL distribution point",
-    `The http or https URL cert-registry fetches this CA's CRL from: at once, then every TWOWAY_CRL_FETCH_INTERVAL_MS (sooner when the CRL's nextUpdate comes first), retried with backoff after a failure; the download is bounded in time (TWOWAY_CRL_FETCH_TIMEOUT_MS) and size (TWOWAY_CRL_MAX_BYTES) and follows redirects only to http or https. \`null\` stops fetching. Admins only: the registry will request this URL.`,
-    { body: CrlDistributionPointBody, response: { 200: Revocation } },
+    `The http or https URL cert-registry fetches this CA's CRL from: at once, then every TWOWAY_CRL_FETCH_INTERVAL_MS (sooner when the CRL's nextUpdate comes first), retried with backoff after a failure; the download is bounded in time (TWOWAY_CRL_FETCH_TIMEOUT_MS) and size (TWOWAY_CRL_MAX_BYTES) and follows redirects only to http or https. \`null\` stops fetching. Roles: admin (the registry will request this URL).`,
+    [...WRITE_ERRORS, 'CERT_NOT_CA'],
+    { body: CrlDistributionPointBody, response: { 200: Revocation }, examples: { request: { url: 'https://pki.example.com/factory-root.crl' }, response: REVOCATION_EXAMPLE } },
   );
   app.put(`${crlPath}/distribution-point`, { schema: distributionPoint }, async (req) => {
     const { id, certId, ctx } = await caller(req, 'write');
@@ -110,9 +156,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const fetchNow = doc(
+    'fetchCrl',
     "Fetch a CA's CRL now",
-    'Fetches the CRL from the distribution point at once and stores it as an upload would be (same checks). 502 CRL_FETCH_FAILED when the distribution point did not deliver; a delivered CRL that is refused answers with the refusal (e.g. CRL_SIGNATURE_INVALID). Recorded and audited like a scheduled fetch.',
-    { response: { 200: Revocation } },
+    'Fetches the CRL from the distribution point at once and stores it as an upload would be (same checks). 502 CRL_FETCH_FAILED when the distribution point did not deliver; a delivered CRL that is refused answers with the refusal (e.g. CRL_SIGNATURE_INVALID); 400 BAD_REQUEST when the CA has no distribution point. Recorded and audited like a scheduled fetch. Roles: admin, provisioner.',
+    [...WRITE_ERRORS, 'BAD_REQUEST', 'CRL_FETCH_FAILED', ...CRL_REFUSALS],
+    { response: { 200: Revocation }, examples: { response: REVOCATION_EXAMPLE } },
   );
   app.post(`${crlPath}/fetch`, { schema: fetchNow }, async (req) => {
     const { id, certId } = await caller(req, 'certificates.write');
@@ -120,9 +168,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const listSerials = doc(
+    'listRevokedSerials',
     "A CA's revoked-serial entries",
-    'Serials revoked under this CA by serial number (not those of its CRL), in serial order, paged with `cursor`.',
-    { querystring: RevokedSerialQuery, response: { 200: RevokedSerialPage } },
+    'Serials revoked under this CA by serial number (not those of its CRL), in serial order, a page at a time: pass `nextCursor` as `cursor` for the next page (null on the last). Roles: all.',
+    ['BAD_REQUEST'],
+    { querystring: RevokedSerialQuery, response: { 200: RevokedSerialPage }, examples: { response: { items: [REVOKED_SERIAL_EXAMPLE], nextCursor: null } } },
   );
   app.get(serialsPath, { schema: listSerials }, async (req) => {
     const { id, certId } = await caller(req, 'read');
@@ -130,9 +180,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const revoke = doc(
+    'revokeSerial',
     'Revoke a serial number under a CA',
-    'Revokes the certificate with this serial number issued by this registered CA, without its certificate: every broker refuses it (CERT_SERIAL_REVOKED) and ends its live sessions. 201 with the entry; 200 when the serial was already revoked (no change). At most TWOWAY_REVOKED_SERIALS_MAX entries per CA.',
-    { body: RevokeSerialBody, response: { 200: RevokedSerial, 201: RevokedSerial } },
+    'Revokes the certificate with this serial number issued by this registered CA, without its certificate: every broker refuses it (CERT_SERIAL_REVOKED) and ends its live sessions. 201 with the entry; 200 when the serial was already revoked (no change). At most TWOWAY_REVOKED_SERIALS_MAX entries per CA. Roles: admin, provisioner.',
+    [...WRITE_ERRORS, 'CERT_NOT_CA', 'REVOKED_SERIAL_LIMIT'],
+    { body: RevokeSerialBody, response: { 200: RevokedSerial, 201: RevokedSerial }, examples: { request: { serial: '4A:1B:77:0C', reason: 'keyCompromise' }, response: REVOKED_SERIAL_EXAMPLE } },
   );
   app.post(serialsPath, { schema: revoke }, async (req, reply) => {
     const { id, certId, ctx } = await caller(req, 'certificates.write');
@@ -143,9 +195,11 @@ export function registerRevocationRoutes(app: FastifyInstance, deps: RevocationR
   });
 
   const restore = doc(
+    'restoreSerial',
     'Restore a revoked serial number',
-    "Removes the revoked-serial entry: the device is admitted again (unless the CA's CRL lists it too). 404 REVOKED_SERIAL_NOT_FOUND when there is none.",
-    { params: SerialParams },
+    "Removes the revoked-serial entry: the device is admitted again (unless the CA's CRL lists it too). 404 REVOKED_SERIAL_NOT_FOUND when there is none. Roles: admin, provisioner.",
+    [...WRITE_ERRORS, 'REVOKED_SERIAL_NOT_FOUND'],
+    { params: SerialParams, success: { status: 204, description: 'Restored; no body.' } },
   );
   app.delete(`${serialsPath}/:serial`, { schema: restore }, async (req, reply) => {
     const { id, certId, ctx } = await caller(req, 'certificates.write');
