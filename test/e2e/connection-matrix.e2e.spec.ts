@@ -25,8 +25,9 @@ function expected(mode: Mode, presented: Presented, rightPassword: boolean): Exp
   if (mode === 'none') return no(/^ACCOUNT_DISABLED$/);
   if (mode === 'tls-only') return yes(/^PLAIN_TLS$/);
   if (presented === 'trusted') return yes(/^MUTUAL_TLS$/);
-  // a verified chain with a revoked certificate never falls back
-  if (presented === 'revoked') return no(/^(CERT|ANCHOR)_REVOKED$/);
+  // a verified chain with a revoked certificate never falls back; the revoked one is the device's own
+  // registration, below the VALID root its path ends at (not the anchor): CERT_REVOKED, not ANCHOR_REVOKED
+  if (presented === 'revoked') return no(/^CERT_REVOKED$/);
   if (mode === 'mtls-only') return no(presented === 'none' ? /^MTLS_REQUIRED$/ : /^CHAIN_UNTRUSTED$/);
   return yes(presented === 'none' ? /^CHAIN_EMPTY$/ : /^CHAIN_UNTRUSTED$/, 'connect.accepted_fallback');
 }
@@ -106,6 +107,8 @@ describe('connection rule matrix with real clients', { timeout: 300_000 }, () =>
         assert.match(ev.reason ?? '', want.reason, `${clientId}: reason ${ev.reason}`);
         assert.equal(JSON.stringify(ev).includes(password), false, 'no password in an audit event');
         if (c.presented !== 'none' && c.right && c.mode !== 'none') assert.match(ev.device?.certificateFingerprint ?? '', /^[0-9a-f]{64}$/, `${clientId}: certificate recorded`);
+        // the refusal names the certificate that is revoked
+        if (want.reason.source === '^CERT_REVOKED$') assert.equal((ev.detail as { blockedFingerprint?: string } | undefined)?.blockedFingerprint, devices[mode].revoked.cert.fingerprint, `${clientId}: blocked certificate`);
       }
     }
   });

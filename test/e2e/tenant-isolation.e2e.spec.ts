@@ -33,6 +33,14 @@ const ROWS: Row[] = [
   { op: 'get /api/v1/accounts/{id}/certificates/{certId}/sessions', write: 'read' },
   { op: 'patch /api/v1/accounts/{id}/certificates/{certId}', write: 'certificates.write', body: () => ({ status: 'REVOKED' }) },
   { op: 'delete /api/v1/accounts/{id}/certificates/{certId}', write: 'certificates.write' },
+  { op: 'get /api/v1/accounts/{id}/certificates/{certId}/crl', write: 'read' },
+  { op: 'put /api/v1/accounts/{id}/certificates/{certId}/crl', write: 'certificates.write', body: () => ({ crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n' }) },
+  { op: 'delete /api/v1/accounts/{id}/certificates/{certId}/crl', write: 'certificates.write' },
+  { op: 'put /api/v1/accounts/{id}/certificates/{certId}/crl/distribution-point', write: 'write', body: () => ({ url: null }) },
+  { op: 'post /api/v1/accounts/{id}/certificates/{certId}/crl/fetch', write: 'certificates.write' },
+  { op: 'get /api/v1/accounts/{id}/certificates/{certId}/revoked-serials', write: 'read' },
+  { op: 'post /api/v1/accounts/{id}/certificates/{certId}/revoked-serials', write: 'certificates.write', body: () => ({ serial: '4A:1B' }) },
+  { op: 'delete /api/v1/accounts/{id}/certificates/{certId}/revoked-serials/{serial}', write: 'certificates.write' },
   { op: 'get /api/v1/accounts/{id}/audit', write: 'read' },
   { op: 'get /api/v1/accounts/{id}/audit/stream', write: 'read' },
 ];
@@ -77,7 +85,7 @@ describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
   });
 
   const pathFor = (op: string, x: Ids) =>
-    op.split(' ')[1]!.replace('{id}', x.account).replace('{certId}', x.cert).replace('{credId}', x.cred).replace('{tokenId}', x.token);
+    op.split(' ')[1]!.replace('{id}', x.account).replace('{certId}', x.cert).replace('{credId}', x.cred).replace('{tokenId}', x.token).replace('{serial}', '4a1b');
   const call = async (row: Row, x: Ids, token: string | undefined) => {
     const method = row.op.split(' ')[0]!.toUpperCase();
     const r = await fetch(sys.apiUrl + pathFor(row.op, x), {

@@ -3,7 +3,7 @@
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   up: { summary: 'start the whole system on the embedded default (SQLite, local nats-server, dev PKI)', load: () => import('./up/index.js') },
   pki: { summary: 'local PKI work: init-ca, issue-intermediate, issue-device, verify', load: () => import('./pki/index.js') },
-  certs: { summary: 'trust anchors over the REST API: add, ls, show, suspend, revoke, restore, rm', load: () => import('./rest/certs.js') },
+  certs: { summary: 'trust anchors over the REST API: add, ls, show, suspend, revoke, restore, rm; CRLs and revoked serials: crl, crl-upload, revoke-serial, …', load: () => import('./rest/certs.js') },
   accounts: { summary: 'the account tree: create, show, children', load: () => import('./rest/accounts.js') },
   settings: { summary: "an account's TLS, mutual TLS and identity settings: get, set", load: () => import('./rest/settings.js') },
   credentials: { summary: 'device MQTT credentials: add, ls, disable, enable, rm', load: () => import('./rest/credentials.js') },

@@ -14,6 +14,18 @@ export const AuditTypes = {
   CertDeleted: 'cert.deleted',
   /** A registration's name changed; `before` and `after` are the names. Trust is unchanged. */
   CertRenamed: 'cert.renamed',
+  /** A CA's CRL was stored (`detail.source`: upload or fetch) with its thisUpdate, nextUpdate, number and entries. */
+  CrlUpdated: 'cert.crl_updated',
+  /** A CA's stored CRL was removed. */
+  CrlRemoved: 'cert.crl_removed',
+  /** Fetching a CA's CRL from its distribution point failed, or the CRL fetched was refused; `detail.error` says why. */
+  CrlFetchFailed: 'cert.crl_fetch_failed',
+  /** A CA's CRL distribution point URL was set, changed or cleared (before/after). */
+  CrlDistributionPointChanged: 'cert.crl_distribution_point_changed',
+  /** A serial number was revoked under a CA (a revoked-serial entry); `detail.serial`. */
+  SerialRevoked: 'cert.serial_revoked',
+  /** A revoked-serial entry was removed (the serial restored); `detail.serial`. */
+  SerialRestored: 'cert.serial_restored',
   SettingsChanged: 'settings.changed',
   CredentialAdded: 'credential.added',
   CredentialChanged: 'credential.changed',

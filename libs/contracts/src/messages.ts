@@ -76,6 +76,20 @@ export const TrustSetRequest = Type.Object({
   after: Type.Optional(Type.String({ maxLength: 200 })),
 });
 export type TrustSetRequest = Static<typeof TrustSetRequest>;
+/**
+ * Revocation data of a registered CA, as a trust set carries it: how many serials to fetch
+ * (`RevokedSerialsGet`, in pages) and the stored CRL's dates. Absent while the CA's revocation data never
+ * changed; once it has, kept with `serials` 0 and no `crl` when nothing is left, so its revision still
+ * orders the `cert.revocation_changed` events a broker receives after fetching the set.
+ */
+export const TrustRevocation = Type.Object({
+  /** Grows with every change of this CA's revocation data: a broker keeps the serials it fetched per revision. */
+  revision: Type.Integer({ minimum: 1 }),
+  /** Revoked serials of the CA: its CRL's entries plus its revoked-serial entries. */
+  serials: Type.Integer({ minimum: 0 }),
+  crl: Type.Optional(Type.Object({ thisUpdate: IsoTime, nextUpdate: Type.Union([IsoTime, Type.Null()]) })),
+});
+export type TrustRevocation = Static<typeof TrustRevocation>;
 /** A registration as the broker needs it: enough to validate a chain and check every status. */
 export const TrustEntry = Type.Object({
   id: Id,
@@ -86,6 +100,7 @@ export const TrustEntry = Type.Object({
   pem: Type.String(),
   /** The registration's last change (the time of its last change event): orders events against a fetch. */
   updatedAt: Type.Optional(IsoTime),
+  revocation: Type.Optional(TrustRevocation),
 });
 export type TrustEntry = Static<typeof TrustEntry>;
 /** `next`: there are more registrations; ask again with `after: next`. Absent on the last page. */
@@ -111,6 +126,23 @@ export const SessionsCountReply = Type.Object({
   couldFallBack: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type SessionsCountReply = Static<typeof SessionsCountReply>;
+
+/**
+ * The revoked serials of one CA in pages (a CRL may list 100,000s: each reply stays within NATS
+ * `max_payload`). `after`: the `next` of the previous page. Every page names the revision it was read
+ * at; a caller that sees the revision change between pages starts again.
+ */
+export const RevokedSerialsRequest = Type.Object({ certificateId: Id, after: Type.Optional(Type.String({ maxLength: 200 })) });
+export type RevokedSerialsRequest = Static<typeof RevokedSerialsRequest>;
+export const RevokedSerialsReply = Type.Object({
+  revision: Type.Integer({ minimum: 0 }),
+  /** Serials (normalised hex) listed on the CA's CRL, in this page. */
+  crl: Type.Array(Type.String()),
+  /** Serials with a revoked-serial entry, in this page. */
+  manual: Type.Array(Type.String()),
+  next: Type.Optional(Type.String()),
+});
+export type RevokedSerialsReply = Static<typeof RevokedSerialsReply>;
 
 // ---- change events --------------------------------------------------------------------------
 const changeEvent = <T extends ReturnType<typeof Type.Object>>(type: string, data: T) =>
@@ -139,6 +171,19 @@ export const CertDeletedEvent = changeEvent(
   Type.Object({ certificateId: Id, fingerprint: Type.String(), before: Certificate }),
 );
 export type CertDeletedEvent = Static<typeof CertDeletedEvent>;
+export const RevocationChange = Type.Union([Type.Literal('crl_updated'), Type.Literal('crl_removed'), Type.Literal('serial_revoked'), Type.Literal('serial_restored')]);
+export type RevocationChange = Static<typeof RevocationChange>;
+/**
+ * A CA's revocation data changed; `revision` is its new revision (TrustRevocation). `revocation`: the data
+ * as a trust set carries it after the change (`serials` 0 and no `crl` when none is left), so a broker
+ * updates the sets it holds in place and reads only this CA's serials; without it (an older publisher)
+ * the sets are fetched again.
+ */
+export const CertRevocationChangedEvent = changeEvent(
+  'cert.revocation_changed',
+  Type.Object({ certificateId: Id, fingerprint: Type.String(), revision: Type.Integer({ minimum: 1 }), change: RevocationChange, revocation: Type.Optional(TrustRevocation) }),
+);
+export type CertRevocationChangedEvent = Static<typeof CertRevocationChangedEvent>;
 export const SettingsChangedEvent = changeEvent('settings.changed', Type.Object({ before: Settings, after: Settings }));
 export type SettingsChangedEvent = Static<typeof SettingsChangedEvent>;
 /** The parts of a credential a PATCH can change. */

@@ -36,6 +36,17 @@ export const CredentialLookup = Type.Union([
   Type.Literal('certificateCn'),
   Type.Literal('certificateSubject'),
 ]);
+/**
+ * What a connect does when the CRL of a CA on the device's chain is past its nextUpdate: `accept` (the
+ * CRL's entries still count; the connect's audit event says the CRL was stale) or `refuse` (CRL_STALE).
+ */
+export const StaleCrlPolicy = Type.Union([Type.Literal('accept'), Type.Literal('refuse')]);
+export type StaleCrlPolicy = Static<typeof StaleCrlPolicy>;
+/**
+ * Accept by default (docs/design.md §1 "Revocation lists"): the serials a stale CRL lists stay refused, and
+ * refusing every device of a CA because it missed a publication is the lockout §5 promises to avoid.
+ */
+export const DEFAULT_STALE_CRL_POLICY: StaleCrlPolicy = 'accept';
 export const Settings = Type.Object({
   tls: Type.Object({ enabled: Type.Boolean({ description: 'Plain TLS (server-authenticated) with MQTT username and password.' }) }),
   mutualTls: Type.Object({
@@ -46,6 +57,15 @@ export const Settings = Type.Object({
     bindCertificateTo: { ...BindCertificateTo, description: "The certificate's CN (or a SAN) must equal the MQTT client id, the username, both, or nothing." },
     credentialLookup: { ...CredentialLookup, description: "Credentials are found by the MQTT username, or by the verified certificate's CN or subject DN." },
   }),
+  /** Absent in settings stored before it existed: DEFAULT_STALE_CRL_POLICY applies (`staleCrlPolicyOf`). */
+  revocation: Type.Optional(
+    Type.Object({
+      staleCrl: {
+        ...StaleCrlPolicy,
+        description: "When the CRL of a CA on the device's chain is past its nextUpdate: `accept` (its entries still count; the audit event says the CRL was stale) or `refuse` (CRL_STALE).",
+      },
+    }),
+  ),
 });
 export type Settings = Static<typeof Settings>;
 export const SettingsPatch = Type.Object(
@@ -63,17 +83,20 @@ export const SettingsPatch = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    revocation: Type.Optional(Type.Object({ staleCrl: Type.Optional(StaleCrlPolicy) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
 export type SettingsPatch = Static<typeof SettingsPatch>;
 /** Mutual TLS counts only once the provider made it available and the account enabled it. */
 export const mutualTlsOn = (s: Settings): boolean => s.mutualTls.available && s.mutualTls.enabled;
+export const staleCrlPolicyOf = (s: Settings): StaleCrlPolicy => s.revocation?.staleCrl ?? DEFAULT_STALE_CRL_POLICY;
 /** What a new account starts with: plain TLS on, mutual TLS not yet made available by the provider. */
 export const DEFAULT_SETTINGS: Settings = {
   tls: { enabled: true },
   mutualTls: { available: false, enabled: false },
   identity: { bindCertificateTo: 'none', credentialLookup: 'username' },
+  revocation: { staleCrl: DEFAULT_STALE_CRL_POLICY },
 };
 
 // ---- credentials ----------------------------------------------------------------------------
@@ -234,6 +257,75 @@ export const ConnectionInfo = Type.Object({
   ]),
 });
 export type ConnectionInfo = Static<typeof ConnectionInfo>;
+// ---- revocation of a registered CA's certificates: its CRL and revoked-serial entries -----------
+/** A serial number in hex, with or without colons (`8F:0A`, `8f0a`, `0x8f0a`); leading zeros do not matter. */
+export const SerialNumber = Type.String({ minLength: 1, maxLength: 100, pattern: '^(0[xX])?[0-9A-Fa-f]+(:[0-9A-Fa-f]+)*$' });
+export const CrlSource = Type.Union([Type.Literal('upload'), Type.Literal('fetch')]);
+export const CrlInfo = Type.Object({
+  issuer: Type.String(),
+  thisUpdate: IsoTime,
+  nextUpdate: Type.Union([IsoTime, Type.Null()]),
+  number: Type.Union([Type.String({ description: 'cRLNumber, decimal' }), Type.Null()]),
+  entries: Type.Integer({ description: 'Distinct serial numbers the CRL lists' }),
+  fingerprint: Type.String({ description: 'SHA-256 of the CRL DER, lowercase hex' }),
+  source: CrlSource,
+  updatedAt: IsoTime,
+  stale: Type.Boolean({ description: 'Past its nextUpdate' }),
+});
+export type CrlInfo = Static<typeof CrlInfo>;
+export const CrlDistributionPoint = Type.Object({
+  url: Type.String(),
+  lastAttemptAt: Type.Union([IsoTime, Type.Null()]),
+  lastSuccessAt: Type.Union([IsoTime, Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  failures: Type.Integer({ description: 'Failed fetches since the last success' }),
+  nextFetchAt: Type.Union([IsoTime, Type.Null()]),
+});
+export type CrlDistributionPoint = Static<typeof CrlDistributionPoint>;
+/** `GET …/certificates/{certId}/crl`: the CA's stored CRL, where it is fetched from, and its revoked-serial entries. */
+export const Revocation = Type.Object({
+  certificateId: Id,
+  crl: Type.Union([CrlInfo, Type.Null()]),
+  distributionPoint: Type.Union([CrlDistributionPoint, Type.Null()]),
+  revokedSerials: Type.Integer({ description: 'Revoked-serial entries of this CA (besides its CRL)' }),
+});
+export type Revocation = Static<typeof Revocation>;
+export const UploadCrlBody = Type.Object(
+  { crl: Type.String({ minLength: 1, description: 'The CRL as PEM (-----BEGIN X509 CRL-----) or as base64 of its DER' }) },
+  { additionalProperties: false },
+);
+export type UploadCrlBody = Static<typeof UploadCrlBody>;
+export const CrlDistributionPointBody = Type.Object(
+  { url: Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()], { description: 'http or https URL of the CA\'s CRL; null stops fetching' }) },
+  { additionalProperties: false },
+);
+export type CrlDistributionPointBody = Static<typeof CrlDistributionPointBody>;
+/** RFC 5280 §5.3.1 reasons (removeFromCRL excepted: that one undoes a revocation). */
+export const RevocationReason = Type.Union(
+  ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'].map((r) => Type.Literal(r)),
+);
+export const RevokeSerialBody = Type.Object(
+  { serial: SerialNumber, reason: Type.Optional(RevocationReason) },
+  { additionalProperties: false },
+);
+export type RevokeSerialBody = Static<typeof RevokeSerialBody>;
+export const RevokedSerial = Type.Object({
+  certificateId: Id,
+  /** Normalised: lowercase hex without separators or leading zeros. */
+  serial: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: IsoTime,
+  /** Name (or id) of the token that revoked it. */
+  revokedBy: Type.String(),
+});
+export type RevokedSerial = Static<typeof RevokedSerial>;
+export const RevokedSerialQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
+export type RevokedSerialQuery = Static<typeof RevokedSerialQuery>;
+export const RevokedSerialPage = Type.Object({ items: Type.Array(RevokedSerial), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export type RevokedSerialPage = Static<typeof RevokedSerialPage>;
 
 // ---- principals and tokens ------------------------------------------------------------------
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('provisioner')]);

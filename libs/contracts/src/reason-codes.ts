@@ -43,6 +43,12 @@ export const ConnectReasons = {
   CERT_REVOKED: 'CERT_REVOKED',
   ANCHOR_SUSPENDED: 'ANCHOR_SUSPENDED',
   ANCHOR_REVOKED: 'ANCHOR_REVOKED',
+  /** A certificate on the path is listed on the CRL of the CA that issued it. */
+  CERT_REVOKED_BY_CRL: 'CERT_REVOKED_BY_CRL',
+  /** A certificate on the path has a revoked-serial entry under the CA that issued it. */
+  CERT_SERIAL_REVOKED: 'CERT_SERIAL_REVOKED',
+  /** The CRL of a CA on the path is past its nextUpdate and the account refuses stale CRLs. */
+  CRL_STALE: 'CRL_STALE',
   BAD_CREDENTIALS: 'BAD_CREDENTIALS',
   CREDENTIALS_MISSING: 'CREDENTIALS_MISSING',
   CREDENTIAL_DISABLED: 'CREDENTIAL_DISABLED',

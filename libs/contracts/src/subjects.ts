@@ -25,6 +25,8 @@ export const RequestSubjects = {
    * replica answers (no queue group) and the caller sums the replies that arrive within its wait.
    */
   SessionsCount: 'twoway.v1.sessions.count',
+  /** cert-registry: the revoked serial numbers of one registered CA (its CRL and revoked-serial entries), in pages. */
+  RevokedSerialsGet: 'twoway.v1.cert.revoked_serials.get',
 } as const;
 export type RequestSubject = (typeof RequestSubjects)[keyof typeof RequestSubjects];
 
@@ -37,6 +39,8 @@ export const ChangeSubjects = {
   CertAdded: 'twoway.v1.cert.added',
   CertStatusChanged: 'twoway.v1.cert.status_changed',
   CertDeleted: 'twoway.v1.cert.deleted',
+  /** A CA's revocation data changed: a CRL stored or removed, a serial revoked or restored. */
+  CertRevocationChanged: 'twoway.v1.cert.revocation_changed',
 } as const;
 export type ChangeSubject = (typeof ChangeSubjects)[keyof typeof ChangeSubjects];
 

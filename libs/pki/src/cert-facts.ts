@@ -128,8 +128,8 @@ function hashOf(algId: Tlv): string | undefined {
   return HASH_OIDS[readOid(oid!)];
 }
 
-/** Classifies a signature AlgorithmIdentifier; a Problem when it is weak or unsupported. */
-function signatureAlgorithm(algId: Tlv): { alg?: SignatureAlgorithm; problem?: Problem } {
+/** Classifies a signature AlgorithmIdentifier; a Problem when it is weak or unsupported (certificates and CRLs). */
+export function signatureAlgorithm(algId: Tlv): { alg?: SignatureAlgorithm; problem?: Problem } {
   const [oidT, params, extra] = children(expect(algId, Tag.SEQUENCE, 'AlgorithmIdentifier'));
   if (!oidT || extra) throw new DerError('AlgorithmIdentifier: bad structure');
   const oid = readOid(oidT);

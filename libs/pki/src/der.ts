@@ -22,6 +22,7 @@ export const Tag = {
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
+  ENUMERATED: 0x0a,
   UTF8String: 0x0c,
   NumericString: 0x12,
   PrintableString: 0x13,
@@ -36,26 +37,75 @@ export const Tag = {
   SET: 0x31,
 } as const;
 
+/**
+ * Walks the TLVs between two offsets of a buffer without allocating per element, for long lists (a CRL's
+ * 100,000 entries): after `next()` returns true, `tag` is the element's identifier octet and its content
+ * is `buf[start, end)`.
+ */
+export class DerCursor {
+  tag = 0;
+  start = 0;
+  end = 0;
+  private pos: number;
+  private to: number;
+
+  constructor(readonly buf: Uint8Array, from = 0, to = buf.length) {
+    this.pos = from;
+    this.to = to;
+  }
+
+  /** Walk `[from, to)` from its start again (e.g. the content of the element another cursor is on). */
+  reset(from: number, to: number): this {
+    this.pos = from;
+    this.to = to;
+    return this;
+  }
+
+  /** Is the current element of this tag? (A method, so a check does not narrow `tag` for later elements.) */
+  is(tag: number): boolean {
+    return this.tag === tag;
+  }
+
+  /** The current element as a Tlv (allocates: for the rare element that needs the general readers). */
+  tlv(): Tlv {
+    const value = this.buf.subarray(this.start, this.end);
+    return { tag: this.tag, value, raw: value };
+  }
+
+  next(): boolean {
+    const buf = this.buf;
+    const offset = this.pos;
+    if (offset >= this.to) return false;
+    if (offset + 2 > this.to) throw new DerError('truncated header');
+    const tag = buf[offset]!;
+    if ((tag & 0x1f) === 0x1f) throw new DerError('high tag numbers are not used in certificates');
+    let len = buf[offset + 1]!;
+    let hdr = 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0) throw new DerError('indefinite length is not DER');
+      if (n > 4) throw new DerError('length too large');
+      if (offset + 2 + n > this.to) throw new DerError('truncated length');
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i]!;
+      if (len < 0x80 || buf[offset + 2] === 0) throw new DerError('non-minimal length encoding');
+      hdr += n;
+    }
+    const end = offset + hdr + len;
+    if (end > this.to) throw new DerError('truncated value');
+    this.tag = tag;
+    this.start = offset + hdr;
+    this.end = end;
+    this.pos = end;
+    return true;
+  }
+}
+
 /** Reads one TLV at `offset`; returns it and the offset after it. */
 export function readTlv(buf: Uint8Array, offset = 0): { tlv: Tlv; next: number } {
-  if (offset + 2 > buf.length) throw new DerError('truncated header');
-  const tag = buf[offset]!;
-  if ((tag & 0x1f) === 0x1f) throw new DerError('high tag numbers are not used in certificates');
-  let len = buf[offset + 1]!;
-  let hdr = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0) throw new DerError('indefinite length is not DER');
-    if (n > 4) throw new DerError('length too large');
-    if (offset + 2 + n > buf.length) throw new DerError('truncated length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i]!;
-    if (len < 0x80 || buf[offset + 2] === 0) throw new DerError('non-minimal length encoding');
-    hdr += n;
-  }
-  const end = offset + hdr + len;
-  if (end > buf.length) throw new DerError('truncated value');
-  return { tlv: { tag, value: buf.subarray(offset + hdr, end), raw: buf.subarray(offset, end) }, next: end };
+  const c = new DerCursor(buf, offset);
+  if (!c.next()) throw new DerError('truncated header');
+  return { tlv: { tag: c.tag, value: buf.subarray(c.start, c.end), raw: buf.subarray(offset, c.end) }, next: c.end };
 }
 
 /** Reads exactly one TLV spanning the whole buffer. */
@@ -160,6 +210,27 @@ export function decodeString(t: Tlv): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * UTCTime or GeneralizedTime as RFC 5280 profiles them (§4.1.2.5, §5.1.2.4): seconds present, `Z`,
+ * no fractions; UTCTime years 50–99 are 19xx.
+ */
+export function readTime(t: Tlv): Date {
+  const s = Buffer.from(t.value).toString('latin1');
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (t.tag === Tag.UTCTime && (m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s))) {
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (t.tag === Tag.GeneralizedTime && (m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s))) {
+    year = Number(m[1]);
+  } else throw new DerError(`expected a UTCTime or GeneralizedTime of the form ...HHMMSSZ, got '${s.replace(/[^\x20-\x7e]/g, '?').slice(0, 32)}'`);
+  const [mo, d, h, mi, se] = m.slice(2, 7).map(Number) as [number, number, number, number, number];
+  const ms = Date.UTC(year, mo - 1, d, h, mi, se);
+  const back = new Date(ms);
+  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) throw new DerError(`'${s}' is not a valid time`);
+  return back;
 }
 
 export function hex(b: Uint8Array): string {

@@ -9,7 +9,9 @@ export { createRootCa, issueIntermediateCa, issueDeviceCert, issueServerCert, ra
 export type { Issuer, Issued, KeyAlgorithm, CreateRootCaOptions, IssueIntermediateOptions, IssueDeviceOptions, IssueServerOptions } from './issue.js';
 export { validateChain, validateChainSync, checkCertificate, caIdentityOf, AnchorSet, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PATHS } from './validate.js';
 export type { ValidateChainInput, ValidationResult, Purpose } from './validate.js';
-export { craftCertificate, craftCertificateDer, Ext, EKU, testKey, encodeName } from './craft.js';
-export type { CraftOptions, CraftKeyType, CraftHash, KeyPair, NameSpec, RawExtension } from './craft.js';
+export { craftCertificate, craftCertificateDer, craftCrl, Ext, EKU, testKey, encodeName } from './craft.js';
+export type { CraftOptions, CraftCrlOptions, CraftCrlEntry, CraftKeyType, CraftHash, KeyPair, NameSpec, RawExtension } from './craft.js';
+export { parseCrl, verifyCrl, normalizeSerial, crlIsStale, CRL_CLOCK_SKEW_MS, DEFAULT_CRL_MAX_BYTES } from './crl.js';
+export type { ParsedCrl, CrlVerdict, ParseCrlOptions } from './crl.js';
 export { configurePkiCaches, pkiCacheStats, PkiCacheDefaults } from './caches.js';
 export type { PkiCacheName, CacheStats } from './caches.js';

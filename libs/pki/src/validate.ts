@@ -86,7 +86,11 @@ function checkSignature(child: CertFacts, issuer: CertFacts): Problem | null {
   return result;
 }
 
-function computeSignature(child: CertFacts, issuer: CertFacts): Problem | null {
+/** What a signature covers, as read from a certificate or a CRL (RFC 5280 §4.1.1, §5.1.1). */
+export type SignedData = Pick<CertFacts, 'tbs' | 'signature' | 'sigAlg' | 'sigAlgProblem'>;
+
+/** Does `issuer`'s key verify the signature over `child`'s TBS? A Problem says why not. */
+export function computeSignature(child: SignedData, issuer: CertFacts): Problem | null {
   if (child.sigAlgProblem) return child.sigAlgProblem;
   const alg = child.sigAlg!;
   if (!issuer.key) return issuer.keyProblem ?? { reason: 'UNSUPPORTED_ALGORITHM', detail: 'issuer key unreadable' };
@@ -229,13 +233,18 @@ function identityOfFacts(f: CertFacts): string {
  * exactly the same children, so they stand for one CA. undefined when the certificate cannot be decoded.
  */
 export function caIdentityOf(cert: ParsedCert): string | undefined {
+  // Kept with the object: the broker asks it for every CA of every path it checks for revocation.
+  if (identities.has(cert)) return identities.get(cert);
+  let id: string | undefined;
   try {
-    return identityOfFacts(factsOfCert(cert));
+    id = identityOfFacts(factsOfCert(cert));
   } catch (e) {
-    if (e instanceof CertFactsError) return undefined;
-    throw e;
+    if (!(e instanceof CertFactsError)) throw e;
   }
+  identities.set(cert, id);
+  return id;
 }
+const identities = new WeakMap<ParsedCert, string | undefined>();
 
 /**
  * Registered trust anchors indexed by subject name (and by CA identity: subject and key), for callers that

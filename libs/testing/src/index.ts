@@ -9,6 +9,8 @@ export type { NatsConnInfo } from './nats-cluster.js';
 export { Postgres } from './postgres.js';
 export { tempDir } from './temp-dir.js';
 export { makeTestPki } from './pki-fixtures.js';
+export { issueCrl, opensslCrl, crlPem } from './crl-fixtures.js';
+export type { TestCrlOptions } from './crl-fixtures.js';
 export type { TestPki, TestDeviceOptions } from './pki-fixtures.js';
 export { System } from './system.js';
 export type { SystemOptions } from './system.js';

@@ -271,7 +271,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const prov = await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, providerToken, { mutualTls: { available: true } });
       assert.equal(prov.status, 200);
       const on = await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { mutualTls: { enabled: true }, tls: { enabled: false } });
-      const final: Settings = { tls: { enabled: false }, mutualTls: { available: true, enabled: true }, identity: afterIdentity.identity };
+      const final: Settings = { tls: { enabled: false }, mutualTls: { available: true, enabled: true }, identity: afterIdentity.identity, revocation: { staleCrl: 'accept' } };
       assert.deepEqual(on.body, final);
       assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/settings`, a.admin)).body, final);
 
@@ -308,6 +308,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         before: DEFAULT_SETTINGS,
         after: afterIdentity,
       });
+    });
+
+    it('settings: the stale-CRL policy is the account admin\'s choice (accept by default), seen by brokers over NATS', async () => {
+      const a = await tenant('settings-crl');
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/settings`, a.admin)).body.revocation, { staleCrl: 'accept' });
+      const bad = await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { revocation: { staleCrl: 'maybe' } });
+      assert.equal(bad.status, 400);
+      const put = await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { revocation: { staleCrl: 'refuse' } });
+      assert.equal(put.status, 200);
+      assert.deepEqual(put.body, { ...DEFAULT_SETTINGS, revocation: { staleCrl: 'refuse' } });
+      const viaNats = await bus.request(RequestSubjects.SettingsGet, { accountId: a.account.id }, SettingsGetReply);
+      assert.deepEqual(viaNats.settings.revocation, { staleCrl: 'refuse' });
+      const operator = await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.operator, { revocation: { staleCrl: 'accept' } });
+      assert.equal(operator.status, 403);
     });
 
     // ---- credentials ----------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { DeliverPolicy, StringCodec } from 'nats';
 import {
-  ChangeSubjects, CredentialChainGetRequest, CredentialChainRecordRequest, CredentialVerifyRequest, RequestSubjects, SettingsGetRequest, Streams, TrustSetRequest,
-  type AuditEvent, type CertStatus, type Settings, type TrustEntry,
+  ChangeSubjects, CredentialChainGetRequest, CredentialChainRecordRequest, CredentialVerifyRequest, RequestSubjects, RevokedSerialsRequest, SettingsGetRequest, Streams, TrustSetRequest,
+  type AuditEvent, type CertStatus, type RevocationChange, type Settings, type TrustEntry,
 } from '@twoway/contracts';
 import { Bus, CodedError } from '@twoway/nats';
 import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
@@ -88,6 +88,15 @@ export interface Fixture {
   readonly trustSetRequests: number;
   /** How many credential checks the fake account-settings has answered. */
   readonly credentialRequests: number;
+  /** Serials per page of the fake cert-registry's revoked-serials replies. */
+  serialPageSize: number;
+  /** How many revoked-serials pages the fake cert-registry has answered. */
+  readonly revokedSerialsRequests: number;
+  /**
+   * Set a registered CA's revocation data in the fake registry (its CRL's serials and dates, its
+   * revoked-serial entries; normalised hex) and publish `cert.revocation_changed`, as cert-registry does.
+   */
+  setRevocation(entryId: string, r: { crl?: string[]; manual?: string[]; crlDates?: { thisUpdate: string; nextUpdate: string | null } }, change: RevocationChange): Promise<void>;
   audit: AuditEvent[];
   register(id: string, c: Issued, status: CertStatus, accountId?: string): void;
   attempt(o: AttemptOptions): Promise<Attempt>;
@@ -161,6 +170,23 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     });
     bus.serve(RequestSubjects.CredentialChainGet, CredentialChainGetRequest, (req) => ({ path: chains.get(req.credentialId) ?? null }));
     bus.serve(RequestSubjects.SettingsGet, SettingsGetRequest, (req) => ({ accountId: req.accountId, settings: accounts[req.accountId]!, ancestry: [req.accountId, PROVIDER] }));
+    // The revoked serials of each CA registration, as cert-registry pages them ((serial, source) order).
+    const revoked = new Map<string, { serial: string; source: 'crl' | 'manual' }[]>();
+    let revokedSerialsRequests = 0;
+    bus.serve(RequestSubjects.RevokedSerialsGet, RevokedSerialsRequest, (req) => {
+      revokedSerialsRequests += 1;
+      const all = revoked.get(req.certificateId) ?? [];
+      const revision = registry.find((e) => e.id === req.certificateId)?.revocation?.revision ?? 0;
+      const from = req.after === undefined ? 0 : all.findIndex((r) => `${r.serial}.${r.source}` === req.after) + 1;
+      const page = all.slice(from, from + fx.serialPageSize);
+      const last = page[page.length - 1];
+      return {
+        revision,
+        crl: page.filter((r) => r.source === 'crl').map((r) => r.serial),
+        manual: page.filter((r) => r.source === 'manual').map((r) => r.serial),
+        ...(from + page.length < all.length && last ? { next: `${last.serial}.${last.source}` } : {}),
+      };
+    });
     let trustSetRequests = 0;
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
       trustSetRequests += 1;
@@ -250,6 +276,20 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       },
       get credentialRequests() {
         return credentialRequests;
+      },
+      serialPageSize: 20_000,
+      get revokedSerialsRequests() {
+        return revokedSerialsRequests;
+      },
+      setRevocation: async (entryId, r, change) => {
+        const entry = registry.find((e) => e.id === entryId);
+        if (!entry) throw new Error(`no registration ${entryId} in the fake registry`);
+        const rows = [...(r.crl ?? []).map((serial) => ({ serial, source: 'crl' as const })), ...(r.manual ?? []).map((serial) => ({ serial, source: 'manual' as const }))];
+        rows.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : a.source < b.source ? -1 : 1));
+        revoked.set(entryId, rows);
+        const revision = (entry.revocation?.revision ?? 0) + 1;
+        entry.revocation = { revision, serials: rows.length, ...(r.crlDates ? { crl: r.crlDates } : {}) };
+        await fx.publishChange(ChangeSubjects.CertRevocationChanged, 'cert.revocation_changed', entry.accountId, { certificateId: entry.id, fingerprint: entry.fingerprint, revision, change, revocation: entry.revocation });
       },
       audit,
       register: (id, c, status, accountId = PROVIDER) => {

@@ -25,6 +25,8 @@ export const DEFAULT_CREDENTIAL_CACHE_MAX = 200_000;
 export const DEFAULT_SETTINGS_CACHE_MAX = 100_000;
 export const DEFAULT_TRUST_SETS_CACHE_MAX = 10_000;
 export const DEFAULT_TRUST_PARSED_CACHE_MAX = 100_000;
+/** Revoked-serial lists, one per CA with a CRL or revoked-serial entries (each may hold 100,000s of serials). */
+export const DEFAULT_REVOCATION_LISTS_CACHE_MAX = 1_000;
 /** 256 MiB: about half a million connect events. */
 export const DEFAULT_AUDIT_SPILL_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -49,6 +51,7 @@ export const brokerSettings = {
   settingsCacheMax: setting({ env: 'TWOWAY_SETTINGS_CACHE_MAX', kind: 'int', default: DEFAULT_SETTINGS_CACHE_MAX, min: 0, doc: 'Accounts whose settings and ancestry are kept; beyond it the least recently used leaves' }),
   trustSetsCacheMax: setting({ env: 'TWOWAY_TRUST_SETS_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_SETS_CACHE_MAX, min: 0, doc: 'Indexed trust sets (one per account ancestry) kept; beyond it the least recently used leaves' }),
   trustParsedCacheMax: setting({ env: 'TWOWAY_TRUST_PARSED_CACHE_MAX', kind: 'int', default: DEFAULT_TRUST_PARSED_CACHE_MAX, min: 0, doc: 'Parsed registered certificates kept across trust-set rebuilds; beyond it the least recently used leaves' }),
+  revocationListsCacheMax: setting({ env: 'TWOWAY_REVOCATION_LISTS_CACHE_MAX', kind: 'int', default: DEFAULT_REVOCATION_LISTS_CACHE_MAX, min: 0, doc: 'Revoked-serial lists (a CA\'s CRL entries and revoked serials, one per CA) kept across trust-set rebuilds; beyond it the least recently used leaves and is fetched again when needed' }),
   certParseCacheMax: setting({ env: 'TWOWAY_CERT_PARSE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.parsedCertificates, min: 0, doc: 'Presented certificates kept parsed (by fingerprint); beyond it the least recently used leaves' }),
   certFactsCacheMax: setting({ env: 'TWOWAY_CERT_FACTS_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.certFacts, min: 0, doc: 'Decoded certificate facts kept for the chain validator; beyond it the least recently used leave' }),
   signatureCacheMax: setting({ env: 'TWOWAY_SIGNATURE_CACHE_MAX', kind: 'int', default: PkiCacheDefaults.signatures, min: 0, doc: 'Signature checks (certificate, issuer) remembered by the chain validator; beyond it the least recently used leave' }),

@@ -23,3 +23,14 @@ export class TrustSetTooLargeError extends Error {
     super(`trust set of ${ancestry[0]} still incomplete after ${fetched} registrations`);
   }
 }
+
+/**
+ * A CA's revoked serials could not be read as one revision: more pages than the broker fetches, or the list
+ * kept changing while it was read. The connect is undecidable (fail closed); the next one reads it again.
+ */
+export class RevocationListUnreadableError extends Error {
+  override name = 'RevocationListUnreadableError';
+  constructor(readonly certificateId: string, problem: string) {
+    super(`the revoked serials of CA registration ${certificateId}: ${problem}`);
+  }
+}

@@ -44,3 +44,50 @@ export class CertMultipleError extends ApiError {
     );
   }
 }
+
+/** A CRL or a revoked serial for a registration that is not a CA (a pinned leaf). */
+export class CertNotCaError extends ApiError {
+  override name = 'CertNotCaError';
+  constructor(readonly accountId: string, readonly certificateId: string, detail?: string) {
+    super('CERT_NOT_CA', detail);
+  }
+}
+
+/** A CRL that cannot be the CA's: unreadable, unsupported, another issuer, another key (libs/pki verifyCrl says which). */
+export class CrlRefusedError extends ApiError {
+  override name = 'CrlRefusedError';
+  constructor(code: 'CRL_INVALID' | 'CRL_UNSUPPORTED' | 'CRL_ISSUER_MISMATCH' | 'CRL_SIGNATURE_INVALID' | 'CERT_NOT_CA' | 'CERT_PRIVATE_KEY_REJECTED' | 'PAYLOAD_TOO_LARGE', readonly certificateId: string, detail: string, options?: { cause?: unknown }) {
+    super(code, detail, options);
+  }
+}
+
+/** The CRL is older than the stored one (lower cRLNumber or earlier thisUpdate). */
+export class CrlOutdatedError extends ApiError {
+  override name = 'CrlOutdatedError';
+  constructor(readonly certificateId: string, detail: string) {
+    super('CRL_OUTDATED', detail);
+  }
+}
+
+/** Nothing to remove: no CRL stored for the CA, or no revoked-serial entry for `serial` under it. */
+export class RevocationNotFoundError extends ApiError {
+  override name = 'RevocationNotFoundError';
+  constructor(readonly certificateId: string, readonly serial?: string) {
+    super(serial === undefined ? 'CRL_NOT_FOUND' : 'REVOKED_SERIAL_NOT_FOUND', serial === undefined ? undefined : `serial ${serial} has no revoked-serial entry under this CA`);
+  }
+}
+
+/** The distribution point did not deliver a CRL (unreachable, HTTP error, too large, too slow, a bad redirect). */
+export class CrlFetchError extends ApiError {
+  override name = 'CrlFetchError';
+  constructor(readonly url: string, readonly problem: string, options?: { cause?: unknown }) {
+    super('CRL_FETCH_FAILED', `fetching ${url}: ${problem}`, options);
+  }
+}
+
+export class RevokedSerialLimitError extends ApiError {
+  override name = 'RevokedSerialLimitError';
+  constructor(readonly certificateId: string, readonly max: number) {
+    super('REVOKED_SERIAL_LIMIT', `this CA already has ${max} revoked-serial entries (TWOWAY_REVOKED_SERIALS_MAX); upload its CRL instead`);
+  }
+}

@@ -1,76 +1,21 @@
 // cert-registry in-process against a real nats-server and a real SQLite file or PostgreSQL database.
-// account-settings is not running: a fake responder answers TokenVerify and AccountAncestry for a
-// small tree  root ─┬─ acct-a ── acct-a1
-//                   └─ acct-b
+// account-settings is not running: a fake responder answers TokenVerify and AccountAncestry
+// (registry.fixture.ts).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { JetStreamManager } from 'nats';
 import { Bus, CodedError } from '@twoway/nats';
-import { NatsServer, Postgres, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
-import { REDACT_PATHS, type Logger } from '@twoway/telemetry';
-import { loadConfig } from '@twoway/config';
+import { makeTestPki, waitFor, type TestPki } from '@twoway/testing';
 import { OutboxEntity } from '@twoway/persistence';
-import {
-  AncestryRequest,
-  RequestSubjects,
-  SessionsCountRequest,
-  Streams,
-  TokenVerifyRequest,
-  TrustSetReply,
-  type Account,
-  type Certificate,
-  type Principal,
-} from '@twoway/contracts';
-import { CertRegistryService } from './service.js';
-import { certRegistrySettings } from './config.js';
+import { RequestSubjects, SessionsCountRequest, Streams, TrustSetReply, type Certificate } from '@twoway/contracts';
+import type { CertRegistryService } from './service.js';
+import { silent, startRegistry, type Registry } from './registry.fixture.js';
 import { CertificateEntity } from './db/entities.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const silent = { warn() {}, error() {} };
-
-const t0 = '2026-01-01T00:00:00.000Z';
-const accounts: Record<string, Account> = {
-  root: { id: 'root', name: 'Provider', parentId: null, createdAt: t0 },
-  'acct-a': { id: 'acct-a', name: 'A', parentId: 'root', createdAt: t0 },
-  'acct-a1': { id: 'acct-a1', name: 'A1', parentId: 'acct-a', createdAt: t0 },
-  'acct-b': { id: 'acct-b', name: 'B', parentId: 'root', createdAt: t0 },
-};
-const principals: Record<string, Principal> = {
-  'admin-a': { tokenId: 'tok-admin-a', name: 'alice', accountId: 'acct-a', role: 'admin', provider: false },
-  'operator-a': { tokenId: 'tok-operator-a', name: 'oscar', accountId: 'acct-a', role: 'operator', provider: false },
-  'provisioner-a': { tokenId: 'tok-prov-a', name: 'pki-robot', accountId: 'acct-a', role: 'provisioner', provider: false },
-  'admin-b': { tokenId: 'tok-admin-b', name: 'bob', accountId: 'acct-b', role: 'admin', provider: false },
-};
-
-/** account-settings as far as this service needs it. */
-async function fakeAccountSettings(url: string): Promise<Bus> {
-  const bus = await Bus.connect({ servers: url, name: 'fake-account-settings', log: silent });
-  bus.serve(RequestSubjects.TokenVerify, TokenVerifyRequest, (req) => {
-    const p = principals[req.token];
-    if (!p) throw new CodedError('UNAUTHENTICATED');
-    return { principal: p };
-  });
-  bus.serve(RequestSubjects.AccountAncestry, AncestryRequest, (req) => {
-    const chain: Account[] = [];
-    for (let a = accounts[req.accountId]; a; a = a.parentId ? accounts[a.parentId] : undefined) chain.push(a);
-    if (chain.length === 0) throw new CodedError('ACCOUNT_NOT_FOUND');
-    return { ancestry: chain };
-  });
-  return bus;
-}
-
-/** A pino logger writing into memory, with the production redaction paths, to prove what is never logged. */
-function capturingLogger(): { log: Logger; text: () => string } {
-  const chunks: string[] = [];
-  const sink = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-  const log = pino({ level: 'trace', base: { service: 'cert-registry' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  return { log, text: () => chunks.join('') };
-}
 
 /** A self-signed RSA-1024 certificate (libs/pki refuses to issue one, rightly): openssl does. */
 function weakRsaCertificate(dir: string): string {
@@ -80,64 +25,30 @@ function weakRsaCertificate(dir: string): string {
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`cert-registry on ${dialect}`, () => {
-    let nats: NatsServer;
-    let pg: Postgres | undefined;
-    let dir: Awaited<ReturnType<typeof tempDir>>;
-    let accountSettings: Bus;
-    let client: Bus;
-    let jsm: JetStreamManager;
+    let reg: Registry;
     let svc: CertRegistryService;
-    let logs: ReturnType<typeof capturingLogger>;
+    let jsm: JetStreamManager;
+    let client: Bus;
+    let logs: Registry['logs'];
     let pki: TestPki;
+    let dir: { path: string };
 
     before(async () => {
-      dir = await tempDir();
-      nats = await NatsServer.start();
-      let dbUrl: string | undefined;
-      if (dialect === 'postgres') {
-        pg = await Postgres.start();
-        dbUrl = await pg.createDatabase('cert_registry');
-      }
-      accountSettings = await fakeAccountSettings(nats.url);
-      client = await Bus.connect({ servers: nats.url, name: 'test-client', log: silent });
-      jsm = await client.jsm();
+      reg = await startRegistry(dialect);
+      ({ svc, jsm, client, logs } = reg);
+      dir = reg.dir;
       pki = await makeTestPki();
-      logs = capturingLogger();
-      const cfg = loadConfig(certRegistrySettings, {
-        TWOWAY_NATS_URL: nats.url,
-        TWOWAY_DATA_DIR: dir.path,
-        TWOWAY_HTTP_PORT: '0',
-        ...(dbUrl ? { TWOWAY_DB_URL: dbUrl } : {}),
-      });
-      svc = await CertRegistryService.start(cfg, { log: logs.log });
     });
     after(async () => {
-      await svc?.stop();
-      await client?.stop();
-      await accountSettings?.stop();
-      await nats?.stop();
-      await pg?.stop();
-      await dir?.[Symbol.asyncDispose]();
+      await reg?.stop();
     });
 
-    const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string | undefined, payload?: object) => {
-      const r = await svc.http.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} });
-      return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as any) : undefined };
-    };
+    const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string | undefined, payload?: object) => reg.call(method, url, token, payload);
     const certsOf = (account: string) => `/api/v1/accounts/${account}/certificates`;
     const register = (account: string, name: string, pem: string, token = 'admin-a', split = false) =>
       call('POST', `${certsOf(account)}${split ? '?split=true' : ''}`, token, { name, usage: 'MUTUAL_AUTHENTICATION', certificate: pem });
-    const lastSeq = async (stream: string) => (await jsm.streams.info(stream)).state.last_seq;
-    /** The `count` messages stored on `stream` after sequence `seq`, waiting for them to arrive. */
-    const eventsAfter = async (stream: string, seq: number, count: number) => {
-      await waitFor(async () => (await lastSeq(stream)) >= seq + count, { what: `${count} events on ${stream}` });
-      const out: { subject: string; data: any }[] = [];
-      for (let s = seq + 1; s <= seq + count; s++) {
-        const m = await jsm.streams.getMessage(stream, { seq: s });
-        out.push({ subject: m.subject, data: m.json() });
-      }
-      return out;
-    };
+    const lastSeq = (stream: string) => reg.lastSeq(stream);
+    const eventsAfter = (stream: string, seq: number, count: number) => reg.eventsAfter(stream, seq, count);
     const rowCount = () => svc.ds.getRepository(CertificateEntity).count();
 
     it('serves /healthz and a ready /readyz over real HTTP', async () => {
@@ -448,7 +359,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           { replica: 'broker-1', sessions: 2, accounts: [{ accountId: 'acct-a1', sessions: 2 }], accountsTruncated: false },
           undefined,
         ].map(async (answer, i) => {
-          const b = await Bus.connect({ servers: nats.url, name: `fake-broker-${i}`, log: silent });
+          const b = await Bus.connect({ servers: reg.nats.url, name: `fake-broker-${i}`, log: silent });
           b.serve(RequestSubjects.SessionsCount, SessionsCountRequest, (q) => {
             asked.push(q);
             if (!answer) throw new CodedError('UNAVAILABLE');

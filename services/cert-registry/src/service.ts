@@ -9,12 +9,16 @@ import { openDatabase, OutboxEntity, OutboxRelay } from '@twoway/persistence';
 import { createHttpServer, NatsResolver, type Readiness, type Resolver } from '@twoway/http';
 import type { Logger } from '@twoway/telemetry';
 import { DEFAULT_DB_FILE, SERVICE_NAME, type CertRegistryConfig } from './config.js';
-import { CertificateEntity, StatusHistoryEntity } from './db/entities.js';
+import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity } from './db/entities.js';
 import { migrations } from './db/migrations/index.js';
 import { CertificateStore } from './db/certificate-store.js';
+import { RevocationStore } from './db/revocation-store.js';
 import { serveTrustSet } from './nats/trust-set.js';
 import { natsLiveSessions } from './nats/live-sessions.js';
+import { serveRevokedSerials } from './nats/revoked-serials.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
+import { registerRevocationRoutes } from './http/revocation-routes.js';
+import { CrlFetcher } from './fetch/crl-fetcher.js';
 
 export interface CertRegistryDeps {
   log: Logger;
@@ -38,6 +42,8 @@ export class CertRegistryService {
     readonly ds: DataSource,
     readonly relay: OutboxRelay,
     readonly store: CertificateStore,
+    readonly revocations: RevocationStore,
+    readonly fetcher: CrlFetcher,
     readonly http: FastifyInstance,
     readonly httpUrl: string,
   ) {}
@@ -48,12 +54,13 @@ export class CertRegistryService {
       url: cfg.dbUrl,
       dataDir: cfg.dataDir,
       defaultFile: DEFAULT_DB_FILE,
-      entities: [CertificateEntity, StatusHistoryEntity, OutboxEntity],
+      entities: [CertificateEntity, StatusHistoryEntity, RevocationStateEntity, RevokedSerialEntity, OutboxEntity],
       migrations,
     });
     let bus: Bus | undefined;
     let relay: OutboxRelay | undefined;
     let http: FastifyInstance | undefined;
+    let fetcher: CrlFetcher | undefined;
     try {
       bus = await Bus.connect({
         servers: cfg.natsUrl,
@@ -69,25 +76,26 @@ export class CertRegistryService {
       relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       const r = relay;
       const store = new CertificateStore(ds, () => r.settle());
+      const revocations = new RevocationStore(ds, () => r.settle(), { revokedSerialsMax: cfg.revokedSerialsMax });
       serveTrustSet(bus, store);
+      serveRevokedSerials(bus, revocations);
+      fetcher = CrlFetcher.start({ store: revocations, log, intervalMs: cfg.crlFetchIntervalMs, timeoutMs: cfg.crlFetchTimeoutMs, maxBytes: cfg.crlMaxBytes, ...(deps.now ? { now: deps.now } : {}) });
       const b = bus;
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
-      registerCertificateRoutes(http, {
-        store,
-        resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }),
-        liveSessions: natsLiveSessions(b),
-        now: deps.now,
-      });
+      const resolver = deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log });
+      registerCertificateRoutes(http, { store, resolver, liveSessions: natsLiveSessions(b), now: deps.now });
+      registerRevocationRoutes(http, { store: revocations, fetcher, resolver, crlMaxBytes: cfg.crlMaxBytes, now: deps.now });
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`);
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, revocations, fetcher, http, `http://${host}:${addr.port}`);
       svc.watchDatabase();
       log.info({ url: svc.httpUrl }, 'cert-registry listening');
       return svc;
     } catch (e) {
       await http?.close().catch(() => undefined);
+      await fetcher?.stop().catch(() => undefined);
       await relay?.stop().catch(() => undefined);
       await bus?.stop().catch(() => undefined);
       await ds.destroy().catch(() => undefined);
@@ -116,11 +124,12 @@ export class CertRegistryService {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Readiness false → HTTP closed → relay stopped → NATS drained → database closed. Idempotent. */
+  /** Readiness false → HTTP closed → CRL fetches finished → relay stopped → NATS drained → database closed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.probe) clearInterval(this.probe);
       await this.http.close();
+      await this.fetcher.stop();
       await this.relay.stop();
       await this.bus.stop();
       await this.ds.destroy();

@@ -3,21 +3,13 @@ import { readFile } from 'node:fs/promises';
 import type { Certificate, CertStatus } from '@twoway/contracts';
 import { containsPrivateKey, readPemBlocks, toPem } from '@twoway/pki';
 import { CliError } from './client.js';
-import { command, enc, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
+import { command, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
 import { asJson, keyValues, table, time } from './output.js';
-import { certificateKind, resolveRef } from './resolve.js';
+import { certificatesPath as base, certPath, REF } from './cert-ref.js';
+import { revocationSubs } from './revocation.js';
 
 const STATUSES = ['VALID', 'SUSPENDED', 'REVOKED'] as const;
 const KINDS = ['root', 'intermediate', 'leaf'] as const;
-
-const base = async (c: Call): Promise<string> => `/accounts/${enc(await c.account())}/certificates`;
-
-/** The certificate `ref` names in the account: its id, an id prefix (8+ hex digits) or its name. */
-const certPath = async (c: Call, ref: string): Promise<string> => {
-  const path = await base(c);
-  return `${path}/${enc(await resolveRef(c.api, certificateKind(path), ref))}`;
-};
-const REF = '<id|prefix|name>';
 
 function show(c: Call, cert: Certificate): void {
   c.io.out(
@@ -151,6 +143,7 @@ export const certs = command('certs', 'Trust anchors: root and intermediate CAs,
       c.io.out(c.json ? asJson({ deleted: id }) : `removed ${id}`);
     },
   },
+  ...revocationSubs,
 });
 
 export const run = (argv: string[], io: Io = processIo()): Promise<number> => certs(argv, io);

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { errorBody, type Account, type AuditEvent, type Certificate, type Credential, type TokenInfo } from '@twoway/contracts';
-import { makeTestPki, waitFor } from '@twoway/testing';
+import { DEFAULT_SETTINGS, errorBody, type Account, type AuditEvent, type Certificate, type Credential, type Revocation, type TokenInfo } from '@twoway/contracts';
+import { crlPem, issueCrl, makeTestPki, waitFor } from '@twoway/testing';
 import { accounts } from './accounts.js';
 import { audit } from './audit.js';
 import { certs } from './certs.js';
@@ -358,6 +358,119 @@ describe('twoway REST clients', () => {
       const o3 = io(env);
       assert.equal(await certs(['frobnicate'], o3), 2);
       assert.match(o3.stderr, /unknown subcommand 'frobnicate'/);
+    });
+  });
+
+  describe('certs: CRLs and revoked serials', () => {
+    // A full id: sent as it is (the lookup by name or prefix is shown once, below).
+    const CA = 'c4a00000-1111-4222-8333-444455556666';
+    const revocation = (over: Partial<Revocation> = {}): Revocation => ({
+      certificateId: CA,
+      crl: { issuer: 'CN=twoway test intermediate', thisUpdate: now, nextUpdate: '2026-11-30T10:00:00.000Z', number: '7', entries: 2, fingerprint: 'cd'.repeat(32), source: 'upload', updatedAt: now, stale: false },
+      distributionPoint: null,
+      revokedSerials: 1,
+      ...over,
+    });
+
+    it('crl-upload sends a PEM file as it is and a DER file as base64, and shows the CRL stored', async () => {
+      const pki = await makeTestPki();
+      const der = issueCrl(pki.intermediate, { serials: ['0a'], number: 7 });
+      writeFileSync(join(dir, 'ca.crl'), der);
+      writeFileSync(join(dir, 'ca.crl.pem'), crlPem(der));
+      api.on(`PUT /api/v1/accounts/acc_a/certificates/${CA}/crl`, () => revocation());
+      const o = io(env);
+      assert.equal(await certs(['crl-upload', CA, join(dir, 'ca.crl')], o), 0, o.stderr);
+      assert.deepEqual(api.seen.at(-1)?.body, { crl: Buffer.from(der).toString('base64') });
+      assert.match(o.stdout, /crl:\s+number 7, 2 serials, uploaded 2026-11-23 10:00:00Z/);
+      assert.match(o.stdout, /next update:\s+2026-11-30 10:00:00Z\n/);
+      const p = io(env);
+      assert.equal(await certs(['crl-upload', CA, join(dir, 'ca.crl.pem')], p), 0, p.stderr);
+      assert.deepEqual(api.seen.at(-1)?.body, { crl: crlPem(der) });
+    });
+
+    it('crl-upload refuses a private key before sending anything, and explains a refusal', async () => {
+      const pki = await makeTestPki();
+      writeFileSync(join(dir, 'key.pem'), pki.intermediate.keyPem);
+      const o = io(env);
+      assert.equal(await certs(['crl-upload', CA, join(dir, 'key.pem')], o), 2);
+      assert.match(o.stderr, /contains a private key: nothing was sent/);
+      assert.equal(api.seen.filter((r) => r.method === 'PUT').length, 0);
+      api.on(`PUT /api/v1/accounts/acc_a/certificates/${CA}/crl`, (_q, r) => r.code(422).send(errorBody('CRL_SIGNATURE_INVALID', "the CRL is not signed by the key of 'CN=x'")));
+      writeFileSync(join(dir, 'other.crl'), issueCrl(pki.root));
+      const e = io(env);
+      assert.equal(await certs(['crl-upload', CA, join(dir, 'other.crl')], e), 1);
+      assert.match(e.stderr, /not signed by the key of 'CN=x' \[CRL_SIGNATURE_INVALID\]\n {2}→ the CRL must be signed by this CA's key/);
+    });
+
+    it('crl shows a stale CRL and the distribution point\'s state', async () => {
+      api.on(`GET /api/v1/accounts/acc_a/certificates/${CA}/crl`, () =>
+        revocation({
+          crl: { ...revocation().crl!, stale: true, source: 'fetch' },
+          distributionPoint: { url: 'http://pki.example/ca.crl', lastAttemptAt: now, lastSuccessAt: now, lastError: 'CRL_FETCH_FAILED: HTTP 404', failures: 2, nextFetchAt: now },
+        }),
+      );
+      const o = io(env);
+      assert.equal(await certs(['crl', CA], o), 0, o.stderr);
+      assert.match(o.stdout, /next update:\s+2026-11-30 10:00:00Z {2}\(STALE: past its next update\)/);
+      assert.match(o.stdout, /distribution point:\s+http:\/\/pki\.example\/ca\.crl/);
+      assert.match(o.stdout, /failures:\s+2 \(last: CRL_FETCH_FAILED: HTTP 404\)/);
+    });
+
+    it('crl-url sets or clears the distribution point; crl-fetch and crl-rm call their routes', async () => {
+      api.on(`PUT /api/v1/accounts/acc_a/certificates/${CA}/crl/distribution-point`, () => revocation());
+      api.on(`POST /api/v1/accounts/acc_a/certificates/${CA}/crl/fetch`, () => revocation());
+      api.on(`DELETE /api/v1/accounts/acc_a/certificates/${CA}/crl`, (_q, r) => r.code(204).send());
+      assert.equal(await certs(['crl-url', CA, 'https://pki.example/ca.crl'], io(env)), 0);
+      assert.deepEqual(api.seen.at(-1)?.body, { url: 'https://pki.example/ca.crl' });
+      assert.equal(await certs(['crl-url', CA, 'none'], io(env)), 0);
+      assert.deepEqual(api.seen.at(-1)?.body, { url: null });
+      assert.equal(await certs(['crl-fetch', CA], io(env)), 0);
+      const rm = io(env);
+      assert.equal(await certs(['crl-rm', CA], rm), 0, rm.stderr);
+      assert.equal(rm.stdout, `removed the CRL of ${CA}\n`);
+    });
+
+    it('revoke-serial and restore-serial: one device by serial number, no certificate', async () => {
+      api.on(`POST /api/v1/accounts/acc_a/certificates/${CA}/revoked-serials`, (_q, r) => r.code(201).send({ certificateId: CA, serial: '4a1b', reason: 'keyCompromise', revokedAt: now, revokedBy: 'bootstrap' }));
+      api.on(`DELETE /api/v1/accounts/acc_a/certificates/${CA}/revoked-serials/4A%3A1B`, (_q, r) => r.code(204).send()); // the serial is URL-encoded
+      const o = io(env);
+      assert.equal(await certs(['revoke-serial', CA, '4A:1B', '--reason', 'keyCompromise'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.at(-1)?.body, { serial: '4A:1B', reason: 'keyCompromise' });
+      assert.equal(o.stdout, `revoked serial 4a1b under ${CA} (keyCompromise)\n`);
+      const bad = io(env);
+      assert.equal(await certs(['revoke-serial', CA, '01', '--reason', 'bored'], bad), 2);
+      assert.match(bad.stderr, /--reason must be one of unspecified, keyCompromise/);
+      const r = io(env);
+      assert.equal(await certs(['restore-serial', CA, '4A:1B'], r), 0, r.stderr);
+      assert.equal(r.stdout, `restored serial 4A:1B under ${CA}\n`);
+    });
+
+    it('names the CA like any certificate: by name or id prefix, looked up before the CRL route is called', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', (req: FastifyRequest) => {
+        const q = req.query as Record<string, string>;
+        const ca = cert({ id: CA, name: 'Factory CA', kind: 'intermediate' });
+        return { items: (q.idPrefix ? CA.startsWith(q.idPrefix) : q.name === ca.name) ? [ca] : [], nextCursor: null };
+      });
+      api.on(`GET /api/v1/accounts/acc_a/certificates/${CA}/crl`, () => revocation());
+      api.on(`POST /api/v1/accounts/acc_a/certificates/${CA}/revoked-serials`, (_q, r) => r.code(201).send({ certificateId: CA, serial: '4a1b', reason: null, revokedAt: now, revokedBy: 'bootstrap' }));
+      const byName = io(env);
+      assert.equal(await certs(['crl', 'Factory CA'], byName), 0, byName.stderr);
+      assert.match(byName.stdout, new RegExp(`ca:\\s+${CA}`));
+      const byPrefix = io(env);
+      assert.equal(await certs(['revoke-serial', 'c4a00000', '4A:1B'], byPrefix), 0, byPrefix.stderr);
+      assert.equal(api.seen.at(-1)?.path, `/api/v1/accounts/acc_a/certificates/${CA}/revoked-serials`);
+      const none = io(env);
+      assert.equal(await certs(['crl-rm', 'Nobody CA'], none), 1);
+      assert.match(none.stderr, /no certificate 'Nobody CA': it is neither an id, an id prefix nor a name/);
+      assert.equal(api.seen.filter((r) => r.method === 'DELETE').length, 0, 'nothing removed');
+    });
+
+    it('settings set --stale-crl refuse', async () => {
+      api.on('PUT /api/v1/accounts/acc_a/settings', () => ({ ...DEFAULT_SETTINGS, revocation: { staleCrl: 'refuse' } }));
+      const o = io(env);
+      assert.equal(await settings(['set', '--stale-crl', 'refuse'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.at(-1)?.body, { revocation: { staleCrl: 'refuse' } });
+      assert.match(o.stdout, /stale CRL:\s+refuse/);
     });
   });
 

@@ -6,6 +6,7 @@ import { asJson, keyValues } from './output.js';
 
 const BIND = ['none', 'clientId', 'username', 'both'] as const;
 const LOOKUP = ['username', 'certificateCn', 'certificateSubject'] as const;
+const STALE_CRL = ['accept', 'refuse'] as const;
 
 const print = (s: Settings): string =>
   keyValues([
@@ -14,6 +15,7 @@ const print = (s: Settings): string =>
     ['mutual tls', s.mutualTls.enabled ? 'on' : 'off'],
     ['bind certificate to', s.identity.bindCertificateTo],
     ['credential lookup', s.identity.credentialLookup],
+    ['stale CRL', s.revocation?.staleCrl ?? 'accept'],
   ]);
 
 export const settings = command('settings', "An account's connection settings.", {
@@ -32,6 +34,7 @@ export const settings = command('settings', "An account's connection settings.",
       'mtls-available': { type: 'string', arg: 'on|off', help: 'make mutual TLS available to the account (provider tokens only)' },
       bind: { type: 'string', arg: 'MODE', help: `bind the certificate CN/SAN to: ${BIND.join(', ')}` },
       lookup: { type: 'string', arg: 'MODE', help: `look credentials up by: ${LOOKUP.join(', ')}` },
+      'stale-crl': { type: 'string', arg: 'POLICY', help: "a CA's CRL past its next update: accept (audited) or refuse (CRL_STALE)" },
     },
     notes: ['example: twoway settings set --mtls on --bind clientId'],
     async run(c) {
@@ -44,7 +47,9 @@ export const settings = command('settings', "An account's connection settings.",
       const bind = oneOf('bind', c.str('bind'), BIND);
       const lookup = oneOf('lookup', c.str('lookup'), LOOKUP);
       if (bind || lookup) patch.identity = { ...(bind ? { bindCertificateTo: bind } : {}), ...(lookup ? { credentialLookup: lookup } : {}) };
-      if (!Object.keys(patch).length) throw new CliError('nothing to change: pass at least one of --tls, --mtls, --mtls-available, --bind, --lookup', 2);
+      const staleCrl = oneOf('stale-crl', c.str('stale-crl'), STALE_CRL);
+      if (staleCrl) patch.revocation = { staleCrl };
+      if (!Object.keys(patch).length) throw new CliError('nothing to change: pass at least one of --tls, --mtls, --mtls-available, --bind, --lookup, --stale-crl', 2);
       const s = await c.api.json<Settings>('PUT', `/accounts/${enc(await c.account())}/settings`, { body: patch });
       c.io.out(c.json ? asJson(s) : print(s));
     },

@@ -3,7 +3,7 @@
 // publishes them (the relay's `settle`) before the write answers.
 import { randomUUID } from 'node:crypto';
 import { And, Like, MoreThan, type DataSource, type EntityManager, type FindOperator } from 'typeorm';
-import { DEFAULT_SETTINGS, requireCertificateDefault, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
+import { DEFAULT_SETTINGS, requireCertificateDefault, staleCrlPolicyOf, type Account, type Actor, type Credential, type Principal, type Role, type Settings, type SettingsPatch, type TokenInfo } from '@twoway/contracts';
 import { enqueueEvent } from '@twoway/persistence';
 import { currentTraceparent } from '@twoway/telemetry';
 import { AccountEntity, CredentialEntity, TokenEntity, type AccountRow, type CredentialRow, type TokenRow } from './entities.js';
@@ -65,7 +65,11 @@ export const toTokenInfo = (r: TokenRow): TokenInfo => ({
   revokedAt: r.revokedAt ? r.revokedAt.toISOString() : null,
   createdAt: r.createdAt.toISOString(),
 });
-export const settingsOf = (r: AccountRow): Settings => JSON.parse(r.settings) as Settings;
+/** Stored settings, with the parts added since they were stored filled in with their defaults. */
+export const settingsOf = (r: AccountRow): Settings => {
+  const s = JSON.parse(r.settings) as Settings;
+  return { ...s, revocation: { staleCrl: staleCrlPolicyOf(s) } };
+};
 
 export class AccountStore {
   constructor(

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS, type Settings, type SettingsPatch } from '@twoway/contracts';
 import { applySettingsPatch, MTLS_NOT_AVAILABLE_MESSAGE, PROVIDER_ONLY_MESSAGE } from './settings.js';
 
-const s = (over: { tls?: boolean; available?: boolean; enabled?: boolean } = {}): Settings => ({
+const s = (over: { tls?: boolean; available?: boolean; enabled?: boolean; staleCrl?: 'accept' | 'refuse' } = {}): Settings => ({
   tls: { enabled: over.tls ?? DEFAULT_SETTINGS.tls.enabled },
   mutualTls: { available: over.available ?? false, enabled: over.enabled ?? false },
   identity: { ...DEFAULT_SETTINGS.identity },
+  revocation: { staleCrl: over.staleCrl ?? 'accept' },
 });
 const provider = { provider: true };
 const account = { provider: false };
@@ -31,6 +32,14 @@ describe('applySettingsPatch', () => {
     { name: 'the provider may make available and enable in one patch', given: s(), by: provider, patch: { mutualTls: { available: true, enabled: true } }, then: { ok: true, settings: s({ available: true, enabled: true }), changed: true } },
     { name: 'withdrawing availability switches mutual TLS off', given: s({ available: true, enabled: true }), by: provider, patch: { mutualTls: { available: false } }, then: { ok: true, settings: s({ available: false, enabled: false }), changed: true } },
     { name: 'withdrawing and enabling at once is refused', given: s({ available: true, enabled: true }), by: provider, patch: { mutualTls: { available: false, enabled: true } }, then: { ok: false, code: 'MTLS_NOT_AVAILABLE', message: MTLS_NOT_AVAILABLE_MESSAGE } },
+    { name: 'the stale-CRL policy is the account\'s own choice', given: s(), by: account, patch: { revocation: { staleCrl: 'refuse' } }, then: { ok: true, settings: s({ staleCrl: 'refuse' }), changed: true } },
+    {
+      name: 'settings stored before the stale-CRL policy existed read as accept (the default), so sending it back is no change',
+      given: { tls: { enabled: true }, mutualTls: { available: false, enabled: false }, identity: { ...DEFAULT_SETTINGS.identity } },
+      by: account,
+      patch: { revocation: { staleCrl: 'accept' } },
+      then: { ok: true, settings: s(), changed: false },
+    },
     { name: 'an account admin switches available mutual TLS off', given: s({ available: true, enabled: true }), by: account, patch: { mutualTls: { enabled: false } }, then: { ok: true, settings: s({ available: true, enabled: false }), changed: true } },
   ];
   for (const c of cases) {

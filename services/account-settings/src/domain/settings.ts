@@ -1,6 +1,7 @@
 // Settings merge rules: a PUT carries only the parts it changes; the provider alone makes mutual TLS
-// available; an account can switch mutual TLS on only once it is available. Pure: no I/O.
-import type { Settings, SettingsPatch } from '@twoway/contracts';
+// available; an account can switch mutual TLS on only once it is available; the stale-CRL policy is the
+// account's own choice. Pure: no I/O.
+import { staleCrlPolicyOf, type Settings, type SettingsPatch } from '@twoway/contracts';
 
 export type SettingsDecision =
   | { ok: true; settings: Settings; changed: boolean }
@@ -35,6 +36,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch, by: 
       bindCertificateTo: patch.identity?.bindCertificateTo ?? current.identity.bindCertificateTo,
       credentialLookup: patch.identity?.credentialLookup ?? current.identity.credentialLookup,
     },
+    revocation: { staleCrl: patch.revocation?.staleCrl ?? staleCrlPolicyOf(current) },
   };
   return { ok: true, settings: next, changed: !sameSettings(current, next) };
 }
@@ -45,6 +47,7 @@ export function sameSettings(a: Settings, b: Settings): boolean {
     a.mutualTls.available === b.mutualTls.available &&
     a.mutualTls.enabled === b.mutualTls.enabled &&
     a.identity.bindCertificateTo === b.identity.bindCertificateTo &&
-    a.identity.credentialLookup === b.identity.credentialLookup
+    a.identity.credentialLookup === b.identity.credentialLookup &&
+    staleCrlPolicyOf(a) === staleCrlPolicyOf(b)
   );
 }

@@ -64,7 +64,7 @@ describe('TrustCache', () => {
 
   it('given more registrations than its bound, keeps the parsed ones bounded (and the sets too)', () => {
     let parseErrors = 0;
-    const t = new TrustCache({ sets: 2, parsed: 5 }, () => parseErrors++);
+    const t = new TrustCache({ sets: 2, parsed: 5, revocationLists: 2 }, () => parseErrors++);
     t.put(t.build(['a'], entries(8)), t.generation.current);
     assert.equal(t.parsedSize, 5);
     assert.equal(t.evictions.parsed, 3);

@@ -14,13 +14,13 @@ const SWEEP_EVERY_MS = 60_000;
 
 type Bounds = Pick<
   BrokerConfig,
-  'credentialCacheTtlMs' | 'credentialCacheMax' | 'settingsCacheMax' | 'trustSetsCacheMax' | 'trustParsedCacheMax' | 'certParseCacheMax' | 'certFactsCacheMax' | 'signatureCacheMax'
+  'credentialCacheTtlMs' | 'credentialCacheMax' | 'settingsCacheMax' | 'trustSetsCacheMax' | 'trustParsedCacheMax' | 'revocationListsCacheMax' | 'certParseCacheMax' | 'certFactsCacheMax' | 'signatureCacheMax'
 >;
 
 export function createCaches(cfg: Bounds, log: Logger): Caches {
   configurePkiCaches({ parsedCertificates: cfg.certParseCacheMax, certFacts: cfg.certFactsCacheMax, signatures: cfg.signatureCacheMax });
   return {
-    trust: new TrustCache({ sets: cfg.trustSetsCacheMax, parsed: cfg.trustParsedCacheMax }, (e, err) =>
+    trust: new TrustCache({ sets: cfg.trustSetsCacheMax, parsed: cfg.trustParsedCacheMax, revocationLists: cfg.revocationListsCacheMax }, (e, err) =>
       log.error({ err, certificateId: e.id, account: e.accountId }, 'a registered certificate does not parse; it is not an anchor'),
     ),
     settings: new SettingsCache(cfg.settingsCacheMax),
@@ -43,6 +43,7 @@ export function cacheMetrics(caches: Caches, metrics: BrokerMetrics): void {
     { cache: 'settings', size: caches.settings.size },
     { cache: 'trust_sets', size: caches.trust.size },
     { cache: 'trust_parsed', size: caches.trust.parsedSize },
+    { cache: 'revocation_lists', size: caches.trust.revocationListsSize },
     ...pkiCacheStats().map((s) => ({ cache: `pki_${s.name}`, size: s.size })),
   ];
   metrics.view('twoway_broker_cache_entries', 'Entries in each bounded cache', 'gauge', () => entries().map((e) => ({ labels: { cache: e.cache }, value: e.size })));
@@ -54,7 +55,9 @@ export function cacheMetrics(caches: Caches, metrics: BrokerMetrics): void {
       { labels: { cache: 'settings', cause: 'bound' }, value: caches.settings.evictions },
       { labels: { cache: 'trust_sets', cause: 'bound' }, value: ev.sets },
       { labels: { cache: 'trust_parsed', cause: 'bound' }, value: ev.parsed },
+      { labels: { cache: 'revocation_lists', cause: 'bound' }, value: ev.revocationLists },
       ...pkiCacheStats().map((s) => ({ labels: { cache: `pki_${s.name}`, cause: 'bound' }, value: s.evictions })),
     ];
   });
+  metrics.gauge('twoway_broker_revoked_serials', 'Revoked serials held by the cached revocation lists (CRL entries and revoked-serial entries of registered CAs)', () => caches.trust.revokedSerialsHeld);
 }

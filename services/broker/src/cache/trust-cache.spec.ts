@@ -5,8 +5,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertStatus, TrustEntry } from '@twoway/contracts';
 import { makeTestPki } from '@twoway/testing';
-import { parseSinglePem } from '@twoway/pki';
-import { TrustCache, TrustSet, type CertChange } from './trust-cache.js';
+import { normalizeSerial, parseSinglePem } from '@twoway/pki';
+import { TrustCache, TrustSet, type CertChange, type RevocationChange, type RevokedSerials } from './trust-cache.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -23,7 +23,7 @@ describe('TrustCache: change events applied in place', () => {
   });
   const status = (id: string, account: string, after: CertStatus, timeMs: number): CertChange => ({ type: 'cert.status_changed', account, certificateId: id, after, timeMs });
   function cacheWith(entries: TrustEntry[], ancestry = ['acc', 'provider']) {
-    const c = new TrustCache({ sets: 10, parsed: 100 });
+    const c = new TrustCache({ sets: 10, parsed: 100, revocationLists: 10 });
     const set = c.build(ancestry, entries);
     c.put(set, c.generation.current);
     return { c, set };
@@ -107,5 +107,98 @@ describe('TrustCache: change events applied in place', () => {
     assert.equal(set.statusOf('fp500'), 'SUSPENDED');
     assert.equal(set.statusOf('fp499'), 'VALID');
     assert.equal(set.size, 1000);
+  });
+});
+
+describe('TrustCache: a CA\'s revocation changes applied in place', () => {
+  let pems: { root: string; inter: string; leaf: string };
+  before(async () => {
+    const pki = await makeTestPki();
+    pems = { root: pki.root.certPem, inter: pki.intermediate.certPem, leaf: (await pki.device('listed')).certPem };
+  });
+  const parsed = (pem: string) => parseSinglePem(pem);
+  const serial = () => normalizeSerial(parsed(pems.leaf).serial)!;
+  const fresh = { thisUpdate: iso(T0 - 86_400_000), nextUpdate: iso(T0 + 6 * 86_400_000) };
+  const stale = { thisUpdate: iso(T0 - 9 * 86_400_000), nextUpdate: iso(T0 - 2 * 86_400_000) };
+  const list = (revision: number, serials: string[]): RevokedSerials => ({ certificateId: 'i', revision, bySerial: new Map(serials.map((x) => [x, 'crl' as const])) });
+  const change = (revision: number, revocation: RevocationChange['revocation'], account = 'acc'): RevocationChange => ({ account, certificateId: 'i', revision, ...(revocation ? { revocation } : {}) });
+  /** A cache holding one set with the intermediate at revision 1 (its CRL lists nothing of ours). */
+  function cached() {
+    const c = new TrustCache({ sets: 10, parsed: 100, revocationLists: 10 });
+    const inter: TrustEntry = { id: 'i', accountId: 'acc', fingerprint: parsed(pems.inter).fingerprint, status: 'VALID', kind: 'intermediate', pem: pems.inter, updatedAt: iso(T0), revocation: { revision: 1, serials: 1, crl: fresh } };
+    const set = c.build(['acc', 'provider'], [inter], new Map([['i', list(1, ['abcdef'])]]));
+    c.put(set, c.generation.current);
+    const revoked = () => set.revocation?.forIssuer(parsed(pems.inter))?.revoked(serial());
+    return { c, set, revoked };
+  }
+
+  it('given a CRL that now lists the device, then the same set waits for the new list (not refetched) and refuses the serial once it has it', () => {
+    const { c, set, revoked } = cached();
+    assert.equal(set.complete, true);
+    assert.equal(revoked(), undefined);
+    const gen = c.generation.current;
+    const refill = c.applyRevocationChange(change(2, { revision: 2, serials: 2, crl: fresh }));
+    assert.deepEqual(refill, [set], 'returned for a background read of the list');
+    assert.equal(c.get(['acc', 'provider']), set, 'still cached: nothing but the list is read again');
+    assert.notEqual(c.generation.current, gen, 'a connect decided meanwhile is decided again');
+    assert.deepEqual(set.pending, [{ certificateId: 'i', revision: 2 }]);
+    set.putRevokedSerials(list(1, ['abcdef']));
+    assert.equal(set.complete, false, 'an older list does not complete it');
+    set.putRevokedSerials(list(2, ['abcdef', serial()]));
+    assert.equal(set.complete, true);
+    assert.equal(revoked(), 'crl');
+  });
+
+  it('given the list of that revision already cached on this replica, then the set takes it at once and needs no refill', () => {
+    const { c, set, revoked } = cached();
+    c.keepRevokedSerials(list(2, [serial()]));
+    assert.deepEqual(c.applyRevocationChange(change(2, { revision: 2, serials: 1, crl: fresh })), []);
+    assert.equal(set.complete, true);
+    assert.equal(revoked(), 'crl');
+  });
+
+  it('given new CRL dates, then staleness follows at once; an event older than the revision held is ignored', () => {
+    const { c, set } = cached();
+    const staleCrl = () => set.revocation?.forIssuer(parsed(pems.inter))?.staleCrl(T0);
+    c.keepRevokedSerials(list(3, ['abcdef']));
+    c.applyRevocationChange(change(3, { revision: 3, serials: 1, crl: stale }));
+    assert.deepEqual(staleCrl(), { fingerprint: parsed(pems.inter).fingerprint, nextUpdate: stale.nextUpdate });
+    // The feed delivers revision 2 late (the fresh CRL it replaced): nothing changes.
+    c.applyRevocationChange(change(2, { revision: 2, serials: 1, crl: fresh }));
+    assert.deepEqual(staleCrl(), { fingerprint: parsed(pems.inter).fingerprint, nextUpdate: stale.nextUpdate });
+    assert.equal(set.complete, true);
+  });
+
+  it('given the CA\'s CRL removed and nothing left, then the set has no revocation index; a late older event does not bring it back', () => {
+    const { c, set } = cached();
+    assert.deepEqual(c.applyRevocationChange(change(2, { revision: 2, serials: 0 })), []);
+    assert.equal(set.revocation, undefined);
+    assert.equal(set.complete, true);
+    c.applyRevocationChange(change(1, { revision: 1, serials: 1, crl: fresh }));
+    assert.equal(set.revocation, undefined);
+  });
+
+  it('given a change for a CA the set does not hold, or one without its data, then the set is dropped as for a certificate change', () => {
+    const a = cached();
+    assert.deepEqual(a.c.applyRevocationChange({ ...change(2, { revision: 2, serials: 1 }), certificateId: 'other' }), [a.set]);
+    assert.equal(a.c.get(['acc', 'provider']), undefined);
+    const b = cached();
+    assert.deepEqual(b.c.applyRevocationChange(change(2, undefined)), [b.set]);
+    assert.equal(b.c.get(['acc', 'provider']), undefined);
+    const outside = cached();
+    assert.deepEqual(outside.c.applyRevocationChange(change(2, { revision: 2, serials: 0 }, 'elsewhere')), []);
+    assert.ok(outside.set.revocation, 'another account\'s change leaves it alone');
+  });
+
+  it('given the CA\'s registration deleted, then what it revoked goes with it', () => {
+    const { c, set, revoked } = cached();
+    set.putRevokedSerials(list(1, [serial()]));
+    assert.equal(revoked(), undefined, 'the same revision is not taken twice');
+    c.keepRevokedSerials(list(2, [serial()]));
+    c.applyRevocationChange(change(2, { revision: 2, serials: 1, crl: fresh }));
+    assert.equal(revoked(), 'crl');
+    c.applyCertChange({ type: 'cert.deleted', account: 'acc', certificateId: 'i', timeMs: T0 + 1 });
+    assert.equal(set.revocation, undefined);
+    assert.equal(set.complete, true);
   });
 });

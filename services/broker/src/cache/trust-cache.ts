@@ -1,8 +1,9 @@
-// The trust set of an ancestry (every registration of the account and its ancestors, any status),
-// parsed once and kept warm. A certificate event for account A drops every set whose ancestry
-// contains A, which covers A's descendants (anchors of an account apply to its sub-accounts).
-import { AnchorSet, parseSinglePem, type ParsedCert } from '@twoway/pki';
-import type { CertStatus, TrustEntry } from '@twoway/contracts';
+// The trust set of an ancestry (every registration of the account and its ancestors, any status, and
+// the revocation data of its CAs), parsed once and kept warm. A change event of account A is applied in
+// place to every set whose ancestry contains A, which covers A's descendants (anchors of an account
+// apply to its sub-accounts); a set that cannot take it is dropped and fetched again.
+import { AnchorSet, caIdentityOf, parseSinglePem, type ParsedCert } from '@twoway/pki';
+import type { CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
@@ -11,6 +12,17 @@ export type CertChange =
   | { type: 'cert.status_changed'; account: string; certificateId: string; after: CertStatus; timeMs: number }
   | { type: 'cert.deleted'; account: string; certificateId: string; timeMs: number }
   | { type: 'cert.added'; account: string; certificateId: string; fingerprint: string; status: CertStatus; pem?: string; timeMs: number };
+
+/**
+ * A CA's revocation data changed (revocation/on-status-changed.ts): its new revision and, from a
+ * cert-registry that sends it, what a trust set carries of it (without it the sets are fetched again).
+ */
+export interface RevocationChange {
+  account: string;
+  certificateId: string;
+  revision: number;
+  revocation?: TrustRevocation;
+}
 
 const SEVERITY: Record<CertStatus, number> = { VALID: 0, SUSPENDED: 1, REVOKED: 2 };
 
@@ -28,6 +40,42 @@ export interface TrustSnapshot {
   readonly hasNonValid: boolean;
   /** Registrations in the set (what a rebuild costs: each one is indexed again). */
   readonly size: number;
+  /** Revocation data of the set's CAs, looked up by issuer; undefined when no CA in the ancestry has any. */
+  readonly revocation: RevocationIndex | undefined;
+}
+
+/**
+ * The serials one registered CA revoked, at one revision of its revocation data: its CRL's entries and its
+ * revoked-serial entries. Immutable, shared by every trust set that holds the CA (a root of the provider
+ * account is in every sub-account's set), and kept across rebuilds while its revision stands.
+ */
+export interface RevokedSerials {
+  readonly certificateId: string;
+  readonly revision: number;
+  /** Normalised serial → a revoked-serial entry (`manual`) or the CA's CRL (`crl`); an entry wins. */
+  readonly bySerial: ReadonlyMap<string, 'crl' | 'manual'>;
+}
+
+/** What the CA that issued a certificate says about it. */
+export interface IssuerRevocation {
+  /** How `serial` is revoked by this CA (any registered copy of it): a revoked-serial entry wins over its CRL. */
+  revoked(serial: string): 'crl' | 'manual' | undefined;
+  /** Its freshest CRL, when that is past its nextUpdate: the registration it was stored for and the nextUpdate. */
+  staleCrl(atMs: number): { fingerprint: string; nextUpdate: string } | undefined;
+}
+
+export interface RevocationIndex {
+  /**
+   * The revocation data of the CA that `issuer` is (same subject and key as a registration: a renewed or
+   * cross-signed copy counts as the CA), or undefined. Map lookups: the cost does not grow with CRL size.
+   */
+  forIssuer(issuer: ParsedCert): IssuerRevocation | undefined;
+}
+
+/** A revoked-serial list a set needs before it may answer: the CA's registration and the revision due. */
+export interface PendingList {
+  certificateId: string;
+  revision: number;
 }
 
 /** What parsing a registration needs (and names, when it fails). */
@@ -39,14 +87,44 @@ interface Registration {
   fingerprint: string;
   status: CertStatus;
   updatedAtMs: number;
+  /** The revision of its revocation data the set holds (0: none seen); orders revocation events likewise. */
+  revocationRevision: number;
+  /** Its revocation data, when it has any (serials or a CRL). */
+  revocation?: TrustRevocation;
+}
+
+/** One CA (all registered copies of it) with revocation data: the lists and CRL dates of its copies. */
+class CaRevocation implements IssuerRevocation {
+  /** Registration ids of its copies that have revocation data. */
+  readonly ids = new Set<string>();
+  lists: RevokedSerials[] = [];
+  crl: { fingerprint: string; nextUpdateMs: number; nextUpdate: string | null } | undefined;
+
+  revoked(serial: string): 'crl' | 'manual' | undefined {
+    let how: 'crl' | 'manual' | undefined;
+    for (const l of this.lists) {
+      const h = l.bySerial.get(serial);
+      if (h === 'manual') return h;
+      how ??= h;
+    }
+    return how;
+  }
+  staleCrl(atMs: number): { fingerprint: string; nextUpdate: string } | undefined {
+    return this.crl && this.crl.nextUpdateMs < atMs ? { fingerprint: this.crl.fingerprint, nextUpdate: this.crl.nextUpdate! } : undefined;
+  }
 }
 
 /**
  * A trust set that a change event updates in place (one registration added, removed or given a new
- * status) instead of being fetched again whole: with 100,000 registrations a refetch is 100 pages from
- * cert-registry and every registration indexed again, per replica, per change. An update costs one
- * registration's work. Events can arrive after the fetch that already saw them (the feed lags the
- * database): each registration keeps the time of its last change, and an older event is ignored.
+ * status; one CA's revocation data replaced) instead of being fetched again whole: with 100,000
+ * registrations a refetch is 100 pages from cert-registry and every registration indexed again, per
+ * replica, per change. An update costs one registration's work. Events can arrive after the fetch that
+ * already saw them (the feed lags the database): each registration keeps the time of its last change
+ * and the revision of its revocation data, and an older event is ignored.
+ *
+ * A revocation change whose serials this replica has not read yet leaves the set pending on that list
+ * (`pending`): whoever hands the set to a connect reads the list first (nats/owners.ts), so a set never
+ * answers with a list older than the revocation data it holds.
  */
 export class TrustSet implements TrustSnapshot {
   private readonly regs = new Map<string, Registration>();
@@ -57,14 +135,31 @@ export class TrustSet implements TrustSnapshot {
   private nonValid = 0;
   private all: AnchorSet | undefined;
   readonly validAnchors = new AnchorSet();
+  /** CAs with revocation data, by CA identity (subject and key). */
+  private readonly cas = new Map<string, CaRevocation>();
+  /** The CA identity of each registration with revocation data. */
+  private readonly caOf = new Map<string, string>();
+  /** Revoked-serial lists held, by registration id (kept alive by the set while it is cached). */
+  private readonly lists = new Map<string, RevokedSerials>();
+  /** Registration id → the revision its list must have at least, for lists not held yet. */
+  private readonly missing = new Map<string, number>();
+  private readonly index: RevocationIndex = {
+    forIssuer: (issuer) => {
+      const id = caIdentityOf(issuer);
+      return id === undefined ? undefined : this.cas.get(id);
+    },
+  };
 
   constructor(
     readonly ancestry: readonly string[],
     entries: readonly TrustEntry[],
     private readonly parse: (e: ParseInput) => ParsedCert | undefined,
   ) {
-    // Without `updatedAt` (an older cert-registry) every later event applies, as before.
-    for (const e of entries) this.upsert(e, e.updatedAt ? Date.parse(e.updatedAt) : 0);
+    for (const e of entries) {
+      // Without `updatedAt` (an older cert-registry) every later event applies, as before.
+      this.upsert(e, e.updatedAt ? Date.parse(e.updatedAt) : 0);
+      if (e.revocation) this.setRevocation(e.id, e.revocation.revision, e.revocation);
+    }
   }
 
   get allAnchors(): AnchorSet {
@@ -79,13 +174,25 @@ export class TrustSet implements TrustSnapshot {
   get size(): number {
     return this.regs.size;
   }
+  get revocation(): RevocationIndex | undefined {
+    return this.cas.size > 0 ? this.index : undefined;
+  }
+  /** Lists this set needs before it may answer a connect (empty: it is complete). */
+  get pending(): PendingList[] {
+    return [...this.missing].map(([certificateId, revision]) => ({ certificateId, revision }));
+  }
+  get complete(): boolean {
+    return this.missing.size === 0;
+  }
 
   /** Add a registration, or replace what is known of it; false if the event is older than what the set holds. */
   upsert(e: Pick<TrustEntry, 'id' | 'accountId' | 'fingerprint' | 'status' | 'pem'>, atMs: number): boolean {
     const prev = this.regs.get(e.id);
     if (prev && prev.updatedAtMs > atMs) return false;
     if (prev && prev.fingerprint !== e.fingerprint) this.remove(e.id, atMs);
-    this.regs.set(e.id, { accountId: e.accountId, fingerprint: e.fingerprint, status: e.status, updatedAtMs: atMs });
+    const kept = this.regs.get(e.id);
+    // Revocation data has its own events: a registration replaced keeps what it had.
+    this.regs.set(e.id, { accountId: e.accountId, fingerprint: e.fingerprint, status: e.status, updatedAtMs: atMs, revocationRevision: kept?.revocationRevision ?? 0, ...(kept?.revocation ? { revocation: kept.revocation } : {}) });
     let ids = this.byFingerprint.get(e.fingerprint);
     if (!ids) this.byFingerprint.set(e.fingerprint, (ids = new Set()));
     ids.add(e.id);
@@ -114,6 +221,7 @@ export class TrustSet implements TrustSnapshot {
   remove(id: string, _atMs: number): void {
     const r = this.regs.get(id);
     if (!r) return;
+    this.dropRevocation(id);
     this.regs.delete(id);
     const ids = this.byFingerprint.get(r.fingerprint)!;
     ids.delete(id);
@@ -123,6 +231,82 @@ export class TrustSet implements TrustSnapshot {
       this.all?.delete(r.fingerprint);
     }
     this.restate(r.fingerprint);
+  }
+
+  /**
+   * The revocation data of a CA registration at `revision` (undefined or empty: it has none left). A list
+   * it needs that the set does not hold at that revision is pending until `putRevokedSerials` brings it.
+   */
+  setRevocation(id: string, revision: number, revocation: TrustRevocation | undefined): 'applied' | 'stale' | 'unknown' {
+    const r = this.regs.get(id);
+    if (!r) return 'unknown';
+    if (r.revocationRevision >= revision) return 'stale';
+    r.revocationRevision = revision;
+    const has = revocation && (revocation.serials > 0 || revocation.crl);
+    if (!has) {
+      delete r.revocation;
+      this.dropRevocation(id);
+      return 'applied';
+    }
+    r.revocation = revocation;
+    const held = this.lists.get(id);
+    if (revocation.serials === 0) this.lists.delete(id);
+    if (revocation.serials > 0 && (!held || held.revision < revision)) this.missing.set(id, revision);
+    else this.missing.delete(id);
+    const p = this.parsedByFingerprint.get(r.fingerprint);
+    const ca = p && caIdentityOf(p);
+    // A registration that does not parse is no anchor: nothing it revokes can be on a path.
+    if (ca === undefined) {
+      this.missing.delete(id);
+      return 'applied';
+    }
+    this.caOf.set(id, ca);
+    let slot = this.cas.get(ca);
+    if (!slot) this.cas.set(ca, (slot = new CaRevocation()));
+    slot.ids.add(id);
+    this.restateCa(ca);
+    return 'applied';
+  }
+
+  /** A list read from cert-registry (or the cache): taken when it is newer than the one held. */
+  putRevokedSerials(l: RevokedSerials): void {
+    const r = this.regs.get(l.certificateId);
+    if (!r?.revocation || r.revocation.serials === 0) return;
+    const held = this.lists.get(l.certificateId);
+    if (held && held.revision >= l.revision) return;
+    this.lists.set(l.certificateId, l);
+    if (l.revision >= r.revocationRevision) this.missing.delete(l.certificateId);
+    const ca = this.caOf.get(l.certificateId);
+    if (ca !== undefined) this.restateCa(ca);
+  }
+
+  private dropRevocation(id: string): void {
+    this.lists.delete(id);
+    this.missing.delete(id);
+    const ca = this.caOf.get(id);
+    if (ca === undefined) return;
+    this.caOf.delete(id);
+    const slot = this.cas.get(ca)!;
+    slot.ids.delete(id);
+    if (slot.ids.size === 0) this.cas.delete(ca);
+    else this.restateCa(ca);
+  }
+
+  /** One CA's lists and freshest CRL, from its copies (a handful: the cost does not grow with the set). */
+  private restateCa(ca: string): void {
+    const slot = this.cas.get(ca)!;
+    slot.lists = [];
+    slot.crl = undefined;
+    for (const id of slot.ids) {
+      const r = this.regs.get(id)!;
+      const list = this.lists.get(id);
+      if (list) slot.lists.push(list);
+      const crl = r.revocation?.crl;
+      if (!crl) continue;
+      // Of several copies with CRLs, the freshest decides staleness (a CRL without nextUpdate never is).
+      const nextUpdateMs = crl.nextUpdate === null ? Number.POSITIVE_INFINITY : Date.parse(crl.nextUpdate);
+      if (!slot.crl || nextUpdateMs > slot.crl.nextUpdateMs) slot.crl = { fingerprint: r.fingerprint, nextUpdateMs, nextUpdate: crl.nextUpdate };
+    }
   }
 
   /** The fingerprint's worst status over its registrations, and the VALID anchor index, brought up to date. */
@@ -143,9 +327,16 @@ export class TrustSet implements TrustSnapshot {
   }
 }
 
-/** A snapshot of `entries` (tests and callers that need no updates). */
-export function buildSnapshot(ancestry: readonly string[], entries: readonly TrustEntry[], parse: (e: TrustEntry) => ParsedCert | undefined): TrustSnapshot {
-  return new TrustSet(ancestry, entries, parse as (e: ParseInput) => ParsedCert | undefined);
+/** A snapshot of `entries` with the revoked serials of its CAs (`lists`, by registration id): tests and callers that need no updates. */
+export function buildSnapshot(
+  ancestry: readonly string[],
+  entries: readonly TrustEntry[],
+  parse: (e: TrustEntry) => ParsedCert | undefined,
+  lists: ReadonlyMap<string, RevokedSerials> = new Map(),
+): TrustSnapshot {
+  const s = new TrustSet(ancestry, entries, parse as (e: ParseInput) => ParsedCert | undefined);
+  for (const l of lists.values()) s.putRevokedSerials(l);
+  return s;
 }
 
 const keyOf = (ancestry: readonly string[]) => ancestry.join('/');
@@ -155,6 +346,8 @@ export interface TrustCacheBounds {
   sets: number;
   /** Parsed registrations, shared by the sets; a set keeps its own alive while it is cached. */
   parsed: number;
+  /** Revoked-serial lists (one per CA with revocation data), shared by the sets likewise. */
+  revocationLists: number;
 }
 
 export class TrustCache {
@@ -165,6 +358,12 @@ export class TrustCache {
    * still cached in a set stays alive there and is parsed again only by the next rebuild.
    */
   private readonly parsed: LruMap<string, ParsedCert | null>;
+  /**
+   * Revoked serials by CA registration id, the latest revision read: a set that is fetched again, or that
+   * a revocation change leaves pending, takes the list from here when its revision is due, so a CRL of
+   * 100,000 serials is read once per revision however many sets (sub-accounts) hold its CA.
+   */
+  private readonly lists: LruMap<string, RevokedSerials>;
   readonly generation = new Generation();
 
   constructor(
@@ -173,14 +372,28 @@ export class TrustCache {
   ) {
     this.sets = new LruMap(bounds.sets);
     this.parsed = new LruMap(bounds.parsed);
+    this.lists = new LruMap(bounds.revocationLists);
   }
 
-  get(ancestry: readonly string[]): TrustSnapshot | undefined {
+  /** The revoked serials of a CA at `revision` or later, when this replica has them. */
+  revokedSerials(certificateId: string, revision = 0): RevokedSerials | undefined {
+    const l = this.lists.get(certificateId);
+    return l && l.revision >= revision ? l : undefined;
+  }
+
+  keepRevokedSerials(l: RevokedSerials): void {
+    const have = this.lists.peek(l.certificateId);
+    if (!have || have.revision <= l.revision) this.lists.set(l.certificateId, l);
+  }
+
+  /** A cached set; it may be pending on revoked-serial lists (`TrustSet.pending`). */
+  get(ancestry: readonly string[]): TrustSet | undefined {
     return this.sets.get(keyOf(ancestry));
   }
 
-  build(ancestry: readonly string[], entries: readonly TrustEntry[]): TrustSet {
-    return new TrustSet(ancestry, entries, (e) => {
+  /** A set of `entries`, given the lists it needs that are cached or passed in; others stay pending. */
+  build(ancestry: readonly string[], entries: readonly TrustEntry[], lists?: ReadonlyMap<string, RevokedSerials>): TrustSet {
+    const s = new TrustSet(ancestry, entries, (e) => {
       let p = this.parsed.get(e.fingerprint);
       if (p === undefined) {
         try {
@@ -193,6 +406,17 @@ export class TrustCache {
       }
       return p ?? undefined;
     });
+    this.fillFromCache(s, lists);
+    return s;
+  }
+
+  /** Give `s` the pending lists this replica holds at their revision (from `lists`, then the cache). */
+  fillFromCache(s: TrustSet, lists?: ReadonlyMap<string, RevokedSerials>): void {
+    for (const p of s.pending) {
+      const given = lists?.get(p.certificateId);
+      const l = given && given.revision >= p.revision ? given : this.revokedSerials(p.certificateId, p.revision);
+      if (l) s.putRevokedSerials(l);
+    }
   }
 
   put(s: TrustSet, gen: number): void {
@@ -206,22 +430,44 @@ export class TrustCache {
    * connect. The generation moves either way: a fetch in flight may predate the change.
    */
   applyCertChange(c: CertChange): TrustSnapshot[] {
-    this.generation.bump();
-    const dropped: TrustSnapshot[] = [];
-    for (const [k, s] of this.sets) {
-      if (!s.ancestry.includes(c.account)) continue;
-      let ok = true;
-      if (c.type === 'cert.status_changed') ok = s.setStatus(c.certificateId, c.after, c.timeMs) !== 'unknown';
-      else if (c.type === 'cert.deleted') s.remove(c.certificateId, c.timeMs);
-      else if (c.pem) s.upsert({ id: c.certificateId, accountId: c.account, fingerprint: c.fingerprint, status: c.status, pem: c.pem }, c.timeMs);
-      else ok = false;
-      if (!ok) {
-        this.sets.delete(k);
-        dropped.push(s);
+    return this.applyEach(c.account, (s) => {
+      if (c.type === 'cert.status_changed') return s.setStatus(c.certificateId, c.after, c.timeMs) === 'unknown' ? 'drop' : 'kept';
+      if (c.type === 'cert.deleted') {
+        s.remove(c.certificateId, c.timeMs);
+        return 'kept';
       }
+      if (!c.pem) return 'drop';
+      s.upsert({ id: c.certificateId, accountId: c.account, fingerprint: c.fingerprint, status: c.status, pem: c.pem }, c.timeMs);
+      return 'kept';
+    });
+  }
+
+  /**
+   * Apply a CA's new revocation data to every cached set whose ancestry contains its account: its CRL
+   * dates at once, its serials from this replica's cache when it has that revision. Returns the sets to
+   * refill: those dropped (they do not hold the CA, or the change came without its data) and those left
+   * pending on the CA's list (read once for all of them, before their next connect at the latest).
+   */
+  applyRevocationChange(c: RevocationChange): TrustSnapshot[] {
+    const cached = this.revokedSerials(c.certificateId, c.revision);
+    return this.applyEach(c.account, (s) => {
+      if (!c.revocation || s.setRevocation(c.certificateId, c.revision, c.revocation) === 'unknown') return 'drop';
+      if (cached) s.putRevokedSerials(cached);
+      return s.complete ? 'kept' : 'refill';
+    });
+  }
+
+  private applyEach(account: string, apply: (s: TrustSet) => 'kept' | 'refill' | 'drop'): TrustSnapshot[] {
+    this.generation.bump();
+    const refill: TrustSnapshot[] = [];
+    for (const [k, s] of this.sets) {
+      if (!s.ancestry.includes(account)) continue;
+      const r = apply(s);
+      if (r === 'drop') this.sets.delete(k);
+      if (r !== 'kept') refill.push(s);
     }
     this.updates += 1;
-    return dropped;
+    return refill;
   }
   /** Changes applied to the cached sets in place. */
   updates = 0;
@@ -252,7 +498,16 @@ export class TrustCache {
   get parsedSize(): number {
     return this.parsed.size;
   }
-  get evictions(): { sets: number; parsed: number } {
-    return { sets: this.sets.evictions, parsed: this.parsed.evictions };
+  get revocationListsSize(): number {
+    return this.lists.size;
+  }
+  /** Serials held by the cached revocation lists (sets keep theirs alive beyond this too). */
+  get revokedSerialsHeld(): number {
+    let n = 0;
+    for (const [, l] of this.lists.entries()) n += l.bySerial.size;
+    return n;
+  }
+  get evictions(): { sets: number; parsed: number; revocationLists: number } {
+    return { sets: this.sets.evictions, parsed: this.parsed.evictions, revocationLists: this.lists.evictions };
   }
 }

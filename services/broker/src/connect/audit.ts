@@ -67,6 +67,9 @@ export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFa
       ...(decision.outcome === 'accepted' ? { mode: decision.mode } : { returnCode: decision.returnCode }),
       ...('path' in chain ? { path: chain.path } : {}),
       ...('fingerprint' in chain ? { blockedFingerprint: chain.fingerprint } : {}),
+      ...(chain.kind === 'blocked' && chain.serial ? { blockedSerial: chain.serial } : {}),
+      // Accepted with a CRL past its nextUpdate (the account accepts stale CRLs): the warning, with the CA.
+      ...(chain.kind === 'trusted' && chain.staleCrl ? { staleCrl: chain.staleCrl } : {}),
       ...(refusedFallback ? { fallbackRefused: true, blockedFingerprint: fallback.blockedBy!.fingerprint, lastPath: fallback.lastPath } : {}),
       ...(chainReason ? { chainReason } : {}),
     },

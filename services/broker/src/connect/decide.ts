@@ -19,10 +19,17 @@ export type ChainFacts =
   | { kind: 'not_evaluated'; leaf: LeafFacts }
   /** Did not verify against the account's VALID anchors. */
   | { kind: 'untrusted'; reason: ConnectReason; leaf?: LeafFacts }
-  /** Verified, but a certificate on the path is registered SUSPENDED or REVOKED in the ancestry. */
-  | { kind: 'blocked'; reason: ConnectReason; fingerprint: string; leaf: LeafFacts; path: readonly string[] }
-  /** Verified against a VALID anchor, nothing on the path suspended or revoked. `path` leaf-first, anchor-last. */
-  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[] };
+  /**
+   * Verified, but a certificate on the path is registered SUSPENDED or REVOKED in the ancestry, its serial
+   * is revoked by its issuer (CRL or revoked-serial entry: `serial` says which), or (account refusing stale
+   * CRLs) an issuer's CRL is stale.
+   */
+  | { kind: 'blocked'; reason: ConnectReason; fingerprint: string; serial?: string; leaf: LeafFacts; path: readonly string[] }
+  /**
+   * Verified against a VALID anchor, nothing on the path suspended or revoked. `path` leaf-first, anchor-last.
+   * `staleCrl`: an issuer's CRL on the path is past its nextUpdate and the account accepts that (audited).
+   */
+  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[]; staleCrl?: { fingerprint: string; nextUpdate: string } };
 
 export type KeyKind = 'username' | 'certificateCn' | 'certificateSubject';
 

@@ -1,7 +1,7 @@
 // Step 1 of a connect: collect what the decision needs — the MQTT CONNECT fields, the peer chain
 // captured at the handshake, the credential's owner and settings, and the chain's standing against
 // the account's trust set — from warm caches or, on a miss, from the owners over NATS.
-import { ConnectReasons, type ConnectReason, type MqttTransport } from '@twoway/contracts';
+import { ConnectReasons, staleCrlPolicyOf, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { parseDer, type ParsedCert } from '@twoway/pki';
 import type { AccountSettings } from '../cache/settings-cache.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
@@ -69,7 +69,7 @@ export async function chainFactsFor(presented: readonly ParsedCert[], malformed:
   if (!leaf) return { kind: 'none' };
   if (!usesCertificates(account.settings)) return { kind: 'not_evaluated', leaf };
   const trust = await owners.trustSet(account.ancestry, q);
-  return evaluateChain(presented, trust, at, validate);
+  return evaluateChain(presented, trust, at, validate, staleCrlPolicyOf(account.settings));
 }
 
 /**

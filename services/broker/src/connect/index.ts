@@ -118,6 +118,7 @@ export function createAuthenticate(d: ConnectDeps) {
         const rec = { clientId: attempt.clientId, username: attempt.username, leaf: g.leaf, sourceAddress: attempt.sourceAddress, accountId: g.accountId, ancestry: g.ancestry };
         d.audit.push(connectEvent(decision, rec, g.facts.chain, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }, { blockedBy: g.facts.fallbackBlockedBy, lastPath: g.recordedPath }));
         d.metrics.decisions.inc({ outcome: decision.outcome, reason: decision.reason });
+        if (decision.outcome === 'accepted' && g.facts.chain.kind === 'trusted' && g.facts.chain.staleCrl) d.metrics.staleCrlAccepted.inc();
         const logFields = { clientId: rec.clientId, account: rec.accountId, reason: decision.reason, traceId, sourceAddress: rec.sourceAddress };
         if (g.error) d.log.warn({ ...logFields, err: g.error }, 'connect undecidable: an owner did not answer');
         if (decision.outcome === 'rejected') {

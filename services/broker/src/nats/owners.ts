@@ -1,7 +1,7 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
 // when it can be (docs/design.md §5: the connect path reads caches filled and invalidated by events).
 import {
-  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, SettingsGetReply, TrustSetReply,
+  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
@@ -9,16 +9,23 @@ import type { Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { TrustCache, TrustSnapshot } from '../cache/trust-cache.js';
+import type { RevokedSerials, TrustCache, TrustSet, TrustSnapshot } from '../cache/trust-cache.js';
 import type { KeyKind } from '../connect/decide.js';
 import type { BrokerMetrics } from '../http/metrics.js';
-import { TrustSetTooLargeError } from '../errors.js';
+import { RevocationListUnreadableError, TrustSetTooLargeError } from '../errors.js';
 
 /**
  * Pages of one trust set at most (a page is up to 1,000 registrations): 1,000,000 registrations in one
  * ancestry. Beyond it the set is treated as unanswerable rather than held half-read.
  */
 const MAX_TRUST_PAGES = 1_000;
+/**
+ * Pages of one CA's revoked serials at most (a page holds ~15,000 within the default max_payload): about
+ * 15 million serials. A CRL that large does not exist in practice; past it the connect is undecidable.
+ */
+const MAX_SERIAL_PAGES = 1_000;
+/** A list that changes while it is read is read again this often, then given up (undecidable). */
+const SERIAL_READ_ATTEMPTS = 3;
 
 export interface Caches {
   trust: TrustCache;
@@ -50,6 +57,7 @@ export class Owners {
   private readonly trustFetches = new SingleFlight<TrustSnapshot>();
   private readonly settingsFetches = new SingleFlight<AccountSettings>();
   private readonly credentialFetches = new SingleFlight<CredentialAnswer>();
+  private readonly serialFetches = new SingleFlight<RevokedSerials>();
   /** credentialId → the path this replica last had recorded for it (so an unchanged chain costs no request). */
   private readonly recordedChains = new LruMap<string, string>(RECORDED_CHAINS_MAX);
 
@@ -145,6 +153,8 @@ export class Owners {
     const cached = this.caches.trust.get(ancestry);
     if (cached) {
       this.hit('trust', q);
+      // A revocation change applied in place may leave it waiting for a CA's new list.
+      if (!cached.complete) await this.completeLists(cached, q?.traceparent);
       return cached;
     }
     this.miss('trust', q);
@@ -164,27 +174,86 @@ export class Owners {
         if (r.next === undefined || r.entries.length === 0) break;
         after = r.next;
       }
-      const snap = this.caches.trust.build(ancestry, entries);
-      this.caches.trust.put(snap, gen);
-      return snap;
+      const set = this.caches.trust.build(ancestry, entries);
+      await this.completeLists(set, traceparent);
+      this.caches.trust.put(set, gen);
+      return set;
     });
   }
 
   /**
-   * Fill again, in the background, trust sets a change has just dropped: the devices it did not
-   * concern (and those it kicked, which reconnect at once to be refused) then find a warm set instead
-   * of each waiting for cert-registry. A failure only leaves the set to be fetched on the next connect.
+   * Give the set every revoked-serial list it is pending on: from the cache at their revision, else read
+   * from cert-registry, once per CA and revision however many sets and connects wait for it (when a CA's
+   * CRL changes, every sub-account's set needs the same list at once).
+   */
+  private async completeLists(set: TrustSet, traceparent?: string): Promise<void> {
+    for (let round = 1; !set.complete; round++) {
+      const pending = set.pending;
+      // A list read at an older revision than the set's event (cert-registry behind the feed) is read again.
+      if (round > SERIAL_READ_ATTEMPTS) throw new RevocationListUnreadableError(pending[0]!.certificateId, `revision ${pending[0]!.revision} not served after ${SERIAL_READ_ATTEMPTS} reads`);
+      for (const p of pending) {
+        const list = this.caches.trust.revokedSerials(p.certificateId, p.revision)
+          ?? (await this.serialFetches.run(`${p.certificateId}@${p.revision}`, 0, () => this.fetchRevokedSerials(p.certificateId, traceparent)));
+        set.putRevokedSerials(list);
+      }
+    }
+  }
+
+  /**
+   * One CA's revoked serials, page by page (cert-registry keeps each within NATS max_payload). Every page
+   * names the revision it was read at; when that moves between pages the list is read again, so a list
+   * kept under a revision is exactly that revision's.
+   */
+  private async fetchRevokedSerials(certificateId: string, traceparent?: string): Promise<RevokedSerials> {
+    for (let attempt = 1; ; attempt++) {
+      const bySerial = new Map<string, 'crl' | 'manual'>();
+      let revision: number | undefined;
+      let after: string | undefined;
+      let moved = false;
+      for (let pages = 0; ; pages++) {
+        if (pages >= MAX_SERIAL_PAGES) throw new RevocationListUnreadableError(certificateId, `still incomplete after ${MAX_SERIAL_PAGES} pages (${bySerial.size} serials)`);
+        const r = await this.bus.request(RequestSubjects.RevokedSerialsGet, { certificateId, ...(after !== undefined ? { after } : {}) }, RevokedSerialsReply, { traceparent });
+        if (revision !== undefined && r.revision !== revision) {
+          moved = true;
+          break;
+        }
+        revision = r.revision;
+        for (const serial of r.crl) if (!bySerial.has(serial)) bySerial.set(serial, 'crl');
+        for (const serial of r.manual) bySerial.set(serial, 'manual');
+        if (r.next === undefined) break;
+        after = r.next;
+      }
+      if (!moved) {
+        const list: RevokedSerials = { certificateId, revision: revision ?? 0, bySerial };
+        this.caches.trust.keepRevokedSerials(list);
+        return list;
+      }
+      if (attempt >= SERIAL_READ_ATTEMPTS) throw new RevocationListUnreadableError(certificateId, `it changed while being read, ${attempt} times`);
+    }
+  }
+
+  /**
+   * Fill again, in the background, trust sets a change has just dropped or left waiting for a CA's new
+   * revoked-serial list: the devices it did not concern (and those it kicked, which reconnect at once to
+   * be refused) then find a warm set instead of each waiting for cert-registry. A failure only leaves the
+   * set to be completed on the next connect.
    * At most REFILL_MAX sets and REFILL_MAX_REGISTRATIONS registrations in all: a change high in the
    * tree drops every set below it, and refilling them all at once would be the very burst this avoids
    * (each set is a reply of every PEM from cert-registry, then ~2 µs a registration to index on this
    * event loop). The rest fill on their next connect, as before.
    */
-  refreshTrust(dropped: readonly TrustSnapshot[], onError: (err: unknown) => void): void {
+  refreshTrust(sets: readonly TrustSnapshot[], onError: (err: unknown) => void): void {
     let budget = REFILL_MAX_REGISTRATIONS;
-    for (const s of dropped.slice(0, REFILL_MAX)) {
+    for (const s of sets.slice(0, REFILL_MAX)) {
+      const cached = this.caches.trust.get(s.ancestry);
+      // Still cached, waiting for a CA's new revoked-serial list: one read serves every such set.
+      if (cached) {
+        if (!cached.complete) this.completeLists(cached).catch(onError);
+        continue;
+      }
       if (s.size > budget) continue;
       budget -= s.size;
-      if (!this.caches.trust.get(s.ancestry)) this.fetchTrust(s.ancestry).catch(onError);
+      this.fetchTrust(s.ancestry).catch(onError);
     }
   }
 }

@@ -1,9 +1,12 @@
 // How a change reaches live sessions, in order (one CHANGES-stream message at a time):
-//   1. on-status-changed — decode the event into a Change (cert status/delete/add, settings, credential)
-//   2. invalidate        — drop the stale warm-cache entries first, so reconnects are decided afresh
+//   1. on-status-changed — decode the event into a Change (cert status/delete/add, a CA's revocation
+//                          data, settings, credential)
+//   2. invalidate        — bring the warm caches up to date first (in place, or dropped), so
+//                          reconnects are decided afresh
 //   3. kick              — end every live session the change no longer allows, audited as session.ended
-//   4. refill            — fetch the dropped trust sets again in the background, so the next connects
-//                          (the kicked devices come straight back) are decided on a warm set
+//   4. refill            — fetch the dropped trust sets again in the background (and the new
+//                          revoked-serial list a CA's change left sets waiting for), so the next
+//                          connects (the kicked devices come straight back) are decided on a warm set
 // and, after a NATS outage, resync: flush every cache and re-decide every live session. A session that
 // cannot be decided again (no owner answers within the staleness bound) is ended: fail closed.
 import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, extractHeaders, runInSpan, startSpan, type HeaderCarrier } from '@twoway/telemetry';

@@ -1,11 +1,12 @@
 // Step 2 of revocation: bring the warm caches up to date before any session is touched, so a device
-// that reconnects right after being kicked is decided on fresh data. A certificate change is applied to
-// the trust sets held (one registration's work); a set that cannot be updated is dropped.
+// that reconnects right after being kicked is decided on fresh data. A certificate change, or a CA's
+// revocation change, is applied to the trust sets held (one registration's work); a set that cannot be
+// updated is dropped.
 import type { TrustSnapshot } from '../cache/trust-cache.js';
 import type { Caches } from '../nats/owners.js';
 import type { Change } from './on-status-changed.js';
 
-/** Returns the trust sets that were dropped. */
+/** Returns the trust sets to refill: dropped, or waiting for a CA's new revoked-serial list. */
 export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {
   switch (c.type) {
     case 'cert.status_changed':
@@ -13,6 +14,10 @@ export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {
     case 'cert.added':
       // Anchors of an account apply to its sub-accounts: every set whose ancestry holds it.
       return caches.trust.applyCertChange(c);
+    case 'cert.revocation_changed':
+      // Likewise for a CA's revocation data: CRL dates at once; its serials from the cache, else read
+      // once for every set that holds the CA (the sets returned wait for it).
+      return caches.trust.applyRevocationChange(c);
     case 'settings.changed':
       caches.settings.invalidate(c.account);
       return [];

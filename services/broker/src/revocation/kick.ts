@@ -6,13 +6,13 @@ import type { Logger } from '@twoway/telemetry';
 import type { AuditQueue } from '../audit/audit-queue.js';
 import { sessionEndedEvent } from '../connect/audit.js';
 import { decide } from '../connect/decide.js';
-import type { Validate } from '../connect/evaluate-chain.js';
+import { serialOf, type Validate } from '../connect/evaluate-chain.js';
 import { chainFactsFor } from '../connect/gather-facts.js';
 import type { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import { endsCertificate, onlyRequirementChanged, type Change } from './on-status-changed.js';
+import { endsCertificate, onlyRequirementChanged, tightensRevocation, type Change } from './on-status-changed.js';
 
 export interface KickDeps {
   sessions: SessionRegistry;
@@ -42,6 +42,7 @@ const AUDIT_HOLD = { minSessions: 20, ms: 100 };
 
 const STATUS_REASONS: ReadonlySet<string> = new Set([
   ConnectReasons.CERT_SUSPENDED, ConnectReasons.CERT_REVOKED, ConnectReasons.ANCHOR_SUSPENDED, ConnectReasons.ANCHOR_REVOKED,
+  ConnectReasons.CERT_REVOKED_BY_CRL, ConnectReasons.CERT_SERIAL_REVOKED, ConnectReasons.CRL_STALE,
 ]);
 
 export function endSession(s: Session, reason: ConnectReason, detail: Record<string, unknown>, d: KickDeps, eventTimeMs?: number): void {
@@ -158,8 +159,53 @@ export async function redecideOrEnd(
   return 'undecidable';
 }
 
+/** The serials of the certificates a session's validated path holds below its anchor (those an issuer can revoke). */
+function pathSerials(s: Session): string[] {
+  const out: string[] = [];
+  for (const fp of s.fingerprints.slice(0, -1)) {
+    const cert = s.presented.find((p) => p.fingerprint === fp);
+    const serial = cert && serialOf(cert);
+    if (serial) out.push(serial);
+  }
+  return out;
+}
+
+/**
+ * A serial newly revoked under a CA (a CRL stored, a revoked-serial entry): the live sessions whose validated
+ * path passes through that CA's registration, in the event's account or below (found by its fingerprint,
+ * as for a status change), and that hold a serial the CA's new list names, are decided again on the trust
+ * set rebuilt after the invalidation, and ended when refused. A session holding no such serial costs a Set
+ * lookup per certificate: a CRL update under a root with 100,000 live devices re-decides only the revoked.
+ */
+async function kickRevoked(c: Extract<Change, { type: 'cert.revocation_changed' }>, d: KickDeps): Promise<number> {
+  const affected = d.sessions.withFingerprint(c.caFingerprint).filter((s) => s.ancestry.includes(c.account) && !s.ending);
+  if (affected.length === 0) return 0;
+  // The CA's new list comes with the rebuilt trust set (a failure here is retried by the change feed).
+  await d.owners.trustSet(affected[0]!.ancestry);
+  const list = d.owners.caches.trust.revokedSerials(c.certificateId, c.revision);
+  // Without the list (its cache bound is 0, or it emptied) every affected session is decided again.
+  const candidates = list ? affected.filter((s) => pathSerials(s).some((serial) => list.bySerial.has(serial))) : affected;
+  const refused = new Map<ConnectReason, Session[]>();
+  const detail = { certificateId: c.certificateId, change: c.change, eventId: c.eventId };
+  for (const s of candidates) {
+    try {
+      const r = await redecide(s, d);
+      if (!r.ok) refused.set(r.reason, [...(refused.get(r.reason) ?? []), s]);
+    } catch (firstError) {
+      // As for a settings change: retried in the background, ended as SESSION_UNDECIDABLE at the bound.
+      redecideOrEnd(s, d, { endReason: sessionEndReason, detail, eventTimeMs: c.timeMs, firstError }).catch((err: unknown) =>
+        d.log.error({ err, clientId: s.clientId, account: s.accountId }, 'session re-decision failed unexpectedly'),
+      );
+    }
+  }
+  let ended = 0;
+  for (const [reason, ss] of refused) ended += endSessions(ss, sessionEndReason(reason), { ...detail, decision: reason }, d, c.timeMs);
+  return ended;
+}
+
 export async function kick(c: Change, d: KickDeps): Promise<number> {
   if (c.type === 'ignored') return 0;
+  if (tightensRevocation(c)) return kickRevoked(c, d);
   if (endsCertificate(c)) {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
     const affected = d.sessions.concernedBy(c.fingerprint, c.account);

@@ -2,8 +2,8 @@
 // against the contracts schema where it enters the broker), or `ignored` for facts the broker does
 // not act on.
 import {
-  CertAddedEvent, CertDeletedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
-  type CertStatus, type CredentialField, type Settings,
+  CertAddedEvent, CertDeletedEvent, CertRevocationChangedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
+  type CertStatus, type CredentialField, type RevocationChange, type Settings, type TrustRevocation,
 } from '@twoway/contracts';
 import { decode } from '@twoway/nats';
 
@@ -17,6 +17,11 @@ export type Change =
   | (Base & { type: 'cert.status_changed'; certificateId: string; fingerprint: string; before: CertStatus; after: CertStatus })
   | (Base & { type: 'cert.deleted'; certificateId: string; fingerprint: string })
   | (Base & { type: 'cert.added'; certificateId: string; fingerprint: string; status: CertStatus; pem?: string })
+  /**
+   * A CA's revocation data changed (`caFingerprint`: the CA's registration; `revision`: its new revision;
+   * `revocation`: what a trust set carries of it now, when cert-registry sends it).
+   */
+  | (Base & { type: 'cert.revocation_changed'; certificateId: string; caFingerprint: string; revision: number; change: RevocationChange; revocation?: TrustRevocation })
   | (Base & { type: 'settings.changed'; after: Settings })
   | (Base & {
       type: 'credential.changed';
@@ -47,6 +52,13 @@ export function toChange(subject: string, data: Uint8Array): Change {
       const e = decode(CertAddedEvent, data, subject);
       return { ...base(e), type: 'cert.added', certificateId: e.data.after.id, fingerprint: e.data.after.fingerprint, status: e.data.after.status, ...(e.data.pem ? { pem: e.data.pem } : {}) };
     }
+    case ChangeSubjects.CertRevocationChanged: {
+      const e = decode(CertRevocationChangedEvent, data, subject);
+      return {
+        ...base(e), type: 'cert.revocation_changed', certificateId: e.data.certificateId, caFingerprint: e.data.fingerprint, revision: e.data.revision, change: e.data.change,
+        ...(e.data.revocation ? { revocation: e.data.revocation } : {}),
+      };
+    }
     case ChangeSubjects.SettingsChanged: {
       const e = decode(SettingsChangedEvent, data, subject);
       return { ...base(e), type: 'settings.changed', after: e.data.after };
@@ -75,6 +87,10 @@ export function toChange(subject: string, data: Uint8Array): Change {
 export function onlyRequirementChanged(c: Change): c is Extract<Change, { type: 'credential.changed' }> & { requireCertificate: boolean } {
   return c.type === 'credential.changed' && c.change === 'updated' && c.requireCertificate !== undefined && c.changed !== undefined && c.changed.every((f) => f === 'requireCertificate');
 }
+
+/** Can this revocation change refuse a certificate that was accepted (a serial newly revoked)? */
+export const tightensRevocation = (c: Change): c is Extract<Change, { type: 'cert.revocation_changed' }> =>
+  c.type === 'cert.revocation_changed' && (c.change === 'crl_updated' || c.change === 'serial_revoked');
 
 /** Does this change make certificates on live paths unacceptable (end sessions at once)? */
 export function endsCertificate(c: Change): c is Extract<Change, { fingerprint: string }> {

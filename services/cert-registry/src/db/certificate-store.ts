@@ -3,8 +3,8 @@
 // is stored without its events, and no event leaves for a change that was not stored.
 import type { DataSource, EntityManager } from 'typeorm';
 import { enqueueEvent, transact } from '@twoway/persistence';
-import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
-import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
+import type { Certificate, CertificateQuery, CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
+import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity, type CertificateRow, type RevocationStateRow, type StatusHistoryRow } from './entities.js';
 import { CertDuplicateError, CertNotFoundError } from '../errors.js';
 import type { PlannedEntry } from '../domain/upload.js';
 import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
@@ -43,31 +43,60 @@ export function toCertificate(r: CertificateRow): Certificate {
 /** Lowercase hex without separators: `AB:CD…` and `abcd…` find the same certificate. */
 export const normalizeFingerprint = (f: string): string => f.replace(/:/g, '').toLowerCase();
 
-export class CertificateStore {
+/**
+ * A CA's revocation data as brokers hold it (trust sets, `cert.revocation_changed`); undefined while it
+ * never changed. Once it has, the revision stays even with nothing left (`serials` 0, no `crl`): a broker
+ * orders the change events it receives by it.
+ */
+export function trustRevocationOf(st: RevocationStateRow): TrustRevocation | undefined {
+  if (st.revision === 0) return undefined;
+  return {
+    revision: st.revision,
+    serials: st.crlEntries + st.manualCount,
+    ...(st.crlThisUpdate ? { crl: { thisUpdate: st.crlThisUpdate.toISOString(), nextUpdate: st.crlNextUpdate?.toISOString() ?? null } } : {}),
+  };
+}
 
+/** The row of this account; another account's id answers exactly like an unknown id. */
+export async function findCertificateRow(em: EntityManager, accountId: string, certificateId: string, lock = false): Promise<CertificateRow> {
+  const id = certificateId.toLowerCase();
+  // Not a UUID: cannot exist (and PostgreSQL would refuse to compare it with a uuid column).
+  if (!UUID.test(id)) throw new CertNotFoundError(accountId, certificateId);
+  const pg = em.connection.options.type === 'postgres';
+  const row = await em.getRepository(CertificateEntity).findOne({
+    where: { id, accountId },
+    ...(lock && pg ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+  });
+  if (!row) throw new CertNotFoundError(accountId, certificateId);
+  return row;
+}
+
+/**
+ * A store whose every write commits its rows and their change + audit events (transactional outbox) in
+ * one transaction, then wakes the relay.
+ */
+export abstract class OutboxStore {
   constructor(
-    private readonly ds: DataSource,
+    protected readonly ds: DataSource,
     /**
      * Called after every commit that enqueued events and awaited before the write returns: the outbox
      * relay's `settle`, so the API answers once the events are published (or the outbox keeps them).
      */
-    private readonly onCommitted: () => Promise<unknown> | void,
+    protected readonly onCommitted: () => Promise<unknown> | void,
   ) {}
 
-  private get pg(): boolean {
-    return this.ds.options.type === 'postgres';
-  }
-
   /** One write transaction (serialised on SQLite by libs/persistence, shared with the outbox relay). */
-  private write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  protected write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     return transact(this.ds, fn);
   }
 
-  private async enqueue(em: EntityManager, facts: ChangeFacts<{ id: string }>, traceparent?: string): Promise<void> {
+  protected async enqueue(em: EntityManager, facts: ChangeFacts<{ id: string }>, traceparent?: string): Promise<void> {
     await enqueueEvent(em, facts.change.subject, facts.change.event, traceparent);
     await enqueueEvent(em, facts.audit.subject, facts.audit.event, traceparent);
   }
+}
 
+export class CertificateStore extends OutboxStore {
   private history(em: EntityManager, c: CertificateRow, before: CertStatus | null, after: CertStatus | null, ctx: WriteContext): Promise<unknown> {
     const row: StatusHistoryRow = {
       certificateId: c.id,
@@ -143,17 +172,8 @@ export class CertificateStore {
     return toCertificate(await this.row(this.ds.manager, accountId, certificateId));
   }
 
-  /** The row of this account; another account's id answers exactly like an unknown id. */
-  private async row(em: EntityManager, accountId: string, certificateId: string, lock = false): Promise<CertificateRow> {
-    const id = certificateId.toLowerCase();
-    // Not a UUID: cannot exist (and PostgreSQL would refuse to compare it with a uuid column).
-    if (!UUID.test(id)) throw new CertNotFoundError(accountId, certificateId);
-    const row = await em.getRepository(CertificateEntity).findOne({
-      where: { id, accountId },
-      ...(lock && this.pg ? { lock: { mode: 'pessimistic_write' as const } } : {}),
-    });
-    if (!row) throw new CertNotFoundError(accountId, certificateId);
-    return row;
+  private row(em: EntityManager, accountId: string, certificateId: string, lock = false): Promise<CertificateRow> {
+    return findCertificateRow(em, accountId, certificateId, lock);
   }
 
   async list(accountId: string, q: CertificateQuery): Promise<{ items: Certificate[]; nextCursor: string | null }> {
@@ -226,14 +246,19 @@ export class CertificateStore {
     await this.write(async (em) => {
       const row = await this.row(em, accountId, certificateId, true);
       await em.getRepository(CertificateEntity).delete({ id: row.id });
+      // Its CRL and revoked serials go with it (the cert.deleted event drops the brokers' trust sets).
+      await em.getRepository(RevokedSerialEntity).delete({ certificateId: row.id });
+      await em.getRepository(RevocationStateEntity).delete({ certificateId: row.id });
       await this.history(em, row, row.status, null, ctx);
       await this.enqueue(em, certDeleted(toCertificate(row), ctx), ctx.traceparent);
     });
     await this.onCommitted();
   }
 
-  /** Every registration of these accounts, any status: one query on the (account_id, …) index. */
-  /** Registrations of the accounts, any status, in id order: all of them, or `limit` after id `after`. */
+  /**
+   * Registrations of the accounts, any status, in id order: all of them, or `limit` after id `after`;
+   * a CA with revocation data carries its summary (one more query on the primary key of the page's ids).
+   */
   async trustSet(accountIds: string[], page?: { after?: string; limit: number }): Promise<TrustEntry[]> {
     let q = this.ds
       .getRepository(CertificateEntity)
@@ -245,7 +270,22 @@ export class CertificateStore {
       q = q.orderBy('c.id', 'ASC').limit(page.limit);
     }
     const rows = await q.getMany();
-    return rows.map((r) => ({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem, updatedAt: r.updatedAt.toISOString() }));
+    const revocation = await this.revocationOf(rows.filter((r) => r.kind !== 'leaf').map((r) => r.id));
+    return rows.map((r) => {
+      const rev = revocation.get(r.id);
+      return { id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem, updatedAt: r.updatedAt.toISOString(), ...(rev ? { revocation: rev } : {}) };
+    });
+  }
+
+  private async revocationOf(ids: string[]): Promise<Map<string, TrustRevocation>> {
+    const out = new Map<string, TrustRevocation>();
+    if (ids.length === 0) return out;
+    const states = await this.ds.getRepository(RevocationStateEntity).createQueryBuilder('s').where('s.certificateId IN (:...ids)', { ids }).getMany();
+    for (const st of states) {
+      const rev = trustRevocationOf(st);
+      if (rev) out.set(st.certificateId, rev);
+    }
+    return out;
   }
 
   /** The status history of a certificate, oldest first (kept after deletion). */

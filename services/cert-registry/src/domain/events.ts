@@ -1,6 +1,7 @@
 // The facts a certificate change produces: a change event for the brokers (TWOWAY_CHANGES) and an
-// audit event (TWOWAY_AUDIT). Pure: ids, time and the account's ancestry are passed in. Neither
-// carries the PEM.
+// audit event (TWOWAY_AUDIT). Pure: ids, time and the account's ancestry are passed in. The audit
+// event never carries the PEM (only cert.added's change event does, for the brokers' trust sets), and
+// neither carries a CRL: its summary only.
 import {
   AuditTypes,
   ChangeSubjects,
@@ -12,8 +13,11 @@ import {
   type Certificate,
   type CertAddedEvent,
   type CertDeletedEvent,
+  type CertRevocationChangedEvent,
   type CertStatus,
   type CertStatusChangedEvent,
+  type RevocationChange,
+  type TrustRevocation,
 } from '@twoway/contracts';
 
 export const AUDIT_SOURCE = 'cert-registry';
@@ -104,4 +108,95 @@ export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<C
     data: { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert },
   };
   return { change: { subject: ChangeSubjects.CertDeleted, event: change }, audit: certAudit(AuditTypes.CertDeleted, cert, ctx, { before: cert.status }) };
+}
+
+// ---- revocation of a CA's certificates: its CRL and revoked-serial entries ----------------------
+
+/** A CRL as the audit trail shows it (never the CRL itself). */
+export interface CrlSummary {
+  issuer: string;
+  thisUpdate: string;
+  nextUpdate: string | null;
+  number: string | null;
+  entries: number;
+  fingerprint: string;
+}
+
+/** `rev`: the CA's revocation data after the change, as trust sets carry it (brokers update theirs in place). */
+function revocationChange(ca: Certificate, rev: TrustRevocation, change: RevocationChange, ctx: EventContext, time: string): Outgoing<CertRevocationChangedEvent> {
+  return {
+    subject: ChangeSubjects.CertRevocationChanged,
+    event: { id: ctx.newId(), type: 'cert.revocation_changed', time, account: ca.accountId, actor: ctx.actor, data: { certificateId: ca.id, fingerprint: ca.fingerprint, revision: rev.revision, change, revocation: rev } },
+  };
+}
+
+/** An audit event about a CA's revocation data (`certificateId` is the CA's registration). */
+function revocationAudit(type: AuditType, ca: Certificate, ctx: EventContext, time: string, fields: Pick<AuditEvent, 'before' | 'after'> & { detail: Record<string, unknown> }): Outgoing<AuditEvent> {
+  return {
+    subject: auditSubject(type),
+    event: {
+      id: ctx.newId(),
+      type,
+      time,
+      account: ca.accountId,
+      ...pathOf(ca, ctx),
+      actor: ctx.actor,
+      certificateId: ca.id,
+      source: AUDIT_SOURCE,
+      ...fields,
+      detail: { ...auditDetail(ca), ...fields.detail },
+    },
+  };
+}
+
+/** `source`: uploaded over REST or fetched from the distribution point `url`. `added`/`removed`: serials compared with the CRL before. */
+export function crlUpdated(
+  ca: Certificate,
+  rev: TrustRevocation,
+  before: CrlSummary | null,
+  after: CrlSummary,
+  change: { source: 'upload' | 'fetch'; url?: string; added: number; removed: number },
+  ctx: EventContext,
+): ChangeFacts<CertRevocationChangedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: revocationChange(ca, rev, 'crl_updated', ctx, time),
+    audit: revocationAudit(AuditTypes.CrlUpdated, ca, ctx, time, { before, after, detail: { crl: after, ...change } }),
+  };
+}
+
+export function crlRemoved(ca: Certificate, rev: TrustRevocation, before: CrlSummary, ctx: EventContext): ChangeFacts<CertRevocationChangedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: revocationChange(ca, rev, 'crl_removed', ctx, time),
+    audit: revocationAudit(AuditTypes.CrlRemoved, ca, ctx, time, { before, detail: { crl: before } }),
+  };
+}
+
+export function serialRevoked(ca: Certificate, rev: TrustRevocation, serial: string, reason: string | null, ctx: EventContext): ChangeFacts<CertRevocationChangedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: revocationChange(ca, rev, 'serial_revoked', ctx, time),
+    audit: revocationAudit(AuditTypes.SerialRevoked, ca, ctx, time, { after: 'REVOKED', detail: { serial, reason } }),
+  };
+}
+
+export function serialRestored(ca: Certificate, rev: TrustRevocation, serial: string, ctx: EventContext): ChangeFacts<CertRevocationChangedEvent> {
+  const time = ctx.now.toISOString();
+  return {
+    change: revocationChange(ca, rev, 'serial_restored', ctx, time),
+    audit: revocationAudit(AuditTypes.SerialRestored, ca, ctx, time, { before: 'REVOKED', detail: { serial } }),
+  };
+}
+
+/** Audit only: brokers do not act on where a CRL comes from, only on the CRL. */
+export function distributionPointChanged(ca: Certificate, before: string | null, after: string | null, ctx: EventContext): Outgoing<AuditEvent> {
+  return revocationAudit(AuditTypes.CrlDistributionPointChanged, ca, ctx, ctx.now.toISOString(), { before, after, detail: { url: after } });
+}
+
+/** A fetch that delivered no usable CRL: `code` is the error code (CRL_FETCH_FAILED, or the refusal's), `error` its message. */
+export function crlFetchFailed(ca: Certificate, f: { url: string; code: string; error: string; failures: number; nextFetchAt: Date }, ctx: EventContext): Outgoing<AuditEvent> {
+  return revocationAudit(AuditTypes.CrlFetchFailed, ca, ctx, ctx.now.toISOString(), {
+    detail: { url: f.url, code: f.code, error: f.error, failures: f.failures, nextFetchAt: f.nextFetchAt.toISOString() },
+  });
 }

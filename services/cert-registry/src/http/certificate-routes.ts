@@ -36,8 +36,9 @@ export interface RouteDeps {
 }
 
 const AccountParams = Type.Object({ id: Id });
-const CertParams = Type.Object({ id: Id, certId: Type.String({ minLength: 1, maxLength: 64 }) });
-const base = `${ApiPrefix}/accounts/:id/certificates`;
+export const CertParams = Type.Object({ id: Id, certId: Type.String({ minLength: 1, maxLength: 64 }) });
+export const certificatesPath = `${ApiPrefix}/accounts/:id/certificates`;
+const base = certificatesPath;
 
 const CERTIFICATE_EXAMPLE: Certificate = {
   id: '3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10',
@@ -59,16 +60,18 @@ const CERTIFICATE_EXAMPLE: Certificate = {
 
 export const actorOf = (p: Principal): Actor => ({ kind: 'token', id: p.tokenId, name: p.name, accountId: p.accountId });
 
+/** Who writes, when, and the ancestry authorisation resolved anyway: the audit events' `accountPath` (no extra lookup). */
+export const writeContextOf = (p: Principal, ancestry: readonly Account[], now: Date): WriteContext => ({
+  actor: actorOf(p),
+  now,
+  newId: randomUUID,
+  traceparent: currentTraceparent(),
+  accountPath: ancestry.map((a) => a.id),
+});
+
 export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const now = deps.now ?? (() => new Date());
-  // The ancestry authorisation resolved anyway becomes the audit events' `accountPath` (no extra lookup).
-  const writeContext = (p: Principal, ancestry: readonly Account[]): WriteContext => ({
-    actor: actorOf(p),
-    now: now(),
-    newId: randomUUID,
-    traceparent: currentTraceparent(),
-    accountPath: ancestry.map((a) => a.id),
-  });
+  const writeContext = (p: Principal, ancestry: readonly Account[]): WriteContext => writeContextOf(p, ancestry, now());
   const accountOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   app.post(

@@ -19,7 +19,7 @@ export function fitPage(rows: readonly TrustEntry[], budget: number): TrustEntry
   const out: TrustEntry[] = [];
   for (const r of rows) {
     // pem dominates; JSON escapes its newlines as two bytes each.
-    const size = 200 + r.id.length + r.accountId.length + r.fingerprint.length + r.pem.length + (r.pem.match(/\n/g)?.length ?? 0);
+    const size = 200 + r.id.length + r.accountId.length + r.fingerprint.length + r.pem.length + (r.pem.match(/\n/g)?.length ?? 0) + (r.revocation ? 160 : 0);
     if (out.length > 0 && bytes + size > budget) break;
     out.push(r);
     bytes += size;

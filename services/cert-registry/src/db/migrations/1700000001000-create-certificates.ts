@@ -1,14 +1,13 @@
 // First schema of the registry: certificates and their append-only status history. Table API only,
 // so the same migration runs on SQLite and PostgreSQL.
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 export class CreateCertificates1700000001000 implements MigrationInterface {
   name = 'CreateCertificates1700000001000';
 
   async up(q: QueryRunner): Promise<void> {
-    const pg = q.connection.options.type === 'postgres';
-    const ts = pg ? 'timestamptz' : 'datetime';
-    const uuid = pg ? { type: 'uuid' } : { type: 'varchar', length: '36' };
+    const { ts, uuid } = columnTypes(q);
     await q.createTable(
       new Table({
         name: 'certificates',
