@@ -62,3 +62,14 @@ export const authOutageGraceSetting = setting({
   min: 0,
   doc: 'While account-settings cannot be asked (NATS or it away), a token verified less than this long ago is still accepted (0: refuse with 503)',
 });
+
+/** Days before a certificate's notAfter from which it counts as expiring (cert-registry and the broker). */
+export const DEFAULT_EXPIRY_WARNING_DAYS = 30;
+export const expiryWarningDaysSetting = setting({
+  env: 'TWOWAY_EXPIRY_WARNING_DAYS',
+  kind: 'int',
+  default: DEFAULT_EXPIRY_WARNING_DAYS,
+  min: 1,
+  max: 3650,
+  doc: 'A certificate is expiring once its notAfter is at most this many days away: registered ones are audited (cert.expiring, then cert.expired) and counted, device certificates seen at connect are audited (device.cert_expiring) and counted',
+});

@@ -15,6 +15,8 @@ import { CertificateStore } from './db/certificate-store.js';
 import { serveTrustSet } from './nats/trust-set.js';
 import { natsLiveSessions } from './nats/live-sessions.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
+import { registerMetrics } from './http/metrics.js';
+import { ExpiryScanner } from './expiry-scanner.js';
 
 export interface CertRegistryDeps {
   log: Logger;
@@ -40,6 +42,7 @@ export class CertRegistryService {
     readonly store: CertificateStore,
     readonly http: FastifyInstance,
     readonly httpUrl: string,
+    readonly expiry: ExpiryScanner,
   ) {}
 
   static async start(cfg: CertRegistryConfig, deps: CertRegistryDeps): Promise<CertRegistryService> {
@@ -54,6 +57,7 @@ export class CertRegistryService {
     let bus: Bus | undefined;
     let relay: OutboxRelay | undefined;
     let http: FastifyInstance | undefined;
+    let expiry: ExpiryScanner | undefined;
     try {
       bus = await Bus.connect({
         servers: cfg.natsUrl,
@@ -73,20 +77,26 @@ export class CertRegistryService {
       const b = bus;
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
+      const resolver = deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log });
+      const now = deps.now ?? (() => new Date());
       registerCertificateRoutes(http, {
         store,
-        resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }),
+        resolver,
         liveSessions: natsLiveSessions(b),
-        now: deps.now,
+        now,
+        expiryWarningDays: cfg.expiryWarningDays,
       });
+      expiry = ExpiryScanner.start({ store, resolver, windowDays: cfg.expiryWarningDays, intervalMs: cfg.expiryScanIntervalMs, log, now });
+      registerMetrics(http, expiry);
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`);
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`, expiry);
       svc.watchDatabase();
       log.info({ url: svc.httpUrl }, 'cert-registry listening');
       return svc;
     } catch (e) {
+      await expiry?.stop().catch(() => undefined);
       await http?.close().catch(() => undefined);
       await relay?.stop().catch(() => undefined);
       await bus?.stop().catch(() => undefined);
@@ -116,11 +126,12 @@ export class CertRegistryService {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Readiness false → HTTP closed → relay stopped → NATS drained → database closed. Idempotent. */
+  /** Readiness false → HTTP closed → expiry scan ended → relay stopped → NATS drained → database closed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.probe) clearInterval(this.probe);
       await this.http.close();
+      await this.expiry.stop();
       await this.relay.stop();
       await this.bus.stop();
       await this.ds.destroy();

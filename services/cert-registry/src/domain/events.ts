@@ -3,6 +3,7 @@
 // carries the PEM.
 import {
   AuditTypes,
+  daysLeft,
   ChangeSubjects,
   auditAccountPath,
   auditSubject,
@@ -50,7 +51,7 @@ export interface ChangeFacts<C extends { id: string }> {
 const auditDetail = (c: Certificate) => ({ name: c.name, fingerprint: c.fingerprint, subject: c.subject, kind: c.kind });
 
 /** The audit event of a change to `cert`: who, when, which registration, and its before/after. */
-function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change: Pick<AuditEvent, 'before' | 'after'>): Outgoing<AuditEvent> {
+function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change: Pick<AuditEvent, 'before' | 'after'>, detail: Record<string, unknown> = {}): Outgoing<AuditEvent> {
   return {
     subject: auditSubject(type),
     event: {
@@ -63,7 +64,7 @@ function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change
       certificateId: cert.id,
       source: AUDIT_SOURCE,
       ...change,
-      detail: auditDetail(cert),
+      detail: { ...auditDetail(cert), ...detail },
     },
   };
 }
@@ -104,4 +105,17 @@ export function certDeleted(cert: Certificate, ctx: EventContext): ChangeFacts<C
     data: { certificateId: cert.id, fingerprint: cert.fingerprint, before: cert },
   };
   return { change: { subject: ChangeSubjects.CertDeleted, event: change }, audit: certAudit(AuditTypes.CertDeleted, cert, ctx, { before: cert.status }) };
+}
+
+/** The actor of what the registry does by itself (the expiry scan). */
+export const REGISTRY_ACTOR: Actor = { kind: 'system', id: AUDIT_SOURCE };
+
+/**
+ * `cert.expiring` (its notAfter came within `windowDays`) or `cert.expired` (it passed): an audit event
+ * only, with the registration's facts, its notAfter and status, the days left and the window.
+ */
+export function certExpiryNotice(cert: Certificate, notice: 'expiring' | 'expired', windowDays: number, ctx: Omit<EventContext, 'actor'>): Outgoing<AuditEvent> {
+  const type = notice === 'expiring' ? AuditTypes.CertExpiring : AuditTypes.CertExpired;
+  const detail = { status: cert.status, notAfter: cert.notAfter, daysLeft: daysLeft(Date.parse(cert.notAfter), ctx.now.getTime()), windowDays };
+  return certAudit(type, cert, { ...ctx, actor: REGISTRY_ACTOR }, {}, detail);
 }
