@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuditEvent, ConnectReasons } from '@twoway/contracts';
 import { decode, encode } from '@twoway/nats';
-import { connectEvent, sessionEndedEvent, type DeviceRecord } from './audit.js';
+import { connectEvent, deviceCertExpiringEvent, sessionEndedEvent, type DeviceRecord } from './audit.js';
 import type { Decision } from './decide.js';
 
 const ctx = { source: 'broker-0', nowMs: Date.parse('2026-11-23T10:00:00.000Z') };
@@ -51,6 +51,22 @@ describe('broker audit events carry the account path', () => {
   it('given a session ended by a change, then session.ended carries the ancestry the session kept', () => {
     const ev = sessionEndedEvent(ConnectReasons.SESSION_CERT_STATUS_CHANGED, device(), ctx, { fingerprint: 'ab' });
     assert.deepEqual([ev.type, ev.outcome, ev.account, ev.accountPath], ['session.ended', 'ended', 'plant', ['plant', 'acme', 'provider']]);
+    assert.ok(valid(ev));
+  });
+});
+
+describe('device.cert_expiring', () => {
+  it('given an admitted device with an expiring leaf, then its identity, path and each certificate, escaped', () => {
+    const leaf = { fingerprint: 'ab'.repeat(32), subject: 'CN=sensor-1\n', commonName: 'sensor-1', sans: [] };
+    const notAfter = new Date('2026-11-30T10:00:00.000Z');
+    const ev = deviceCertExpiringEvent(device({ leaf }), [{ role: 'leaf', fingerprint: leaf.fingerprint, subject: 'CN=sensor-1\n', notAfter, daysLeft: 7 }], 30, 'tls', { ...ctx, traceId: 't-1' });
+    assert.deepEqual([ev.type, ev.account, ev.accountPath, ev.actor, ev.traceId, ev.outcome, ev.reason], ['device.cert_expiring', 'plant', ['plant', 'acme', 'provider'], { kind: 'device', id: 'sensor-1' }, 't-1', undefined, undefined]);
+    assert.equal(ev.device?.certificateFingerprint, leaf.fingerprint);
+    assert.deepEqual(ev.detail, {
+      transport: 'tls',
+      windowDays: 30,
+      certificates: [{ role: 'leaf', fingerprint: leaf.fingerprint, subject: 'CN=sensor-1\\u000a', notAfter: '2026-11-30T10:00:00.000Z', daysLeft: 7 }],
+    });
     assert.ok(valid(ev));
   });
 });

@@ -93,6 +93,7 @@ export class BrokerMetrics {
   readonly queueDropped = new Counter('twoway_broker_queue_dropped_total', 'QoS 1/2 messages for persistent sessions dropped by the shared session store, by reason (QUEUE_FULL, QUEUE_BYTES, EXPIRED)');
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
+  readonly expiringCertConnects = new Counter('twoway_broker_expiring_cert_connects_total', 'Accepted connects whose verified chain has a leaf or intermediate expiring within TWOWAY_EXPIRY_WARNING_DAYS');
   readonly revocationPropagationMs = new Histogram(
     `${prom(MetricNames.RevocationPropagationMs)}`,
     'Milliseconds from a change event\'s time to the session it ended being closed',
@@ -112,7 +113,7 @@ export class BrokerMetrics {
   render(): string {
     return [
       this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
+      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.expiringCertConnects, this.revocationPropagationMs, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }
 }
