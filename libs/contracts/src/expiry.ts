@@ -8,6 +8,9 @@ export const DAY_MS = 86_400_000;
 export const ExpiryStates = { Ok: 'ok', Expiring: 'expiring', Expired: 'expired' } as const;
 export type ExpiryState = (typeof ExpiryStates)[keyof typeof ExpiryStates];
 
+/** The warning window unless TWOWAY_EXPIRY_WARNING_DAYS says otherwise (libs/config). */
+export const DEFAULT_EXPIRY_WARNING_DAYS = 30;
+
 /** Most days an expiry window or an `expiresWithinDays` filter may span (ten years). */
 export const MAX_EXPIRY_WINDOW_DAYS = 3650;
 
