@@ -44,15 +44,20 @@ const resolver = {
   },
 };
 
+/** What one dialect's tests run on, started together and stopped in reverse. */
+interface Running {
+  nats: NatsServer;
+  pg?: Postgres;
+  dbUrl?: string;
+  dir: Awaited<ReturnType<typeof tempDir>>;
+  client: Bus;
+  jsm: JetStreamManager;
+}
+
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`certificate expiry in cert-registry on ${dialect}`, () => {
-    let nats: NatsServer;
-    let pg: Postgres | undefined;
-    let dir: Awaited<ReturnType<typeof tempDir>>;
-    let client: Bus;
-    let jsm: JetStreamManager;
+    const run = {} as Running;
     let svc: CertRegistryService;
-    let dbUrl: string | undefined;
     /** The registry's clock: real time moved forward by `skewMs`. */
     let skewMs = 0;
     const now = () => new Date(Date.now() + skewMs);
@@ -60,24 +65,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const issued: Record<string, Issued> = {};
 
     const env = () => ({
-      TWOWAY_NATS_URL: nats.url,
-      TWOWAY_DATA_DIR: dir.path,
+      TWOWAY_NATS_URL: run.nats.url,
+      TWOWAY_DATA_DIR: run.dir.path,
       TWOWAY_HTTP_PORT: '0',
       TWOWAY_EXPIRY_WARNING_DAYS: '30',
       // Scans run when the test asks (and once at start): the timer never fires during the test.
       TWOWAY_EXPIRY_SCAN_INTERVAL_MS: String(24 * 3600 * 1000),
-      ...(dbUrl ? { TWOWAY_DB_URL: dbUrl } : {}),
+      ...(run.dbUrl ? { TWOWAY_DB_URL: run.dbUrl } : {}),
     });
 
     before(async () => {
-      dir = await tempDir();
-      nats = await NatsServer.start();
+      run.dir = await tempDir();
+      run.nats = await NatsServer.start();
       if (dialect === 'postgres') {
-        pg = await Postgres.start();
-        dbUrl = await pg.createDatabase('cert_registry_expiry');
+        run.pg = await Postgres.start();
+        run.dbUrl = await run.pg.createDatabase('cert_registry_expiry');
       }
-      client = await Bus.connect({ servers: nats.url, name: 'test-client', log });
-      jsm = await client.jsm();
+      run.client = await Bus.connect({ servers: run.nats.url, name: 'test-client', log });
+      run.jsm = await run.client.jsm();
       svc = await CertRegistryService.start(loadConfig(certRegistrySettings, env()), { log, resolver, now });
       // The scan at start is over before anything is registered (a scan waits for the one in progress).
       await svc.expiry.scan();
@@ -102,10 +107,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
     after(async () => {
       await svc?.stop();
-      await client?.stop();
-      await nats?.stop();
-      await pg?.stop();
-      await dir?.[Symbol.asyncDispose]();
+      await run.client?.stop();
+      await run.nats?.stop();
+      await run.pg?.stop();
+      await run.dir?.[Symbol.asyncDispose]();
     });
 
     async function call(method: 'GET' | 'POST' | 'PATCH', url: string, token: string, payload?: object) {
@@ -115,9 +120,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     /** Every expiry audit event on the AUDIT stream so far, in stream order. */
     async function expiryEvents(): Promise<AuditEvent[]> {
       const out: AuditEvent[] = [];
-      const last = (await jsm.streams.info(Streams.Audit.name)).state.last_seq;
+      const last = (await run.jsm.streams.info(Streams.Audit.name)).state.last_seq;
       for (let seq = 1; seq <= last; seq++) {
-        const m = await jsm.streams.getMessage(Streams.Audit.name, { seq });
+        const m = await run.jsm.streams.getMessage(Streams.Audit.name, { seq });
         if (/\.cert\.expir/.test(m.subject)) out.push(m.json<AuditEvent>());
       }
       return out;
