@@ -94,4 +94,9 @@ describe('certificate expiry end to end', { timeout: 240_000 }, () => {
     assert.equal(rows.length, 2, cli.stdout);
     assert.match(rows[1]!, /Old fleet root\s+root\s+VALID\s+\S+ \S+ \(expiring\)\s+CN=Old fleet root/);
   });
+
+  it('keeps the per-account gauges off the public origin: the gateway does not forward /metrics', async () => {
+    const r = await fetch(`${sys.apiUrl}/metrics`);
+    assert.doesNotMatch(await r.text(), /twoway_cert_registry_/);
+  });
 });
