@@ -316,13 +316,17 @@ export class CertificateStore {
       .addSelect(expiredSum, 'expired')
       .addSelect('COUNT(DISTINCT c.accountId)', 'accounts')
       .getRawOne<{ total: unknown; expired: unknown; accounts: unknown }>();
+    // Grouped by an expression, not the column: SQLite would otherwise walk the whole (account_id, …)
+    // index to group instead of reading the few rows near their end on the not_after index (measured:
+    // 1.1 s instead of 7–42 ms on 100,000 registrations, services/cert-registry/bench/expiry-scan.bench.ts).
+    const account = "c.accountId || ''";
     const rows = await near()
-      .select('c.accountId', 'accountId')
+      .select(account, 'accountId')
       .addSelect('COUNT(*)', 'total')
       .addSelect(expiredSum, 'expired')
-      .groupBy('c.accountId')
+      .groupBy(account)
       .orderBy('COUNT(*)', 'DESC')
-      .addOrderBy('c.accountId', 'ASC')
+      .addOrderBy(account, 'ASC')
       .limit(maxAccounts)
       .getRawMany<{ accountId: string; total: unknown; expired: unknown }>();
     // Aggregates come back as strings from PostgreSQL (bigint) and SUM over no row is NULL.
