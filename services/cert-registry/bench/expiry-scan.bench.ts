@@ -14,15 +14,9 @@ import { certRegistrySettings } from '../src/config.js';
 import { CertificateEntity, type CertificateRow } from '../src/db/entities.js';
 import { CertRegistryService } from '../src/service.js';
 
-const { values: a } = parseArgs({
-  options: {
-    registrations: { type: 'string', default: '100000' },
-    expiring: { type: 'string', default: '2000' },
-    'no-postgres': { type: 'boolean', default: false },
-  },
-});
-const N = Number(a.registrations);
-const EXPIRING = Number(a.expiring);
+const { values: a } = parseArgs({ options: { registrations: { type: 'string' }, expiring: { type: 'string' }, 'no-postgres': { type: 'boolean' } } });
+const N = Number(a.registrations ?? 100_000);
+const EXPIRING = Number(a.expiring ?? 2_000);
 const ACCOUNTS = 100;
 
 /** The registry's view of account-settings: every account directly below the root. */
