@@ -5,7 +5,7 @@
 //   3. audit         — an audit event queued for JetStream (not awaited), a log line, metrics
 //   4. expiry        — accepted: the device's leaf and intermediates near their end, counted and audited
 //                      at most once per certificate per interval (expiry.ts)
-// One `twoway.broker.connect` span covers the three steps and roots the connect's trace: each NATS
+// One `twoway.broker.connect` span covers the steps and roots the connect's trace: each NATS
 // request of step 1 is its child (libs/nats), and its trace id is the audit event's and the log's.
 // An accepted connect becomes a live session (sessions/), which revocation/ may end later.
 import { randomUUID } from 'node:crypto';
