@@ -6,8 +6,11 @@ import type { ServerResponse } from 'node:http';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import {
+  DAY_MS,
+  DEFAULT_EXPIRY_WARNING_DAYS,
   DEFAULT_SETTINGS,
   ErrorCodes,
+  expiryOf,
   errorBody,
   requireCertificateDefault,
   type Account,
@@ -179,15 +182,23 @@ export class FakeApi {
 
     // ---- certificates ----
     const certsOf = (accountId: string): Certificate[] => this.certificates.filter((c) => c.accountId === accountId);
+    // As cert-registry answers: where each stands against the default window, when asked.
+    const withExpiry = (c: Certificate): Certificate => ({ ...c, expiry: expiryOf(Date.parse(c.notAfter), Date.now(), DEFAULT_EXPIRY_WARNING_DAYS) });
     app.get('/api/v1/accounts/:id/certificates', async (req) => {
       const { acc } = this.account(req);
-      const q = req.query as { q?: string; status?: string; kind?: string; fingerprint?: string };
+      const q = req.query as { q?: string; status?: string; kind?: string; fingerprint?: string; expiresWithinDays?: string };
       const needle = q.q?.toLowerCase();
       const fp = q.fingerprint?.replace(/:/g, '').toLowerCase();
+      const until = q.expiresWithinDays === undefined ? Infinity : Date.now() + Number(q.expiresWithinDays) * DAY_MS;
       const items = certsOf(acc.id).filter(
-        (c) => (!q.status || c.status === q.status) && (!q.kind || c.kind === q.kind) && (!fp || c.fingerprint === fp) && (!needle || [c.name, c.subject, c.fingerprint].some((s) => s.toLowerCase().includes(needle))),
+        (c) =>
+          (!q.status || c.status === q.status) &&
+          (!q.kind || c.kind === q.kind) &&
+          (!fp || c.fingerprint === fp) &&
+          Date.parse(c.notAfter) <= until &&
+          (!needle || [c.name, c.subject, c.fingerprint].some((s) => s.toLowerCase().includes(needle))),
       );
-      return { items, nextCursor: null };
+      return { items: items.map(withExpiry), nextCursor: null };
     });
     app.post('/api/v1/accounts/:id/certificates', async (req, reply) => {
       const { p, acc } = this.account(req, true);
@@ -207,7 +218,7 @@ export class FakeApi {
         if (dup) throw new Refusal('CERT_DUPLICATE', split ? `nothing was stored: entry ${i + 1}: certificate sha256 ${pc.fingerprint} is already registered in this account as ${dup.id}.` : undefined);
       });
       const created = parsed.map((pc, i) => this.addCertificate(acc.id, split && parsed.length > 1 ? `${body.name} #${i + 1} (${pc.kind})` : body.name, pc, p));
-      return reply.code(201).send(split ? { items: created } : created[0]);
+      return reply.code(201).send(split ? { items: created.map(withExpiry) } : withExpiry(created[0]!));
     });
 
     const findCert = (req: FastifyRequest, write = false): { p: Principal; acc: Account; cert: Certificate } => {
@@ -216,7 +227,7 @@ export class FakeApi {
       if (!cert) throw new Refusal('CERT_NOT_FOUND');
       return { p, acc, cert };
     };
-    app.get('/api/v1/accounts/:id/certificates/:certId', async (req) => findCert(req).cert);
+    app.get('/api/v1/accounts/:id/certificates/:certId', async (req) => withExpiry(findCert(req).cert));
     app.patch('/api/v1/accounts/:id/certificates/:certId', async (req) => {
       const { p, acc, cert } = findCert(req, true);
       const patch = req.body as { status?: Certificate['status']; name?: string };
@@ -233,7 +244,7 @@ export class FakeApi {
         this.emitAudit({ type: 'cert.status_changed', account: acc.id, actor: this.actor(p), certificateId: cert.id, before, after: cert.status, detail: detail() });
       }
       cert.updatedAt = new Date().toISOString();
-      return cert;
+      return withExpiry(cert);
     });
     app.get('/api/v1/accounts/:id/certificates/:certId/sessions', async (req) => {
       const { cert } = findCert(req);

@@ -1,4 +1,5 @@
 // Settings every service shares. A service spreads these into its own schema.
+import { DEFAULT_EXPIRY_WARNING_DAYS, MAX_EXPIRY_WINDOW_DAYS } from '@twoway/contracts';
 import { setting } from './schema.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -61,4 +62,14 @@ export const authOutageGraceSetting = setting({
   default: DEFAULT_AUTH_OUTAGE_GRACE_MS,
   min: 0,
   doc: 'While account-settings cannot be asked (NATS or it away), a token verified less than this long ago is still accepted (0: refuse with 503)',
+});
+
+/** Days before a certificate's notAfter from which it counts as expiring (cert-registry and the broker). */
+export const expiryWarningDaysSetting = setting({
+  env: 'TWOWAY_EXPIRY_WARNING_DAYS',
+  kind: 'int',
+  default: DEFAULT_EXPIRY_WARNING_DAYS,
+  min: 1,
+  max: MAX_EXPIRY_WINDOW_DAYS,
+  doc: 'A certificate is expiring once its notAfter is at most this many days away: registered ones are audited (cert.expiring, then cert.expired) and counted, device certificates seen at connect are audited (device.cert_expiring) and counted',
 });

@@ -37,6 +37,18 @@ export const AuditTypes = {
   AuditEventsDropped: 'audit.events_dropped',
   /** Messages for a persistent session were dropped (queue bound or expiry); `reason` says which, `detail.count` how many. */
   SessionMessagesDropped: 'session.messages_dropped',
+  /**
+   * A registered certificate came within the expiry warning window (cert-registry's scan, once per
+   * registration); `detail.notAfter`, `detail.daysLeft` and `detail.windowDays` say when and by which window.
+   */
+  CertExpiring: 'cert.expiring',
+  /** A registered certificate passed its notAfter (cert-registry's scan, once per registration). */
+  CertExpired: 'cert.expired',
+  /**
+   * A device connected with a verified chain whose leaf or intermediate expires within the window (the
+   * broker, at most once per certificate per interval); `detail.certificates` lists them.
+   */
+  DeviceCertExpiring: 'device.cert_expiring',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

@@ -15,4 +15,6 @@ export { ApiPrefix, ApiTags, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPo
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
 export { MAX_SPLIT_ENTRIES } from './upload-limits.js';
+export { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS, ExpiryStates, MAX_EXPIRY_WINDOW_DAYS, expiryOf, daysLeft } from './expiry.js';
+export type { ExpiryState } from './expiry.js';
 export { reasonExplanation } from './reason-explanations.js';

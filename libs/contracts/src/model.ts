@@ -1,6 +1,7 @@
 // The domain values that cross a boundary (REST bodies, NATS payloads), as TypeBox schemas so
 // one definition validates requests, types the code and generates the OpenAPI document.
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_EXPIRY_WINDOW_DAYS } from './expiry.js';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
@@ -168,6 +169,15 @@ export const Certificate = Type.Object({
   keyType: Type.String({ description: 'e.g. `EC P-256`, `RSA 2048`.' }),
   createdAt: IsoTime,
   updatedAt: IsoTime,
+  /**
+   * Where `notAfter` stands when the answer is made: every REST answer carries it; change events (facts
+   * about a registration, not about a moment) do not.
+   */
+  expiry: Type.Optional(
+    Type.Union([Type.Literal('ok'), Type.Literal('expiring'), Type.Literal('expired')], {
+      description: '`expired`: past `notAfter`; `expiring`: `notAfter` is within the expiry warning window (`TWOWAY_EXPIRY_WARNING_DAYS`, 30 days by default); `ok` otherwise. Computed when answering, whatever the status.',
+    }),
+  ),
 });
 export type Certificate = Static<typeof Certificate>;
 /** An operator's name for a registration: no control characters (it reaches logs and the console). */
@@ -200,6 +210,13 @@ export const CertificateQuery = Type.Object({
   fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$', description: 'SHA-256 of the DER, hex, with or without colons, any case.' })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only certificates with exactly this name.' })),
   idPrefix: Type.Optional(IdPrefix),
+  expiresWithinDays: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_EXPIRY_WINDOW_DAYS,
+      description: 'Only certificates whose `notAfter` is at most this many days away, those already expired included (`0`: only the expired ones).',
+    }),
+  ),
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size (default 50).' })),
 });

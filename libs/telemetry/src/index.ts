@@ -10,4 +10,6 @@ export {
 } from './tracing.js';
 export type { Span, TraceContext, HeaderCarrier, HttpHeaders, StartSpanOptions } from './tracing.js';
 export { SpanNames, AttributeNames, MetricNames } from './names.js';
+export { promFamily } from './prometheus.js';
+export type { PromSeries } from './prometheus.js';
 export type { SpanName } from './names.js';

@@ -1,6 +1,6 @@
 // The broker's settings: every TWOWAY_* variable it reads, with its default and one line of doc.
 import { hostname } from 'node:os';
-import { commonSettings, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
+import { commonSettings, expiryWarningDaysSetting, httpHostSetting, httpPortSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 import { PkiCacheDefaults } from '@twoway/pki';
 import { WSS_PATH } from './tls/websocket.js';
@@ -27,6 +27,9 @@ export const DEFAULT_TRUST_SETS_CACHE_MAX = 10_000;
 export const DEFAULT_TRUST_PARSED_CACHE_MAX = 100_000;
 /** Revoked-serial lists, one per CA with a CRL or revoked-serial entries (each may hold 100,000s of serials). */
 export const DEFAULT_REVOCATION_LISTS_CACHE_MAX = 1_000;
+/** Device certificates near their end: audited at most once a day each, 100,000 remembered (docs/limits.md). */
+export const DEFAULT_EXPIRY_AUDIT_INTERVAL_MS = 24 * 3600 * 1000;
+export const DEFAULT_EXPIRY_AUDITED_MAX = 100_000;
 /** 256 MiB: about half a million connect events. */
 export const DEFAULT_AUDIT_SPILL_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -61,6 +64,9 @@ export const brokerSettings = {
   mqttQueueMaxBytes: setting({ env: 'TWOWAY_MQTT_QUEUE_MAX_BYTES', kind: 'int', default: DEFAULT_MQTT_QUEUE_MAX_BYTES, min: 1024, doc: 'Largest message queued for a persistent session (a session holds at most TWOWAY_MQTT_QUEUE_MAX_MESSAGES of them); a larger one is dropped for queued delivery, counted and audited' }),
   mqttQueueExpiryMs: setting({ env: 'TWOWAY_MQTT_QUEUE_EXPIRY_MS', kind: 'int', default: DEFAULT_MQTT_QUEUE_EXPIRY_MS, min: 1000, doc: 'A queued message older than this is dropped instead of delivered, counted and audited' }),
   drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
+  expiryWarningDays: expiryWarningDaysSetting,
+  expiryAuditIntervalMs: setting({ env: 'TWOWAY_EXPIRY_AUDIT_INTERVAL_MS', kind: 'int', default: DEFAULT_EXPIRY_AUDIT_INTERVAL_MS, min: 1000, doc: 'A device certificate (leaf or intermediate) seen expiring at connect is audited (device.cert_expiring) at most once per this interval by each broker; the connects in between are only counted' }),
+  expiryAuditedMax: setting({ env: 'TWOWAY_EXPIRY_AUDITED_MAX', kind: 'int', default: DEFAULT_EXPIRY_AUDITED_MAX, min: 1, doc: 'Expiring device certificates whose last audit a broker remembers (by fingerprint); beyond it the one seen least recently is forgotten, counted, and may be audited again before its interval' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 

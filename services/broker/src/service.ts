@@ -15,6 +15,7 @@ import { defaultBrokerId, type BrokerConfig } from './config.js';
 import { connectEvent } from './connect/audit.js';
 import type { Validate } from './connect/evaluate-chain.js';
 import { createAuthenticate } from './connect/index.js';
+import { ExpiryAuditLimiter } from './connect/expiry.js';
 import { createPreConnect } from './connect/pre-connect.js';
 import { BrokerMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
@@ -191,8 +192,13 @@ export class Broker {
 
       const connStates = new WeakMap<Client, ConnState>();
       const clients = new WeakMap<ConnState, Client>();
+      const expiryLimiter = new ExpiryAuditLimiter(cfg.expiryAuditedMax, cfg.expiryAuditIntervalMs);
+      metrics.view('twoway_broker_expiry_audits_suppressed_total', 'Expiring device certificates seen again within TWOWAY_EXPIRY_AUDIT_INTERVAL_MS, so not audited again', 'counter', () => [{ labels: {}, value: expiryLimiter.suppressed }]);
+      metrics.view('twoway_broker_expiry_audited_evictions_total', 'Expiring device certificates forgotten at TWOWAY_EXPIRY_AUDITED_MAX (they may be audited again before their interval)', 'counter', () => [{ labels: {}, value: expiryLimiter.evictions }]);
+      metrics.gauge('twoway_broker_expiry_audited', 'Expiring device certificates whose last audit is remembered', () => expiryLimiter.size);
       const authenticate = createAuthenticate({
         owners, sessions, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
+        expiry: { windowDays: cfg.expiryWarningDays, limiter: expiryLimiter },
         ...(deps.validate ? { validate: deps.validate } : {}),
         connState: (c) => connStates.get(c),
         natsDownSinceMs: () => state.natsDownSinceMs,

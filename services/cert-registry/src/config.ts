@@ -1,11 +1,13 @@
 // Settings of the cert-registry process (TWOWAY_* variables; rows of the README's settings table).
-import { authOutageGraceSetting, commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, setting, type ConfigOf } from '@twoway/config';
+import { authOutageGraceSetting, commonSettings, serveLimitSettings, dbSetting, expiryWarningDaysSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 import { DEFAULT_CRL_MAX_BYTES } from '@twoway/pki';
 
 export const SERVICE_NAME = 'cert-registry';
 /** File name of the default SQLite database under TWOWAY_DATA_DIR. */
 export const DEFAULT_DB_FILE = 'cert-registry.sqlite';
+/** How often the expiry scan runs (docs/operations.md, "Certificate expiry"). */
+export const DEFAULT_EXPIRY_SCAN_INTERVAL_MS = 15 * 60 * 1000;
 
 /** CRL distribution points are fetched this often (docs/limits.md "Revocation lists"). */
 export const DEFAULT_CRL_FETCH_INTERVAL_MS = 3_600_000;
@@ -25,6 +27,14 @@ export const certRegistrySettings = {
   crlFetchIntervalMs: setting({ env: 'TWOWAY_CRL_FETCH_INTERVAL_MS', kind: 'int', default: DEFAULT_CRL_FETCH_INTERVAL_MS, min: 1000, doc: "How often a CA's CRL is fetched from its distribution point (sooner when its nextUpdate comes first); after a failure it is retried from 30 s, doubling up to this interval" }),
   crlFetchTimeoutMs: setting({ env: 'TWOWAY_CRL_FETCH_TIMEOUT_MS', kind: 'int', default: DEFAULT_CRL_FETCH_TIMEOUT_MS, min: 100, doc: 'Longest one CRL download may take, redirects and body included; then the fetch fails' }),
   revokedSerialsMax: setting({ env: 'TWOWAY_REVOKED_SERIALS_MAX', kind: 'int', default: DEFAULT_REVOKED_SERIALS_MAX, min: 1, doc: 'Revoked-serial entries (revoke by serial) per CA; beyond it REVOKED_SERIAL_LIMIT: upload a CRL instead' }),
+  expiryWarningDays: expiryWarningDaysSetting,
+  expiryScanIntervalMs: setting({
+    env: 'TWOWAY_EXPIRY_SCAN_INTERVAL_MS',
+    kind: 'int',
+    default: DEFAULT_EXPIRY_SCAN_INTERVAL_MS,
+    min: 1000,
+    doc: 'How often cert-registry looks for registered certificates entering the expiry window or past their end (also at start); each is audited once, and the expiry gauges are refreshed',
+  }),
 };
 
 export type CertRegistryConfig = ConfigOf<typeof certRegistrySettings>;

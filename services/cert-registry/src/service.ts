@@ -19,6 +19,8 @@ import { serveRevokedSerials } from './nats/revoked-serials.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
 import { registerRevocationRoutes } from './http/revocation-routes.js';
 import { CrlFetcher } from './fetch/crl-fetcher.js';
+import { registerMetrics } from './http/metrics.js';
+import { ExpiryScanner } from './expiry-scanner.js';
 
 export interface CertRegistryDeps {
   log: Logger;
@@ -46,6 +48,7 @@ export class CertRegistryService {
     readonly fetcher: CrlFetcher,
     readonly http: FastifyInstance,
     readonly httpUrl: string,
+    readonly expiry: ExpiryScanner,
   ) {}
 
   static async start(cfg: CertRegistryConfig, deps: CertRegistryDeps): Promise<CertRegistryService> {
@@ -61,6 +64,7 @@ export class CertRegistryService {
     let relay: OutboxRelay | undefined;
     let http: FastifyInstance | undefined;
     let fetcher: CrlFetcher | undefined;
+    let expiry: ExpiryScanner | undefined;
     try {
       bus = await Bus.connect({
         servers: cfg.natsUrl,
@@ -84,16 +88,26 @@ export class CertRegistryService {
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
       const resolver = deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log });
-      registerCertificateRoutes(http, { store, resolver, liveSessions: natsLiveSessions(b), now: deps.now });
+      const now = deps.now ?? (() => new Date());
+      registerCertificateRoutes(http, {
+        store,
+        resolver,
+        liveSessions: natsLiveSessions(b),
+        now,
+        expiryWarningDays: cfg.expiryWarningDays,
+      });
       registerRevocationRoutes(http, { store: revocations, fetcher, resolver, crlMaxBytes: cfg.crlMaxBytes, now: deps.now });
+      expiry = ExpiryScanner.start({ store, resolver, windowDays: cfg.expiryWarningDays, intervalMs: cfg.expiryScanIntervalMs, log, now });
+      registerMetrics(http, expiry);
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, revocations, fetcher, http, `http://${host}:${addr.port}`);
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, revocations, fetcher, http, `http://${host}:${addr.port}`, expiry);
       svc.watchDatabase();
       log.info({ url: svc.httpUrl }, 'cert-registry listening');
       return svc;
     } catch (e) {
+      await expiry?.stop().catch(() => undefined);
       await http?.close().catch(() => undefined);
       await fetcher?.stop().catch(() => undefined);
       await relay?.stop().catch(() => undefined);
@@ -124,12 +138,13 @@ export class CertRegistryService {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Readiness false → HTTP closed → CRL fetches finished → relay stopped → NATS drained → database closed. Idempotent. */
+  /** Readiness false → HTTP closed → CRL fetches finished and expiry scan ended → relay stopped → NATS drained → database closed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.probe) clearInterval(this.probe);
       await this.http.close();
       await this.fetcher.stop();
+      await this.expiry.stop();
       await this.relay.stop();
       await this.bus.stop();
       await this.ds.destroy();

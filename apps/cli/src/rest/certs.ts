@@ -1,6 +1,6 @@
 // `twoway certs`: register, list, inspect, suspend, revoke, restore and remove trust anchors.
 import { readFile } from 'node:fs/promises';
-import type { Certificate, CertStatus } from '@twoway/contracts';
+import { MAX_EXPIRY_WINDOW_DAYS, type Certificate, type CertStatus } from '@twoway/contracts';
 import { containsPrivateKey, readPemBlocks, toPem } from '@twoway/pki';
 import { CliError } from './client.js';
 import { command, oneOf, processIo, type Call, type Io, type Sub } from './command.js';
@@ -26,7 +26,7 @@ function show(c: Call, cert: Certificate): void {
           ['serial', cert.serial],
           ['sha256', cert.fingerprint],
           ['not before', time(cert.notBefore)],
-          ['not after', time(cert.notAfter)],
+          ['not after', notAfter(cert)],
           ['key', cert.keyType],
           ['account', cert.accountId],
           ['added', time(cert.createdAt)],
@@ -34,6 +34,9 @@ function show(c: Call, cert: Certificate): void {
         ]),
   );
 }
+
+/** Its notAfter, and `(expiring)` or `(expired)` when the API says so. */
+const notAfter = (c: Certificate): string => (c.expiry && c.expiry !== 'ok' ? `${time(c.notAfter)} (${c.expiry})` : time(c.notAfter));
 
 /** Read the file (or stdin for `-`) and split it into certificates; a private key stops everything here. */
 async function readCertificates(c: Call, file: string): Promise<string[]> {
@@ -105,19 +108,24 @@ export const certs = command('certs', 'Trust anchors: root and intermediate CAs,
       status: { type: 'string', arg: 'STATUS', help: `only this status: ${STATUSES.join(', ')}` },
       kind: { type: 'string', arg: 'KIND', help: `only this kind: ${KINDS.join(', ')}` },
       q: { type: 'string', arg: 'TEXT', help: 'search name, subject or fingerprint' },
+      expiring: { type: 'string', arg: 'DAYS', help: 'only those ending within DAYS days, expired ones included (0: only the expired)' },
       limit: { type: 'string', arg: 'N', help: 'at most N (default: all)' },
     },
+    notes: ['example: twoway certs ls --expiring 30    # what to renew in the next 30 days'],
     async run(c) {
       const limit = c.str('limit') ? Number(c.str('limit')) : undefined;
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new CliError('--limit must be a positive integer', 2);
+      const expiring = c.str('expiring');
+      const days = expiring === undefined ? undefined : Number(expiring);
+      if (days !== undefined && !(/^\d+$/.test(expiring!.trim()) && days <= MAX_EXPIRY_WINDOW_DAYS)) throw new CliError(`--expiring must be a number of days from 0 to ${MAX_EXPIRY_WINDOW_DAYS}`, 2);
       const { items } = await c.api.all<Certificate>(
         await base(c),
-        { status: oneOf('status', c.str('status')?.toUpperCase(), STATUSES), kind: oneOf('kind', c.str('kind'), KINDS), q: c.str('q'), limit: Math.min(limit ?? 200, 200) },
+        { status: oneOf('status', c.str('status')?.toUpperCase(), STATUSES), kind: oneOf('kind', c.str('kind'), KINDS), q: c.str('q'), expiresWithinDays: days, limit: Math.min(limit ?? 200, 200) },
         limit,
       );
       if (c.json) return void c.io.out(asJson(items));
-      if (!items.length) return void c.io.out('no certificates (add one with `twoway certs add <file> --name NAME`)');
-      c.io.out(table(['id', 'name', 'kind', 'status', 'not after', 'subject'], items.map((x) => [x.id, x.name, x.kind, x.status, time(x.notAfter), x.subject])));
+      if (!items.length) return void c.io.out(days === undefined ? 'no certificates (add one with `twoway certs add <file> --name NAME`)' : `no certificate ends within ${days} days`);
+      c.io.out(table(['id', 'name', 'kind', 'status', 'not after', 'subject'], items.map((x) => [x.id, x.name, x.kind, x.status, notAfter(x), x.subject])));
     },
   },
   show: {

@@ -325,6 +325,34 @@ describe('twoway REST clients', () => {
       ]);
     });
 
+    it('lists what ends within --expiring DAYS, saying which are expiring or expired', async () => {
+      api.on('GET /api/v1/accounts/acc_a/certificates', () => ({
+        items: [cert({ notAfter: '2026-12-01T10:00:00.000Z', expiry: 'expiring' }), cert({ id: 'crt_2', name: 'Old batch', kind: 'intermediate', notAfter: '2026-10-01T10:00:00.000Z', expiry: 'expired' })],
+        nextCursor: null,
+      }));
+      const o = io(env);
+      assert.equal(await certs(['ls', '--expiring', '30'], o), 0, o.stderr);
+      assert.equal(api.seen.find((r) => r.path.endsWith('/certificates'))!.query.expiresWithinDays, '30');
+      assert.deepEqual(o.stdout.split('\n').slice(0, 3), [
+        'ID     NAME          KIND          STATUS  NOT AFTER                        SUBJECT',
+        'crt_1  Factory root  root          VALID   2026-12-01 10:00:00Z (expiring)  CN=Factory root',
+        'crt_2  Old batch     intermediate  VALID   2026-10-01 10:00:00Z (expired)   CN=Factory root',
+      ]);
+      api.on('GET /api/v1/accounts/acc_a/certificates', () => ({ items: [], nextCursor: null }));
+      const none = io(env);
+      assert.equal(await certs(['ls', '--expiring', '0'], none), 0, none.stderr);
+      assert.equal(none.stdout, 'no certificate ends within 0 days\n');
+    });
+
+    for (const bad of ['-3', 'soon', '3651', '1.5']) {
+      it(`refuses --expiring ${bad} before asking the API`, async () => {
+        const o = io(env);
+        assert.equal(await certs(['ls', `--expiring=${bad}`], o), 2);
+        assert.match(o.stderr, /--expiring must be a number of days from 0 to 3650/);
+        assert.equal(api.seen.length, 0);
+      });
+    }
+
     it('rejects an unknown status value with the accepted ones', async () => {
       const o = io(env);
       assert.equal(await certs(['ls', '--status', 'broken'], o), 2);

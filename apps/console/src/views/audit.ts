@@ -35,6 +35,9 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'token.revoked': 'Token revoked',
   'audit.events_dropped': 'Audit events dropped',
   'session.messages_dropped': 'Queued messages dropped',
+  'cert.expiring': 'Certificate expiring',
+  'cert.expired': 'Certificate expired',
+  'device.cert_expiring': 'Device certificate expiring',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -52,10 +55,18 @@ export function who(e: AuditEvent): string {
 
 const MAX_LIVE_ROWS = 500;
 
+/** `daysLeft` of an expiry event (whole days before notAfter). */
+const endsIn = (days: unknown): string => (typeof days !== 'number' ? 'ends soon' : days <= 0 ? 'ends today' : `ends in ${days} ${days === 1 ? 'day' : 'days'}`);
+
 /** A one-line summary: which certificate and from/to which status, e.g. “Plant CA”: VALID → SUSPENDED. */
 export function change(e: AuditEvent): string | undefined {
+  if (e.type === 'device.cert_expiring') {
+    const certs = (e.detail?.certificates as { role?: string; daysLeft?: number }[] | undefined) ?? [];
+    return certs.map((c) => `${c.role ?? 'certificate'} ${endsIn(c.daysLeft)}`).join(', ');
+  }
   const status = (v: unknown): string | undefined => (typeof v === 'string' ? v : (v as { status?: string } | undefined)?.status);
   const name = (e.detail?.name as string | undefined) ?? (e.after as { name?: string } | undefined)?.name ?? (e.before as { name?: string } | undefined)?.name;
+  if (e.type === 'cert.expiring' || e.type === 'cert.expired') return `${name ? `“${name}” ` : ''}${e.type === 'cert.expired' ? 'has expired' : endsIn(e.detail?.daysLeft)}`;
   if (e.type === 'cert.renamed') return `“${(e.before as { name?: string } | undefined)?.name ?? '?'}” → “${name ?? '?'}”`;
   const b = status(e.before);
   const a = status(e.after);

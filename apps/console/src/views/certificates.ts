@@ -2,7 +2,7 @@
 // file is previewed and registered as one entry per certificate), suspend / revoke / restore from the
 // row, and Edit (rename, status, delete). A status change is confirmed first, with what it affects and
 // how many live sessions it would end right now.
-import type { Certificate, CertificateBatch, CertificateSessions, CertKind, CertStatus } from '@twoway/contracts';
+import type { Certificate, CertificateBatch, CertificateSessions, CertKind, CertStatus, ExpiryState } from '@twoway/contracts';
 import { ApiError, errorMessage } from '../api.js';
 import { debounce, formatDate, formatTime, h, icon, relative, replace, shortFingerprint, uid } from '../dom.js';
 import { derOfPem, summarize } from '../cert-summary.js';
@@ -19,6 +19,20 @@ export const STATUS: Record<CertStatus, { label: string; tone: Tone }> = {
   REVOKED: { label: 'Revoked', tone: 'danger' },
 };
 const KIND: Record<CertKind, string> = { root: 'Root CA', intermediate: 'Intermediate CA', leaf: 'Device' };
+/** The API says where each certificate stands against its notAfter and the installation's warning window. */
+const EXPIRY: Record<Exclude<ExpiryState, 'ok'>, { label: string; tone: Tone }> = {
+  expiring: { label: 'Expires soon', tone: 'warn' },
+  expired: { label: 'Expired', tone: 'danger' },
+};
+export const expiryBadge = (c: Certificate): HTMLElement | null => (c.expiry && c.expiry !== 'ok' ? badge(EXPIRY[c.expiry].label, EXPIRY[c.expiry].tone) : null);
+/** The expiry filter: `expiresWithinDays` (0: expired only). */
+const EXPIRES_WITHIN: [string, string][] = [
+  ['', 'Any expiry'],
+  ['0', 'Expired'],
+  ['7', 'Expiring within 7 days'],
+  ['30', 'Expiring within 30 days'],
+  ['90', 'Expiring within 90 days'],
+];
 
 /** Who a status change reaches, in the words an operator needs before confirming it. */
 export function affected(c: Certificate, accountName: string): string {
@@ -83,7 +97,7 @@ const ACTIONS: Record<CertStatus, { to: CertStatus; label: string; cls: string }
 export function certificatesView(ctx: Ctx): View {
   const base = `/accounts/${encodeURIComponent(ctx.account.id)}/certificates`;
   const mayWrite = can(ctx.session, 'certificates.write');
-  const filters = { q: '', status: '', kind: '' };
+  const filters = { q: '', status: '', kind: '', expiresWithinDays: '' };
   let items: Certificate[] = [];
   let nextCursor: string | null = null;
   let generation = 0;
@@ -104,7 +118,9 @@ export function certificatesView(ctx: Ctx): View {
     h('option', { value: '' }, 'All kinds'),
     (Object.keys(KIND) as CertKind[]).map((k) => h('option', { value: k }, KIND[k])),
   );
+  const expiry = h('select', { class: 'input', id: uid('expiry') }, EXPIRES_WITHIN.map(([v, label]) => h('option', { value: v }, label)));
   search.addEventListener('input', debounce(() => ((filters.q = search.value.trim()), void load()), 250));
+  expiry.addEventListener('change', () => ((filters.expiresWithinDays = expiry.value), void load()));
   status.addEventListener('change', () => ((filters.status = status.value), void load()));
   kind.addEventListener('change', () => ((filters.kind = kind.value), void load()));
 
@@ -123,6 +139,7 @@ export function certificatesView(ctx: Ctx): View {
         q: filters.q,
         status: filters.status,
         kind: filters.kind,
+        expiresWithinDays: filters.expiresWithinDays,
         limit: 50,
         cursor: append ? nextCursor : undefined,
       });
@@ -136,12 +153,15 @@ export function certificatesView(ctx: Ctx): View {
   }
 
   function render(): void {
-    const filtered = filters.q || filters.status || filters.kind;
+    const filtered = filters.q || filters.status || filters.kind || filters.expiresWithinDays;
     count.textContent = `${items.length}${nextCursor ? '+' : ''} ${items.length === 1 ? 'certificate' : 'certificates'}`;
     if (items.length === 0) {
+      const days = filters.expiresWithinDays;
       replace(
         results,
-        filtered
+        days && !filters.q && !filters.status && !filters.kind
+          ? emptyState('Nothing to renew', days === '0' ? 'No certificate of this account has expired.' : `No certificate of this account expires within ${days} days.`)
+          : filtered
           ? emptyState('No matching certificates', 'Nothing matches these filters. Clear the search or pick another status.')
           : emptyState(
               'No certificates yet',
@@ -152,20 +172,20 @@ export function certificatesView(ctx: Ctx): View {
       return;
     }
     const rows = items.map((c) => {
-      const expired = new Date(c.notAfter).getTime() < Date.now();
-      const soon = !expired && new Date(c.notAfter).getTime() - Date.now() < 30 * 86_400_000;
+      const expired = c.expiry === 'expired';
       return h(
         'tr',
-        { 'data-cert-id': c.id },
+        { 'data-cert-id': c.id, 'data-expiry': c.expiry ?? null },
         h('td', null, h('div', { class: 'cell-title' }, c.name), h('div', { class: 'cell-sub', title: c.subject }, c.subject)),
         h('td', { class: 'col-opt' }, KIND[c.kind]),
-        h('td', null, badge(STATUS[c.status].label, STATUS[c.status].tone)),
+        // The expiry badge sits with the status: the Expires column is hidden on narrow screens.
+        h('td', null, h('div', { class: 'badges' }, badge(STATUS[c.status].label, STATUS[c.status].tone), expiryBadge(c))),
         h('td', { class: 'col-opt col-wide mono small', title: c.fingerprint }, shortFingerprint(c.fingerprint)),
         h(
           'td',
           { class: 'col-opt' },
           h('div', null, formatDate(c.notAfter)),
-          h('div', { class: expired ? 'cell-sub text-danger' : soon ? 'cell-sub text-warn' : 'cell-sub' }, expired ? `expired ${relative(c.notAfter)}` : relative(c.notAfter)),
+          h('div', { class: expired ? 'cell-sub text-danger' : c.expiry === 'expiring' ? 'cell-sub text-warn' : 'cell-sub' }, expired ? `expired ${relative(c.notAfter)}` : relative(c.notAfter)),
         ),
         h(
           'td',
@@ -462,7 +482,7 @@ export function certificatesView(ctx: Ctx): View {
         ['Issuer', h('span', { class: 'mono' }, c.issuer)],
         ['Serial', h('span', { class: 'mono' }, c.serial)],
         ['SHA-256', h('span', { class: 'mono break' }, c.fingerprint)],
-        ['Valid', `${formatTime(c.notBefore)} – ${formatTime(c.notAfter)}`],
+        ['Valid', h('span', { class: 'badges' }, `${formatTime(c.notBefore)} – ${formatTime(c.notAfter)}`, expiryBadge(c))],
         ['Key', c.keyType],
         ['Added', formatTime(c.createdAt)],
       ].map(([k, v]) => [h('dt', null, k as string), h('dd', null, v as Node | string)]),
@@ -494,6 +514,8 @@ export function certificatesView(ctx: Ctx): View {
       status,
       h('label', { for: kind.id, class: 'sr-only' }, 'Kind'),
       kind,
+      h('label', { for: expiry.id, class: 'sr-only' }, 'Expiry'),
+      expiry,
       count,
     ),
     results,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuditEvent, ConnectReasons } from '@twoway/contracts';
 import { decode, encode } from '@twoway/nats';
-import { connectEvent, sessionEndedEvent, type DeviceRecord } from './audit.js';
+import { connectEvent, deviceCertExpiringEvent, sessionEndedEvent, type DeviceRecord } from './audit.js';
 import type { Decision } from './decide.js';
 
 const ctx = { source: 'broker-0', nowMs: Date.parse('2026-11-23T10:00:00.000Z') };
@@ -73,5 +73,21 @@ describe('a refusal by the credential’s certificate requirement says why the c
   }
   it('given any other refusal, then no chainReason', () => {
     assert.equal('chainReason' in (connectEvent(rejected, device(), { kind: 'none' }, 'tls', ctx).detail ?? {}), false);
+  });
+});
+
+describe('device.cert_expiring', () => {
+  it('given an admitted device with an expiring leaf, then its identity, path and each certificate, escaped', () => {
+    const leaf = { fingerprint: 'ab'.repeat(32), subject: 'CN=sensor-1\n', commonName: 'sensor-1', sans: [] };
+    const notAfter = new Date('2026-11-30T10:00:00.000Z');
+    const ev = deviceCertExpiringEvent(device({ leaf }), [{ role: 'leaf', fingerprint: leaf.fingerprint, subject: 'CN=sensor-1\n', notAfter, daysLeft: 7 }], 30, 'tls', { ...ctx, traceId: 't-1' });
+    assert.deepEqual([ev.type, ev.account, ev.accountPath, ev.actor, ev.traceId, ev.outcome, ev.reason], ['device.cert_expiring', 'plant', ['plant', 'acme', 'provider'], { kind: 'device', id: 'sensor-1' }, 't-1', undefined, undefined]);
+    assert.equal(ev.device?.certificateFingerprint, leaf.fingerprint);
+    assert.deepEqual(ev.detail, {
+      transport: 'tls',
+      windowDays: 30,
+      certificates: [{ role: 'leaf', fingerprint: leaf.fingerprint, subject: 'CN=sensor-1\\u000a', notAfter: '2026-11-30T10:00:00.000Z', daysLeft: 7 }],
+    });
+    assert.ok(valid(ev));
   });
 });

@@ -1,9 +1,10 @@
 // Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
 // see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
 import { randomUUID } from 'node:crypto';
-import { ConnectReasons, auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
+import { AuditTypes, ConnectReasons, auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { escapeField } from '@twoway/telemetry';
 import type { ChainFacts, Decision, LeafFacts } from './decide.js';
+import type { ExpiringCert } from './expiry.js';
 
 export interface AuditContext {
   source: string;
@@ -78,4 +79,16 @@ export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFa
 
 export function sessionEndedEvent(reason: ConnectReason, d: DeviceRecord, ctx: AuditContext, detail: Record<string, unknown>): AuditEvent {
   return { ...base('session.ended', d, ctx), outcome: 'ended', reason, detail };
+}
+
+/** An admitted device whose certificates (leaf, intermediates) expire within `windowDays` (step 4). */
+export function deviceCertExpiringEvent(d: DeviceRecord, certs: readonly ExpiringCert[], windowDays: number, transport: MqttTransport, ctx: AuditContext): AuditEvent {
+  return {
+    ...base(AuditTypes.DeviceCertExpiring, d, ctx),
+    detail: {
+      transport,
+      windowDays,
+      certificates: certs.map((c) => ({ role: c.role, fingerprint: c.fingerprint, subject: escapeField(c.subject, 1024), notAfter: c.notAfter.toISOString(), daysLeft: c.daysLeft })),
+    },
+  };
 }

@@ -3,7 +3,9 @@
 //                      chain standing against the account's trust set (warm caches, NATS on a miss)
 //   2. decide        — pure: the connection rule of docs/design.md §1, a reason for every outcome
 //   3. audit         — an audit event queued for JetStream (not awaited), a log line, metrics
-// One `twoway.broker.connect` span covers the three steps and roots the connect's trace: each NATS
+//   4. expiry        — accepted: the device's leaf and intermediates near their end, counted and audited
+//                      at most once per certificate per interval (expiry.ts)
+// One `twoway.broker.connect` span covers the steps and roots the connect's trace: each NATS
 // request of step 1 is its child (libs/nats), and its trace id is the audit event's and the log's.
 // An accepted connect becomes a live session (sessions/), which revocation/ may end later.
 import { randomUUID } from 'node:crypto';
@@ -16,7 +18,8 @@ import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
 import { mountWill } from '../topics.js';
-import { connectEvent } from './audit.js';
+import { connectEvent, deviceCertExpiringEvent } from './audit.js';
+import { expiringOnPath, type ExpiryAuditLimiter } from './expiry.js';
 import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
 import { decide, type Decision } from './decide.js';
 import { gatherFacts, type ConnectAttempt, type GatheredFacts } from './gather-facts.js';
@@ -33,6 +36,8 @@ export interface ConnectDeps {
   staleAfterMs: number;
   connState(client: Client): ConnState | undefined;
   natsDownSinceMs(): number | undefined;
+  /** TWOWAY_EXPIRY_WARNING_DAYS, and what was audited when (step 4). */
+  expiry: { windowDays: number; limiter: ExpiryAuditLimiter };
   now?: () => number;
 }
 
@@ -152,6 +157,14 @@ export function createAuthenticate(d: ConnectDeps) {
           ending: false,
         });
         client.conn.once('close', () => d.sessions.remove(client));
+        if (g.facts.chain.kind === 'trusted') {
+          const expiring = expiringOnPath(g.facts.chain.path, g.presented, attempt.nowMs, d.expiry.windowDays);
+          if (expiring.length > 0) {
+            d.metrics.expiringCertConnects.inc();
+            const due = d.expiry.limiter.due(expiring, attempt.nowMs);
+            if (due.length > 0) d.audit.push(deviceCertExpiringEvent(rec, due, d.expiry.windowDays, attempt.transport, { source: d.source, nowMs: attempt.nowMs, traceId }));
+          }
+        }
         if (g.facts.chain.kind === 'trusted' && decision.mode === 'mutual') {
           d.owners.recordChain(cred.credentialId, g.facts.chain.path, attempt.nowMs).catch((err: unknown) => d.log.warn({ err, clientId: attempt.clientId, account: g.accountId }, 'could not record the chain a credential connected with; sent again on its next connect'));
         }

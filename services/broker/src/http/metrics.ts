@@ -94,6 +94,7 @@ export class BrokerMetrics {
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
   readonly staleCrlAccepted = new Counter('twoway_broker_stale_crl_accepted_total', 'Connects accepted although the CRL of a CA on their chain was past its nextUpdate (the account accepts stale CRLs); refusals count as decisions with reason CRL_STALE');
+  readonly expiringCertConnects = new Counter('twoway_broker_expiring_cert_connects_total', 'Accepted connects whose verified chain has a leaf or intermediate expiring within TWOWAY_EXPIRY_WARNING_DAYS');
   readonly revocationPropagationMs = new Histogram(
     `${prom(MetricNames.RevocationPropagationMs)}`,
     'Milliseconds from a change event\'s time to the session it ended being closed',
@@ -113,7 +114,7 @@ export class BrokerMetrics {
   render(): string {
     return [
       this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.staleCrlAccepted, this.revocationPropagationMs, ...this.gauges,
+      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.staleCrlAccepted, this.expiringCertConnects, this.revocationPropagationMs, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }
 }

@@ -1,19 +1,35 @@
 // The registry's reads and writes. Every write commits its rows, the status-history row and the
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
-import type { DataSource, EntityManager } from 'typeorm';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { enqueueEvent, transact } from '@twoway/persistence';
-import type { Certificate, CertificateQuery, CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
-import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity, type CertificateRow, type RevocationStateRow, type StatusHistoryRow } from './entities.js';
+import { DAY_MS, type AuditEvent, type Certificate, type CertificateQuery, type CertStatus, type TrustEntry, type TrustRevocation } from '@twoway/contracts';
+import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity, type CertificateRow, type ExpiryNotice, type RevocationStateRow, type StatusHistoryRow } from './entities.js';
 import { CertDuplicateError, CertNotFoundError } from '../errors.js';
 import type { PlannedEntry } from '../domain/upload.js';
-import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
+import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext, type Outgoing } from '../domain/events.js';
 import { planStatusChange, type StatusChange } from '../domain/status.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { ApiError } from '@twoway/http';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A position in (notAfter, id) order, for the expiry scan's pages. */
+export interface ExpiryPosition {
+  notAfter: Date;
+  id: string;
+}
+
+/** Registrations near or past their end (not revoked), per account: what the expiry gauges show. */
+export interface ExpiryCounts {
+  expiring: number;
+  expired: number;
+  /** The accounts with the most, most first, at most the bound asked for. */
+  accounts: { accountId: string; expiring: number; expired: number }[];
+  /** Accounts with such registrations beyond that bound (their registrations are in the totals). */
+  accountsOmitted: number;
+}
 
 export interface WriteContext extends EventContext {
   /** W3C trace context stored with the outbox rows, so the relay's publish joins the request's trace. */
@@ -176,7 +192,8 @@ export class CertificateStore extends OutboxStore {
     return findCertificateRow(em, accountId, certificateId, lock);
   }
 
-  async list(accountId: string, q: CertificateQuery): Promise<{ items: Certificate[]; nextCursor: string | null }> {
+  /** `now` is the time `expiresWithinDays` counts from. */
+  async list(accountId: string, q: CertificateQuery, now: Date): Promise<{ items: Certificate[]; nextCursor: string | null }> {
     const limit = q.limit ?? DEFAULT_PAGE_SIZE;
     const qb = this.ds
       .getRepository(CertificateEntity)
@@ -186,6 +203,7 @@ export class CertificateStore extends OutboxStore {
     if (q.kind) qb.andWhere('c.kind = :kind', { kind: q.kind });
     if (q.fingerprint) qb.andWhere('c.fingerprint = :fp', { fp: normalizeFingerprint(q.fingerprint) });
     if (q.name) qb.andWhere('c.name = :name', { name: q.name });
+    if (q.expiresWithinDays !== undefined) qb.andWhere('c.notAfter <= :until', { until: new Date(now.getTime() + q.expiresWithinDays * DAY_MS) });
     // IdPrefix admits no LIKE wildcard (`%`, `_`); ids are lowercase UUIDs, a PostgreSQL uuid only compares as text.
     if (q.idPrefix) qb.andWhere('CAST(c.id AS TEXT) LIKE :idPrefix', { idPrefix: `${q.idPrefix.toLowerCase()}%` });
     if (q.q) {
@@ -286,6 +304,80 @@ export class CertificateStore extends OutboxStore {
       if (rev) out.set(st.certificateId, rev);
     }
     return out;
+  }
+
+  /**
+   * Registrations the expiry scan may owe a notice: not revoked, ending by `until`, and not yet audited
+   * as far as they are now (never, or `expiring` and ended before `now`). Soonest end first, `limit`
+   * after `after`, on the not_after index.
+   */
+  async expiryCandidates(now: Date, until: Date, limit: number, after?: ExpiryPosition): Promise<CertificateRow[]> {
+    const qb = this.ds
+      .getRepository(CertificateEntity)
+      .createQueryBuilder('c')
+      .where("c.notAfter <= :until AND c.status <> 'REVOKED'", { until })
+      .andWhere("(c.expiryNotice IS NULL OR (c.expiryNotice = 'expiring' AND c.notAfter < :now))", { now });
+    if (after) qb.andWhere('(c.notAfter > :afterAt OR (c.notAfter = :afterAt AND c.id > :afterId))', { afterAt: after.notAfter, afterId: after.id });
+    return qb.orderBy('c.notAfter', 'ASC').addOrderBy('c.id', 'ASC').limit(limit).getMany();
+  }
+
+  /**
+   * Record each notice and enqueue its audit event, in one transaction. The update only applies while
+   * the registration is still as the scan read it, so a notice another replica (or an earlier scan)
+   * wrote meanwhile is not written, nor audited, twice. Returns the notices written.
+   */
+  async recordExpiryNotices(items: { row: CertificateRow; notice: ExpiryNotice; audit: Outgoing<AuditEvent> }[], traceparent?: string): Promise<ExpiryNotice[]> {
+    if (items.length === 0) return [];
+    const written = await this.write(async (em) => {
+      const out: ExpiryNotice[] = [];
+      for (const { row, notice, audit } of items) {
+        const r = await em.getRepository(CertificateEntity).update({ id: row.id, expiryNotice: row.expiryNotice ?? IsNull() }, { expiryNotice: notice });
+        if (r.affected !== 1) continue;
+        await enqueueEvent(em, audit.subject, audit.event, traceparent);
+        out.push(notice);
+      }
+      return out;
+    });
+    if (written.length) await this.onCommitted();
+    return written;
+  }
+
+  /** What the expiry gauges show: registrations (not revoked) ending by `until`, those ended before `now` apart. */
+  async expiryCounts(now: Date, until: Date, maxAccounts: number): Promise<ExpiryCounts> {
+    const expiredSum = 'SUM(CASE WHEN c.notAfter < :now THEN 1 ELSE 0 END)';
+    const near = () =>
+      this.ds
+        .getRepository(CertificateEntity)
+        .createQueryBuilder('c')
+        .where("c.notAfter <= :until AND c.status <> 'REVOKED'", { until })
+        .setParameter('now', now);
+    const totals = await near()
+      .select('COUNT(*)', 'total')
+      .addSelect(expiredSum, 'expired')
+      .addSelect('COUNT(DISTINCT c.accountId)', 'accounts')
+      .getRawOne<{ total: unknown; expired: unknown; accounts: unknown }>();
+    // Grouped by an expression, not the column: SQLite would otherwise walk the whole (account_id, …)
+    // index to group instead of reading the few rows near their end on the not_after index (measured:
+    // 1.1 s instead of 7–42 ms on 100,000 registrations, services/cert-registry/bench/expiry-scan.bench.ts).
+    const account = "c.accountId || ''";
+    const rows = await near()
+      .select(account, 'accountId')
+      .addSelect('COUNT(*)', 'total')
+      .addSelect(expiredSum, 'expired')
+      .groupBy(account)
+      .orderBy('COUNT(*)', 'DESC')
+      .addOrderBy(account, 'ASC')
+      .limit(maxAccounts)
+      .getRawMany<{ accountId: string; total: unknown; expired: unknown }>();
+    // Aggregates come back as strings from PostgreSQL (bigint) and SUM over no row is NULL.
+    const n = (v: unknown) => Number(v ?? 0);
+    const expired = n(totals?.expired);
+    return {
+      expiring: n(totals?.total) - expired,
+      expired,
+      accounts: rows.map((r) => ({ accountId: r.accountId, expiring: n(r.total) - n(r.expired), expired: n(r.expired) })),
+      accountsOmitted: Math.max(0, n(totals?.accounts) - rows.length),
+    };
   }
 
   /** The status history of a certificate, oldest first (kept after deletion). */

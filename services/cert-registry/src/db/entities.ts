@@ -24,7 +24,12 @@ export interface CertificateRow {
   updatedAt: Date;
   /** Token id of the principal that registered it. */
   createdBy: string;
+  /** The expiry audit event last written for it (`cert.expiring`, then `cert.expired`); null before any. */
+  expiryNotice?: ExpiryNotice | null;
 }
+
+/** How far the expiry scan has audited a registration (domain/expiry.ts). */
+export type ExpiryNotice = 'expiring' | 'expired';
 
 export const CertificateEntity = new EntitySchema<CertificateRow>({
   name: 'Certificate',
@@ -47,9 +52,13 @@ export const CertificateEntity = new EntitySchema<CertificateRow>({
     createdAt: { type: Date, name: 'created_at' },
     updatedAt: { type: Date, name: 'updated_at' },
     createdBy: { type: String, length: 64, name: 'created_by' },
+    expiryNotice: { type: String, length: 16, name: 'expiry_notice', nullable: true },
   },
   uniques: [{ name: 'certificates_account_fingerprint', columns: ['accountId', 'fingerprint'] }],
-  indices: [{ name: 'certificates_account_created', columns: ['accountId', 'createdAt', 'id'] }],
+  indices: [
+    { name: 'certificates_account_created', columns: ['accountId', 'createdAt', 'id'] },
+    { name: 'certificates_not_after', columns: ['notAfter'] },
+  ],
 });
 
 export interface StatusHistoryRow {

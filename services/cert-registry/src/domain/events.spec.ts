@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
 import { AuditEvent, CertAddedEvent, CertDeletedEvent, CertStatusChangedEvent, type Certificate } from '@twoway/contracts';
-import { certAdded, certDeleted, certStatusChanged, type EventContext } from './events.js';
+import { certAdded, certDeleted, certExpiryNotice, certStatusChanged, type EventContext } from './events.js';
 
 const cert: Certificate = {
   id: '0b6f0e8e-4a57-4c55-9b0f-1d2b8c7a1e10',
@@ -68,5 +68,25 @@ describe('certificate events', () => {
   it('given an ancestry of another account or none, when described, then no path (never an event the store would refuse)', () => {
     assert.equal('accountPath' in certAdded(cert, { ...ctx(), accountPath: ['acct-b', 'root'] }).audit.event, false);
     assert.equal('accountPath' in certAdded(cert, ctx()).audit.event, false);
+  });
+
+  it('given a registration within the expiry window, when noticed, then an audit event by the registry with its notAfter, status, days left and window', () => {
+    const now = new Date('2035-12-22T00:00:00.000Z');
+    const { subject, event } = certExpiryNotice(cert, 'expiring', 30, { now, newId: () => 'id-9', accountPath: ['acct-a', 'root'] });
+    assert.equal(subject, 'twoway.v1.audit.cert.expiring');
+    assert.deepEqual(event, {
+      id: 'id-9',
+      type: 'cert.expiring',
+      time: now.toISOString(),
+      account: 'acct-a',
+      accountPath: ['acct-a', 'root'],
+      actor: { kind: 'system', id: 'cert-registry' },
+      certificateId: cert.id,
+      source: 'cert-registry',
+      detail: { ...detail, status: 'SUSPENDED', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 10, windowDays: 30 },
+    });
+    assert.ok(Value.Check(AuditEvent, event));
+    const expired = certExpiryNotice(cert, 'expired', 30, { now: new Date('2036-01-02T00:00:00.000Z'), newId: () => 'id-10' });
+    assert.deepEqual([expired.subject, expired.event.type, expired.event.detail?.daysLeft, 'accountPath' in expired.event], ['twoway.v1.audit.cert.expired', 'cert.expired', -1, false]);
   });
 });

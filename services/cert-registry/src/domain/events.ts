@@ -4,6 +4,7 @@
 // neither carries a CRL: its summary only.
 import {
   AuditTypes,
+  daysLeft,
   ChangeSubjects,
   auditAccountPath,
   auditSubject,
@@ -54,7 +55,7 @@ export interface ChangeFacts<C extends { id: string }> {
 const auditDetail = (c: Certificate) => ({ name: c.name, fingerprint: c.fingerprint, subject: c.subject, kind: c.kind });
 
 /** The audit event of a change to `cert`: who, when, which registration, and its before/after. */
-function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change: Pick<AuditEvent, 'before' | 'after'>): Outgoing<AuditEvent> {
+function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change: Pick<AuditEvent, 'before' | 'after'>, detail: Record<string, unknown> = {}): Outgoing<AuditEvent> {
   return {
     subject: auditSubject(type),
     event: {
@@ -67,7 +68,7 @@ function certAudit(type: AuditType, cert: Certificate, ctx: EventContext, change
       certificateId: cert.id,
       source: AUDIT_SOURCE,
       ...change,
-      detail: auditDetail(cert),
+      detail: { ...auditDetail(cert), ...detail },
     },
   };
 }
@@ -199,4 +200,17 @@ export function crlFetchFailed(ca: Certificate, f: { url: string; code: string; 
   return revocationAudit(AuditTypes.CrlFetchFailed, ca, ctx, ctx.now.toISOString(), {
     detail: { url: f.url, code: f.code, error: f.error, failures: f.failures, nextFetchAt: f.nextFetchAt.toISOString() },
   });
+}
+
+/** The actor of what the registry does by itself (the expiry scan). */
+export const REGISTRY_ACTOR: Actor = { kind: 'system', id: AUDIT_SOURCE };
+
+/**
+ * `cert.expiring` (its notAfter came within `windowDays`) or `cert.expired` (it passed): an audit event
+ * only, with the registration's facts, its notAfter and status, the days left and the window.
+ */
+export function certExpiryNotice(cert: Certificate, notice: 'expiring' | 'expired', windowDays: number, ctx: Omit<EventContext, 'actor'>): Outgoing<AuditEvent> {
+  const type = notice === 'expiring' ? AuditTypes.CertExpiring : AuditTypes.CertExpired;
+  const detail = { status: cert.status, notAfter: cert.notAfter, daysLeft: daysLeft(Date.parse(cert.notAfter), ctx.now.getTime()), windowDays };
+  return certAudit(type, cert, { ...ctx, actor: REGISTRY_ACTOR }, {}, detail);
 }

@@ -16,6 +16,7 @@ import {
   CreateCertificateQuery,
   Id,
   PatchCertificateBody,
+  expiryOf,
   type Account,
   type Actor,
   type Principal,
@@ -33,6 +34,8 @@ export interface RouteDeps {
   liveSessions: LiveSessionsCounter;
   /** Injectable clock for tests; wall clock otherwise. */
   now?: () => Date;
+  /** TWOWAY_EXPIRY_WARNING_DAYS: the window of each answer's `expiry`. */
+  expiryWarningDays: number;
 }
 
 const AccountParams = Type.Object({ id: Id });
@@ -56,6 +59,7 @@ const CERTIFICATE_EXAMPLE: Certificate = {
   keyType: 'EC P-256',
   createdAt: '2026-11-23T10:00:00.000Z',
   updatedAt: '2026-11-23T10:00:00.000Z',
+  expiry: 'ok',
 };
 
 export const actorOf = (p: Principal): Actor => ({ kind: 'token', id: p.tokenId, name: p.name, accountId: p.accountId });
@@ -73,6 +77,8 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
   const now = deps.now ?? (() => new Date());
   const writeContext = (p: Principal, ancestry: readonly Account[]): WriteContext => writeContextOf(p, ancestry, now());
   const accountOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+  // Every answer says where the certificate stands against its notAfter now (not stored: it changes with time).
+  const withExpiry = (c: Certificate, at: Date = now()): Certificate => ({ ...c, expiry: expiryOf(Date.parse(c.notAfter), at.getTime(), deps.expiryWarningDays) });
 
   app.post(
     base,
@@ -103,7 +109,8 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
       const entries = planUpload({ accountId, name: body.name, pem: body.certificate, split }, ctx.now);
       const created = await deps.store.add(accountId, entries, ctx);
       req.log.info({ account: accountId, certificates: created.map((c) => ({ id: c.id, fingerprint: c.fingerprint, kind: c.kind })) }, 'certificates registered');
-      return reply.status(201).send(split ? { items: created } : created[0]);
+      const answered = created.map((c) => withExpiry(c, ctx.now));
+      return reply.status(201).send(split ? { items: answered } : answered[0]);
     },
   );
 
@@ -113,7 +120,9 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
       schema: {
         operationId: 'listCertificates',
         summary: 'List the certificates of an account',
-        description: 'Oldest first, a page at a time: pass `nextCursor` as `cursor` for the next page (null on the last). Filters combine. Not those of parent accounts, which also apply to this one. Roles: all.',
+        description:
+          'Oldest first, a page at a time: pass `nextCursor` as `cursor` for the next page (null on the last). Filters combine. Not those of parent accounts, which also apply to this one. ' +
+          '`expiresWithinDays=N` lists the certificates to renew: those ending within N days, and those already expired; each item says where it stands in `expiry`. Roles: all.',
         tags: ['Certificates'],
         params: AccountParams,
         querystring: CertificateQuery,
@@ -125,7 +134,9 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     async (req) => {
       const accountId = accountOf(req);
       await authorize(req, deps.resolver, accountId, 'read');
-      return deps.store.list(accountId, req.query as CertificateQuery);
+      const at = now();
+      const page = await deps.store.list(accountId, req.query as CertificateQuery, at);
+      return { ...page, items: page.items.map((c) => withExpiry(c, at)) };
     },
   );
 
@@ -146,7 +157,7 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
     async (req) => {
       const { id, certId } = req.params as { id: string; certId: string };
       await authorize(req, deps.resolver, id, 'read');
-      return deps.store.get(id, certId);
+      return withExpiry(await deps.store.get(id, certId));
     },
   );
 
@@ -172,7 +183,7 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: RouteDeps)
       const patch = req.body as PatchCertificateBody;
       const cert = await deps.store.update(id, certId, patch, writeContext(principal, ancestry));
       req.log.info({ account: id, certificateId: cert.id, ...(patch.status ? { status: patch.status } : {}), renamed: patch.name !== undefined }, 'certificate updated');
-      return cert;
+      return withExpiry(cert);
     },
   );
 
