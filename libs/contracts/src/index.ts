@@ -15,4 +15,5 @@ export { ApiPrefix, ApiTags, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPo
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
 export { MAX_SPLIT_ENTRIES } from './upload-limits.js';
-export { reasonExplanation } from './reason-explanations.js';
+export { ReasonDocs, reasonExplanation, reasonFix, reasonTable } from './reason-docs.js';
+export type { ReasonDoc } from './reason-docs.js';
