@@ -25,6 +25,12 @@ export const AuditTypes = {
   AuditEventsDropped: 'audit.events_dropped',
   /** Messages for a persistent session were dropped (queue bound or expiry); `reason` says which, `detail.count` how many. */
   SessionMessagesDropped: 'session.messages_dropped',
+  /**
+   * An operator's token asked for a dry run of a device's connect (`POST …/dry-run`): who asked, for which
+   * device, and `detail.decision`, `detail.reason`, `detail.passwordChecked`. Never the password. Not a
+   * connection attempt, so it carries no `outcome` or `reason` of its own.
+   */
+  DryRunDecided: 'dry_run.decided',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

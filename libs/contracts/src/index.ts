@@ -11,6 +11,7 @@ export type { ErrorCode, ErrorBody } from './error-codes.js';
 export * from './model.js';
 export * from './messages.js';
 export * from './audit.js';
+export * from './dry-run.js';
 export { ApiPrefix, ApiTags, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPorts, MqttWssPath } from './http-routes.js';
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';

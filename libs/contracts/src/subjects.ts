@@ -25,6 +25,13 @@ export const RequestSubjects = {
    * replica answers (no queue group) and the caller sums the replies that arrive within its wait.
    */
   SessionsCount: 'twoway.v1.sessions.count',
+  /**
+   * broker: decide a device's connection without one (a dry run, docs/broker.md). Queue group: any
+   * replica answers, with the decision code a CONNECT runs. Asked by cert-registry's REST route.
+   */
+  ConnectDryRun: 'twoway.v1.connect.dry_run',
+  /** account-settings: a credential as a connect would find it, without counting a failure (for a dry run). */
+  CredentialInspect: 'twoway.v1.credential.inspect',
 } as const;
 export type RequestSubject = (typeof RequestSubjects)[keyof typeof RequestSubjects];
 

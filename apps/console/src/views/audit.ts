@@ -29,6 +29,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'token.revoked': 'Token revoked',
   'audit.events_dropped': 'Audit events dropped',
   'session.messages_dropped': 'Queued messages dropped',
+  'dry_run.decided': 'Connection tested (dry run)',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
