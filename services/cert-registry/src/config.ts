@@ -1,5 +1,5 @@
 // Settings of the cert-registry process (TWOWAY_* variables; rows of the README's settings table).
-import { authOutageGraceSetting, commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, type ConfigOf } from '@twoway/config';
+import { authOutageGraceSetting, commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
 
 export const SERVICE_NAME = 'cert-registry';
@@ -14,6 +14,13 @@ export const certRegistrySettings = {
   httpHost: httpHostSetting,
   outboxRetentionMs: outboxRetentionSetting,
   authOutageGraceMs: authOutageGraceSetting,
+  dryRunsPerMinute: setting({
+    env: 'TWOWAY_DRY_RUNS_PER_MINUTE',
+    kind: 'int',
+    default: 30,
+    min: 0,
+    doc: 'Dry runs of the connect decision (POST /api/v1/accounts/{id}/dry-run) one API token may ask for per minute, per cert-registry replica; beyond it 429 RATE_LIMITED (0: none)',
+  }),
 };
 
 export type CertRegistryConfig = ConfigOf<typeof certRegistrySettings>;

@@ -44,3 +44,11 @@ export class CertMultipleError extends ApiError {
     );
   }
 }
+
+/** A dry run's chain holds more certificates than a device would send (DRY_RUN_MAX_CERTIFICATES). */
+export class DryRunChainTooLongError extends ApiError {
+  override name = 'DryRunChainTooLongError';
+  constructor(readonly count: number, readonly max: number) {
+    super('BAD_REQUEST', `the chain holds ${count} certificates; a dry run takes at most ${max}: the device's own certificate first, then the intermediates it sends`);
+  }
+}

@@ -1,6 +1,7 @@
 // The cert-registry process: its database (migrations at start), NATS (trust-set answers, events via
 // the outbox relay) and the REST API. `CertRegistryService.start(cfg)` is the whole wiring; tests
 // start it in-process the same way main.ts does.
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +16,9 @@ import { CertificateStore } from './db/certificate-store.js';
 import { serveTrustSet } from './nats/trust-set.js';
 import { natsLiveSessions } from './nats/live-sessions.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
+import { DryRunCounts, natsAskBroker, registerDryRunRoute } from './http/dry-run-route.js';
+import { registerMetrics } from './http/metrics.js';
+import { DryRunLimiter } from './domain/dry-run-limiter.js';
 
 export interface CertRegistryDeps {
   log: Logger;
@@ -73,12 +77,11 @@ export class CertRegistryService {
       const b = bus;
       let svc: CertRegistryService | undefined;
       http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
-      registerCertificateRoutes(http, {
-        store,
-        resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }),
-        liveSessions: natsLiveSessions(b),
-        now: deps.now,
-      });
+      const resolver = deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log });
+      registerCertificateRoutes(http, { store, resolver, liveSessions: natsLiveSessions(b), now: deps.now });
+      const dryRunCounts = new DryRunCounts();
+      registerDryRunRoute(http, { store, resolver, askBroker: natsAskBroker(b), limiter: new DryRunLimiter(cfg.dryRunsPerMinute), counts: dryRunCounts, now: deps.now, newId: randomUUID });
+      registerMetrics(http, dryRunCounts);
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

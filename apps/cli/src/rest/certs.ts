@@ -44,7 +44,7 @@ function show(c: Call, cert: Certificate): void {
 }
 
 /** Read the file (or stdin for `-`) and split it into certificates; a private key stops everything here. */
-async function readCertificates(c: Call, file: string): Promise<string[]> {
+export async function readCertificates(c: Call, file: string): Promise<string[]> {
   let text: string;
   try {
     text = file === '-' ? await c.io.stdin() : await readFile(file, 'utf8');

@@ -36,13 +36,13 @@ function validity(c: ParsedCert, at: Date): DryRunCertificate['validity'] {
 }
 
 /** The registrations a certificate matched: its own fingerprint, and other registered copies of the same CA (whose status it shares). */
-function registrationsOf(c: ParsedCert, trust: TrustSnapshot | undefined, decidedFor: string | undefined): DryRunRegistration[] {
+function registrationsOf(c: ParsedCert, trust: TrustSnapshot | undefined, owner: string): DryRunRegistration[] {
   if (!trust) return [];
   const fps = new Set([c.fingerprint, ...(c.isCa ? trust.allAnchors.sameCa(c).map((x) => x.fingerprint) : [])]);
-  return [...fps].flatMap((fp) => trust.registrationsOf(fp).map((r) => ({ ...r, inherited: decidedFor !== undefined && r.accountId !== decidedFor })));
+  return [...fps].flatMap((fp) => trust.registrationsOf(fp).map((r) => ({ ...r, inherited: r.accountId !== owner })));
 }
 
-function certificate(c: ParsedCert, trust: TrustSnapshot | undefined, decidedFor: string | undefined, at: Date): DryRunCertificate {
+function certificate(c: ParsedCert, trust: TrustSnapshot | undefined, owner: string, at: Date): DryRunCertificate {
   return {
     subject: c.subject,
     issuer: c.issuer,
@@ -53,7 +53,7 @@ function certificate(c: ParsedCert, trust: TrustSnapshot | undefined, decidedFor
     kind: c.kind,
     keyType: c.keyType,
     validity: validity(c, at),
-    registrations: registrationsOf(c, trust, decidedFor),
+    registrations: registrationsOf(c, trust, owner),
   };
 }
 
@@ -124,7 +124,9 @@ export async function dryRun(req: DryRunRequest, d: DryRunDeps): Promise<DryRunR
     }
   }
   const trust = ancestry && g.presented.length > 0 ? await d.owners.trustSet(ancestry) : undefined;
+  // Registrations of accounts above this one are inherited anchors (docs/design.md §1).
   const decidedFor = g.accountId;
+  const owner = evaluatedFor ?? decidedFor ?? req.accountId;
   const result = validatorResult(chain, seen);
   const parsed = new Map<string, ParsedCert>();
   for (const c of [...g.presented, ...(result?.path ?? []), ...(result?.setAside ?? [])]) parsed.set(c.fingerprint, c);
@@ -134,7 +136,7 @@ export async function dryRun(req: DryRunRequest, d: DryRunDeps): Promise<DryRunR
     const c = parsed.get(fp);
     if (!c) return [];
     const role = i === 0 ? 'leaf' : i === pathFps.length - 1 ? 'anchor' : 'intermediate';
-    return [{ ...certificate(c, trust, decidedFor, at), role, from: presentedFps.has(fp) ? 'presented' : 'registered' } satisfies DryRunPathEntry];
+    return [{ ...certificate(c, trust, owner, at), role, from: presentedFps.has(fp) ? 'presented' : 'registered' } satisfies DryRunPathEntry];
   });
   const blocked = chain.kind === 'blocked' ? chain.fingerprint : decision.outcome === 'rejected' ? g.facts.fallbackBlockedBy?.fingerprint : undefined;
   if (decision.outcome === 'rejected' && g.facts.fallbackBlockedBy && g.recordedPath)
@@ -176,7 +178,7 @@ export async function dryRun(req: DryRunRequest, d: DryRunDeps): Promise<DryRunR
       ...('reason' in chain ? { reason: chain.reason } : {}),
       ...(result?.detail && chain.kind === 'untrusted' ? { detail: result.detail } : {}),
       ...(evaluatedFor && chain.kind !== 'none' && chain.kind !== 'not_evaluated' ? { evaluatedFor } : {}),
-      presented: g.presented.map((c) => certificate(c, trust, decidedFor, at)),
+      presented: g.presented.map((c) => certificate(c, trust, owner, at)),
       path,
       ...(blocked ? { blockedBy: { fingerprint: blocked } } : {}),
     },

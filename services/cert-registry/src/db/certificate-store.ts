@@ -1,13 +1,13 @@
 // The registry's reads and writes. Every write commits its rows, the status-history row and the
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { enqueueEvent, transact } from '@twoway/persistence';
-import type { Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
+import type { AuditEvent, Certificate, CertificateQuery, CertStatus, TrustEntry } from '@twoway/contracts';
 import { CertificateEntity, StatusHistoryEntity, type CertificateRow, type StatusHistoryRow } from './entities.js';
 import { CertDuplicateError, CertNotFoundError } from '../errors.js';
 import type { PlannedEntry } from '../domain/upload.js';
-import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext } from '../domain/events.js';
+import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFacts, type EventContext, type Outgoing } from '../domain/events.js';
 import { planStatusChange, type StatusChange } from '../domain/status.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { ApiError } from '@twoway/http';
@@ -254,6 +254,20 @@ export class CertificateStore {
   }
 
   /** Cheap round trip for readiness. */
+  /** The names of these registrations (ids not found are left out): a dry run's answer names what a path matched. */
+  async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const valid = [...new Set(ids)].filter((id) => UUID.test(id));
+    if (valid.length === 0) return new Map();
+    const rows = await this.ds.getRepository(CertificateEntity).find({ select: { id: true, name: true }, where: { id: In(valid) } });
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
+  /** An audit event of its own (a dry run changes nothing): through the outbox, so it is published even if NATS is away now. */
+  async recordAudit(out: Outgoing<AuditEvent>, traceparent?: string): Promise<void> {
+    await this.write((em) => enqueueEvent(em, out.subject, out.event, traceparent));
+    await this.onCommitted();
+  }
+
   async ping(): Promise<void> {
     await this.ds.query('SELECT 1');
   }
