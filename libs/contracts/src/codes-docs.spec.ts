@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { ErrorCodes } from './error-codes.js';
 import { ConnectReasons } from './reason-codes.js';
-import { ReasonDocs, reasonExplanation, reasonFix } from './reason-docs.js';
+import { ReasonDocs, ReasonRules, reasonExplanation, reasonFix } from './reason-docs.js';
 
 const documented = (file: string) =>
   new Set([...readFileSync(new URL(`../../../docs/${file}`, import.meta.url), 'utf8').matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]!));
@@ -32,7 +32,7 @@ describe('codes and docs', () => {
   it('every reason has an explanation and a fix of its own, and nothing else has one', () => {
     assert.deepEqual(Object.keys(ReasonDocs).sort(), Object.values(ConnectReasons).sort());
     for (const [code, d] of Object.entries(ReasonDocs)) {
-      assert.ok(d.explanation.length > 10 && d.fix.length > 0 && d.meaning.length > 10, code);
+      assert.ok(d.explanation.length > 10 && d.fix.length > 0 && ReasonRules[code as keyof typeof ReasonRules].length > 10, code);
       // The explanation reaches the console, the CLI and API replies: one plain sentence, no Markdown or control characters.
       assert.doesNotMatch(d.explanation, /[`|\u0000-\u001f]/, code);
     }

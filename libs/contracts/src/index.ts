@@ -16,5 +16,5 @@ export { ApiPrefix, ApiTags, ConnectionInfoPath, RouteOwners, ownerOf, DefaultPo
 export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
 export { MAX_SPLIT_ENTRIES } from './upload-limits.js';
-export { ReasonDocs, reasonExplanation, reasonFix, reasonTable } from './reason-docs.js';
+export { ReasonDocs, ReasonRules, reasonExplanation, reasonFix, reasonTable } from './reason-docs.js';
 export type { ReasonDoc } from './reason-docs.js';
