@@ -41,6 +41,8 @@ const ROWS: Row[] = [
   { op: 'get /api/v1/accounts/{id}/certificates/{certId}/revoked-serials', write: 'read' },
   { op: 'post /api/v1/accounts/{id}/certificates/{certId}/revoked-serials', write: 'certificates.write', body: () => ({ serial: '4A:1B' }) },
   { op: 'delete /api/v1/accounts/{id}/certificates/{certId}/revoked-serials/{serial}', write: 'certificates.write' },
+  // A dry run changes nothing (any role), but runs B's decision on B's registry and credentials: A's token gets 404.
+  { op: 'post /api/v1/accounts/{id}/dry-run', write: 'read', body: () => ({ chain: INTRUDER_PEM, clientId: 'tenant-b-dev', username: 'tenant-b-dev', password: 'tenant-password-1' }) },
   { op: 'get /api/v1/accounts/{id}/audit', write: 'read' },
   { op: 'get /api/v1/accounts/{id}/audit/stream', write: 'read' },
 ];

@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   credentials: { summary: 'device MQTT credentials: add, ls, disable, enable, rm', load: () => import('./rest/credentials.js') },
   tokens: { summary: 'API tokens: create, ls, revoke', load: () => import('./rest/tokens.js') },
   audit: { summary: 'audit events: query, export (NDJSON, CSV), follow live (--follow)', load: () => import('./rest/audit.js') },
+  decide: { summary: 'why a device is let in or refused: a dry run of the connect decision', load: () => import('./rest/decide.js') },
 };
 
 export function usage(): string {

@@ -12,6 +12,7 @@ import { credentialsView } from './views/credentials.js';
 import { logo } from './views/logo.js';
 import { settingsView } from './views/settings.js';
 import { signInView } from './views/sign-in.js';
+import { testConnectionView } from './views/test-connection.js';
 import { tokensView } from './views/tokens.js';
 import type { View } from './views/view.js';
 
@@ -21,6 +22,7 @@ const ROUTES = {
   accounts: { label: 'Accounts', icon: 'accounts', view: (c: Ctx) => accountsView(c, navigate) },
   credentials: { label: 'Credentials', icon: 'key', view: (c: Ctx) => credentialsView(c) },
   connect: { label: 'Connect a device', icon: 'plug', view: (c: Ctx) => connectView(c) },
+  'test-connection': { label: 'Test a connection', icon: 'search', view: (c: Ctx) => testConnectionView(c) },
   tokens: { label: 'API tokens', icon: 'token', view: (c: Ctx) => tokensView(c) },
   audit: { label: 'Audit', icon: 'audit', view: (c: Ctx) => auditView(c) },
 } as const;
@@ -110,7 +112,10 @@ async function followHash(): Promise<void> {
       toast('The link names an account you cannot open; showing your current account.', 'error');
     }
   }
-  history.replaceState(null, '', hrefOf(routeFromHash(), ctx.account.id));
+  // The page's own parameters stay (Test a connection's client id and username from an audit row's link).
+  const own = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  own.delete('account');
+  history.replaceState(null, '', `${hrefOf(routeFromHash(), ctx.account.id)}${own.size ? `&${own}` : ''}`);
 }
 
 const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });

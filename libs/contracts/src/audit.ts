@@ -49,6 +49,12 @@ export const AuditTypes = {
    * broker, at most once per certificate per interval); `detail.certificates` lists them.
    */
   DeviceCertExpiring: 'device.cert_expiring',
+  /**
+   * An operator's token asked for a dry run of a device's connect (`POST …/dry-run`): who asked, for which
+   * device, and `detail.decision`, `detail.reason`, `detail.passwordChecked`. Never the password. Not a
+   * connection attempt, so it carries no `outcome` or `reason` of its own.
+   */
+  DryRunDecided: 'dry_run.decided',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

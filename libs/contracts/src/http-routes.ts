@@ -6,6 +6,8 @@ export const ConnectionInfoPath = `${ApiPrefix}/connection-info`;
 export const RouteOwners = [
   { pattern: /^\/api\/v1\/accounts\/[^/]+\/certificates(\/|$|\?)/, service: 'cert-registry' },
   { pattern: /^\/api\/v1\/accounts\/[^/]+\/audit(\/|$|\?)/, service: 'audit' },
+  // cert-registry checks the chain and asks a broker replica over NATS (the gateway speaks HTTP only).
+  { pattern: /^\/api\/v1\/accounts\/[^/]+\/dry-run(\/|$|\?)/, service: 'cert-registry' },
   { pattern: /^\/api\/v1\/accounts(\/|$|\?)/, service: 'account-settings' },
   { pattern: /^\/api\/v1\/whoami(\/|$|\?)/, service: 'account-settings' },
 ] as const;
@@ -22,6 +24,7 @@ export const ApiTags = [
   { name: 'Revocation', description: "A registered CA's CRL (uploaded, or fetched from its distribution point) and serial numbers revoked under it without their certificates. Every broker refuses the serials they list and ends the live sessions of those devices." },
   { name: 'Credentials', description: 'MQTT usernames and passwords of the devices of an account. Passwords are stored hashed and never returned.' },
   { name: 'Tokens', description: 'API tokens and their roles: `admin` (everything in its subtree), `operator` (read only), `provisioner` (certificates only). A token secret is shown once, when it is created.' },
+  { name: 'Diagnostics', description: "Why a device is let in or refused: a dry run of the broker's connect decision on the live registry, settings and credentials, without connecting." },
   { name: 'Audit', description: 'Every connection attempt with its reason and every change, queried, exported (NDJSON, CSV) or followed live (Server-Sent Events).' },
   { name: 'Connection', description: "Where this installation's devices connect (MQTT over TLS, MQTT over secure WebSocket) and the server CA they trust." },
   { name: 'Reference', description: 'This API described: the OpenAPI document and its readable rendering. No token needed.' },

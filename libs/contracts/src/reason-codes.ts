@@ -1,5 +1,6 @@
 // Why a connect was decided the way it was, and why a chain failed validation. Stable: audit
-// consumers and dashboards key on them. Each code has a row in docs/reason-codes.md.
+// consumers and dashboards key on them. Each code has its words (explanation, rule, fix) in
+// reason-docs.ts, from which docs/reason-codes.md is generated.
 
 /** Chain validation outcomes (libs/pki). */
 export const ChainReasons = {

@@ -27,6 +27,13 @@ export const RequestSubjects = {
   SessionsCount: 'twoway.v1.sessions.count',
   /** cert-registry: the revoked serial numbers of one registered CA (its CRL and revoked-serial entries), in pages. */
   RevokedSerialsGet: 'twoway.v1.cert.revoked_serials.get',
+  /**
+   * broker: decide a device's connection without one (a dry run, docs/broker.md). Queue group: any
+   * replica answers, with the decision code a CONNECT runs. Asked by cert-registry's REST route.
+   */
+  ConnectDryRun: 'twoway.v1.connect.dry_run',
+  /** account-settings: a credential as a connect would find it, without counting a failure (for a dry run). */
+  CredentialInspect: 'twoway.v1.credential.inspect',
 } as const;
 export type RequestSubject = (typeof RequestSubjects)[keyof typeof RequestSubjects];
 

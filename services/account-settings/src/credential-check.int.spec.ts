@@ -123,3 +123,51 @@ describe('credential check with verified passwords (SQLite)', () => {
     assert.equal(scrypt.calls, 1);
   });
 });
+
+describe('credential inspection for a dry run (SQLite)', () => {
+  it('wrong passwords inspected count nothing: the device is not locked out, and nothing is remembered', async (t) => {
+    const { checker, verify, verified, who } = await given(t);
+    const refused = { ok: false, reason: 'BAD_CREDENTIALS', ...who, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: true };
+    // maxFailures 3 in this test: five wrong passwords would lock a connecting device out
+    for (let i = 1; i <= 5; i++) assert.deepEqual(await checker.inspect({ key: 'device-1', password: `wrong-password-${i}`, withinAccount: PROVIDER_ACCOUNT_ID }), refused);
+    assert.deepEqual(await checker.inspect({ key: 'device-1', password: PASSWORD, withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: true });
+    assert.equal(verified.size, 0, 'the inspected password was not remembered');
+    assert.equal((await verify(PASSWORD)).ok, true, 'the device itself still gets in');
+  });
+
+  it('without a password, the credential is answered as if it matched (its state still decides), and says so', async (t) => {
+    const { checker, store, cred, who, scrypt } = await given(t);
+    assert.deepEqual(await checker.inspect({ key: 'device-1', withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: false });
+    await store.updateCredential(PROVIDER_ACCOUNT_ID, cred.id, { enabled: false }, SYSTEM_ACTOR);
+    assert.deepEqual(await checker.inspect({ key: 'device-1', withinAccount: PROVIDER_ACCOUNT_ID }), { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: false });
+    assert.equal(scrypt.calls, 0);
+  });
+
+  it('a credential outside the account asked about is answered as unknown, naming nothing', async (t) => {
+    const { checker, store } = await given(t);
+    const a = await store.createAccount({ name: 'tenant-a', parentId: PROVIDER_ACCOUNT_ID }, SYSTEM_ACTOR);
+    const b = await store.createAccount({ name: 'tenant-b', parentId: PROVIDER_ACCOUNT_ID }, SYSTEM_ACTOR);
+    await store.createCredential(b.id, { username: 'b-sensor', passwordHash: 'unused', enabled: true, expiresAt: null }, SYSTEM_ACTOR);
+    const unknown = { ok: false, reason: 'BAD_CREDENTIALS', passwordChecked: false };
+    assert.deepEqual(await checker.inspect({ key: 'b-sensor', withinAccount: a.id }), unknown);
+    assert.deepEqual(await checker.inspect({ key: 'b-sensor', password: 'whatever-password', withinAccount: a.id }), unknown);
+    assert.deepEqual(await checker.inspect({ key: 'no-such-user', withinAccount: a.id }), unknown);
+    // from above (the provider) and from its own account, it is found
+    assert.equal((await checker.inspect({ key: 'b-sensor', withinAccount: PROVIDER_ACCOUNT_ID })).accountId, b.id);
+    assert.equal((await checker.inspect({ key: 'b-sensor', withinAccount: b.id })).ok, true);
+  });
+
+  it('a device locked out by real failures is answered RATE_LIMITED, unless its chain verified', async (t) => {
+    const { store, who } = await given(t);
+    // a username-wide bound of 2 failures (from any address), so two addresses lock it
+    const strict = await CredentialChecker.create(store, {
+      limits: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxFailuresPerUsername: 2 },
+      verified: new VerifiedPasswords({ maxEntries: 10, ttlMs: 60_000 }),
+      hashing: { hash: (p) => hashPassword(p, TEST_LOG2_N), verify: verifyPassword },
+    });
+    await strict.verify({ key: 'device-1', password: 'wrong-password-1', sourceAddress: '198.51.100.1' });
+    await strict.verify({ key: 'device-1', password: 'wrong-password-2', sourceAddress: '198.51.100.2' });
+    assert.deepEqual(await strict.inspect({ key: 'device-1', password: PASSWORD, withinAccount: PROVIDER_ACCOUNT_ID }), { ok: false, reason: 'RATE_LIMITED', ...who, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: false });
+    assert.equal((await strict.inspect({ key: 'device-1', password: PASSWORD, withinAccount: PROVIDER_ACCOUNT_ID, chainVerified: true })).ok, true);
+  });
+});

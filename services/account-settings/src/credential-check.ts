@@ -20,9 +20,9 @@
 // its own username-and-address count.
 import { randomBytes } from 'node:crypto';
 import { LruMap } from '@twoway/lru';
-import type { CredentialVerifyReply, CredentialVerifyRequest } from '@twoway/contracts';
+import type { CredentialInspectReply, CredentialInspectRequest, CredentialVerifyReply, CredentialVerifyRequest } from '@twoway/contracts';
 import type { AccountStore } from './db/account-store.js';
-import type { CredentialRow } from './db/entities.js';
+import type { AccountRow, CredentialRow } from './db/entities.js';
 import { settingsOf } from './db/account-store.js';
 import { FailureLimiter, type FailureLimits } from './domain/failure-limiter.js';
 import { scryptHashing, type PasswordHashing } from './domain/password-hash.js';
@@ -112,8 +112,34 @@ export class CredentialChecker {
     // Remembered whatever the credential's state: a hit only stands for "this password matches this
     // stored hash"; enabled and expiry are read from the row on every check, below.
     if (!recognised) this.verified.remember(row.id, row.passwordHash, req.password, this.clock());
+    return this.standing(row, await this.store.ancestry(row.accountId));
+  }
+
+  /**
+   * A dry run's question (docs/broker.md, "Dry run"): the answer `verify` would give, without its side
+   * effects — no failure counted, no success forgiven, no password remembered — for a credential inside
+   * `withinAccount`'s subtree only (any other is answered as unknown: a token must not learn another
+   * tenant's usernames). Without a password, the password is not checked and the rest is answered as if
+   * it matched. Only the username-wide lockout is read: the dry run has no source address.
+   */
+  async inspect(req: CredentialInspectRequest): Promise<CredentialInspectReply> {
+    const checked = req.password !== undefined;
+    const row = await this.store.credentialByUsername(req.key);
+    const ancestry = row ? await this.store.ancestry(row.accountId) : [];
+    if (!row || !ancestry.some((a) => a.id === req.withinAccount)) return { ok: false, reason: 'BAD_CREDENTIALS', passwordChecked: false };
+    const ids = ancestry.map((a) => a.id);
+    const who = { credentialId: row.id, accountId: row.accountId, username: row.username, ancestry: ids };
+    if (!req.chainVerified && this.byUsername.isLocked(`user:${req.key}`, this.clock())) return { ok: false, reason: 'RATE_LIMITED', ...who, passwordChecked: false };
+    if (req.password !== undefined) {
+      const matched = this.verified.matches(row.id, row.passwordHash, req.password, this.clock()) || (await this.hashing.verify(req.password, row.passwordHash));
+      if (!matched) return { ok: false, reason: 'BAD_CREDENTIALS', ...who, passwordChecked: true };
+    }
+    return { ...this.standing(row, ancestry), passwordChecked: checked };
+  }
+
+  /** A credential whose password matched: its own state decides (read from the row on every check). */
+  private standing(row: CredentialRow, ancestry: readonly AccountRow[]): CredentialVerifyReply {
     const who = { credentialId: row.id, accountId: row.accountId, username: row.username };
-    const ancestry = await this.store.ancestry(row.accountId);
     const ids = ancestry.map((a) => a.id);
     if (!row.enabled) return { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry: ids };
     if (row.expiresAt && row.expiresAt.getTime() <= this.clock()) return { ok: false, reason: 'CREDENTIAL_EXPIRED', ...who, ancestry: ids };

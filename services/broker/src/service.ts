@@ -22,6 +22,7 @@ import { startHttp } from './http/server.js';
 import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { serveSessionsCount } from './nats/sessions-count.js';
+import { serveDryRun } from './nats/dry-run.js';
 import { applyChange, resync, type RevocationDeps } from './revocation/index.js';
 import { drainSessions } from './sessions/drain.js';
 import { QueueDropReporter, type DroppedReport } from './sessions/queue-drops.js';
@@ -182,6 +183,7 @@ export class Broker {
       });
       const owners = new Owners(bus, caches, metrics);
       serveSessionsCount(bus, sessions, brokerId);
+      serveDryRun(bus, { owners, staleAfterMs: cfg.staleAfterMs, replica: brokerId, natsDownSinceMs: () => state.natsDownSinceMs, ...(deps.validate ? { validate: deps.validate } : {}) }, metrics);
       // Ends the re-decision retries of sessions when the broker stops.
       const stopRetries = new AbortController();
       cleanups.push(async () => stopRetries.abort());

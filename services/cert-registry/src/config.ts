@@ -35,6 +35,13 @@ export const certRegistrySettings = {
     min: 1000,
     doc: 'How often cert-registry looks for registered certificates entering the expiry window or past their end (also at start); each is audited once, and the expiry gauges are refreshed',
   }),
+  dryRunsPerMinute: setting({
+    env: 'TWOWAY_DRY_RUNS_PER_MINUTE',
+    kind: 'int',
+    default: 30,
+    min: 0,
+    doc: 'Dry runs of the connect decision (POST /api/v1/accounts/{id}/dry-run) one API token may ask for per minute, per cert-registry replica; beyond it 429 RATE_LIMITED (0: none)',
+  }),
 };
 
 export type CertRegistryConfig = ConfigOf<typeof certRegistrySettings>;

@@ -91,3 +91,11 @@ export class RevokedSerialLimitError extends ApiError {
     super('REVOKED_SERIAL_LIMIT', `this CA already has ${max} revoked-serial entries (TWOWAY_REVOKED_SERIALS_MAX); upload its CRL instead`);
   }
 }
+
+/** A dry run's chain holds more certificates than a device would send (DRY_RUN_MAX_CERTIFICATES). */
+export class DryRunChainTooLongError extends ApiError {
+  override name = 'DryRunChainTooLongError';
+  constructor(readonly count: number, readonly max: number) {
+    super('BAD_REQUEST', `the chain holds ${count} certificates; a dry run takes at most ${max}: the device's own certificate first, then the intermediates it sends`);
+  }
+}

@@ -1,6 +1,7 @@
 // The cert-registry process: its database (migrations at start), NATS (trust-set answers, events via
 // the outbox relay) and the REST API. `CertRegistryService.start(cfg)` is the whole wiring; tests
 // start it in-process the same way main.ts does.
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +22,8 @@ import { registerRevocationRoutes } from './http/revocation-routes.js';
 import { CrlFetcher } from './fetch/crl-fetcher.js';
 import { registerMetrics } from './http/metrics.js';
 import { ExpiryScanner } from './expiry-scanner.js';
+import { DryRunCounts, natsAskBroker, registerDryRunRoute } from './http/dry-run-route.js';
+import { DryRunLimiter } from './domain/dry-run-limiter.js';
 
 export interface CertRegistryDeps {
   log: Logger;
@@ -98,7 +101,9 @@ export class CertRegistryService {
       });
       registerRevocationRoutes(http, { store: revocations, fetcher, resolver, crlMaxBytes: cfg.crlMaxBytes, now: deps.now });
       expiry = ExpiryScanner.start({ store, resolver, windowDays: cfg.expiryWarningDays, intervalMs: cfg.expiryScanIntervalMs, log, now });
-      registerMetrics(http, expiry);
+      const dryRunCounts = new DryRunCounts();
+      registerDryRunRoute(http, { store, resolver, askBroker: natsAskBroker(b), limiter: new DryRunLimiter(cfg.dryRunsPerMinute), counts: dryRunCounts, now: deps.now, newId: randomUUID });
+      registerMetrics(http, expiry, dryRunCounts);
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

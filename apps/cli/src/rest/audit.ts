@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { reasonExplanation, type AuditEvent } from '@twoway/contracts';
+import { reasonExplanation, reasonFix, type AuditEvent } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, oneOf, parseTime, processIo, type Call, type Io, type OptionSpec } from './command.js';
 import { asJson, table, time } from './output.js';
@@ -156,7 +156,7 @@ export const audit = command(
       summary: 'query, export (--format ndjson|csv) or follow (--follow) audit events',
       options: {
         ...FILTERS,
-        explain: { type: 'boolean', help: 'add a sentence saying what each reason means (table format)' },
+        explain: { type: 'boolean', help: 'add what each reason means and how to fix it (table format)' },
         limit: { type: 'string', arg: 'N', help: 'at most N events (default 50; exports: all)' },
         follow: { type: 'boolean', short: 'f', help: 'keep printing new events as they happen (Ctrl-C to stop)' },
         format: { type: 'string', arg: 'FORMAT', help: 'table (default), json, ndjson or csv' },
@@ -189,10 +189,11 @@ export const audit = command(
         if (format === 'json' && !c.opts.follow) return void c.io.out(asJson(page.items));
         if (format === 'json' || format === 'ndjson') items.forEach((e) => c.io.out(JSON.stringify(e)));
         else if (format === 'csv') [CSV_COLUMNS.join(','), ...items.map(csvRow)].forEach((l) => c.io.out(l));
-        else if (items.length) c.io.out(c.opts.explain ? table(['time', 'type', 'outcome', 'reason', 'device/actor', 'why'], items.map((e) => [...row(e), e.reason ? (reasonExplanation(e.reason, e.detail) ?? '') : ''])) : table(['time', 'type', 'outcome', 'reason', 'device/actor'], items.map(row)));
+        else if (items.length) c.io.out(c.opts.explain ? table(['time', 'type', 'outcome', 'reason', 'device/actor', 'why', 'fix'], items.map((e) => [...row(e), e.reason ? (reasonExplanation(e.reason, e.detail) ?? '') : '', e.reason ? (reasonFix(e.reason) ?? '') : ''])) : table(['time', 'type', 'outcome', 'reason', 'device/actor'], items.map(row)));
         else if (!c.opts.follow) c.io.out('no audit events match');
         if (!c.opts.follow) {
           if (page.nextCursor && format === 'table') c.io.err('(more events: raise --limit, narrow with --since/--type, or export with --format csv)');
+          if (c.opts.explain && format === 'table' && items.some((e) => e.outcome === 'rejected')) c.io.err("(ask again now, without connecting: 'twoway decide --chain FILE --client-id ID --username NAME')");
           return 0;
         }
         if (format === 'table') c.io.err('following new events (Ctrl-C to stop)…');

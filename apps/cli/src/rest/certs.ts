@@ -39,7 +39,7 @@ function show(c: Call, cert: Certificate): void {
 const notAfter = (c: Certificate): string => (c.expiry && c.expiry !== 'ok' ? `${time(c.notAfter)} (${c.expiry})` : time(c.notAfter));
 
 /** Read the file (or stdin for `-`) and split it into certificates; a private key stops everything here. */
-async function readCertificates(c: Call, file: string): Promise<string[]> {
+export async function readCertificates(c: Call, file: string): Promise<string[]> {
   let text: string;
   try {
     text = file === '-' ? await c.io.stdin() : await readFile(file, 'utf8');

@@ -639,7 +639,8 @@ describe('twoway REST clients', () => {
       assert.equal(await audit(['--client-id', 'sensor-17', '--username', 'sensor-17', '--certificate', 'AB:CD', '--subtree', '--explain'], o), 0, o.stderr);
       const q = api.seen.find((r) => r.path.endsWith('/audit'))!.query;
       assert.deepEqual({ clientId: q.clientId, username: q.username, certificate: q.certificate, subtree: q.subtree }, { clientId: 'sensor-17', username: 'sensor-17', certificate: 'AB:CD', subtree: 'true' });
-      assert.match(o.stdout, /ANCHOR_SUSPENDED\s+sensor-17\s+The CA the device’s certificate chains to is suspended\. The device came without a trusted certificate/);
+      assert.match(o.stdout, /ANCHOR_SUSPENDED\s+sensor-17\s+The CA the device’s certificate chains to is suspended\. The device came without a trusted certificate.*Set the CA VALID again/);
+      assert.match(o.stderr, /twoway decide --chain FILE/);
     });
 
     it('exports CSV as the API renders it', async () => {

@@ -1,6 +1,6 @@
 // Audit: the account's events, filterable, exportable (CSV, NDJSON), with a live tail of new events
 // from the SSE stream that can be paused without losing what arrives meanwhile.
-import { reasonExplanation, type AuditEvent, type AuditType, type Certificate } from '@twoway/contracts';
+import { reasonExplanation, reasonFix, type AuditEvent, type AuditType, type Certificate } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
 import { debounce, formatTime, h, icon, replace, shortFingerprint, uid } from '../dom.js';
 import type { Ctx } from '../session.js';
@@ -8,6 +8,7 @@ import { follow, type StreamState } from '../sse.js';
 import { openDialog } from '../ui/dialog.js';
 import { badge, emptyState, errorBox, loading, pageHeader, table, type Tone } from '../ui/parts.js';
 import { toast } from '../ui/toast.js';
+import { testConnectionHref } from './test-connection.js';
 import type { View } from './view.js';
 
 /** One label per audit type; a Record so a type added to the contract without a label fails to compile. */
@@ -38,6 +39,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'cert.expiring': 'Certificate expiring',
   'cert.expired': 'Certificate expired',
   'device.cert_expiring': 'Device certificate expiring',
+  'dry_run.decided': 'Connection tested (dry run)',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -67,6 +69,7 @@ export function change(e: AuditEvent): string | undefined {
   const status = (v: unknown): string | undefined => (typeof v === 'string' ? v : (v as { status?: string } | undefined)?.status);
   const name = (e.detail?.name as string | undefined) ?? (e.after as { name?: string } | undefined)?.name ?? (e.before as { name?: string } | undefined)?.name;
   if (e.type === 'cert.expiring' || e.type === 'cert.expired') return `${name ? `“${name}” ` : ''}${e.type === 'cert.expired' ? 'has expired' : endsIn(e.detail?.daysLeft)}`;
+  if (e.type === 'dry_run.decided') return `would ${e.detail?.decision === 'admit' ? 'admit' : 'refuse'}: ${String(e.detail?.reason ?? '?')}`;
   if (e.type === 'cert.renamed') return `“${(e.before as { name?: string } | undefined)?.name ?? '?'}” → “${name ?? '?'}”`;
   const b = status(e.before);
   const a = status(e.after);
@@ -189,9 +192,18 @@ export function auditView(ctx: Ctx): View {
       h('td', null, o ? badge(o.label, o.tone) : h('span', { class: 'muted' }, '—')),
       h('td', null, e.reason ? [h('code', { class: 'reason' }, e.reason), reasonExplanation(e.reason, e.detail) ? h('div', { class: 'cell-sub reason-why' }, reasonExplanation(e.reason, e.detail)) : null] : h('span', { class: 'muted' }, '—')),
       h('td', { class: 'col-opt' }, who(e)),
-      h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Details of ${TYPE_LABELS[e.type as AuditType] ?? e.type} at ${formatTime(e.time)}`, onclick: () => details(e) }, 'Details')),
+      h(
+        'td',
+        { class: 'cell-actions' },
+        h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Details of ${TYPE_LABELS[e.type as AuditType] ?? e.type} at ${formatTime(e.time)}`, onclick: () => details(e) }, 'Details'),
+        refused(e) ? h('a', { class: 'btn btn-sm', href: testHref(e), 'aria-label': `Why was ${who(e)} refused? Test its connection now` }, 'Why?') : null,
+      ),
     );
   }
+
+  /** A refused connect: the dry run ("Why?") asks the broker again, now, with the device's client id and username. */
+  const refused = (e: AuditEvent): boolean => e.type === 'connect.rejected';
+  const testHref = (e: AuditEvent): string => testConnectionHref(e.account ?? ctx.account.id, { clientId: e.device?.clientId, username: e.device?.username });
 
   function addLive(e: AuditEvent): void {
     if (seen.has(e.id) || !matches(e)) return;
@@ -239,6 +251,7 @@ export function auditView(ctx: Ctx): View {
       ['Type', e.type],
       ['Outcome', e.outcome],
       ['Reason', e.reason ? `${e.reason}${reasonExplanation(e.reason, e.detail) ? ` — ${reasonExplanation(e.reason, e.detail)}` : ''}` : undefined],
+      ['Fix', e.reason && refused(e) ? reasonFix(e.reason) : undefined],
       ['Change', change(e)],
       ['Account', e.account ?? (e.type.startsWith('connect.') ? 'none (the attempt named no account)' : undefined)],
       ['Actor', `${e.actor.kind} ${e.actor.name ?? e.actor.id}`],
@@ -264,7 +277,10 @@ export function auditView(ctx: Ctx): View {
         h('dl', { class: 'details' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', null, k), h('dd', { class: 'mono break' }, v as string)]), blockedBy ? [h('dt', null, 'Blocked by'), blockedBy] : null),
         extra.map(([k, v]) => h('div', { class: 'field' }, h('div', { class: 'label' }, k), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)))),
       ],
-      footer: h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Close'),
+      footer: [
+        refused(e) ? h('a', { class: 'btn', href: testHref(e), onclick: () => d.close() }, 'Test this connection now') : null,
+        h('button', { type: 'button', class: 'btn', onclick: () => d.close() }, 'Close'),
+      ],
     });
     // Name the certificate that blocked the device, not only its fingerprint.
     if (blocked && blockedBy) {

@@ -5,11 +5,13 @@ import {
   AncestryRequest,
   CredentialChainGetRequest,
   CredentialChainRecordRequest,
+  CredentialInspectRequest,
   CredentialVerifyRequest,
   RequestSubjects,
   SettingsGetRequest,
   TokenVerifyRequest,
   type AncestryReply,
+  type CredentialInspectReply,
   type CredentialVerifyReply,
   type SettingsGetReply,
   type TokenVerifyReply,
@@ -32,6 +34,8 @@ export function serveRequests(bus: Bus, d: { store: AccountStore; resolver: Loca
   });
 
   bus.serve(RequestSubjects.CredentialVerify, CredentialVerifyRequest, (req): Promise<CredentialVerifyReply> => d.credentials.verify(req));
+  // A dry run's credential question (broker, docs/broker.md): no side effect, scoped to one account's subtree.
+  bus.serve(RequestSubjects.CredentialInspect, CredentialInspectRequest, (req): Promise<CredentialInspectReply> => d.credentials.inspect(req));
 
   bus.serve(RequestSubjects.CredentialChainRecord, CredentialChainRecordRequest, async (req) => ({
     recorded: await d.store.recordChain(req.credentialId, req.path, new Date(req.seenAt)),

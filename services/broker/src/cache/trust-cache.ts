@@ -37,6 +37,8 @@ export interface TrustSnapshot {
   readonly allAnchors: AnchorSet;
   /** The worst status a fingerprint is registered with anywhere in the ancestry. */
   statusOf(fingerprint: string): CertStatus | undefined;
+  /** Every registration of a fingerprint in the ancestry (a dry run names them; the connect path does not ask). */
+  registrationsOf(fingerprint: string): { id: string; accountId: string; fingerprint: string; status: CertStatus }[];
   readonly hasNonValid: boolean;
   /** Registrations in the set (what a rebuild costs: each one is indexed again). */
   readonly size: number;
@@ -167,6 +169,12 @@ export class TrustSet implements TrustSnapshot {
   }
   statusOf(fingerprint: string): CertStatus | undefined {
     return this.worst.get(fingerprint);
+  }
+  registrationsOf(fingerprint: string): { id: string; accountId: string; fingerprint: string; status: CertStatus }[] {
+    return [...(this.byFingerprint.get(fingerprint) ?? [])].map((id) => {
+      const r = this.regs.get(id)!;
+      return { id, accountId: r.accountId, fingerprint, status: r.status };
+    });
   }
   get hasNonValid(): boolean {
     return this.nonValid > 0;

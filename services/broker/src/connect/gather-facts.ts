@@ -40,6 +40,12 @@ export interface GatheredFacts {
 }
 
 /**
+ * Who answers the credential question: the owners over NATS (a CONNECT), or, for a dry run, an
+ * inspection that counts no failure (connect/dry-run.ts). The rest of the gathering is the same.
+ */
+export type CredentialSource = Pick<Owners, 'verifyCredential'>;
+
+/**
  * Would this account let the device in on its password alone, the certificate not counting? Not a
  * credential that requires a certificate: decide refuses it anyway, so its last chain is not asked for.
  */
@@ -86,7 +92,7 @@ async function chainVerifiedFor(r: { accountId?: string }, certs: readonly Parse
   return chain.kind === 'trusted' && bindingHolds(account.settings.identity.bindCertificateTo, chain.leaf, a.clientId, a.username);
 }
 
-export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: Validate): Promise<GatheredFacts> {
+export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: Validate, credentials: CredentialSource = owners): Promise<GatheredFacts> {
   const { certs, malformed } = parseChain(a.peerChain);
   const leafCert = malformed ? undefined : certs[0];
   const leaf = certs[0] ? leafFacts(certs[0]) : undefined;
@@ -113,9 +119,9 @@ export async function gatherFacts(a: ConnectAttempt, owners: Owners, validate?: 
     // Of a refused credential whose account is known: that account's ancestry, for the audit event.
     let refusedAncestry: readonly string[] | undefined;
     for (const c of candidates) {
-      let r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query);
+      let r = await credentials.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query);
       if (!r.ok && r.reason === ConnectReasons.RATE_LIMITED && (await chainVerifiedFor(r, certs, malformed, a, owners, validate))) {
-        r = await owners.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query, true);
+        r = await credentials.verifyCredential(c.key, c.kind, password, a.sourceAddress, a.nowMs, a.query, true);
       }
       if (r.ok) {
         credential = {

@@ -22,7 +22,7 @@ import { connectEvent, deviceCertExpiringEvent } from './audit.js';
 import { expiringOnPath, type ExpiryAuditLimiter } from './expiry.js';
 import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
 import { decide, type Decision } from './decide.js';
-import { gatherFacts, type ConnectAttempt, type GatheredFacts } from './gather-facts.js';
+import { gatherFacts, type ConnectAttempt, type CredentialSource, type GatheredFacts } from './gather-facts.js';
 import type { Validate } from './evaluate-chain.js';
 
 export interface ConnectDeps {
@@ -43,11 +43,14 @@ export interface ConnectDeps {
 
 const generations = (o: Owners) => `${o.caches.trust.generation.current}/${o.caches.settings.generation.current}/${o.caches.credentials.generation.current}`;
 
-/** Steps 1 and 2, repeated once if a change event invalidated a cache while the facts were gathered. */
-async function gatherAndDecide(a: ConnectAttempt, d: ConnectDeps): Promise<{ g: GatheredFacts; decision: Decision }> {
+/**
+ * Steps 1 and 2, repeated once if a change event invalidated a cache while the facts were gathered.
+ * A dry run (connect/dry-run.ts) runs exactly this, with a credential source that counts no failure.
+ */
+export async function gatherAndDecide(a: ConnectAttempt, d: Pick<ConnectDeps, 'owners' | 'validate' | 'staleAfterMs'> & { credentials?: CredentialSource }): Promise<{ g: GatheredFacts; decision: Decision }> {
   for (let i = 0; ; i++) {
     const before = generations(d.owners);
-    const g = await gatherFacts(a, d.owners, d.validate);
+    const g = await gatherFacts(a, d.owners, d.validate, d.credentials);
     const decision = decide(g.facts, { nowMs: a.nowMs, staleAfterMs: d.staleAfterMs });
     if (decision.outcome === 'rejected' || generations(d.owners) === before || i >= 1) return { g, decision };
   }

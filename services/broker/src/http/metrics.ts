@@ -83,6 +83,7 @@ class Histogram {
 export class BrokerMetrics {
   readonly connections = new Counter(`${prom(MetricNames.Connections)}_total`, 'TCP connections accepted by the MQTT listeners');
   readonly decisions = new Counter(`${prom(MetricNames.Decisions)}_total`, 'Connect decisions by outcome and reason');
+  readonly dryRuns = new Counter('twoway_broker_dry_runs_total', 'Dry runs of the connect decision answered by this replica, by decision and reason (not counted as decisions)');
   readonly cacheHits = new Counter(`${prom(MetricNames.CacheHits)}_total`, 'Warm cache hits by cache');
   readonly cacheMisses = new Counter(`${prom(MetricNames.CacheMisses)}_total`, 'Warm cache misses by cache');
   readonly sessionsEnded = new Counter(`${prom(MetricNames.SessionsEnded)}_total`, 'Live sessions ended by the broker, by reason');
@@ -113,7 +114,7 @@ export class BrokerMetrics {
 
   render(): string {
     return [
-      this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
+      this.connections, this.decisions, this.dryRuns, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
       this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.staleCrlAccepted, this.expiringCertConnects, this.revocationPropagationMs, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }

@@ -1,7 +1,7 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
 // when it can be (docs/design.md §5: the connect path reads caches filled and invalidated by events).
 import {
-  CredentialChainGetReply, CredentialChainRecordReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetReply,
+  CredentialChainGetReply, CredentialChainRecordReply, CredentialInspectReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
@@ -110,6 +110,26 @@ export class Owners {
       }
       return { ok: true, credential, settings };
     });
+  }
+
+  /**
+   * A dry run's credential question (connect/dry-run.ts): answered as `verifyCredential` would be, but
+   * account-settings counts no failure and remembers nothing, finds only a credential inside
+   * `withinAccount`'s subtree, and checks no password when none is given (`passwordChecked` says
+   * whether it did). Nothing is cached from it: a dry run leaves the credential cache as it was.
+   */
+  async inspectCredential(key: string, keyKind: KeyKind, password: string | undefined, withinAccount: string, nowMs: number, q?: OwnerQuery, chainVerified = false): Promise<CredentialAnswer & { passwordChecked: boolean }> {
+    const r = await this.bus.request(
+      RequestSubjects.CredentialInspect,
+      { key, withinAccount, ...(password !== undefined ? { password } : {}), ...(chainVerified ? { chainVerified } : {}) },
+      CredentialInspectReply,
+      { traceparent: q?.traceparent },
+    );
+    const passwordChecked = r.passwordChecked;
+    if (!r.ok || !r.accountId || !r.credentialId) return { ok: false, reason: r.reason ?? 'BAD_CREDENTIALS', accountId: r.accountId, ...(r.ancestry?.length ? { ancestry: r.ancestry } : {}), passwordChecked };
+    const credential: VerifiedCredential = { accountId: r.accountId, credentialId: r.credentialId, username: r.username ?? key, key, keyKind, requireCertificate: r.requireCertificate ?? false, verifiedAtMs: nowMs };
+    const settings = r.settings && r.ancestry?.length ? { accountId: r.accountId, settings: r.settings, ancestry: r.ancestry } : await this.settings(r.accountId, q);
+    return { ok: true, credential, settings, passwordChecked };
   }
 
   /**

@@ -1,7 +1,7 @@
 // The registry's reads and writes. Every write commits its rows, the status-history row and the
 // change + audit events (transactional outbox) in ONE transaction, then wakes the relay: no change
 // is stored without its events, and no event leaves for a change that was not stored.
-import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { enqueueEvent, transact } from '@twoway/persistence';
 import { DAY_MS, type AuditEvent, type Certificate, type CertificateQuery, type CertStatus, type TrustEntry, type TrustRevocation } from '@twoway/contracts';
 import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity, type CertificateRow, type ExpiryNotice, type RevocationStateRow, type StatusHistoryRow } from './entities.js';
@@ -386,6 +386,20 @@ export class CertificateStore extends OutboxStore {
   }
 
   /** Cheap round trip for readiness. */
+  /** The names of these registrations (ids not found are left out): a dry run's answer names what a path matched. */
+  async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const valid = [...new Set(ids)].filter((id) => UUID.test(id));
+    if (valid.length === 0) return new Map();
+    const rows = await this.ds.getRepository(CertificateEntity).find({ select: { id: true, name: true }, where: { id: In(valid) } });
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
+  /** An audit event of its own (a dry run changes nothing): through the outbox, so it is published even if NATS is away now. */
+  async recordAudit(out: Outgoing<AuditEvent>, traceparent?: string): Promise<void> {
+    await this.write((em) => enqueueEvent(em, out.subject, out.event, traceparent));
+    await this.onCommitted();
+  }
+
   async ping(): Promise<void> {
     await this.ds.query('SELECT 1');
   }

@@ -214,3 +214,35 @@ export function certExpiryNotice(cert: Certificate, notice: 'expiring' | 'expire
   const detail = { status: cert.status, notAfter: cert.notAfter, daysLeft: daysLeft(Date.parse(cert.notAfter), ctx.now.getTime()), windowDays };
   return certAudit(type, cert, { ...ctx, actor: REGISTRY_ACTOR }, {}, detail);
 }
+
+/**
+ * A dry run was made (`dry_run.decided`): by which token, for which device and what it answered. Not a
+ * connection attempt: no `outcome` or `reason` of its own (consumers of `connect.*` never see it), the
+ * answer in `detail`. Never the password: only whether one was given and checked.
+ */
+export function dryRunDecided(
+  accountId: string,
+  ctx: EventContext,
+  device: { clientId?: string; username?: string; leaf?: { fingerprint: string; subject: string } },
+  answer: { decision: string; reason: string; account: string | null; passwordGiven: boolean; passwordChecked: boolean; certificates: number; replica: string },
+): Outgoing<AuditEvent> {
+  const accountPath = auditAccountPath(accountId, ctx.accountPath);
+  return {
+    subject: auditSubject(AuditTypes.DryRunDecided),
+    event: {
+      id: ctx.newId(),
+      type: AuditTypes.DryRunDecided,
+      time: ctx.now.toISOString(),
+      account: accountId,
+      ...(accountPath ? { accountPath } : {}),
+      actor: ctx.actor,
+      device: {
+        ...(device.clientId !== undefined ? { clientId: device.clientId } : {}),
+        ...(device.username !== undefined ? { username: device.username } : {}),
+        ...(device.leaf ? { certificateFingerprint: device.leaf.fingerprint, certificateSubject: device.leaf.subject } : {}),
+      },
+      source: AUDIT_SOURCE,
+      detail: { ...answer },
+    },
+  };
+}

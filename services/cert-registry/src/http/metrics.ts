@@ -1,10 +1,12 @@
 // cert-registry's metrics in Prometheus text format, served at /metrics: certificate expiry (the counts
-// of the last expiry scan, docs/operations.md "Certificate expiry"). Nothing is queried when scraped.
+// of the last expiry scan, docs/operations.md "Certificate expiry") and what became of the dry runs it
+// was asked for (docs/limits.md). Nothing is queried when scraped.
 import type { FastifyInstance } from 'fastify';
 import { promFamily, type PromSeries } from '@twoway/telemetry';
 import { EXPIRY_GAUGE_MAX_ACCOUNTS, type ExpiryScanner } from '../expiry-scanner.js';
+import type { DryRunCounts } from './dry-run-route.js';
 
-export function metricsText(scanner: ExpiryScanner): string {
+export function metricsText(scanner: ExpiryScanner, dryRuns: DryRunCounts): string {
   const p = 'twoway_cert_registry';
   const counts = scanner.counts;
   const perAccount = (key: 'expiring' | 'expired'): PromSeries[] => (counts?.accounts ?? []).map((a) => ({ labels: { account: a.accountId }, value: a[key] }));
@@ -21,9 +23,15 @@ export function metricsText(scanner: ExpiryScanner): string {
       { labels: { outcome: 'failed' }, value: scanner.scans.failed },
     ]),
     promFamily(`${p}_expiry_last_scan_seconds`, 'gauge', 'Unix time of the last completed expiry scan (0: none yet)', [{ value: scanner.lastScanAt ? Math.floor(scanner.lastScanAt.getTime() / 1000) : 0 }]),
+    promFamily(`${p}_dry_runs_total`, 'counter', 'Dry runs of the connect decision asked through this replica, by result (answered, rate_limited: TWOWAY_DRY_RUNS_PER_MINUTE reached, invalid: a chain refused, unavailable: no broker answered)', [
+      { labels: { result: 'answered' }, value: dryRuns.answered },
+      { labels: { result: 'rate_limited' }, value: dryRuns.rateLimited },
+      { labels: { result: 'invalid' }, value: dryRuns.invalid },
+      { labels: { result: 'unavailable' }, value: dryRuns.unavailable },
+    ]),
   ].join('\n')}\n`;
 }
 
-export function registerMetrics(app: FastifyInstance, scanner: ExpiryScanner): void {
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metricsText(scanner)));
+export function registerMetrics(app: FastifyInstance, scanner: ExpiryScanner, dryRuns: DryRunCounts): void {
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metricsText(scanner, dryRuns)));
 }
