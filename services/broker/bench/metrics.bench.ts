@@ -41,6 +41,18 @@ async function measure(name: string, ops: number, loop: (ops: number) => unknown
   return `| ${name} | ${median(cpu).toFixed(0)} | ${median(wall).toFixed(0)} | ${ops} × ${ROUNDS} |`;
 }
 
+/** The OpenTelemetry SDK's `Counter.add` alone, attributes made once (none where the SDK is not used). */
+async function sdkAdd(): Promise<string[]> {
+  const telemetry: Record<string, unknown> = await import('@twoway/telemetry');
+  if (!('ServiceMetrics' in telemetry)) return [];
+  const meter = new BrokerMetrics().registry.meter;
+  const counter = meter.createCounter('bench_adds');
+  const attrs = MIX.map((d) => Object.freeze({ ...d }));
+  return [await measure('SDK `Counter.add(1, attributes)`', OPS, (ops) => {
+    for (let i = 0; i < ops; i++) counter.add(1, attrs[i % attrs.length]);
+  })];
+}
+
 const m = new BrokerMetrics();
 const rows = [
   await measure('`decisions.inc({ outcome, reason })`', OPS, (ops) => {
@@ -52,6 +64,15 @@ const rows = [
   await measure('`connections.inc({ transport })`', OPS, (ops) => {
     for (let i = 0; i < ops; i++) m.connections.inc({ transport: TRANSPORTS[i & 3]! });
   }),
+  // Its two parts (on a commit with the OpenTelemetry-backed metrics): finding the label set's series
+  // (what `get` does), and the SDK's own `add` with those prepared attributes.
+  await measure('`decisions.get({ outcome, reason })`', OPS, (ops) => {
+    for (let i = 0; i < ops; i++) {
+      const d = MIX[i % MIX.length]!;
+      m.decisions.get({ outcome: d.outcome, reason: d.reason });
+    }
+  }),
+  ...(await sdkAdd()),
   // `await` on a string too: the same loop measures a synchronous and an asynchronous render.
   await measure('`render()` (one /metrics scrape)', Math.max(1, Math.floor(OPS / 2000)), async (ops) => {
     for (let i = 0; i < ops; i++) await m.render();

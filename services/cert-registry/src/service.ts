@@ -4,10 +4,10 @@
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { FastifyInstance } from 'fastify';
-import { Bus } from '@twoway/nats';
+import { Bus, busMetrics } from '@twoway/nats';
 import { openDatabase, OutboxEntity, OutboxRelay } from '@twoway/persistence';
 import { createHttpServer, NatsResolver, type Readiness, type Resolver } from '@twoway/http';
-import type { Logger } from '@twoway/telemetry';
+import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
 import { DEFAULT_DB_FILE, SERVICE_NAME, type CertRegistryConfig } from './config.js';
 import { CertificateEntity, StatusHistoryEntity } from './db/entities.js';
 import { migrations } from './db/migrations/index.js';
@@ -18,6 +18,8 @@ import { registerCertificateRoutes } from './http/certificate-routes.js';
 
 export interface CertRegistryDeps {
   log: Logger;
+  /** The process's telemetry (main.ts): with TWOWAY_OTEL_ENABLED the metrics are pushed over OTLP too. */
+  telemetry?: Telemetry;
   /** Token and ancestry resolution; over NATS (account-settings) unless a test injects one. */
   resolver?: Resolver;
   now?: () => Date;
@@ -40,6 +42,8 @@ export class CertRegistryService {
     readonly store: CertificateStore,
     readonly http: FastifyInstance,
     readonly httpUrl: string,
+    /** Served at /metrics: NATS requests, REST requests. */
+    readonly metrics: ServiceMetrics,
   ) {}
 
   static async start(cfg: CertRegistryConfig, deps: CertRegistryDeps): Promise<CertRegistryService> {
@@ -51,6 +55,7 @@ export class CertRegistryService {
       entities: [CertificateEntity, StatusHistoryEntity, OutboxEntity],
       migrations,
     });
+    const metrics = new ServiceMetrics(SERVICE_NAME, { telemetry: deps.telemetry, log });
     let bus: Bus | undefined;
     let relay: OutboxRelay | undefined;
     let http: FastifyInstance | undefined;
@@ -65,6 +70,7 @@ export class CertRegistryService {
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
+      busMetrics(metrics, bus);
       await bus.ensureStreams();
       relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       const r = relay;
@@ -72,7 +78,7 @@ export class CertRegistryService {
       serveTrustSet(bus, store);
       const b = bus;
       let svc: CertRegistryService | undefined;
-      http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
+      http = await createHttpServer({ logger: log, metrics, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
       registerCertificateRoutes(http, {
         store,
         resolver: deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log }),
@@ -82,7 +88,7 @@ export class CertRegistryService {
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`);
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, http, `http://${host}:${addr.port}`, metrics);
       svc.watchDatabase();
       log.info({ url: svc.httpUrl }, 'cert-registry listening');
       return svc;
@@ -91,6 +97,7 @@ export class CertRegistryService {
       await relay?.stop().catch(() => undefined);
       await bus?.stop().catch(() => undefined);
       await ds.destroy().catch(() => undefined);
+      await metrics.stop();
       throw e;
     }
   }
@@ -116,7 +123,7 @@ export class CertRegistryService {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Readiness false → HTTP closed → relay stopped → NATS drained → database closed. Idempotent. */
+  /** Readiness false → HTTP closed → relay stopped → NATS drained → database closed → last metrics push. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.probe) clearInterval(this.probe);
@@ -124,6 +131,7 @@ export class CertRegistryService {
       await this.relay.stop();
       await this.bus.stop();
       await this.ds.destroy();
+      await this.metrics.stop();
     })();
     return this.stopping;
   }
