@@ -4,8 +4,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Histogram, ServiceMetrics, prometheusName } from './index.js';
 
-/** The sample lines of an exposition (no comments), and its HELP/TYPE lines. */
+/** The sample lines of an exposition (no comments). */
 const samples = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
+/** This test's families as a scrape shows them: `# TYPE` lines (name and type), then samples. */
+async function scrape(m: ServiceMetrics): Promise<{ types: string[]; lines: string[] }> {
+  const text = await m.render();
+  const ours = text.split('\n').filter((l) => l.includes('twoway_unit_'));
+  return { types: ours.filter((l) => l.startsWith('# TYPE ')).map((l) => l.slice('# TYPE '.length)), lines: samples(ours.join('\n')) };
+}
 
 describe('ServiceMetrics', () => {
   it('a counter renders as <name>_total with its labels as written, one series per label set', async () => {
@@ -44,16 +50,10 @@ describe('ServiceMetrics', () => {
     const h = m.histogram('twoway_unit_propagation_ms', 'Milliseconds to propagate', [1, 5, 10]);
     for (const v of [0.5, 3, 7, 7, 20]) h.observe(v);
     assert.equal(h.observations, 5);
-    const text = await m.render();
-    assert.match(text, /^# TYPE twoway_unit_propagation_ms histogram$/m);
-    assert.deepEqual(samples(text).filter((l) => l.startsWith('twoway_unit_')), [
-      'twoway_unit_propagation_ms_count 5',
-      'twoway_unit_propagation_ms_sum 37.5',
-      'twoway_unit_propagation_ms_bucket{le="1"} 1',
-      'twoway_unit_propagation_ms_bucket{le="5"} 2',
-      'twoway_unit_propagation_ms_bucket{le="10"} 4',
-      'twoway_unit_propagation_ms_bucket{le="+Inf"} 5',
-    ]);
+    const { types, lines } = await scrape(m);
+    assert.deepEqual(types, ['twoway_unit_propagation_ms histogram']);
+    const cumulative = [['1', 1], ['5', 2], ['10', 4], ['+Inf', 5]].map(([le, n]) => `twoway_unit_propagation_ms_bucket{le="${le}"} ${n}`);
+    assert.deepEqual(lines, ['twoway_unit_propagation_ms_count 5', 'twoway_unit_propagation_ms_sum 37.5', ...cumulative]);
     await m.stop();
   });
 
@@ -75,16 +75,9 @@ describe('ServiceMetrics', () => {
     m.view('twoway_unit_evictions_total', 'Evictions by cause', 'counter', () => [{ labels: { cause: 'bound' }, value: 4 }, { labels: { cause: 'ttl' }, value: 0 }]);
     m.view('twoway_unit_entries', 'Entries by cache', 'gauge', () => [{ labels: { cache: 'trust' }, value: 9 }]);
     live = 3;
-    const text = await m.render();
-    assert.match(text, /^# TYPE twoway_unit_sessions gauge$/m);
-    assert.match(text, /^# TYPE twoway_unit_evictions_total counter$/m);
-    assert.match(text, /^# TYPE twoway_unit_entries gauge$/m);
-    assert.deepEqual(samples(text).filter((l) => l.startsWith('twoway_unit_')), [
-      'twoway_unit_sessions 3',
-      'twoway_unit_evictions_total{cause="bound"} 4',
-      'twoway_unit_evictions_total{cause="ttl"} 0',
-      'twoway_unit_entries{cache="trust"} 9',
-    ]);
+    const { types, lines } = await scrape(m);
+    assert.deepEqual(types, ['twoway_unit_sessions gauge', 'twoway_unit_evictions_total counter', 'twoway_unit_entries gauge']);
+    assert.deepEqual(lines, ['twoway_unit_sessions 3', 'twoway_unit_evictions_total{cause="bound"} 4', 'twoway_unit_evictions_total{cause="ttl"} 0', 'twoway_unit_entries{cache="trust"} 9']);
     await m.stop();
   });
 
