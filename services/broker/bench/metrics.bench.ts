@@ -5,6 +5,7 @@
 // machine inflates least) and wall time, median of the rounds. Run it on two commits to compare.
 //   node --import tsx services/broker/bench/metrics.bench.ts [--ops 1000000] [--rounds 7]
 import { parseArgs } from 'node:util';
+import type { ServiceMetrics } from '@twoway/telemetry';
 import { ConnectReasons } from '@twoway/contracts';
 import { BrokerMetrics } from '../src/http/metrics.js';
 
@@ -41,11 +42,10 @@ async function measure(name: string, ops: number, loop: (ops: number) => unknown
   return `| ${name} | ${median(cpu).toFixed(0)} | ${median(wall).toFixed(0)} | ${ops} × ${ROUNDS} |`;
 }
 
-/** The OpenTelemetry SDK's `Counter.add` alone, attributes made once (none where the SDK is not used). */
+/** The OpenTelemetry SDK's `Counter.add` alone, attributes made once (none on a commit without the SDK). */
 async function sdkAdd(): Promise<string[]> {
-  const telemetry: Record<string, unknown> = await import('@twoway/telemetry');
-  if (!('ServiceMetrics' in telemetry)) return [];
-  const meter = new BrokerMetrics().registry.meter;
+  const meter = (new BrokerMetrics() as { registry?: ServiceMetrics }).registry?.meter;
+  if (!meter) return [];
   const counter = meter.createCounter('bench_adds');
   const attrs = MIX.map((d) => Object.freeze({ ...d }));
   return [await measure('SDK `Counter.add(1, attributes)`', OPS, (ops) => {
