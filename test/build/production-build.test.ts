@@ -77,6 +77,9 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
     // The migrations ran by their class names (keepNames): the API answers from the migrated tables.
     const r = await fetch(`${s.url}/api/v1/accounts/acc/certificates`);
     assert.equal(r.status, 401, 'an API route answers (no token: 401)');
+    // The OpenTelemetry metrics SDK and its Prometheus exporter work from the bundle.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /^twoway_http_requests_total\{method="GET",route="\/api\/v1\/accounts\/:id\/certificates",status="401"\} 1$/m, metrics);
     const started = s.proc.log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { service?: string; msg?: string });
     assert.ok(started.some((l) => l.service === 'cert-registry' && l.msg === 'cert-registry started'), s.proc.log);
     s.proc.child.kill('SIGTERM');
@@ -90,13 +93,15 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
     assert.equal(await s.proc.waitExit(), 0, s.proc.log);
   });
 
-  it('TWOWAY_OTEL_ENABLED loads the SDK chunk and exports a REST call as OTLP/HTTP protobuf', async (t) => {
+  it('TWOWAY_OTEL_ENABLED loads the SDK chunk and exports a REST call as OTLP/HTTP protobuf, its span and its metrics', async (t) => {
     const bodies: Buffer[] = [];
+    const metricBodies: Buffer[] = [];
     const receiver = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') bodies.push(Buffer.concat(chunks));
+        if (req.url === '/v1/metrics' && req.headers['content-type'] === 'application/x-protobuf') metricBodies.push(Buffer.concat(chunks));
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       });
     });
@@ -107,13 +112,16 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
       TWOWAY_OTEL_ENABLED: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
       OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
       OTEL_LOGS_EXPORTER: 'none',
     });
     assert.equal((await fetch(`${s.url}/api/v1/accounts/acc/certificates`)).status, 401);
     // Protobuf keeps strings as UTF-8: the span name and the service's resource name are in the body.
     const body = await waitFor(() => bodies.find((b) => b.includes('twoway.http.request')), { timeoutMs: 15_000, what: 'an exported span' });
     assert.ok(body.includes('twoway-cert-registry'), 'the span carries the service name');
+    // The same request counted, pushed over OTLP by the periodic reader (the OTel name: no `_total`).
+    const pushed = await waitFor(() => metricBodies.find((b) => b.includes('twoway_http_requests') && b.includes('/api/v1/accounts/:id/certificates')), { timeoutMs: 15_000, what: 'pushed metrics' });
+    assert.ok(pushed.includes('twoway-cert-registry'), 'the metrics carry the service name');
   });
 
   it('ships source maps: with --enable-source-maps a stack trace names the TypeScript file and line', async () => {

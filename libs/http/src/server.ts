@@ -1,8 +1,10 @@
-// A service's HTTP server: fastify with the shared error map, /healthz, /readyz and a body limit.
+// A service's HTTP server: fastify with the shared error map, /healthz, /readyz, /metrics and a body limit.
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
+import type { ServiceMetrics } from '@twoway/telemetry';
 import { errorBody } from '@twoway/contracts';
 import { errorHandler } from './errors.js';
+import { countApiRequests, metricsRoute } from './metrics.js';
 import { collectRoutes, openApiDocument } from './openapi.js';
 import { traceApiRoutes } from './tracing.js';
 
@@ -18,6 +20,10 @@ export interface HttpOptions {
   /** Called by /readyz; should be cheap (cached states, not probes). */
   readiness: () => Readiness | Promise<Readiness>;
   bodyLimitBytes?: number;
+  /** The service's metrics: its API requests are counted there, and served at /metrics. */
+  metrics?: ServiceMetrics;
+  /** false: no /metrics on this server (the gateway's port is public; it serves them on TWOWAY_METRICS_PORT). */
+  metricsRoute?: boolean;
 }
 
 export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance> {
@@ -30,6 +36,7 @@ export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance>
     return503OnClosing: true,
   });
   traceApiRoutes(app);
+  if (o.metrics) countApiRequests(app, o.metrics);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => {
     void reply.status(404).send(errorBody('NOT_FOUND', 'no such route'));
@@ -47,5 +54,6 @@ export async function createHttpServer(o: HttpOptions): Promise<FastifyInstance>
     const r = closing ? { ready: false, checks: { closing: true } } : await o.readiness();
     return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
   });
+  if (o.metrics && o.metricsRoute !== false) metricsRoute(app, o.metrics);
   return app;
 }

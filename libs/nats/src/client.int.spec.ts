@@ -2,7 +2,9 @@ import { it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import assert from 'node:assert/strict';
 import { NatsServer, waitFor } from '@twoway/testing';
+import { ServiceMetrics } from '@twoway/telemetry';
 import { Bus } from './client.js';
+import { busMetrics } from './metrics.js';
 
 it('regression: stop() returns when the NATS server is gone (a service must stop without it)', async () => {
   const nats = await NatsServer.start();
@@ -58,6 +60,23 @@ it('given a subject with 1 request running and 1 waiting, further requests are a
   // The two beyond the bound are refused while the first still holds its slot.
   await waitFor(() => (server.shed.get('test.slow') ?? 0) === 2, { what: 'two requests shed' });
   assert.equal(started, 1);
+  // As /metrics shows it meanwhile: one running, one waiting, two shed, none answered yet.
+  const metrics = new ServiceMetrics('unit');
+  t.after(() => metrics.stop());
+  busMetrics(metrics, server);
+  const figures = async () => Object.fromEntries((await metrics.render()).split('\n').filter((l) => l.startsWith('twoway_nats_')).map((l) => l.split(' ')));
+  assert.deepEqual(await figures(), {
+    'twoway_nats_requests_served_total{subject="test.slow"}': '0',
+    'twoway_nats_requests_shed_total{subject="test.slow"}': '2',
+    'twoway_nats_requests_in_flight{subject="test.slow"}': '1',
+    'twoway_nats_requests_queued{subject="test.slow"}': '1',
+  });
   release();
   assert.deepEqual((await Promise.all(outcomes)).sort(), ['OVERLOADED', 'OVERLOADED', 'ok 1', 'ok 2']);
+  assert.deepEqual(await figures(), {
+    'twoway_nats_requests_served_total{subject="test.slow"}': '2',
+    'twoway_nats_requests_shed_total{subject="test.slow"}': '2',
+    'twoway_nats_requests_in_flight{subject="test.slow"}': '0',
+    'twoway_nats_requests_queued{subject="test.slow"}': '0',
+  });
 });

@@ -252,6 +252,21 @@ export class Bus {
 
   /** Requests answered OVERLOADED, per subject served (for metrics and tests). */
   readonly shed = new Map<string, number>();
+  private readonly serving: { subject: string; served: number; limiter: RequestLimiter<Msg> }[] = [];
+
+  /** Per subject served: requests its handler answered (error replies too), refused OVERLOADED, running and waiting now. */
+  serveStats(): { subject: string; served: number; shed: number; inFlight: number; queued: number }[] {
+    const out = new Map<string, { subject: string; served: number; shed: number; inFlight: number; queued: number }>();
+    for (const s of this.serving) {
+      const o = out.get(s.subject) ?? { subject: s.subject, served: 0, shed: 0, inFlight: 0, queued: 0 };
+      o.served += s.served;
+      o.shed += s.limiter.shed;
+      o.inFlight += s.limiter.inFlight;
+      o.queued += s.limiter.queued;
+      out.set(s.subject, o);
+    }
+    return [...out.values()];
+  }
 
   /**
    * Answer requests on `subject` (queue group: any replica may answer). Errors become `{ error }` replies.
@@ -267,7 +282,11 @@ export class Bus {
     let lastShedLogMs = 0;
     const limiter: RequestLimiter<Msg> = new RequestLimiter<Msg>(
       { maxQueueWaitMs: this.opts.requestTimeoutMs ?? 2000, ...limits },
-      (m) => void this.answer(m, schema, handler).finally(() => limiter.done(Date.now())),
+      (m) =>
+        void this.answer(m, schema, handler).finally(() => {
+          stats.served += 1;
+          limiter.done(Date.now());
+        }),
       (m) => {
         this.shed.set(subject, limiter.shed);
         const now = Date.now();
@@ -278,6 +297,8 @@ export class Bus {
         m.respond(encode({ error: { code: 'OVERLOADED', message: ErrorCodes.OVERLOADED.message } }));
       },
     );
+    const stats = { subject, served: 0, limiter };
+    this.serving.push(stats);
     void (async () => {
       for await (const m of sub) limiter.offer(m, Date.now());
     })();

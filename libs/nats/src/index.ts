@@ -2,6 +2,7 @@
 export { Bus, RemoteError, UnavailableError, CodedError, DEFAULT_SERVE_LIMITS } from './client.js';
 export type { BusOptions, Handler, ServeOptions } from './client.js';
 export { RequestLimiter } from './request-limiter.js';
+export { busMetrics } from './metrics.js';
 export type { RequestLimits, Admission } from './request-limiter.js';
 export { encode, decode, MessageInvalidError } from './codec.js';
 export { ensureStreamReplicas, kvStreamName, planReplicas, replicasFor } from './replicas.js';

@@ -7,6 +7,6 @@ import { AccountSettingsService, SERVICE_NAME } from './service.js';
 await runService({
   name: SERVICE_NAME,
   schema: configSchema,
-  start: (cfg, { log }) => AccountSettingsService.start(cfg, { log }),
+  start: (cfg, { log, telemetry }) => AccountSettingsService.start(cfg, { log, telemetry }),
   describe: (s) => ({ httpUrl: s.httpUrl }),
 });

@@ -5,8 +5,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
-import type { Logger } from '@twoway/telemetry';
-import { Bus } from '@twoway/nats';
+import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
+import { Bus, busMetrics } from '@twoway/nats';
 import { createHttpServer } from '@twoway/http';
 import { OutboxEntity, OutboxRelay, openDatabase } from '@twoway/persistence';
 import type { AccountSettingsConfig } from './config.js';
@@ -19,7 +19,7 @@ import { CredentialChecker } from './credential-check.js';
 import { VerifiedPasswords } from './domain/verified-passwords.js';
 import { serveRequests } from './nats/handlers.js';
 import { registerRoutes } from './http/routes.js';
-import { registerMetrics } from './http/metrics.js';
+import { verifiedPasswordMetrics } from './http/metrics.js';
 
 export const SERVICE_NAME = 'account-settings';
 export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-token';
@@ -28,6 +28,8 @@ const DB_PING_INTERVAL_MS = 5000;
 
 export interface AccountSettingsDeps {
   log: Logger;
+  /** The process's telemetry (main.ts): with TWOWAY_OTEL_ENABLED the metrics are pushed over OTLP too. */
+  telemetry?: Telemetry;
 }
 
 export class AccountSettingsService {
@@ -46,6 +48,7 @@ export class AccountSettingsService {
     private readonly relay: OutboxRelay,
     private readonly ds: DataSource,
     private readonly log: Logger,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.pingTimer = setInterval(() => {
       this.ds.query('SELECT 1').then(
@@ -61,7 +64,8 @@ export class AccountSettingsService {
 
   static async start(cfg: AccountSettingsConfig, deps: AccountSettingsDeps): Promise<AccountSettingsService> {
     const log = deps.log;
-    const undo: (() => Promise<unknown>)[] = [];
+    const metrics = new ServiceMetrics(SERVICE_NAME, { telemetry: deps.telemetry, log });
+    const undo: (() => Promise<unknown>)[] = [() => metrics.stop()];
     try {
       const ds = await openDatabase({
         url: cfg.dbUrl,
@@ -83,6 +87,7 @@ export class AccountSettingsService {
         onStatus: (s) => log.warn({ status: s }, 'NATS connection status'),
       });
       undo.push(() => bus.stop());
+      busMetrics(metrics, bus);
       await bus.ensureStreams();
 
       const relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
@@ -105,16 +110,16 @@ export class AccountSettingsService {
       serveRequests(bus, { store, resolver, credentials });
 
       let svc: AccountSettingsService | undefined;
-      const app = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
+      const app = await createHttpServer({ logger: log, metrics, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
       undo.push(() => app.close());
       const routes: { method: string; url: string }[] = [];
       app.addHook('onRoute', (r) => {
         for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
       });
       registerRoutes(app, { store, resolver, credentials });
-      registerMetrics(app, verified);
+      verifiedPasswordMetrics(metrics, verified);
       const address = await app.listen({ port: cfg.httpPort, host: cfg.httpHost });
-      svc = new AccountSettingsService(app, address, routes, store, bus, relay, ds, log);
+      svc = new AccountSettingsService(app, address, routes, store, bus, relay, ds, log, metrics);
       log.info({ httpUrl: address }, 'account-settings started');
       return svc;
     } catch (e) {
@@ -136,6 +141,7 @@ export class AccountSettingsService {
       await this.bus.stop();
       await this.relay.stop();
       await this.ds.destroy();
+      await this.metrics.stop();
     })();
     return this.stopping;
   }

@@ -142,9 +142,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('stores each published event once and is ready', async () => {
+      const ingested = async () => {
+        const m = await svc.app.inject({ method: 'GET', url: '/metrics' });
+        return Number(/^twoway_audit_ingested_total (\d+)$/m.exec(m.body)?.[1] ?? 0);
+      };
+      const before = await ingested();
       const e = event();
       await publish(e);
       await stored([e.id]);
+      // As /metrics shows it: counted once stored (right after the commit the store sees).
+      await waitFor(async () => (await ingested()) === before + 1, { what: 'twoway_audit_ingested_total + 1' });
       const r = await get('/api/v1/accounts/acme/audit');
       assert.equal(r.status, 200);
       assert.deepEqual(r.json().items.find((x) => x.id === e.id), e);

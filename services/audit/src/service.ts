@@ -4,8 +4,8 @@
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { FastifyInstance } from 'fastify';
-import { MetricNames, createLogger, type Logger, type Telemetry } from '@twoway/telemetry';
-import { Bus } from '@twoway/nats';
+import { MetricNames, ServiceMetrics, createLogger, prometheusName, type Logger, type Telemetry } from '@twoway/telemetry';
+import { Bus, busMetrics } from '@twoway/nats';
 import { openDatabase } from '@twoway/persistence';
 import { createHttpServer, NatsResolver, type Resolver } from '@twoway/http';
 import type { AuditConfig } from './config.js';
@@ -21,6 +21,7 @@ const DB_PROBE_INTERVAL_MS = 5000;
 
 export interface AuditDeps {
   log?: Logger;
+  /** The process's telemetry (main.ts): with TWOWAY_OTEL_ENABLED the metrics are pushed over OTLP too. */
   telemetry?: Telemetry;
   now?: () => Date;
   /** Tests may answer token and ancestry lookups themselves; the default asks account-settings over NATS. */
@@ -41,6 +42,8 @@ export class AuditService {
     readonly bus: Bus,
     readonly repo: AuditRepository,
     readonly tail: LiveTail,
+    /** Served at /metrics: events stored, live tails, NATS and REST requests. */
+    readonly metrics: ServiceMetrics,
   ) {}
 
   consumer!: StoreConsumer;
@@ -56,6 +59,7 @@ export class AuditService {
       entities: [AuditEventEntity, DeadLetterEntity],
       migrations: [CreateAuditEvents1710000000000],
     });
+    const metrics = new ServiceMetrics('audit', { telemetry: deps.telemetry, log });
     let bus: Bus | undefined;
     try {
       bus = await Bus.connect({
@@ -67,19 +71,22 @@ export class AuditService {
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
+      busMetrics(metrics, bus);
       await bus.ensureStreams();
-      const s = new AuditService(cfg, log, deps.now ?? (() => new Date()), ds, bus, new AuditRepository(ds), new LiveTail());
+      const s = new AuditService(cfg, log, deps.now ?? (() => new Date()), ds, bus, new AuditRepository(ds), new LiveTail(), metrics);
       await s.startParts(deps);
       return s;
     } catch (e) {
       await bus?.stop();
       await ds.destroy();
+      await metrics.stop();
       throw e;
     }
   }
 
   private async startParts(deps: AuditDeps): Promise<void> {
-    const ingested = deps.telemetry?.meter.createCounter(MetricNames.AuditIngested, { description: 'audit events stored' });
+    const ingested = this.metrics.counter(`${prometheusName(MetricNames.AuditIngested)}_total`, 'Audit events stored');
+    this.metrics.gauge('twoway_audit_live_tails', 'Live tails (the console\'s Server-Sent Events streams) this process feeds', () => this.tail.size);
     this.consumer = StoreConsumer.start({
       bus: this.bus,
       repo: this.repo,
@@ -87,14 +94,14 @@ export class AuditService {
       batchSize: this.cfg.batchSize,
       ackWaitMs: this.cfg.ackWaitMs,
       onStored: (events) => {
-        ingested?.add(events.length);
+        ingested.inc({}, events.length);
         this.tail.publish(events);
       },
       onDbState: (up) => {
         this.dbReachable = up;
       },
     });
-    this.app = await createHttpServer({ logger: this.log, readiness: () => this.readiness() });
+    this.app = await createHttpServer({ logger: this.log, metrics: this.metrics, readiness: () => this.readiness() });
     registerAuditRoutes(this.app, { repo: this.repo, resolver: deps.resolver ?? new NatsResolver(this.bus, { outageGraceMs: this.cfg.authOutageGraceMs, log: this.log }), tail: this.tail });
     await this.app.listen({ port: this.cfg.httpPort, host: this.cfg.httpHost });
     const addr = this.app.server.address() as AddressInfo;
@@ -132,6 +139,7 @@ export class AuditService {
       await this.consumer?.stop();
       await this.bus.stop();
       await this.ds.destroy();
+      await this.metrics.stop();
     })();
     return this.stopping;
   }

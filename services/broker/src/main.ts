@@ -7,6 +7,6 @@ import { Broker, natsCluster } from './service.js';
 await runService({
   name: 'broker',
   schema: brokerSettings,
-  start: (cfg, { log, fatal }) => Broker.start(cfg, { log, cluster: natsCluster, onFatal: fatal }),
+  start: (cfg, { log, telemetry, fatal }) => Broker.start(cfg, { log, telemetry, cluster: natsCluster, onFatal: fatal }),
   describe: (b) => ({ mqttPort: b.mqttPort, wssPort: b.wssPort, httpUrl: b.httpUrl }),
 });

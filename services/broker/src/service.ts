@@ -5,8 +5,8 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { ConnectReasons } from '@twoway/contracts';
-import { Bus, whileJetStreamForms } from '@twoway/nats';
-import type { Logger } from '@twoway/telemetry';
+import { Bus, busMetrics, whileJetStreamForms } from '@twoway/nats';
+import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
 import { AuditSpill } from './audit/audit-spill.js';
 import { AEDES_HEARTBEAT_INTERVAL_MS, createNatsMqEmitter, createNatsPersistence } from './cluster/index.js';
@@ -78,6 +78,8 @@ export const natsCluster: ClusterFactory = async ({ nc, replicaId, log, cfg, onD
 
 export interface BrokerDeps {
   log: Logger;
+  /** The process's telemetry (main.ts): with TWOWAY_OTEL_ENABLED the metrics are pushed over OTLP too. */
+  telemetry?: Telemetry;
   /** An aedes `mq` emitter so messages cross replicas; in-process by default. */
   mq?: unknown;
   /** Builds `mq`/`persistence` on the broker's NATS connection (main.ts wires src/cluster here). */
@@ -117,7 +119,7 @@ export class Broker {
   static async start(cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
     const log = deps.log;
     const brokerId = cfg.brokerId ?? defaultBrokerId();
-    const metrics = new BrokerMetrics();
+    const metrics = new BrokerMetrics(new ServiceMetrics('broker', { telemetry: deps.telemetry, log }));
     const sessions = new SessionRegistry();
     const caches: Caches = createCaches(cfg, log);
     cacheMetrics(caches, metrics);
@@ -151,9 +153,15 @@ export class Broker {
           onReconnect();
         }
       },
+    }).catch(async (e: unknown) => {
+      await metrics.registry.stop();
+      throw e;
     });
-    // Draining needs a server: during an outage, close after a grace period instead of waiting forever.
+    busMetrics(metrics.registry, bus);
     const cleanups: (() => Promise<void>)[] = [
+      // Last: the final OTLP push counts everything up to the end.
+      () => metrics.registry.stop(),
+      // Draining needs a server: during an outage, close after a grace period instead of waiting forever.
       async () => {
         let t: NodeJS.Timeout | undefined;
         const grace = new Promise<'timeout'>((r) => (t = setTimeout(() => r('timeout'), BUS_DRAIN_GRACE_MS)));

@@ -7,6 +7,6 @@ import { CertRegistryService } from './service.js';
 await runService({
   name: SERVICE_NAME,
   schema: certRegistrySettings,
-  start: (cfg, { log }) => CertRegistryService.start(cfg, { log }),
+  start: (cfg, { log, telemetry }) => CertRegistryService.start(cfg, { log, telemetry }),
   describe: (s) => ({ url: s.httpUrl }),
 });

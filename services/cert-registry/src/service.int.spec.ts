@@ -399,6 +399,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(JSON.parse(new TextDecoder().decode(bad.data)).error.code, 'BAD_REQUEST');
     });
 
+    it('serves /metrics: trust-set requests answered over NATS, REST requests by route pattern and status', async () => {
+      const scrape = async () => {
+        const r = await fetch(`${svc.httpUrl}/metrics`);
+        assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+        return r.text();
+      };
+      const figure = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+      const served = `twoway_nats_requests_served_total{subject="${RequestSubjects.TrustSetGet}"}`;
+      const listed = 'twoway_http_requests_total{method="GET",route="/api/v1/accounts/:id/certificates",status="200"}';
+      const refused = 'twoway_http_requests_total{method="GET",route="/api/v1/accounts/:id/certificates",status="404"}';
+      const before = await scrape();
+      await client.request(RequestSubjects.TrustSetGet, { accountIds: ['acct-a'] }, TrustSetReply);
+      assert.equal((await call('GET', certsOf('acct-a'), 'admin-a')).status, 200);
+      assert.equal((await call('GET', certsOf('acct-a'), 'admin-b')).status, 404);
+      const after = await scrape();
+      assert.deepEqual([served, listed, refused].map((series) => figure(after, series) - figure(before, series)), [1, 1, 1]);
+      assert.doesNotMatch(after, /acct-a/, 'no account id in a label');
+    });
+
     it('pages a trust set far over NATS max_payload: every registration once, each reply within the limit', async () => {
       // 1,400 EC registrations (about 1.3 MB of PEM) in one account: one reply could not carry them.
       const pem = pki.root.cert.pem;

@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { FastifyInstance } from 'fastify';
-import { Bus } from '@twoway/nats';
+import { Bus, busMetrics } from '@twoway/nats';
 import { openDatabase, OutboxEntity, OutboxRelay } from '@twoway/persistence';
 import { createHttpServer, NatsResolver, type Readiness, type Resolver } from '@twoway/http';
-import type { Logger } from '@twoway/telemetry';
+import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
 import { DEFAULT_DB_FILE, SERVICE_NAME, type CertRegistryConfig } from './config.js';
 import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHistoryEntity } from './db/entities.js';
 import { migrations } from './db/migrations/index.js';
@@ -27,6 +27,8 @@ import { DryRunLimiter } from './domain/dry-run-limiter.js';
 
 export interface CertRegistryDeps {
   log: Logger;
+  /** The process's telemetry (main.ts): with TWOWAY_OTEL_ENABLED the metrics are pushed over OTLP too. */
+  telemetry?: Telemetry;
   /** Token and ancestry resolution; over NATS (account-settings) unless a test injects one. */
   resolver?: Resolver;
   now?: () => Date;
@@ -52,6 +54,8 @@ export class CertRegistryService {
     readonly http: FastifyInstance,
     readonly httpUrl: string,
     readonly expiry: ExpiryScanner,
+    /** Served at /metrics: NATS requests, REST requests. */
+    readonly metrics: ServiceMetrics,
   ) {}
 
   static async start(cfg: CertRegistryConfig, deps: CertRegistryDeps): Promise<CertRegistryService> {
@@ -63,6 +67,7 @@ export class CertRegistryService {
       entities: [CertificateEntity, StatusHistoryEntity, RevocationStateEntity, RevokedSerialEntity, OutboxEntity],
       migrations,
     });
+    const metrics = new ServiceMetrics(SERVICE_NAME, { telemetry: deps.telemetry, log });
     let bus: Bus | undefined;
     let relay: OutboxRelay | undefined;
     let http: FastifyInstance | undefined;
@@ -79,6 +84,7 @@ export class CertRegistryService {
         log,
         onStatus: (s) => log.warn({ nats: s }, `NATS ${s}`),
       });
+      busMetrics(metrics, bus);
       await bus.ensureStreams();
       relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       const r = relay;
@@ -89,7 +95,7 @@ export class CertRegistryService {
       fetcher = CrlFetcher.start({ store: revocations, log, intervalMs: cfg.crlFetchIntervalMs, timeoutMs: cfg.crlFetchTimeoutMs, maxBytes: cfg.crlMaxBytes, ...(deps.now ? { now: deps.now } : {}) });
       const b = bus;
       let svc: CertRegistryService | undefined;
-      http = await createHttpServer({ logger: log, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
+      http = await createHttpServer({ logger: log, metrics, readiness: () => svc?.readiness() ?? { ready: false, checks: { starting: true } } });
       const resolver = deps.resolver ?? new NatsResolver(b, { outageGraceMs: cfg.authOutageGraceMs, log });
       const now = deps.now ?? (() => new Date());
       registerCertificateRoutes(http, {
@@ -103,11 +109,11 @@ export class CertRegistryService {
       expiry = ExpiryScanner.start({ store, resolver, windowDays: cfg.expiryWarningDays, intervalMs: cfg.expiryScanIntervalMs, log, now });
       const dryRunCounts = new DryRunCounts();
       registerDryRunRoute(http, { store, resolver, askBroker: natsAskBroker(b), limiter: new DryRunLimiter(cfg.dryRunsPerMinute), counts: dryRunCounts, now: deps.now, newId: randomUUID });
-      registerMetrics(http, expiry, dryRunCounts);
+      registerMetrics(metrics, expiry, dryRunCounts);
       await http.listen({ port: cfg.httpPort, host: cfg.httpHost });
       const addr = http.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, revocations, fetcher, http, `http://${host}:${addr.port}`, expiry);
+      svc = new CertRegistryService(cfg, log, bus, ds, relay, store, revocations, fetcher, http, `http://${host}:${addr.port}`, expiry, metrics);
       svc.watchDatabase();
       log.info({ url: svc.httpUrl }, 'cert-registry listening');
       return svc;
@@ -118,6 +124,7 @@ export class CertRegistryService {
       await relay?.stop().catch(() => undefined);
       await bus?.stop().catch(() => undefined);
       await ds.destroy().catch(() => undefined);
+      await metrics.stop();
       throw e;
     }
   }
@@ -143,7 +150,7 @@ export class CertRegistryService {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  /** Readiness false → HTTP closed → CRL fetches finished and expiry scan ended → relay stopped → NATS drained → database closed. Idempotent. */
+  /** Readiness false → HTTP closed → CRL fetches finished and expiry scan ended → relay stopped → NATS drained → database closed → last metrics push. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.probe) clearInterval(this.probe);
@@ -153,6 +160,7 @@ export class CertRegistryService {
       await this.relay.stop();
       await this.bus.stop();
       await this.ds.destroy();
+      await this.metrics.stop();
     })();
     return this.stopping;
   }

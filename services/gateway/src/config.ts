@@ -10,6 +10,8 @@ export const gatewaySchema = {
   otelEnabled: commonSettings.otelEnabled,
   httpPort: httpPortSetting('TWOWAY_HTTP_PORT', DefaultPorts.gateway),
   httpHost: httpHostSetting,
+  // The gateway's port is the public origin: its metrics get a listener of their own, for the cluster.
+  metricsPort: setting({ env: 'TWOWAY_METRICS_PORT', kind: 'int', optional: true, min: 0, max: 65535, doc: 'Port of the gateway\'s /metrics, a listener of its own on TWOWAY_HTTP_HOST so metrics stay off the public origin (unset: not served; 0: any free port)' }),
   accountSettingsUrl: upstream('TWOWAY_ACCOUNT_SETTINGS_URL', DefaultPorts['account-settings'], 'account-settings'),
   certRegistryUrl: upstream('TWOWAY_CERT_REGISTRY_URL', DefaultPorts['cert-registry'], 'cert-registry'),
   auditUrl: upstream('TWOWAY_AUDIT_URL', DefaultPorts.audit, 'audit'),

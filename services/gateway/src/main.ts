@@ -7,6 +7,6 @@ import { Gateway } from './service.js';
 await runService({
   name: 'gateway',
   schema: gatewaySchema,
-  start: (cfg, { log }) => Gateway.start(cfg, { log }),
+  start: (cfg, { log, telemetry }) => Gateway.start(cfg, { log, telemetry }),
   describe: (g) => ({ url: g.httpUrl }),
 });

@@ -33,6 +33,7 @@ describe('gateway', () => {
     downPort = await freePort();
     const cfg = loadConfig(gatewaySchema, {
       TWOWAY_HTTP_PORT: '0',
+      TWOWAY_METRICS_PORT: '0',
       TWOWAY_ACCOUNT_SETTINGS_URL: as.url,
       TWOWAY_CERT_REGISTRY_URL: cr.url,
       TWOWAY_AUDIT_URL: `http://127.0.0.1:${downPort}`,
@@ -67,6 +68,27 @@ describe('gateway', () => {
     const n = await fetch(`${gw.httpUrl}/api/v1/nothing-here`);
     assert.equal(n.status, 404);
     assert.equal(((await n.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+  });
+
+  it('serves /metrics on TWOWAY_METRICS_PORT only, counting proxied requests by route pattern and status', async () => {
+    const publicMetrics = await fetch(`${gw.httpUrl}/metrics`);
+    assert.equal(publicMetrics.status, 404, 'not on the public origin');
+    assert.doesNotMatch(await publicMetrics.text(), /twoway_/);
+    assert.ok(gw.metricsUrl);
+    const scrape = async () => {
+      const r = await fetch(gw.metricsUrl!);
+      assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      return r.text();
+    };
+    const figure = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+    const down = 'twoway_http_requests_total{method="GET",route="/api/v1/*",status="503"}';
+    const ok = 'twoway_http_requests_total{method="GET",route="/api/v1/*",status="200"}';
+    const before = await scrape();
+    assert.equal((await fetch(`${gw.httpUrl}/api/v1/accounts/a1/audit`)).status, 503);
+    assert.equal((await fetch(`${gw.httpUrl}/api/v1/accounts/a1/settings`)).status, 200);
+    const after = await scrape();
+    assert.deepEqual([figure(after, down) - figure(before, down), figure(after, ok) - figure(before, ok)], [1, 1]);
+    assert.doesNotMatch(after, /accounts\/a1/, 'the route is the pattern, not the path');
   });
 
   it('is not ready while an owner is down, and says which', async () => {

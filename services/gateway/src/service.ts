@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { createHttpServer, type Readiness } from '@twoway/http';
+import { createHttpServer, startMetricsListener, type Readiness } from '@twoway/http';
 import { errorBody, ownerOf, ApiPrefix, type ServiceName } from '@twoway/contracts';
-import type { Logger } from '@twoway/telemetry';
+import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
 import type { GatewayConfig } from './config.js';
 import { proxy } from './http/proxy.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -18,9 +18,19 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 
 export class Gateway {
   private stopping?: Promise<void>;
-  private constructor(private readonly app: FastifyInstance, readonly httpUrl: string) {}
+  private constructor(
+    private readonly app: FastifyInstance,
+    readonly httpUrl: string,
+    readonly metrics: ServiceMetrics,
+    private readonly metricsListener: { url: string; stop(): Promise<void> } | undefined,
+  ) {}
 
-  static async start(cfg: GatewayConfig, deps: { log: Logger }): Promise<Gateway> {
+  /** Where /metrics is served (TWOWAY_METRICS_PORT); undefined when it is not. */
+  get metricsUrl(): string | undefined {
+    return this.metricsListener && `${this.metricsListener.url}/metrics`;
+  }
+
+  static async start(cfg: GatewayConfig, deps: { log: Logger; telemetry?: Telemetry }): Promise<Gateway> {
     const upstreams: Record<Exclude<ServiceName, 'broker' | 'gateway'>, URL> = {
       'account-settings': new URL(cfg.accountSettingsUrl),
       'cert-registry': new URL(cfg.certRegistryUrl),
@@ -40,7 +50,8 @@ export class Gateway {
       );
       return { ready: Object.values(checks).every((v) => v === true), checks };
     };
-    const app = await createHttpServer({ logger: deps.log, readiness, service: 'gateway' });
+    const metrics = new ServiceMetrics('gateway', { telemetry: deps.telemetry, log: deps.log });
+    const app = await createHttpServer({ logger: deps.log, readiness, service: 'gateway', metrics, metricsRoute: false });
     app.addHook('onSend', async (_req, reply) => {
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
@@ -84,11 +95,22 @@ export class Gateway {
     }
 
     const address = await app.listen({ port: cfg.httpPort, host: cfg.httpHost });
-    return new Gateway(app, address);
+    const metricsListener = cfg.metricsPort === undefined
+      ? undefined
+      : await startMetricsListener({ host: cfg.httpHost, port: cfg.metricsPort, metrics, log: deps.log }).catch(async (e: unknown) => {
+          await app.close();
+          await metrics.stop();
+          throw e;
+        });
+    return new Gateway(app, address, metrics, metricsListener);
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.app.close();
+    this.stopping ??= (async () => {
+      await this.app.close();
+      await this.metricsListener?.stop();
+      await this.metrics.stop();
+    })();
     return this.stopping;
   }
   async [Symbol.asyncDispose](): Promise<void> {

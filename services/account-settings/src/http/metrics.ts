@@ -1,29 +1,18 @@
-// account-settings' metrics in Prometheus text format, served at /metrics: the verified-password cache
-// (docs/limits.md). Read from the cache's own counts when scraped, so a credential check pays nothing.
-import type { FastifyInstance } from 'fastify';
+// account-settings' own metrics (besides NATS and HTTP requests, which every service has): the
+// verified-password cache (docs/limits.md), read from the cache's own counts when scraped, so a
+// credential check pays nothing.
+import type { ServiceMetrics } from '@twoway/telemetry';
 import type { VerifiedPasswords } from '../domain/verified-passwords.js';
 
-type Series = { labels?: string; value: number };
-
-function family(name: string, type: 'counter' | 'gauge', help: string, series: Series[]): string {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...series.map((s) => `${name}${s.labels ?? ''} ${s.value}`)].join('\n');
-}
-
-export function metricsText(verified: VerifiedPasswords): string {
+export function verifiedPasswordMetrics(metrics: ServiceMetrics, verified: VerifiedPasswords): void {
   const p = 'twoway_account_settings_verified_passwords';
-  return `${[
-    family(`${p}_hits_total`, 'counter', 'Credential checks that recognised a recently verified password without scrypt', [{ value: verified.hits }]),
-    family(`${p}_misses_total`, 'counter', 'Checks of a known credential that found no usable entry and ran scrypt (no entry, another password, a changed hash, too old)', [
-      { value: verified.misses },
-    ]),
-    family(`${p}_evictions_total`, 'counter', 'Entries dropped to stay within TWOWAY_VERIFIED_PASSWORD_CACHE_MAX (cause=bound) or because their TTL passed (cause=ttl)', [
-      { labels: '{cause="bound"}', value: verified.evictions },
-      { labels: '{cause="ttl"}', value: verified.expired },
-    ]),
-    family(`${p}_entries`, 'gauge', 'Credentials whose verified password is remembered', [{ value: verified.size }]),
-  ].join('\n')}\n`;
-}
-
-export function registerMetrics(app: FastifyInstance, verified: VerifiedPasswords): void {
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metricsText(verified)));
+  metrics.view(`${p}_hits_total`, 'Credential checks that recognised a recently verified password without scrypt', 'counter', () => [{ labels: {}, value: verified.hits }]);
+  metrics.view(`${p}_misses_total`, 'Checks of a known credential that found no usable entry and ran scrypt (no entry, another password, a changed hash, too old)', 'counter', () => [
+    { labels: {}, value: verified.misses },
+  ]);
+  metrics.view(`${p}_evictions_total`, 'Entries dropped to stay within TWOWAY_VERIFIED_PASSWORD_CACHE_MAX (cause=bound) or because their TTL passed (cause=ttl)', 'counter', () => [
+    { labels: { cause: 'bound' }, value: verified.evictions },
+    { labels: { cause: 'ttl' }, value: verified.expired },
+  ]);
+  metrics.gauge(`${p}_entries`, 'Credentials whose verified password is remembered', () => verified.size);
 }

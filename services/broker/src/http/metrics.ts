@@ -1,84 +1,9 @@
-// The broker's metrics in Prometheus text format (served at /metrics). Names follow MetricNames in
-// libs/telemetry with dots as underscores; kept in-process so /metrics costs nothing on the connect path.
-import { MetricNames } from '@twoway/telemetry';
-
-type Labels = Record<string, string>;
-/**
- * The series key of a label set, the same whatever the order of its names. Built on every increment
- * (each connect decision, each ended session): no JSON, no entries array; sorting only with 2+ labels.
- */
-function key(l: Labels): string {
-  const names = Object.keys(l);
-  if (names.length > 1) names.sort();
-  let k = '';
-  for (const n of names) k += `${n}\u0000${l[n]}\u0001`;
-  return k;
-}
-const prom = (n: string) => n.replace(/\./g, '_');
-const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const fmt = (l: Labels) => {
-  const e = Object.entries(l);
-  return e.length ? `{${e.map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}` : '';
-};
-
-class Counter {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
-    const v = this.values.get(k);
-    if (v) v.value += by;
-    else this.values.set(k, { labels, value: by });
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(key(labels))?.value ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${fmt(labels)} ${value}`);
-    return lines.join('\n');
-  }
-}
-
-class Gauge {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => number) {}
-  render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join('\n');
-  }
-}
-
-/** Series read from their owner when rendered (counts kept by caches and libraries, not on our hot path). */
-class View {
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge', private readonly read: () => { labels: Labels; value: number }[]) {}
-  render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.read().map(({ labels, value }) => `${this.name}${fmt(labels)} ${value}`)].join('\n');
-  }
-}
-
-class Histogram {
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
-  constructor(readonly name: string, readonly help: string, private readonly buckets: number[]) {
-    this.counts = buckets.map(() => 0);
-  }
-  observe(v: number): void {
-    this.sum += v;
-    this.count += 1;
-    this.buckets.forEach((b, i) => {
-      if (v <= b) this.counts[i]! += 1;
-    });
-  }
-  get observations(): number {
-    return this.count;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
-    return lines.join('\n');
-  }
-}
+// The broker's metrics, served at /metrics: OpenTelemetry instruments of the broker's ServiceMetrics
+// (libs/telemetry metrics.ts). Counters and the histogram are declared here as fields, registered when
+// constructed; gauges and views are added by what owns the figures. Names follow MetricNames in
+// libs/telemetry with dots as underscores. An increment on the connect path builds no string: each
+// label set's attributes are made once and handed to the SDK again (docs/observability.md, "Cost").
+import { Counter, Histogram, MetricNames, ServiceMetrics, prometheusName as prom, type Sample } from '@twoway/telemetry';
 
 export class BrokerMetrics {
   readonly connections = new Counter(`${prom(MetricNames.Connections)}_total`, 'TCP connections accepted by the MQTT listeners');
@@ -101,21 +26,23 @@ export class BrokerMetrics {
     'Milliseconds from a change event\'s time to the session it ended being closed',
     [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
   );
-  private readonly gauges: (Gauge | View)[] = [];
+
+  /** Every Counter and Histogram field above starts recording in `registry` (a new one of its own by default). */
+  constructor(readonly registry: ServiceMetrics = new ServiceMetrics('broker')) {
+    registry.registerFields(this);
+  }
 
   gauge(name: string, help: string, read: () => number): void {
-    this.gauges.push(new Gauge(name, help, read));
+    this.registry.gauge(name, help, read);
   }
 
-  /** A labelled series read at render time. */
-  view(name: string, help: string, type: 'counter' | 'gauge', read: () => { labels: Labels; value: number }[]): void {
-    this.gauges.push(new View(name, help, type, read));
+  /** A labelled series read when scraped. */
+  view(name: string, help: string, type: 'counter' | 'gauge', read: () => Sample[]): void {
+    this.registry.view(name, help, type, read);
   }
 
-  render(): string {
-    return [
-      this.connections, this.decisions, this.dryRuns, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.staleCrlAccepted, this.expiringCertConnects, this.revocationPropagationMs, ...this.gauges,
-    ].map((m) => m.render()).join('\n') + '\n';
+  /** The Prometheus text of /metrics: these and whatever else the registry holds (NATS, HTTP). */
+  render(): Promise<string> {
+    return this.registry.render();
   }
 }

@@ -5,8 +5,7 @@ import type { Logger } from '@twoway/telemetry';
 import type { BrokerMetrics } from './metrics.js';
 
 export async function startHttp(o: { host: string; port: number; log: Logger; metrics: BrokerMetrics; readiness: () => Readiness }): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await createHttpServer({ logger: o.log, readiness: o.readiness });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(o.metrics.render()));
+  const app = await createHttpServer({ logger: o.log, readiness: o.readiness, metrics: o.metrics.registry });
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address() as { port: number };
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
