@@ -132,7 +132,9 @@ describe('console first run against the real system', { skip: needsChromium, tim
       // Suspend it from its row: the confirmation counts the live session it ends, and where.
       await row.getByRole('button', { name: `Suspend ${inter}` }).click();
       const confirm = page.getByRole('dialog', { name: 'Suspend certificate?' });
-      await confirm.getByText('Ends 1 live session now, in 1 account: demo (1) (1 broker replica answered).').waitFor();
+      await confirm.getByText('1 live session on 1 broker will end, in 1 account: demo (1) (1 broker replica answered).').waitFor();
+      // …and whether that device could come back on its password alone (the demo credential's setting).
+      await confirm.getByText(/reconnect with (its|their) password alone/).waitFor();
       await fits('suspend confirmation');
       await shot('03-confirm-suspend');
       await confirm.getByRole('button', { name: 'Suspend certificate' }).click();

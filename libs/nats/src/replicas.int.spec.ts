@@ -80,7 +80,8 @@ it('a start while the cluster has no JetStream quorum waits for it instead of fa
   const started = bus.ensureStreams({ replicas: 3 });
   let settled = false;
   void started.then(() => (settled = true), () => (settled = true));
-  await new Promise((r) => setTimeout(r, 3000));
+  // Longer than a JetStream API request's timeout (5 s): at least one attempt fails and is tried again.
+  await new Promise((r) => setTimeout(r, 7000));
   assert.equal(settled, false, 'no answer without quorum: still waiting, not failed');
   await cluster.restartNode(1);
   await cluster.restartNode(2);

@@ -130,14 +130,14 @@ describe('credential inspection for a dry run (SQLite)', () => {
     const refused = { ok: false, reason: 'BAD_CREDENTIALS', ...who, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: true };
     // maxFailures 3 in this test: five wrong passwords would lock a connecting device out
     for (let i = 1; i <= 5; i++) assert.deepEqual(await checker.inspect({ key: 'device-1', password: `wrong-password-${i}`, withinAccount: PROVIDER_ACCOUNT_ID }), refused);
-    assert.deepEqual(await checker.inspect({ key: 'device-1', password: PASSWORD, withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: true });
+    assert.deepEqual(await checker.inspect({ key: 'device-1', password: PASSWORD, withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], requireCertificate: false, passwordChecked: true });
     assert.equal(verified.size, 0, 'the inspected password was not remembered');
     assert.equal((await verify(PASSWORD)).ok, true, 'the device itself still gets in');
   });
 
   it('without a password, the credential is answered as if it matched (its state still decides), and says so', async (t) => {
     const { checker, store, cred, who, scrypt } = await given(t);
-    assert.deepEqual(await checker.inspect({ key: 'device-1', withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: false });
+    assert.deepEqual(await checker.inspect({ key: 'device-1', withinAccount: PROVIDER_ACCOUNT_ID }), { ok: true, ...who, settings: DEFAULT_SETTINGS, ancestry: [PROVIDER_ACCOUNT_ID], requireCertificate: false, passwordChecked: false });
     await store.updateCredential(PROVIDER_ACCOUNT_ID, cred.id, { enabled: false }, SYSTEM_ACTOR);
     assert.deepEqual(await checker.inspect({ key: 'device-1', withinAccount: PROVIDER_ACCOUNT_ID }), { ok: false, reason: 'CREDENTIAL_DISABLED', ...who, ancestry: [PROVIDER_ACCOUNT_ID], passwordChecked: false });
     assert.equal(scrypt.calls, 0);

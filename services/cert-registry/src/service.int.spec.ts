@@ -352,7 +352,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const path = `${certsOf('acct-a')}/${interCert.id}/sessions`;
       // No broker at all: nobody answers, nothing is counted, and the answer says so.
       const none = await call('GET', path, 'operator-a');
-      assert.deepEqual(none, { status: 200, body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 0, accounts: [], accountsTruncated: false, replicas: 0 } });
+      assert.deepEqual(none, { status: 200, body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 0, accounts: [], accountsTruncated: false, replicas: 0, replicasWithSessions: 0, couldFallBack: 0 } });
 
       // Two broker replicas (every one answers: no queue group) and one that answers with an error.
       const asked: SessionsCountRequest[] = [];
@@ -375,7 +375,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const r = await call('GET', path, 'operator-a');
         assert.deepEqual(r, {
           status: 200,
-          body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 5, accounts: [{ accountId: 'acct-a1', sessions: 4 }, { accountId: 'acct-a', sessions: 1 }], accountsTruncated: false, replicas: 2 },
+          // These replicas say nothing of fallback (as brokers before it did): unknown, not 0.
+          body: { certificateId: interCert.id, fingerprint: interCert.fingerprint, sessions: 5, accounts: [{ accountId: 'acct-a1', sessions: 4 }, { accountId: 'acct-a', sessions: 1 }], accountsTruncated: false, replicas: 2, replicasWithSessions: 2, couldFallBack: null },
         });
         assert.deepEqual(asked, Array(3).fill({ fingerprint: interCert.fingerprint, accountId: 'acct-a' }), 'every replica was asked about this registration in its own account');
         // Tenant isolation: another account's token, or its own account with this certificate's id.
