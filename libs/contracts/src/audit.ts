@@ -25,6 +25,8 @@ export const AuditTypes = {
   AuditEventsDropped: 'audit.events_dropped',
   /** Messages for a persistent session were dropped (queue bound or expiry); `reason` says which, `detail.count` how many. */
   SessionMessagesDropped: 'session.messages_dropped',
+  /** A live session's PUBLISH or SUBSCRIBE was refused by the account's topic rules; at most TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE a session. */
+  SessionTopicDenied: 'session.topic_denied',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

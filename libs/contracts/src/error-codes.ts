@@ -21,6 +21,7 @@ export const ErrorCodes = {
   CERT_PEM_INVALID: { status: 422, message: 'The certificate is not valid PEM.' },
   CERT_MULTIPLE: { status: 422, message: 'Exactly one certificate per entry is accepted.' },
   CERT_INVALID: { status: 422, message: 'The certificate cannot be used as a trust anchor.' },
+  TOPIC_RULES_INVALID: { status: 422, message: 'The topic rules are not valid; nothing was changed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },

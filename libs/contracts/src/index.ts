@@ -16,3 +16,5 @@ export type { ServiceName } from './http-routes.js';
 export { PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH, passwordFromBytes } from './passwords.js';
 export { MAX_SPLIT_ENTRIES } from './upload-limits.js';
 export { reasonExplanation } from './reason-explanations.js';
+export { TOPIC_RULES_MAX_ITEMS, TOPIC_RULE_FILTER_MAX_CHARS, TopicRuleEffect, TopicRuleAction, TopicRule, TopicRuleList, TopicRules, TopicPlaceholders, parseTopicFilter, sameTopicRules } from './topic-rules.js';
+export type { TopicPlaceholder, TopicFilterLevel, TopicFilterParse } from './topic-rules.js';

@@ -1,6 +1,7 @@
 // The domain values that cross a boundary (REST bodies, NATS payloads), as TypeBox schemas so
 // one definition validates requests, types the code and generates the OpenAPI document.
 import { Type, type Static } from '@sinclair/typebox';
+import { TopicRuleList } from './topic-rules.js';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
@@ -46,6 +47,10 @@ export const Settings = Type.Object({
     bindCertificateTo: { ...BindCertificateTo, description: "The certificate's CN (or a SAN) must equal the MQTT client id, the username, both, or nothing." },
     credentialLookup: { ...CredentialLookup, description: "Credentials are found by the MQTT username, or by the verified certificate's CN or subject DN." },
   }),
+  topicRules: Type.Optional({
+    ...TopicRuleList,
+    description: 'Topic permissions inside the account\'s namespace, first match wins (docs/permissions.md). Absent or empty: devices publish and subscribe anywhere in the namespace.',
+  }),
 });
 export type Settings = Static<typeof Settings>;
 export const SettingsPatch = Type.Object(
@@ -63,6 +68,8 @@ export const SettingsPatch = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Replaces the whole list (`[]` removes every rule), so a client may send back the document it read. */
+    topicRules: Type.Optional(TopicRuleList),
   },
   { additionalProperties: false },
 );

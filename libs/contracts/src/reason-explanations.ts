@@ -38,6 +38,9 @@ const EXPLANATIONS: Partial<Record<ChainReason | ConnectReason, string>> = {
   SESSION_SETTINGS_CHANGED: 'The account’s settings changed and no longer allow this session.',
   SESSION_CREDENTIAL_CHANGED: 'Its credential was changed, disabled or deleted.',
   BROKER_DRAINING: 'Its broker replica was shutting down; the device reconnects elsewhere.',
+  TOPIC_DENIED: 'A deny rule of the account’s topic permissions refused this publish or subscribe.',
+  TOPIC_NOT_ALLOWED: 'No allow rule of the account’s topic permissions covers this publish or subscribe.',
+  SESSION_TOPIC_RULES_CHANGED: 'The account’s topic permissions changed and no longer allow one of its subscriptions.',
 };
 
 /**
