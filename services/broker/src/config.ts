@@ -4,6 +4,7 @@ import { commonSettings, httpHostSetting, httpPortSetting, setting, type ConfigO
 import { DefaultPorts } from '@twoway/contracts';
 import { PkiCacheDefaults } from '@twoway/pki';
 import { WSS_PATH } from './tls/websocket.js';
+import { DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE } from './topic-rules/denials.js';
 
 export const DEFAULT_MQTT_PORT = DefaultPorts.mqtts;
 export const DEFAULT_CONNECT_DEADLINE_MS = 5_000;
@@ -58,6 +59,7 @@ export const brokerSettings = {
   mqttQueueMaxBytes: setting({ env: 'TWOWAY_MQTT_QUEUE_MAX_BYTES', kind: 'int', default: DEFAULT_MQTT_QUEUE_MAX_BYTES, min: 1024, doc: 'Largest message queued for a persistent session (a session holds at most TWOWAY_MQTT_QUEUE_MAX_MESSAGES of them); a larger one is dropped for queued delivery, counted and audited' }),
   mqttQueueExpiryMs: setting({ env: 'TWOWAY_MQTT_QUEUE_EXPIRY_MS', kind: 'int', default: DEFAULT_MQTT_QUEUE_EXPIRY_MS, min: 1000, doc: 'A queued message older than this is dropped instead of delivered, counted and audited' }),
   drainWindowMs: setting({ env: 'TWOWAY_DRAIN_WINDOW_MS', kind: 'int', default: DEFAULT_DRAIN_WINDOW_MS, min: 0, doc: 'On SIGTERM, live sessions are ended gradually over this window (after accepting stops), so a rolling restart is not a reconnect storm' }),
+  topicDenialsAuditedPerMinute: setting({ env: 'TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE', kind: 'int', default: DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE, min: 0, doc: 'Topic-rule denials audited per session and minute (session.topic_denied); beyond it they are only counted, and the next audited one says how many (0: none audited)' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 

@@ -27,6 +27,7 @@ import { QueueDropReporter, type DroppedReport } from './sessions/queue-drops.js
 import { onByteLimitExceeded } from './sessions/byte-limit-exceeded.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountInbound, topicAuthorizers } from './topics.js';
+import { topicDenials } from './topic-rules/denials.js';
 import type { ConnState } from './tls/conn-state.js';
 import { devServerCertificate } from './tls/dev-certificate.js';
 import { MqttListeners, type TlsMaterial } from './tls/listener.js';
@@ -196,8 +197,12 @@ export class Broker {
         ...(deps.validate ? { validate: deps.validate } : {}),
         connState: (c) => connStates.get(c),
         natsDownSinceMs: () => state.natsDownSinceMs,
+        topicDenialsAuditedPerMinute: cfg.topicDenialsAuditedPerMinute,
       });
-      const topics = topicAuthorizers(sessions);
+      const topics = topicAuthorizers(sessions, {
+        denied: topicDenials({ audit, metrics, log, source: brokerId }),
+        withheld: () => metrics.topicDeliveriesWithheld.inc(),
+      });
       const drops = new QueueDropReporter({ audit, metrics, log, source: brokerId, ancestryOf: (a) => caches.settings.get(a)?.ancestry });
       cleanups.push(async () => drops.stop());
       const cluster = deps.cluster

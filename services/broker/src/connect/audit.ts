@@ -1,7 +1,7 @@
 // Step 3 of a connect: record the decision as an audit event (never awaited on the connect path;
 // see audit/audit-queue.ts). Certificate fields are escaped; no password ever appears.
 import { randomUUID } from 'node:crypto';
-import { auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
+import { AuditTypes, auditAccountPath, type AuditEvent, type ConnectReason, type MqttTransport } from '@twoway/contracts';
 import { escapeField } from '@twoway/telemetry';
 import type { ChainFacts, Decision, LeafFacts } from './decide.js';
 
@@ -71,4 +71,9 @@ export function connectEvent(decision: Decision, d: DeviceRecord, chain: ChainFa
 
 export function sessionEndedEvent(reason: ConnectReason, d: DeviceRecord, ctx: AuditContext, detail: Record<string, unknown>): AuditEvent {
   return { ...base('session.ended', d, ctx), outcome: 'ended', reason, detail };
+}
+
+/** A live session's PUBLISH or SUBSCRIBE refused by the account's topic rules (topic-rules/denials.ts). */
+export function topicDeniedEvent(reason: ConnectReason, d: DeviceRecord, ctx: AuditContext, detail: Record<string, unknown>): AuditEvent {
+  return { ...base(AuditTypes.SessionTopicDenied, d, ctx), outcome: 'rejected', reason, detail };
 }

@@ -16,6 +16,7 @@ import type { OwnerQuery, Owners } from '../nats/owners.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
 import { mountWill } from '../topics.js';
+import { DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE, sessionTopics } from '../topic-rules/denials.js';
 import { connectEvent } from './audit.js';
 import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
 import { decide, type Decision } from './decide.js';
@@ -34,6 +35,8 @@ export interface ConnectDeps {
   connState(client: Client): ConnState | undefined;
   natsDownSinceMs(): number | undefined;
   now?: () => number;
+  /** TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE: each session's budget of audited topic denials. */
+  topicDenialsAuditedPerMinute?: number;
 }
 
 const generations = (o: Owners) => `${o.caches.trust.generation.current}/${o.caches.settings.generation.current}/${o.caches.credentials.generation.current}`;
@@ -149,6 +152,13 @@ export function createAuthenticate(d: ConnectDeps) {
           mode: decision.mode,
           facts: g.facts,
           ending: false,
+          // Compiled here, once: each PUBLISH and SUBSCRIBE then costs a walk over a few rules. The CN
+          // comes only from a chain that verified (docs/design.md §5).
+          topics: sessionTopics(
+            g.facts.settings?.topicRules,
+            { username: cred.username, cn: g.facts.chain.kind === 'trusted' ? g.facts.chain.leaf.commonName : undefined, clientId: attempt.clientId },
+            d.topicDenialsAuditedPerMinute ?? DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE,
+          ),
         });
         client.conn.once('close', () => d.sessions.remove(client));
         if (g.facts.chain.kind === 'trusted' && decision.mode === 'mutual') {

@@ -93,6 +93,9 @@ export class BrokerMetrics {
   readonly queueDropped = new Counter('twoway_broker_queue_dropped_total', 'QoS 1/2 messages for persistent sessions dropped by the shared session store, by reason (QUEUE_FULL, QUEUE_BYTES, EXPIRED)');
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
+  readonly topicDenials = new Counter('twoway_broker_topic_denials_total', 'PUBLISHes and SUBSCRIBEs refused by the account\'s topic rules, by action (publish, subscribe) and reason (TOPIC_DENIED, TOPIC_NOT_ALLOWED)');
+  readonly topicDenialsUnaudited = new Counter('twoway_broker_topic_denials_unaudited_total', 'Topic denials counted but not audited: their session was at TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE');
+  readonly topicDeliveriesWithheld = new Counter('twoway_broker_topic_deliveries_withheld_total', 'Messages not delivered to a session because its account\'s topic rules no longer let it receive them (a subscription made under earlier rules)');
   readonly revocationPropagationMs = new Histogram(
     `${prom(MetricNames.RevocationPropagationMs)}`,
     'Milliseconds from a change event\'s time to the session it ended being closed',
@@ -112,7 +115,8 @@ export class BrokerMetrics {
   render(): string {
     return [
       this.connections, this.decisions, this.cacheHits, this.cacheMisses, this.sessionsEnded, this.connectTimeouts,
-      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.revocationPropagationMs, ...this.gauges,
+      this.pendingRefused, this.packetTooLarge, this.wssRefused, this.queueDropped, this.auditDropped, this.changesApplied, this.revocationPropagationMs,
+      this.topicDenials, this.topicDenialsUnaudited, this.topicDeliveriesWithheld, ...this.gauges,
     ].map((m) => m.render()).join('\n') + '\n';
   }
 }
