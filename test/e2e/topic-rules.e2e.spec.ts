@@ -1,0 +1,249 @@
+// Topic permissions end to end (docs/permissions.md): an operator sets an account's rules over REST;
+// real devices (the mqtt package, mosquitto_pub/mosquitto_sub) over real mutual TLS are allowed and
+// refused by them, with `${username}`, `${cn}` and `${clientId}` standing for each device; a refusal is
+// audited with its reason; a rule change reaches live sessions on two broker replicas at once.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import type { TopicRule } from '@twoway/contracts';
+import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
+import { mosquittoPub, mosquittoSub, tryConnect } from './support/mqtt.js';
+import { Operator, type AuditItem } from './support/operator.js';
+
+const password = 'topic-rules-password';
+const AUDITED_PER_MINUTE = 3;
+const RULES: TopicRule[] = [
+  { effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' },
+  { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
+  { effect: 'allow', action: 'publish', filter: 'telemetry/${username}' },
+  { effect: 'allow', action: 'subscribe', filter: 'telemetry/#' },
+  { effect: 'allow', action: 'subscribe', filter: 'fleet/${cn}/config' },
+  { effect: 'allow', action: 'subscribe', filter: 'broadcast/#' },
+];
+
+describe('topic permissions end to end', { timeout: 300_000 }, () => {
+  let sys: System;
+  let op: Operator;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let account: string;
+  let ca: string;
+  let replica2: Awaited<ReturnType<System['startBrokerReplica']>>;
+  // Devices: username → certificate CN.
+  const certs: Record<string, { pem: string; key: string; pemFile: string; keyFile: string }> = {};
+  const clients: MqttClient[] = [];
+
+  before(async () => {
+    dir = await tempDir('twoway-topic-rules-');
+    sys = await System.start({ env: { TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE: String(AUDITED_PER_MINUTE) } });
+    op = new Operator(sys);
+    ca = await readFile(sys.caFile, 'utf8');
+    const pki = await makeTestPki({ fresh: true });
+    account = await op.account('rules-fleet');
+    await op.register(account, 'fleet root', pki.root.certPem);
+    for (const [user, cn] of [['alice', 'sensor-1'], ['bob', 'sensor-2'], ['carol', 'sensor-3']] as const) {
+      await op.credential(account, user, password);
+      const d = await pki.device(cn);
+      const pemFile = join(dir.path, `${user}.pem`);
+      const keyFile = join(dir.path, `${user}.key`);
+      await writeFile(pemFile, d.chainPem, { mode: 0o600 });
+      await writeFile(keyFile, d.keyPem, { mode: 0o600 });
+      certs[user] = { pem: d.chainPem, key: d.keyPem, pemFile, keyFile };
+    }
+    const put = await sys.api<{ rules: TopicRule[] }>('PUT', `/api/v1/accounts/${account}/topic-rules`, { rules: RULES });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(put.body.rules, RULES);
+    replica2 = await sys.startBrokerReplica({ TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE: String(AUDITED_PER_MINUTE) });
+  });
+  after(async () => {
+    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    await replica2?.proc.stop();
+    await sys?.stop();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  const device = async (user: string, clientId: string, port = sys.mqttPort) => {
+    const r = await tryConnect(port, { ca, cert: certs[user]!.pem, key: certs[user]!.key }, { clientId, username: user, password });
+    assert.equal(r.connected, true, r.error);
+    clients.push(r.client!);
+    return r.client!;
+  };
+  const nextMessage = (c: MqttClient, topic: string) =>
+    new Promise<string>((resolve) => {
+      const on = (t: string, p: Buffer) => {
+        if (t !== topic) return;
+        c.off('message', on);
+        resolve(p.toString());
+      };
+      c.on('message', on);
+    });
+  const denials = (clientId: string) => waitFor(async () => {
+    const items = await op.audit(account, { type: 'session.topic_denied', clientId });
+    return items.length ? items : undefined;
+  }, { what: `topic denials of ${clientId} audited`, timeoutMs: 15_000 });
+  const denialOf = async (clientId: string, topic: string): Promise<AuditItem> =>
+    waitFor(async () => (await op.audit(account, { type: 'session.topic_denied', clientId })).find((e) => (e.detail as { topic?: string }).topic === topic), { what: `denial of ${topic} by ${clientId}`, timeoutMs: 15_000 });
+
+  it('refuses rules that are not MQTT topic filters, and changes nothing', async () => {
+    const r = await sys.api<{ error: { code: string; message: string } }>('PUT', `/api/v1/accounts/${account}/topic-rules`, { rules: [{ effect: 'allow', action: 'both', filter: 'a/${serial}' }] });
+    assert.equal(r.status, 422);
+    assert.equal(r.body.error.code, 'TOPIC_RULES_INVALID');
+    assert.match(r.body.error.message, /rules\[0\]\.filter: unknown placeholder '\$\{serial\}'/);
+    assert.deepEqual((await sys.api<{ rules: TopicRule[] }>('GET', `/api/v1/accounts/${account}/topic-rules`)).body.rules, RULES);
+  });
+
+  it('allows by client id and username, refuses the rest without disconnecting, and audits why (mqtt package)', async () => {
+    const alice = await device('alice', 'dev-1');
+    const bob = await device('bob', 'watcher-1');
+    await alice.subscribeAsync('devices/dev-1/data', { qos: 1 });
+    await bob.subscribeAsync('telemetry/#', { qos: 1 });
+
+    // ${clientId}: its own subtree, a round trip.
+    const own = nextMessage(alice, 'devices/dev-1/data');
+    await alice.publishAsync('devices/dev-1/data', 'mine', { qos: 1 });
+    assert.equal(await own, 'mine');
+
+    // ${username}: alice publishes as alice, not as bob. The refused PUBLISH is acknowledged
+    // (publishAsync resolves) and dropped; the connection stays, and the next message is the allowed one.
+    const seen = nextMessage(bob, 'telemetry/alice');
+    const stray: string[] = [];
+    bob.on('message', (t) => t === 'telemetry/bob' && stray.push(t));
+    await alice.publishAsync('telemetry/bob', 'spoofed', { qos: 1 });
+    await alice.publishAsync('telemetry/alice', '21.5', { qos: 1 });
+    assert.equal(await seen, '21.5');
+    assert.deepEqual(stray, []);
+    assert.equal(alice.connected, true);
+
+    // A deny rule before the allow: the first match wins.
+    await alice.publishAsync('devices/dev-1/admin/reboot', 'x', { qos: 1 });
+    // Someone else's subtree: no rule allows it; nor a subscription that could receive the admin topics.
+    await assert.rejects(alice.subscribeAsync('devices/dev-2/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+    await assert.rejects(alice.subscribeAsync('devices/dev-1/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+
+    const spoof = await denialOf('dev-1', 'telemetry/bob');
+    assert.equal(spoof.reason, 'TOPIC_NOT_ALLOWED');
+    assert.equal(spoof.outcome, 'rejected');
+    assert.deepEqual(spoof.detail, { action: 'publish', topic: 'telemetry/bob' });
+    assert.equal(spoof.device?.username, 'alice');
+    const admin = await denialOf('dev-1', 'devices/dev-1/admin/reboot');
+    assert.equal(admin.reason, 'TOPIC_DENIED');
+    assert.deepEqual(admin.detail, { action: 'publish', topic: 'devices/dev-1/admin/reboot', rule: 0 });
+    const sub = await denialOf('dev-1', 'devices/dev-2/#');
+    assert.deepEqual([sub.reason, (sub.detail as { action: string }).action], ['TOPIC_NOT_ALLOWED', 'subscribe']);
+  });
+
+  it('substitutes the verified certificate CN: fleet/sensor-3/config for the sensor-3 certificate only', async () => {
+    const carol = await device('carol', 'dev-3');
+    const granted = await carol.subscribeAsync('fleet/sensor-3/config', { qos: 1 });
+    assert.deepEqual(granted.map((g) => g.qos), [1]);
+    await assert.rejects(carol.subscribeAsync('fleet/sensor-1/config', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+  });
+
+  it('a client id holding `/` does not reach into another device\'s topics through ${clientId}', async () => {
+    const c = await device('carol', 'dev-1/x');
+    await c.publishAsync('devices/dev-1/x/data', 'sneaky', { qos: 1 });
+    const ev = await denialOf('dev-1/x', 'devices/dev-1/x/data');
+    assert.equal(ev.reason, 'TOPIC_NOT_ALLOWED');
+  });
+
+  it('audits at most TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE denials a session, and counts them all', async () => {
+    const before = await deniedCount(sys.brokerHttpUrl);
+    const c = await device('bob', 'flooder');
+    for (let i = 0; i < 10; i++) await c.publishAsync(`forbidden/${i}`, 'x', { qos: 1 });
+    // Counted before the PUBLISH is acknowledged.
+    assert.equal((await deniedCount(sys.brokerHttpUrl)) - before, 10);
+    // A later denial of another session, audited after the flood's: once it is stored, so is all of the flood's.
+    const marker = await device('bob', 'flood-marker');
+    await marker.publishAsync('forbidden/marker', 'x', { qos: 1 });
+    await denialOf('flood-marker', 'forbidden/marker');
+    const items = await denials('flooder');
+    assert.deepEqual(items.map((e) => (e.detail as { topic: string }).topic).sort(), ['forbidden/0', 'forbidden/1', 'forbidden/2']);
+    assert.equal(AUDITED_PER_MINUTE, 3);
+  });
+
+  it('mosquitto_sub and mosquitto_pub: a refused PUBLISH is acknowledged and dropped, an allowed one delivered; a refused SUBSCRIBE is answered 128', async () => {
+    const f = { caFile: sys.caFile, certFile: certs.alice!.pemFile, keyFile: certs.alice!.keyFile };
+    const as = (clientId: string) => ({ clientId, username: 'alice', password });
+    // Exits after one message: were the refused one delivered, it would be that one.
+    const sub = mosquittoSub(sys.mqttPort, f, as('mosq-sub'), 'telemetry/#', 1);
+    try {
+      await sub.ready;
+      const spoof = await mosquittoPub(sys.mqttPort, f, as('mosq-pub-1'), 'telemetry/bob', 'spoofed');
+      assert.equal(spoof.code, 0, `acknowledged, not refused: ${spoof.output}`);
+      const own = await mosquittoPub(sys.mqttPort, f, as('mosq-pub-2'), 'telemetry/alice', 'hello-mosquitto');
+      assert.equal(own.code, 0, own.output);
+      const out = (await sub.exited).output;
+      assert.match(out, /hello-mosquitto/);
+      assert.doesNotMatch(out, /spoofed/);
+    } finally {
+      await sub.stop();
+    }
+    const refused = await denialOf('mosq-pub-1', 'telemetry/bob');
+    assert.deepEqual([refused.reason, refused.device?.username], ['TOPIC_NOT_ALLOWED', 'alice']);
+
+    const other = mosquittoSub(sys.mqttPort, f, as('mosq-3'), 'devices/mosq-4/in', 1);
+    const { output } = await other.exited;
+    assert.match(output, /Subscribed \(mid: \d+\): 128/);
+    assert.match(output, /All subscription requests were denied/);
+    const ev = await denialOf('mosq-3', 'devices/mosq-4/in');
+    assert.deepEqual([ev.reason, (ev.detail as { action: string }).action], ['TOPIC_NOT_ALLOWED', 'subscribe']);
+  });
+
+  it('a rule change reaches live sessions on every replica: forbidden subscriptions end their session, the rest obey at once', async () => {
+    const alice = await device('alice', 'live-1');
+    const watcher = await device('bob', 'live-watcher');
+    const remote = await device('bob', 'live-remote', replica2.mqttPort);
+    await alice.subscribeAsync('devices/live-1/cmd', { qos: 1 });
+    await watcher.subscribeAsync('broadcast/#', { qos: 1 });
+    await remote.subscribeAsync('broadcast/#', { qos: 1 });
+    await watcher.subscribeAsync('telemetry/#', { qos: 1 });
+    const closed = (c: MqttClient) => new Promise<void>((r) => c.once('close', () => r()));
+    const watcherClosed = closed(watcher);
+    const remoteClosed = closed(remote);
+    let aliceClosed = false;
+    alice.once('close', () => (aliceClosed = true));
+
+    // broadcast/# and telemetry/alice go; everything else stays.
+    const next = RULES.filter((r) => r.filter !== 'broadcast/#' && r.filter !== 'telemetry/${username}');
+    const put = await sys.api('PUT', `/api/v1/accounts/${account}/topic-rules`, { rules: next });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    await Promise.all([watcherClosed, remoteClosed]);
+
+    for (const clientId of ['live-watcher', 'live-remote']) {
+      const ended = await waitFor(async () => (await op.audit(account, { type: 'session.ended', clientId })).at(0), { what: `session.ended of ${clientId}`, timeoutMs: 15_000 });
+      assert.equal(ended.reason, 'SESSION_TOPIC_RULES_CHANGED');
+      assert.deepEqual((ended.detail as { filters: string[] }).filters, ['broadcast/#']);
+    }
+    // alice held only allowed subscriptions: still connected, still receiving, and its publish rights changed under it.
+    assert.equal(aliceClosed, false);
+    const cmd = nextMessage(alice, 'devices/live-1/cmd');
+    await alice.publishAsync('devices/live-1/cmd', 'still here', { qos: 1 });
+    assert.equal(await cmd, 'still here');
+    await alice.publishAsync('telemetry/alice', 'now refused', { qos: 1 });
+    assert.equal((await denialOf('live-1', 'telemetry/alice')).reason, 'TOPIC_NOT_ALLOWED');
+
+    // The watcher comes back: its SUBSCRIBE to broadcast/# is refused now.
+    const back = await device('bob', 'live-watcher');
+    await assert.rejects(back.subscribeAsync('broadcast/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+  });
+
+  it('an empty list gives devices the whole namespace again', async () => {
+    const put = await sys.api('PUT', `/api/v1/accounts/${account}/topic-rules`, { rules: [] });
+    assert.equal(put.status, 200);
+    const settings = await sys.api<Record<string, unknown>>('GET', `/api/v1/accounts/${account}/settings`);
+    assert.equal('topicRules' in settings.body, false);
+    const c = await device('bob', 'free-1');
+    await c.subscribeAsync('anything/#', { qos: 1 });
+    const got = nextMessage(c, 'anything/at/all');
+    await c.publishAsync('anything/at/all', 'free', { qos: 1 });
+    assert.equal(await got, 'free');
+  });
+});
+
+async function deniedCount(brokerHttpUrl: string): Promise<number> {
+  const text = await (await fetch(`${brokerHttpUrl}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^twoway_broker_topic_denials_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
