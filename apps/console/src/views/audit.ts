@@ -29,6 +29,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'token.revoked': 'Token revoked',
   'audit.events_dropped': 'Audit events dropped',
   'session.messages_dropped': 'Queued messages dropped',
+  'session.topic_denied': 'Topic denied',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -55,6 +56,7 @@ export function change(e: AuditEvent): string | undefined {
   const a = status(e.after);
   if (b && a) return `${name ? `“${name}”: ` : ''}${b} → ${a}`;
   if (e.type === 'settings.changed') return 'see details';
+  if (e.type === 'session.topic_denied') return `${String(e.detail?.action ?? '')} ${String(e.detail?.topic ?? '')}`.trim();
   if (e.type.startsWith('cert.') && name) return `“${name}”`;
   return (e.after as { username?: string } | undefined)?.username ?? (e.before as { username?: string } | undefined)?.username;
 }
