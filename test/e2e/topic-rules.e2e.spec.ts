@@ -118,8 +118,8 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     // A deny rule before the allow: the first match wins.
     await alice.publishAsync('devices/dev-1/admin/reboot', 'x', { qos: 1 });
     // Someone else's subtree: no rule allows it; nor a subscription that could receive the admin topics.
-    await assert.rejects(alice.subscribeAsync('devices/dev-2/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
-    await assert.rejects(alice.subscribeAsync('devices/dev-1/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+    await assert.rejects(alice.subscribeAsync('devices/dev-2/#', { qos: 1 }), refusedWith128);
+    await assert.rejects(alice.subscribeAsync('devices/dev-1/#', { qos: 1 }), refusedWith128);
 
     const spoof = await denialOf('dev-1', 'telemetry/bob');
     assert.equal(spoof.reason, 'TOPIC_NOT_ALLOWED');
@@ -137,7 +137,7 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     const carol = await device('carol', 'dev-3');
     const granted = await carol.subscribeAsync('fleet/sensor-3/config', { qos: 1 });
     assert.deepEqual(granted.map((g) => g.qos), [1]);
-    await assert.rejects(carol.subscribeAsync('fleet/sensor-1/config', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+    await assert.rejects(carol.subscribeAsync('fleet/sensor-1/config', { qos: 1 }), refusedWith128);
   });
 
   it('a client id holding `/` does not reach into another device\'s topics through ${clientId}', async () => {
@@ -225,7 +225,7 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
 
     // The watcher comes back: its SUBSCRIBE to broadcast/# is refused now.
     const back = await device('bob', 'live-watcher');
-    await assert.rejects(back.subscribeAsync('broadcast/#', { qos: 1 }), (e: Error & { code?: number }) => e.code === 128);
+    await assert.rejects(back.subscribeAsync('broadcast/#', { qos: 1 }), refusedWith128);
   });
 
   it('an empty list gives devices the whole namespace again', async () => {
@@ -240,6 +240,9 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     assert.equal(await got, 'free');
   });
 });
+
+/** The SUBACK answered 0x80 (failure) for the one filter asked (mqtt.js rejects with the SUBACK packet). */
+const refusedWith128 = (e: Error & { packet?: { granted?: number[] } }): boolean => JSON.stringify(e.packet?.granted) === '[128]';
 
 async function deniedCount(brokerHttpUrl: string): Promise<number> {
   const text = await (await fetch(`${brokerHttpUrl}/metrics`)).text();

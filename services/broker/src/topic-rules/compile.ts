@@ -1,12 +1,14 @@
-// An account's topic rules compiled for one session at connect (docs/permissions.md): placeholders
-// replaced by the session's identity, rules split by action, so a PUBLISH or a delivery costs a walk
-// over the few rules of its kind and no allocation. Pure: the rule list and the identity in, checks out.
+// An account's topic rules compiled for one session at connect (docs/permissions.md). The rules are
+// parsed once per account and shared by all its sessions; a session adds only its identity's values,
+// checked once, so a thousand sessions of an account cost a thousand small objects, not a thousand
+// copies of its rules. A PUBLISH or a delivery then walks the few rules of its kind, comparing the
+// topic in place: no allocation. Pure: the rule list and the identity in, checks out.
 //
 // A substitution value that is missing, empty, or holds `+`, `#`, `/` or NUL never widens what a
-// device may do: an `allow` rule with such a value matches nothing, and a `deny` rule matches any
-// value at that level (the placeholder's level becomes `+`).
-import { parseTopicFilter, type TopicFilterLevel, type TopicPlaceholder, type TopicRule } from '@twoway/contracts';
-import { covers, intersects, matchesTopic } from './filter.js';
+// device may do: an `allow` rule that needs it matches nothing, and in a `deny` rule the level that
+// holds it matches any level (as `+`).
+import { parseTopicFilter, type TopicPlaceholder, type TopicRule } from '@twoway/contracts';
+import { covers, intersects } from './filter.js';
 
 export interface TopicIdentity {
   /** The verified credential's username. */
@@ -34,102 +36,161 @@ export interface TopicPermissions {
   allows(rule: number): boolean;
 }
 
-interface Template {
+// Placeholders by number: a session's values are an array in this order, and a level records the
+// ones it needs as bits.
+const SLOT: Record<TopicPlaceholder, number> = { username: 0, cn: 1, clientId: 2 };
+const TEXT = 0;
+const ONE = 1;
+const REST = 2;
+const TEMPLATE = 3;
+interface Level {
+  kind: typeof TEXT | typeof ONE | typeof REST | typeof TEMPLATE;
+  /** TEXT: the level itself. */
+  text: string;
+  /** TEMPLATE: literal parts and placeholder slots, in order. */
+  parts: readonly (string | number)[];
+  /** TEMPLATE: bit 1 << slot of each placeholder it holds. */
+  needs: number;
+}
+interface Rule {
   index: number;
   allow: boolean;
-  publish: boolean;
-  subscribe: boolean;
-  levels: readonly TopicFilterLevel[];
-  /** The filter's levels when it has no placeholder: shared by every session of the account. */
-  fixed: readonly string[] | undefined;
+  levels: readonly Level[];
+  needs: number;
 }
-interface Compiled {
-  index: number;
-  allow: boolean;
-  levels: readonly string[];
-}
-interface Account {
-  templates: Template[];
+interface AccountRules {
+  pub: readonly Rule[];
+  sub: readonly Rule[];
   /** Whether rule i allows. */
-  effects: boolean[];
-  /** Compiled once when no rule has a placeholder. */
-  shared?: { pub: Compiled[]; sub: Compiled[] };
+  effects: readonly boolean[];
 }
 
-// One template set per rule list (the settings object a cache or an event holds): a fleet of one
-// account shares the parsing, and without placeholders the compiled rules too.
-const accounts = new WeakMap<readonly TopicRule[], Account | null>();
+// One parse per rule list (the settings object a cache or an event holds), shared by the account's sessions.
+const accounts = new WeakMap<readonly TopicRule[], AccountRules | null>();
 
-function templatesOf(rules: readonly TopicRule[]): Account | null {
+function accountRules(rules: readonly TopicRule[]): AccountRules | null {
   let a = accounts.get(rules);
   if (a !== undefined) return a;
-  const templates: Template[] = [];
-  a = null;
+  const pub: Rule[] = [];
+  const sub: Rule[] = [];
+  a = { pub, sub, effects: rules.map((r) => r.effect === 'allow') };
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     const parsed = parseTopicFilter(r.filter);
     // account-settings stores only filters that parse; one that does not cannot be judged: fail closed.
-    if (!parsed.ok) break;
-    const fixed = parsed.levels.every((l) => l.kind !== 'text' || l.parts.every((p) => typeof p === 'string'))
-      ? parsed.levels.map((l) => (l.kind === 'text' ? l.parts.join('') : l.kind))
-      : undefined;
-    templates.push({ index: i, allow: r.effect === 'allow', publish: r.action !== 'subscribe', subscribe: r.action !== 'publish', levels: parsed.levels, fixed });
-  }
-  if (templates.length === rules.length) {
-    a = { templates, effects: templates.map((t) => t.allow) };
-    if (templates.every((t) => t.fixed)) a.shared = split(templates.map((t) => ({ index: t.index, allow: t.allow, levels: t.fixed! })), templates);
+    if (!parsed.ok) {
+      a = null;
+      break;
+    }
+    const levels = parsed.levels.map((l): Level => {
+      if (l.kind === '+') return { kind: ONE, text: '+', parts: [], needs: 0 };
+      if (l.kind === '#') return { kind: REST, text: '#', parts: [], needs: 0 };
+      if (l.parts.every((p) => typeof p === 'string')) return { kind: TEXT, text: l.parts.join(''), parts: [], needs: 0 };
+      const parts = l.parts.map((p) => (typeof p === 'string' ? p : SLOT[p.placeholder]));
+      return { kind: TEMPLATE, text: '', parts, needs: parts.reduce<number>((n, p) => (typeof p === 'number' ? n | (1 << p) : n), 0) };
+    });
+    const rule: Rule = { index: i, allow: r.effect === 'allow', levels, needs: levels.reduce((n, l) => n | l.needs, 0) };
+    if (r.action !== 'subscribe') pub.push(rule);
+    if (r.action !== 'publish') sub.push(rule);
   }
   accounts.set(rules, a);
   return a;
 }
 
-function split(compiled: Compiled[], templates: Template[]): { pub: Compiled[]; sub: Compiled[] } {
-  const pub: Compiled[] = [];
-  const sub: Compiled[] = [];
-  for (const c of compiled) {
-    const t = templates[c.index]!;
-    if (t.publish) pub.push(c);
-    if (t.subscribe) sub.push(c);
-  }
-  return { pub, sub };
-}
-
 const UNSAFE = /[+#/\u0000]/;
-/** A value that can stand in a topic level as itself, or undefined. */
-export function substitutionValue(p: TopicPlaceholder, id: TopicIdentity): string | undefined {
-  const v = p === 'username' ? id.username : p === 'cn' ? id.cn : id.clientId;
-  return v !== undefined && v.length > 0 && !UNSAFE.test(v) ? v : undefined;
-}
+const safe = (v: string | undefined): string | undefined => (v !== undefined && v.length > 0 && !UNSAFE.test(v) ? v : undefined);
 
-/** The rule's levels for this identity, or undefined when the rule matches nothing for it. */
-function substitute(t: Template, id: TopicIdentity): string[] | undefined {
-  const out: string[] = [];
-  for (const l of t.levels) {
-    if (l.kind !== 'text') {
-      out.push(l.kind);
-      continue;
-    }
-    let text: string | undefined = '';
-    for (const p of l.parts) {
-      const v = typeof p === 'string' ? p : substitutionValue(p.placeholder, id);
-      if (v === undefined) {
-        text = undefined;
-        break;
-      }
-      text += v;
-    }
-    if (text === undefined) {
-      if (t.allow) return undefined;
-      text = '+';
-    }
-    out.push(text);
+const DOLLAR = 36; // '$'
+
+/**
+ * A wildcard level, or one whose value is missing (only in a deny rule, see `first`): it matches any
+ * level, as `+`. A module function: a closure made in `matches` on every call made it twenty times slower.
+ */
+const isWild = (l: Level, missing: number): boolean => l.kind === ONE || l.kind === REST || (l.kind === TEMPLATE && (l.needs & missing) !== 0);
+
+/** The parts of a template level against the topic's level [from, to), compared in place. */
+function partsMatch(parts: readonly (string | number)[], values: readonly (string | undefined)[], topic: string, from: number, to: number): boolean {
+  let at = from;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    const s = typeof p === 'string' ? p : values[p]!;
+    // Neither literal parts nor safe values hold a `/`: a match cannot run past the level.
+    if (!topic.startsWith(s, at)) return false;
+    at += s.length;
   }
-  return out;
+  return at === to;
 }
 
-function firstMatch(list: readonly Compiled[], topic: string): number {
-  for (let i = 0; i < list.length; i++) if (matchesTopic(list[i]!.levels, topic)) return list[i]!.index;
-  return NO_RULE;
+class SessionPermissions implements TopicPermissions {
+  /** username, cn, clientId as they stand in a topic; undefined where `missing` has the bit. */
+  private readonly values: (string | undefined)[];
+  private readonly missing: number;
+
+  constructor(readonly rules: readonly TopicRule[], private readonly account: AccountRules, id: TopicIdentity) {
+    this.values = [safe(id.username), safe(id.cn), safe(id.clientId)];
+    this.missing = this.values.reduce<number>((n, v, slot) => (v === undefined ? n | (1 << slot) : n), 0);
+  }
+
+  publish(topic: string): number {
+    return this.first(this.account.pub, topic);
+  }
+  receive(topic: string): number {
+    return this.first(this.account.sub, topic);
+  }
+
+  subscribe(filter: string): number {
+    const f = filter.split('/');
+    for (const r of this.account.sub) {
+      const levels = this.levelsOf(r);
+      // An allow rule grants a subscription only when it covers all of it; a deny rule refuses one
+      // it shares a single topic with, so a granted subscription never receives a denied topic.
+      if (levels && (covers(levels, f) || (!r.allow && intersects(levels, f)))) return r.index;
+    }
+    return NO_RULE;
+  }
+
+  allows(rule: number): boolean {
+    return rule >= 0 && this.account.effects[rule] === true;
+  }
+
+  private first(rules: readonly Rule[], topic: string): number {
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (r.allow && (r.needs & this.missing) !== 0) continue;
+      if (this.matches(r.levels, topic)) return r.index;
+    }
+    return NO_RULE;
+  }
+
+  /** Does the rule's filter, with this session's values, match `topic` ([MQTT-4.7], as filter.ts `matchesTopic`)? */
+  private matches(levels: readonly Level[], topic: string): boolean {
+    const missing = this.missing;
+    // [MQTT-4.7.2-1] a filter starting with a wildcard matches no topic starting with `$`.
+    if (topic.charCodeAt(0) === DOLLAR && isWild(levels[0]!, missing)) return false;
+    let pos = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const l = levels[i]!;
+      if (l.kind === REST) return true;
+      if (pos > topic.length) return false;
+      let end = topic.indexOf('/', pos);
+      if (end === -1) end = topic.length;
+      if (l.kind === TEXT) {
+        if (end - pos !== l.text.length || !topic.startsWith(l.text, pos)) return false;
+      } else if (l.kind === TEMPLATE && (l.needs & missing) === 0 && !partsMatch(l.parts, this.values, topic, pos, end)) return false;
+      pos = end + 1;
+    }
+    return pos === topic.length + 1;
+  }
+
+  /** The rule's filter as levels for this session, or undefined when it matches nothing for it. */
+  private levelsOf(r: Rule): string[] | undefined {
+    if (r.allow && (r.needs & this.missing) !== 0) return undefined;
+    return r.levels.map((l) => {
+      if (l.kind !== TEMPLATE) return l.text;
+      if ((l.needs & this.missing) !== 0) return '+';
+      return l.parts.map((p) => (typeof p === 'string' ? p : this.values[p]!)).join('');
+    });
+  }
 }
 
 /** Refuses everything: the rules could not be read. */
@@ -140,32 +201,6 @@ function denyAll(rules: readonly TopicRule[]): TopicPermissions {
 /** The session's permissions, or undefined when the account has no rules (the whole namespace is the device's). */
 export function compileTopicRules(rules: readonly TopicRule[] | undefined, id: TopicIdentity): TopicPermissions | undefined {
   if (!rules || rules.length === 0) return undefined;
-  const a = templatesOf(rules);
-  if (!a) return denyAll(rules);
-  let lists = a.shared;
-  if (!lists) {
-    const compiled: Compiled[] = [];
-    for (const t of a.templates) {
-      const levels = t.fixed ?? substitute(t, id);
-      if (levels) compiled.push({ index: t.index, allow: t.allow, levels });
-    }
-    lists = split(compiled, a.templates);
-  }
-  const { pub, sub } = lists;
-  const effects = a.effects;
-  return {
-    rules,
-    publish: (topic) => firstMatch(pub, topic),
-    receive: (topic) => firstMatch(sub, topic),
-    subscribe(filter) {
-      const f = filter.split('/');
-      for (const c of sub) {
-        // An allow rule grants a subscription only when it covers all of it; a deny rule refuses one
-        // it shares a single topic with, so a granted subscription never receives a denied topic.
-        if (covers(c.levels, f) || (!c.allow && intersects(c.levels, f))) return c.index;
-      }
-      return NO_RULE;
-    },
-    allows: (rule) => rule >= 0 && effects[rule] === true,
-  };
+  const a = accountRules(rules);
+  return a ? new SessionPermissions(rules, a, id) : denyAll(rules);
 }
