@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import { connectAsync, type MqttClient } from 'mqtt';
 import type { TopicRule } from '@twoway/contracts';
 import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
 import { mosquittoPub, mosquittoSub, tryConnect } from './support/mqtt.js';
@@ -20,7 +20,7 @@ const RULES: TopicRule[] = [
   { effect: 'allow', action: 'publish', filter: 'telemetry/${username}' },
   { effect: 'allow', action: 'subscribe', filter: 'telemetry/#' },
   { effect: 'allow', action: 'subscribe', filter: 'fleet/${cn}/config' },
-  { effect: 'allow', action: 'subscribe', filter: 'broadcast/#' },
+  { effect: 'allow', action: 'both', filter: 'broadcast/#' },
 ];
 
 describe('topic permissions end to end', { timeout: 300_000 }, () => {
@@ -68,6 +68,15 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     assert.equal(r.connected, true, r.error);
     clients.push(r.client!);
     return r.client!;
+  };
+  /** A persistent session (clean session 0): its subscriptions and queue outlive the connection. */
+  const persistentDevice = async (user: string, clientId: string) => {
+    const c = await connectAsync({
+      protocol: 'mqtts', host: '127.0.0.1', port: sys.mqttPort, servername: 'localhost', ca, cert: certs[user]!.pem, key: certs[user]!.key,
+      clientId, username: user, password, protocolVersion: 4, clean: false, reconnectPeriod: 0,
+    });
+    clients.push(c);
+    return c;
   };
   const nextMessage = (c: MqttClient, topic: string) =>
     new Promise<string>((resolve) => {
@@ -203,12 +212,17 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     const remoteClosed = closed(remote);
     let aliceClosed = false;
     alice.once('close', () => (aliceClosed = true));
+    // A persistent session, offline during the change, with a message queued for broadcast/#.
+    const away = await persistentDevice('carol', 'persist-1');
+    await away.subscribeAsync('broadcast/#', { qos: 1 });
+    await away.endAsync();
+    await watcher.publishAsync('broadcast/queued', 'for the offline session', { qos: 1 });
 
     // broadcast/# and telemetry/alice go; everything else stays.
     const next = RULES.filter((r) => r.filter !== 'broadcast/#' && r.filter !== 'telemetry/${username}');
     const put = await sys.api('PUT', `/api/v1/accounts/${account}/topic-rules`, { rules: next });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    await Promise.all([watcherClosed, remoteClosed]);
+    await within(Promise.all([watcherClosed, remoteClosed]), 15_000, 'the sessions subscribed to broadcast/# ended on both replicas');
 
     for (const clientId of ['live-watcher', 'live-remote']) {
       const ended = await waitFor(async () => (await op.audit(account, { type: 'session.ended', clientId })).at(0), { what: `session.ended of ${clientId}`, timeoutMs: 15_000 });
@@ -222,6 +236,20 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     assert.equal(await cmd, 'still here');
     await alice.publishAsync('telemetry/alice', 'now refused', { qos: 1 });
     assert.equal((await denialOf('live-1', 'telemetry/alice')).reason, 'TOPIC_NOT_ALLOWED');
+
+    // The persistent session comes back: its stored broadcast/# is not restored, the queued message is withheld.
+    const withheldBefore = await metric(sys.brokerHttpUrl, 'twoway_broker_topic_deliveries_withheld_total');
+    const back1 = await persistentDevice('carol', 'persist-1');
+    const got: string[] = [];
+    back1.on('message', (t) => got.push(t));
+    await waitFor(async () => (await metric(sys.brokerHttpUrl, 'twoway_broker_topic_deliveries_withheld_total')) > withheldBefore, { what: 'the queued broadcast withheld', timeoutMs: 15_000 });
+    const restored = await denialOf('persist-1', 'broadcast/#');
+    assert.deepEqual([restored.reason, (restored.detail as { action: string }).action], ['TOPIC_NOT_ALLOWED', 'subscribe']);
+    const own = nextMessage(back1, 'devices/persist-1/after');
+    await back1.subscribeAsync('devices/persist-1/after', { qos: 1 });
+    await back1.publishAsync('devices/persist-1/after', 'x', { qos: 1 });
+    await own;
+    assert.deepEqual(got, ['devices/persist-1/after']);
 
     // The watcher comes back: its SUBSCRIBE to broadcast/# is refused now.
     const back = await device('bob', 'live-watcher');
@@ -241,12 +269,25 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
   });
 });
 
+/** `p`, or a failure naming what did not happen within `ms`. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
 /** The SUBACK answered 0x80 (failure) for the one filter asked (mqtt.js rejects with the SUBACK packet). */
 const refusedWith128 = (e: Error & { packet?: { granted?: number[] } }): boolean => JSON.stringify(e.packet?.granted) === '[128]';
 
-async function deniedCount(brokerHttpUrl: string): Promise<number> {
+/** The sum of a counter's series on a broker's /metrics. */
+async function metric(brokerHttpUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${brokerHttpUrl}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^twoway_broker_topic_denials_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))) n += Number(m[1]);
   return n;
 }
+const deniedCount = (brokerHttpUrl: string) => metric(brokerHttpUrl, 'twoway_broker_topic_denials_total');
