@@ -17,19 +17,15 @@ const ROUNDS = Number(values.rounds);
 const SESSIONS = Number(values.sessions);
 const ACC = '3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10';
 
+/** `effect action filter` → a rule. */
+const rule = (line: string): TopicRule => {
+  const [effect, action, filter] = line.split(' ') as [TopicRule['effect'], TopicRule['action'], string];
+  return { effect, action, filter };
+};
 /** A fleet's usual shape: its own subtree, a telemetry topic by username, a config topic by CN, a broadcast. */
-const TYPICAL: TopicRule[] = [
-  { effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' },
-  { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
-  { effect: 'allow', action: 'publish', filter: 'telemetry/${username}' },
-  { effect: 'allow', action: 'subscribe', filter: 'fleet/${cn}/config' },
-  { effect: 'allow', action: 'subscribe', filter: 'broadcast/#' },
-];
+const TYPICAL: TopicRule[] = ['deny both devices/${clientId}/admin/#', 'allow both devices/${clientId}/#', 'allow publish telemetry/${username}', 'allow subscribe fleet/${cn}/config', 'allow subscribe broadcast/#'].map(rule);
 /** The default bound (TWOWAY_TOPIC_RULES_MAX = 50), the deciding rule last: the worst case of a full list. */
-const FULL: TopicRule[] = [
-  ...Array.from({ length: 49 }, (_, i): TopicRule => ({ effect: 'allow', action: 'both', filter: `zone-${i}/+/\${clientId}/#` })),
-  { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
-];
+const FULL: TopicRule[] = [...Array.from({ length: 49 }, (_, i) => `allow both zone-${i}/+/\${clientId}/#`), 'allow both devices/${clientId}/#'].map(rule);
 
 const identity = { username: 'alice', cn: 'sensor-7', clientId: 'c7' };
 const noop = () => undefined;

@@ -2,15 +2,14 @@
 // and saved whole (PUT …/topic-rules). Each filter is checked as it is typed, with the same parser the
 // API validates with; the API's bounds answer TOPIC_RULES_INVALID, shown as it comes.
 import { TOPIC_RULE_FILTER_MAX_CHARS, TopicPlaceholders, parseTopicFilter, sameTopicRules, type TopicRule, type TopicRules } from '@twoway/contracts';
-import { type ApiError, errorMessage } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { can, noPermission, type Ctx } from '../session.js';
-import { busy, emptyState, errorBox, loading, pageHeader } from '../ui/parts.js';
-import { toast } from '../ui/toast.js';
+import { loadInto, saveBar } from '../ui/edit-page.js';
+import { emptyState, loading, pageHeader } from '../ui/parts.js';
 import type { View } from './view.js';
 
 const EFFECT: Record<TopicRule['effect'], string> = { allow: 'Allow', deny: 'Deny' };
-const ACTION: Record<TopicRule['action'], string> = { publish: 'Publish', subscribe: 'Subscribe and receive', both: 'Publish and subscribe' };
+const ACTION: Record<TopicRule['action'], string> = { publish: 'Publish', subscribe: 'Subscribe (and receive)', both: 'Publish and subscribe' };
 const PLACEHOLDERS = Object.values(TopicPlaceholders);
 
 /** Why a filter cannot be saved, or undefined. */
@@ -26,32 +25,16 @@ export function permissionsView(ctx: Ctx): View {
   const body = h('div', { class: 'stack' }, loading('Loading topic permissions…'));
   let isDirty = (): boolean => false;
 
-  async function load(): Promise<void> {
-    try {
-      render((await ctx.api.get<TopicRules>(path)).rules);
-    } catch (e) {
-      replace(body, errorBox(errorMessage(e), (e as ApiError).code));
-    }
-  }
+  const load = (): Promise<void> => loadInto(body, async () => (await ctx.api.get<TopicRules>(path)).rules, render);
 
   function render(saved: TopicRule[]): void {
     let rules: TopicRule[] = saved.map((r) => ({ ...r }));
     const list = h('div', { class: 'rules' });
-    const msg = h('div', { class: 'form-msg' });
-    const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, 'Save rules');
-    const reset = h('button', { type: 'button', class: 'btn', disabled: true, onclick: () => render(saved) }, 'Discard');
-    const unsaved = h('span', { class: 'unsaved', 'aria-live': 'polite' });
-    const actions = h('div', { class: 'form-actions form-actions-sticky' }, unsaved, reset, save);
+    const bar = saveBar('Save rules', () => render(saved));
     const add = h('button', { type: 'button', class: 'btn', disabled: !mayWrite, title: mayWrite ? null : noPermission(ctx.session), onclick: () => addRule() }, icon('plus'), 'Add rule');
 
     const problems = (): string[] => rules.map((r) => filterProblem(r.filter)).filter((p): p is string => p !== undefined);
-    const refresh = (): void => {
-      const dirty = !sameTopicRules(rules, saved);
-      save.disabled = !dirty || problems().length > 0;
-      reset.disabled = !dirty;
-      actions.classList.toggle('is-dirty', dirty);
-      unsaved.textContent = dirty ? 'Unsaved changes' : '';
-    };
+    const refresh = (): void => bar.mark(!sameTopicRules(rules, saved), problems().length === 0);
     isDirty = () => !sameTopicRules(rules, saved);
 
     function addRule(): void {
@@ -133,23 +116,10 @@ export function permissionsView(ctx: Ctx): View {
         h('div', { class: 'inline-row' }, add),
       ),
       mayWrite ? null : h('p', { class: 'hint' }, noPermission(ctx.session)),
-      msg,
-      actions,
+      bar.msg,
+      bar.actions,
     );
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      replace(msg);
-      if (problems().length) return;
-      void busy(save, async () => {
-        try {
-          const next = await ctx.api.put<TopicRules>(path, { rules });
-          toast('Topic permissions saved. Brokers apply them to live sessions at once.');
-          render(next.rules);
-        } catch (e) {
-          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
-        }
-      }).then(refresh);
-    });
+    bar.onSubmit(form, () => ctx.api.put<TopicRules>(path, { rules }), 'Topic permissions saved. Brokers apply them to live sessions at once.', (next) => render(next.rules), refresh);
     replace(body, form);
     draw();
   }
