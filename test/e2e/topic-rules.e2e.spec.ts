@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { TopicRule } from '@twoway/contracts';
 import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
 import { mosquittoPub, mosquittoSub, tryConnect } from './support/mqtt.js';
@@ -69,15 +69,17 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     clients.push(r.client!);
     return r.client!;
   };
-  /** A persistent session (clean session 0): its subscriptions and queue outlive the connection. */
-  const persistentDevice = async (user: string, clientId: string) => {
+  /** A device with CONNECT options of its own (a will, a persistent session). */
+  const deviceWith = async (user: string, clientId: string, opts: IClientOptions) => {
     const c = await connectAsync({
       protocol: 'mqtts', host: '127.0.0.1', port: sys.mqttPort, servername: 'localhost', ca, cert: certs[user]!.pem, key: certs[user]!.key,
-      clientId, username: user, password, protocolVersion: 4, clean: false, reconnectPeriod: 0,
+      clientId, username: user, password, protocolVersion: 4, reconnectPeriod: 0, ...opts,
     });
     clients.push(c);
     return c;
   };
+  /** A persistent session (clean session 0): its subscriptions and queue outlive the connection. */
+  const persistentDevice = (user: string, clientId: string) => deviceWith(user, clientId, { clean: false });
   const nextMessage = (c: MqttClient, topic: string) =>
     new Promise<string>((resolve) => {
       const on = (t: string, p: Buffer) => {
@@ -147,6 +149,12 @@ describe('topic permissions end to end', { timeout: 300_000 }, () => {
     const granted = await carol.subscribeAsync('fleet/sensor-3/config', { qos: 1 });
     assert.deepEqual(granted.map((g) => g.qos), [1]);
     await assert.rejects(carol.subscribeAsync('fleet/sensor-1/config', { qos: 1 }), refusedWith128);
+  });
+
+  it('a will the rules refuse is dropped at CONNECT and audited as a refused PUBLISH', async () => {
+    await deviceWith('alice', 'will-1', { will: { topic: 'telemetry/bob', payload: Buffer.from('gone'), qos: 1, retain: false } });
+    const ev = await denialOf('will-1', 'telemetry/bob');
+    assert.deepEqual([ev.reason, (ev.detail as { action: string }).action], ['TOPIC_NOT_ALLOWED', 'publish']);
   });
 
   it('a client id holding `/` does not reach into another device\'s topics through ${clientId}', async () => {

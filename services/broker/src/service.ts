@@ -190,6 +190,7 @@ export class Broker {
         ...(deps.validate ? { validate: deps.validate } : {}),
       };
 
+      const topicDenied = topicDenials({ audit, metrics, log, source: brokerId });
       const connStates = new WeakMap<Client, ConnState>();
       const clients = new WeakMap<ConnState, Client>();
       const authenticate = createAuthenticate({
@@ -198,11 +199,9 @@ export class Broker {
         connState: (c) => connStates.get(c),
         natsDownSinceMs: () => state.natsDownSinceMs,
         topicDenialsAuditedPerMinute: cfg.topicDenialsAuditedPerMinute,
+        topicDenied,
       });
-      const topics = topicAuthorizers(sessions, {
-        denied: topicDenials({ audit, metrics, log, source: brokerId }),
-        withheld: () => metrics.topicDeliveriesWithheld.inc(),
-      });
+      const topics = topicAuthorizers(sessions, { denied: topicDenied, withheld: () => metrics.topicDeliveriesWithheld.inc() });
       const drops = new QueueDropReporter({ audit, metrics, log, source: brokerId, ancestryOf: (a) => caches.settings.get(a)?.ancestry });
       cleanups.push(async () => drops.stop());
       const cluster = deps.cluster

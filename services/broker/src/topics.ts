@@ -13,7 +13,7 @@
 // which cannot match `$/m/$foo`, while `$foo/#` mounts as `$/m/$foo/#` and does. aedes' own `$SYS/`
 // topics stay outside every namespace.
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
-import type { SessionRegistry } from './sessions/session-registry.js';
+import type { Session, SessionRegistry } from './sessions/session-registry.js';
 import type { OnTopicDenied } from './topic-rules/denials.js';
 
 const DOLLAR = 36; // '$'
@@ -161,4 +161,21 @@ export function mountInbound(client: Client, sessions: SessionRegistry): void {
 export function mountWill(client: Client, account: string): void {
   const c = client as unknown as { _will?: { topic?: string } | null };
   if (c._will && typeof c._will.topic === 'string') c._will.topic = mountTopic(account, c._will.topic);
+}
+
+/**
+ * The will of an accepted CONNECT, before it is mounted, against the session's topic rules. A will is
+ * published for the device, maybe by another replica once this one is gone, with no session left to
+ * check it then: so it is checked now, and one the rules refuse is dropped and reported as a refused
+ * PUBLISH. (A rule change checks the stored will again: revocation/apply-topic-rules.ts.)
+ */
+export function dropForbiddenWill(client: Client, s: Session, denied?: OnTopicDenied): void {
+  const c = client as unknown as { _will?: { topic?: string } | null };
+  const p = s.topics?.permissions;
+  const topic = c._will?.topic;
+  if (!p || typeof topic !== 'string') return;
+  const rule = p.publish(topic);
+  if (p.allows(rule)) return;
+  denied?.(s, 'publish', topic, rule);
+  c._will = null;
 }

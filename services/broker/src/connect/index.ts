@@ -13,9 +13,10 @@ import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, escapeField, 
 import type { AuditQueue } from '../audit/audit-queue.js';
 import type { BrokerMetrics } from '../http/metrics.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
-import { mountWill } from '../topics.js';
+import { dropForbiddenWill, mountWill } from '../topics.js';
+import type { OnTopicDenied } from '../topic-rules/denials.js';
 import { DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE, sessionTopics } from '../topic-rules/denials.js';
 import { connectEvent } from './audit.js';
 import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
@@ -37,6 +38,8 @@ export interface ConnectDeps {
   now?: () => number;
   /** TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE: each session's budget of audited topic denials. */
   topicDenialsAuditedPerMinute?: number;
+  /** Reports a will the topic rules refuse (topic-rules/denials.ts). */
+  topicDenied?: OnTopicDenied;
 }
 
 const generations = (o: Owners) => `${o.caches.trust.generation.current}/${o.caches.settings.generation.current}/${o.caches.credentials.generation.current}`;
@@ -133,7 +136,7 @@ export function createAuthenticate(d: ConnectDeps) {
         const cred = g.facts.credential;
         if (cred.status !== 'ok' || !g.accountId) throw new Error('accepted without a credential: broken invariant');
         if (client.closed) return;
-        d.sessions.add({
+        const session: Session = {
           id: randomUUID(),
           client,
           clientId: attempt.clientId,
@@ -159,7 +162,8 @@ export function createAuthenticate(d: ConnectDeps) {
             { username: cred.username, cn: g.facts.chain.kind === 'trusted' ? g.facts.chain.leaf.commonName : undefined, clientId: attempt.clientId },
             d.topicDenialsAuditedPerMinute ?? DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE,
           ),
-        });
+        };
+        d.sessions.add(session);
         client.conn.once('close', () => d.sessions.remove(client));
         if (g.facts.chain.kind === 'trusted' && decision.mode === 'mutual') {
           d.owners.recordChain(cred.credentialId, g.facts.chain.path, attempt.nowMs).catch((err: unknown) => d.log.warn({ err, clientId: attempt.clientId, account: g.accountId }, 'could not record the chain a credential connected with; sent again on its next connect'));
@@ -168,6 +172,7 @@ export function createAuthenticate(d: ConnectDeps) {
         // after this step, so a device of one account can never end another account's session by
         // reusing its client id. Audit and logs keep the id the device sent.
         (client as { id: string }).id = `${g.accountId}/${attempt.clientId}`;
+        dropForbiddenWill(client, session, d.topicDenied);
         mountWill(client, g.accountId);
         d.log.info({ ...logFields, mode: decision.mode }, 'connect accepted');
         answered = true;

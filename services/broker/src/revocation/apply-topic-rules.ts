@@ -14,6 +14,12 @@ import { compileTopicRules } from '../topic-rules/compile.js';
 import { endSession, type KickDeps } from './kick.js';
 import type { Change } from './on-status-changed.js';
 
+/** What this step uses of aedes' persistence (the shared session store, cluster/persistence/). */
+interface SessionStore {
+  removeSubscriptions(c: Client, topics: string[]): Promise<void>;
+  delWill(c: { id: string; brokerId: string }): Promise<unknown>;
+}
+
 /** Filters named in the `session.ended` event; the rest are counted. */
 const LISTED_FILTERS = 10;
 
@@ -37,7 +43,13 @@ export function restrictSession(s: Session, rules: readonly TopicRule[] | undefi
   if (!sameTopicRules(topics.permissions?.rules, rules)) topics.permissions = compileTopicRules(rules, topics.identity);
   const p = topics.permissions;
   if (!p) return false;
-  const client = s.client as Client & { subscriptions?: Record<string, unknown> };
+  const client = s.client as Client & { subscriptions?: Record<string, unknown>; will?: { topic?: string } | null; broker: { id: string; persistence: SessionStore } };
+  // The stored will: another replica publishes it unchecked when this one is gone (topics.ts dropForbiddenWill).
+  const will = typeof client.will?.topic === 'string' ? unmountTopic(s.accountId, client.will.topic) : undefined;
+  if (will !== undefined && !p.allows(p.publish(will))) {
+    client.will = null;
+    client.broker.persistence.delWill({ id: client.id, brokerId: client.broker.id }).catch((err: unknown) => d.log.warn({ err, clientId: s.clientId, account: s.accountId }, 'could not delete a will the topic rules now refuse'));
+  }
   const forbidden: { mounted: string; device: string }[] = [];
   for (const mounted of Object.keys(client.subscriptions ?? {})) {
     const device = unmountTopic(s.accountId, mounted);
@@ -46,8 +58,7 @@ export function restrictSession(s: Session, rules: readonly TopicRule[] | undefi
   if (forbidden.length === 0) return false;
   if (!client.clean) {
     // A persistent session keeps its subscriptions in the shared store after it ends: remove them there.
-    const persistence = (client as unknown as { broker: { persistence: { removeSubscriptions(c: Client, topics: string[]): Promise<void> } } }).broker.persistence;
-    persistence.removeSubscriptions(client, forbidden.map((f) => f.mounted)).catch((err: unknown) =>
+    client.broker.persistence.removeSubscriptions(client, forbidden.map((f) => f.mounted)).catch((err: unknown) =>
       // Its reconnect re-checks every stored subscription (topics.ts authorizeSubscribe), so a failure here leaks nothing.
       d.log.warn({ err, clientId: s.clientId, account: s.accountId }, 'could not remove forbidden subscriptions from the session store'),
     );
