@@ -51,6 +51,8 @@ interface Level {
   parts: readonly (string | number)[];
   /** TEMPLATE: bit 1 << slot of each placeholder it holds. */
   needs: number;
+  /** TEMPLATE: its place in the account's `templates`, and in each session's `texts`. */
+  at: number;
 }
 interface Rule {
   index: number;
@@ -61,6 +63,8 @@ interface Rule {
 interface AccountRules {
   pub: readonly Rule[];
   sub: readonly Rule[];
+  /** Every TEMPLATE level of the rules, once: a session fills in their text for its identity. */
+  templates: readonly Level[];
   /** Whether rule i allows. */
   effects: readonly boolean[];
 }
@@ -73,7 +77,8 @@ function accountRules(rules: readonly TopicRule[]): AccountRules | null {
   if (a !== undefined) return a;
   const pub: Rule[] = [];
   const sub: Rule[] = [];
-  a = { pub, sub, effects: rules.map((r) => r.effect === 'allow') };
+  const templates: Level[] = [];
+  a = { pub, sub, templates, effects: rules.map((r) => r.effect === 'allow') };
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
     const parsed = parseTopicFilter(r.filter);
@@ -83,11 +88,13 @@ function accountRules(rules: readonly TopicRule[]): AccountRules | null {
       break;
     }
     const levels = parsed.levels.map((l): Level => {
-      if (l.kind === '+') return { kind: ONE, text: '+', parts: [], needs: 0 };
-      if (l.kind === '#') return { kind: REST, text: '#', parts: [], needs: 0 };
-      if (l.parts.every((p) => typeof p === 'string')) return { kind: TEXT, text: l.parts.join(''), parts: [], needs: 0 };
+      if (l.kind === '+') return { kind: ONE, text: '+', parts: [], needs: 0, at: -1 };
+      if (l.kind === '#') return { kind: REST, text: '#', parts: [], needs: 0, at: -1 };
+      if (l.parts.every((p) => typeof p === 'string')) return { kind: TEXT, text: l.parts.join(''), parts: [], needs: 0, at: -1 };
       const parts = l.parts.map((p) => (typeof p === 'string' ? p : SLOT[p.placeholder]));
-      return { kind: TEMPLATE, text: '', parts, needs: parts.reduce<number>((n, p) => (typeof p === 'number' ? n | (1 << p) : n), 0) };
+      const t: Level = { kind: TEMPLATE, text: '', parts, needs: parts.reduce<number>((n, p) => (typeof p === 'number' ? n | (1 << p) : n), 0), at: templates.length };
+      templates.push(t);
+      return t;
     });
     const rule: Rule = { index: i, allow: r.effect === 'allow', levels, needs: levels.reduce((n, l) => n | l.needs, 0) };
     if (r.action !== 'subscribe') pub.push(rule);
@@ -108,27 +115,23 @@ const DOLLAR = 36; // '$'
  */
 const isWild = (l: Level, missing: number): boolean => l.kind === ONE || l.kind === REST || (l.kind === TEMPLATE && (l.needs & missing) !== 0);
 
-/** The parts of a template level against the topic's level [from, to), compared in place. */
-function partsMatch(parts: readonly (string | number)[], values: readonly (string | undefined)[], topic: string, from: number, to: number): boolean {
-  let at = from;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    const s = typeof p === 'string' ? p : values[p]!;
-    // Neither literal parts nor safe values hold a `/`: a match cannot run past the level.
-    if (!topic.startsWith(s, at)) return false;
-    at += s.length;
-  }
-  return at === to;
-}
-
 class SessionPermissions implements TopicPermissions {
-  /** username, cn, clientId as they stand in a topic; undefined where `missing` has the bit. */
-  private readonly values: (string | undefined)[];
+  /** Bit 1 << slot of each placeholder this session has no safe value for. */
   private readonly missing: number;
+  /**
+   * The text of each of the account's TEMPLATE levels for this identity, undefined where a value is
+   * missing. A level that is one placeholder is the value itself: no string is made for it.
+   */
+  private readonly texts: (string | undefined)[];
 
   constructor(readonly rules: readonly TopicRule[], private readonly account: AccountRules, id: TopicIdentity) {
-    this.values = [safe(id.username), safe(id.cn), safe(id.clientId)];
-    this.missing = this.values.reduce<number>((n, v, slot) => (v === undefined ? n | (1 << slot) : n), 0);
+    const values = [safe(id.username), safe(id.cn), safe(id.clientId)];
+    this.missing = values.reduce<number>((n, v, slot) => (v === undefined ? n | (1 << slot) : n), 0);
+    this.texts = account.templates.map((l) => {
+      if ((l.needs & this.missing) !== 0) return undefined;
+      const only = l.parts.length === 1 ? l.parts[0] : undefined;
+      return typeof only === 'number' ? values[only] : l.parts.map((p) => (typeof p === 'string' ? p : values[p]!)).join('');
+    });
   }
 
   publish(topic: string): number {
@@ -174,9 +177,9 @@ class SessionPermissions implements TopicPermissions {
       if (pos > topic.length) return false;
       let end = topic.indexOf('/', pos);
       if (end === -1) end = topic.length;
-      if (l.kind === TEXT) {
-        if (end - pos !== l.text.length || !topic.startsWith(l.text, pos)) return false;
-      } else if (l.kind === TEMPLATE && (l.needs & missing) === 0 && !partsMatch(l.parts, this.values, topic, pos, end)) return false;
+      // ONE matches any level, and so does a TEMPLATE level without its text (a deny rule's, see `first`).
+      const text = l.kind === TEXT ? l.text : l.kind === TEMPLATE ? this.texts[l.at] : undefined;
+      if (text !== undefined && (end - pos !== text.length || !topic.startsWith(text, pos))) return false;
       pos = end + 1;
     }
     return pos === topic.length + 1;
@@ -185,11 +188,7 @@ class SessionPermissions implements TopicPermissions {
   /** The rule's filter as levels for this session, or undefined when it matches nothing for it. */
   private levelsOf(r: Rule): string[] | undefined {
     if (r.allow && (r.needs & this.missing) !== 0) return undefined;
-    return r.levels.map((l) => {
-      if (l.kind !== TEMPLATE) return l.text;
-      if ((l.needs & this.missing) !== 0) return '+';
-      return l.parts.map((p) => (typeof p === 'string' ? p : this.values[p]!)).join('');
-    });
+    return r.levels.map((l) => (l.kind !== TEMPLATE ? l.text : (this.texts[l.at] ?? '+')));
   }
 }
 
