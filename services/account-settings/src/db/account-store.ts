@@ -193,6 +193,12 @@ export class AccountStore {
 
   // ---- settings -----------------------------------------------------------------------------
 
+  async settings(accountId: string): Promise<Settings> {
+    const row = await this.accountRow(accountId);
+    if (!row) throw new AccountNotFoundError(accountId);
+    return settingsOf(row);
+  }
+
   async updateSettings(accountId: string, patch: SettingsPatch, by: Principal, actor: Actor): Promise<Settings> {
     return this.write(actor, async (em, c) => {
       const repo = em.getRepository(AccountEntity);

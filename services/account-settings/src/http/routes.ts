@@ -219,9 +219,7 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
     async (req) => {
       const { id } = req.params as Params;
       await authorize(req, resolver, id, 'read');
-      const row = await store.accountRow(id);
-      if (!row) throw new AccountNotFoundError(id);
-      return rulesOf(settingsOf(row));
+      return rulesOf(await store.settings(id));
     },
   );
 
