@@ -227,6 +227,37 @@ describe('admin console', { skip: needsChromium }, () => {
     await shot(page, '11-settings');
   });
 
+  it('edits topic permissions: rules in order, each filter checked as it is typed, saved whole', async () => {
+    await page.getByRole('link', { name: 'Topic permissions' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Topic permissions' }).waitFor();
+    await page.getByText('No rules').waitFor();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Rule 0: topic filter').fill('devices/${clientId}/#');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Rule 1: effect').selectOption('deny');
+    await page.getByLabel('Rule 1: topic filter').fill('devices/#/admin');
+    await page.getByText("'#' must be the last level.").waitFor();
+    const save = page.getByRole('button', { name: 'Save rules' });
+    assert.equal(await save.isDisabled(), true, 'a filter that is not an MQTT filter cannot be saved');
+    await page.getByLabel('Rule 1: topic filter').fill('devices/${clientId}/admin/#');
+    // The exception goes above the rule it carves out of: the first match wins.
+    await page.getByRole('button', { name: 'Move rule 1 up' }).click();
+    assert.equal(await page.getByLabel('Rule 0: effect').inputValue(), 'deny');
+    await page.getByText('Unsaved changes').waitFor();
+    await shot(page, '11b-topic-permissions-unsaved');
+    await save.click();
+    await page.getByRole('status').filter({ hasText: 'Topic permissions saved' }).waitFor();
+    const put = api.requests.filter((r) => r.method === 'PUT' && r.url.endsWith('/topic-rules')).at(-1);
+    assert.deepEqual(put?.body, {
+      rules: [
+        { effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' },
+        { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
+      ],
+    });
+    assert.equal(await save.isDisabled(), true, 'nothing left to save');
+    await shot(page, '11c-topic-permissions');
+  });
+
   it('creates a token and shows its secret once', async () => {
     await page.getByRole('link', { name: 'API tokens' }).click();
     await page.getByRole('button', { name: 'Create token' }).click();

@@ -13,6 +13,7 @@ import {
   expiryOf,
   errorBody,
   requireCertificateDefault,
+  parseTopicFilter,
   type Account,
   type AuditEvent,
   type Certificate,
@@ -23,6 +24,7 @@ import {
   type Principal,
   type Settings,
   type TokenInfo,
+  type TopicRule,
 } from '@twoway/contracts';
 import { containsPrivateKey, parsePemCertificates } from '@twoway/pki';
 
@@ -178,6 +180,22 @@ export class FakeApi {
       this.settings.set(acc.id, after);
       this.emitAudit({ type: 'settings.changed', account: acc.id, actor: this.actor(p), before, after });
       return after;
+    });
+
+    app.get('/api/v1/accounts/:id/topic-rules', async (req) => ({ rules: this.settings.get(this.account(req).acc.id)?.topicRules ?? [] }));
+    app.put('/api/v1/accounts/:id/topic-rules', async (req) => {
+      const { p, acc } = this.account(req, true);
+      const { rules } = req.body as { rules: TopicRule[] };
+      for (const [i, r] of rules.entries()) {
+        const parsed = parseTopicFilter(r.filter);
+        if (!parsed.ok) throw new Refusal('TOPIC_RULES_INVALID', `rules[${i}].filter: ${parsed.problem}`);
+      }
+      const before = this.settings.get(acc.id) ?? DEFAULT_SETTINGS;
+      const { topicRules: _old, ...rest } = before;
+      const after: Settings = { ...rest, ...(rules.length ? { topicRules: rules } : {}) };
+      this.settings.set(acc.id, after);
+      this.emitAudit({ type: 'settings.changed', account: acc.id, actor: this.actor(p), before, after });
+      return { rules };
     });
 
     // ---- certificates ----

@@ -20,6 +20,8 @@ const ROWS: Row[] = [
   { op: 'get /api/v1/accounts/{id}/children', write: 'read' },
   { op: 'get /api/v1/accounts/{id}/settings', write: 'read' },
   { op: 'put /api/v1/accounts/{id}/settings', write: 'write', body: () => ({ tls: { enabled: true } }) },
+  { op: 'get /api/v1/accounts/{id}/topic-rules', write: 'read' },
+  { op: 'put /api/v1/accounts/{id}/topic-rules', write: 'write', body: () => ({ rules: [{ effect: 'allow', action: 'both', filter: 'intruder/#' }] }) },
   { op: 'post /api/v1/accounts/{id}/credentials', write: 'write', body: () => ({ username: `intruder-${Math.random()}`, password: 'intruder-password' }) },
   { op: 'get /api/v1/accounts/{id}/credentials', write: 'read' },
   { op: 'patch /api/v1/accounts/{id}/credentials/{credId}', write: 'write', body: () => ({ enabled: false }) },
@@ -121,6 +123,8 @@ describe('tenant isolation on every API route', { timeout: 240_000 }, () => {
     assert.deepEqual(certs.body.items.map((c) => c.status), ['VALID']);
     const creds = await sys.api<{ items: { enabled: boolean }[] }>('GET', `/api/v1/accounts/${b.account}/credentials`, undefined, b.admin);
     assert.deepEqual(creds.body.items.map((c) => c.enabled), [true]);
+    const rules = await sys.api<{ rules: unknown[] }>('GET', `/api/v1/accounts/${b.account}/topic-rules`, undefined, b.admin);
+    assert.deepEqual(rules.body.rules, []);
   });
 
   it('a missing, forged or expired token gets 401 on every route', async () => {

@@ -6,6 +6,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   certs: { summary: 'trust anchors over the REST API: add, ls, show, suspend, revoke, restore, rm; CRLs and revoked serials: crl, crl-upload, revoke-serial, …', load: () => import('./rest/certs.js') },
   accounts: { summary: 'the account tree: create, show, children', load: () => import('./rest/accounts.js') },
   settings: { summary: "an account's TLS, mutual TLS and identity settings: get, set", load: () => import('./rest/settings.js') },
+  'topic-rules': { summary: "an account's topic permissions (allow/deny rules): ls, add, rm, set, clear", load: () => import('./rest/topic-rules.js') },
   credentials: { summary: 'device MQTT credentials: add, ls, disable, enable, rm', load: () => import('./rest/credentials.js') },
   tokens: { summary: 'API tokens: create, ls, revoke', load: () => import('./rest/tokens.js') },
   audit: { summary: 'audit events: query, export (NDJSON, CSV), follow live (--follow)', load: () => import('./rest/audit.js') },

@@ -67,6 +67,7 @@ const ICONS = {
   upload: ['M12 20V9', 'M7 14l5-5 5 5', 'M5 4h14'],
   empty: ['M4 8l8-4 8 4-8 4z', 'M4 8v8l8 4 8-4V8', 'M12 12v8'],
   plug: ['M9 3v5', 'M15 3v5', 'M6 8h12v3a6 6 0 0 1-12 0z', 'M12 17v4'],
+  shield: ['M12 3l7 3v5c0 4.5-3 7.8-7 10-4-2.2-7-5.5-7-10V6z', 'M9 12l2 2 4-4'],
 } as const;
 
 /** Hand content to the browser as a download named `filename`. */

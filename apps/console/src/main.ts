@@ -10,6 +10,7 @@ import { certificatesView } from './views/certificates.js';
 import { connectView } from './views/connect.js';
 import { credentialsView } from './views/credentials.js';
 import { logo } from './views/logo.js';
+import { permissionsView } from './views/permissions.js';
 import { settingsView } from './views/settings.js';
 import { signInView } from './views/sign-in.js';
 import { testConnectionView } from './views/test-connection.js';
@@ -19,6 +20,7 @@ import type { View } from './views/view.js';
 const ROUTES = {
   certificates: { label: 'Certificates', icon: 'cert', view: (c: Ctx) => certificatesView(c) },
   settings: { label: 'Settings', icon: 'settings', view: (c: Ctx) => settingsView(c) },
+  permissions: { label: 'Topic permissions', icon: 'shield', view: (c: Ctx) => permissionsView(c) },
   accounts: { label: 'Accounts', icon: 'accounts', view: (c: Ctx) => accountsView(c, navigate) },
   credentials: { label: 'Credentials', icon: 'key', view: (c: Ctx) => credentialsView(c) },
   connect: { label: 'Connect a device', icon: 'plug', view: (c: Ctx) => connectView(c) },

@@ -55,6 +55,8 @@ export const AuditTypes = {
    * connection attempt, so it carries no `outcome` or `reason` of its own.
    */
   DryRunDecided: 'dry_run.decided',
+  /** A live session's PUBLISH or SUBSCRIBE was refused by the account's topic rules; at most TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE a session. */
+  SessionTopicDenied: 'session.topic_denied',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   CRL_FETCH_FAILED: { status: 502, message: "The CRL could not be fetched from the CA's distribution point." },
   REVOKED_SERIAL_NOT_FOUND: { status: 404, message: 'This serial number is not revoked under this CA.' },
   REVOKED_SERIAL_LIMIT: { status: 409, message: 'This CA already has the most revoked-serial entries allowed; upload a CRL instead.' },
+  TOPIC_RULES_INVALID: { status: 422, message: 'The topic rules are not valid; nothing was changed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again.' },

@@ -20,6 +20,7 @@ export const ownerOf = (path: string): ServiceName | undefined =>
 export const ApiTags = [
   { name: 'Accounts', description: 'The account tree. A token acts on its own account and the accounts below it; any other account answers 404 `ACCOUNT_NOT_FOUND`, as if it did not exist.' },
   { name: 'Settings', description: "An account's connection settings: plain TLS, mutual TLS (made available by the provider) and how a certificate is bound to the device's identity." },
+  { name: 'Permissions', description: "An account's topic permissions: ordered allow and deny rules over MQTT topic filters, with `${username}`, `${cn}` and `${clientId}` standing for each device's identity. The first rule that matches decides; with rules, what no rule allows is refused. Brokers apply a change to live sessions at once." },
   { name: 'Certificates', description: 'Trust anchors: root and intermediate CAs, or single device certificates, with their status. Suspending or revoking one refuses new connections through it and ends the live sessions it concerns on every broker.' },
   { name: 'Revocation', description: "A registered CA's CRL (uploaded, or fetched from its distribution point) and serial numbers revoked under it without their certificates. Every broker refuses the serials they list and ends the live sessions of those devices." },
   { name: 'Credentials', description: 'MQTT usernames and passwords of the devices of an account. Passwords are stored hashed and never returned.' },

@@ -20,3 +20,5 @@ export { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS, ExpiryStates, MAX_EXPIRY_WINDOW_DA
 export type { ExpiryState } from './expiry.js';
 export { ReasonDocs, ReasonRules, reasonExplanation, reasonFix, reasonTable } from './reason-docs.js';
 export type { ReasonDoc } from './reason-docs.js';
+export { TOPIC_RULES_MAX_ITEMS, TOPIC_RULE_FILTER_MAX_CHARS, TopicRuleEffect, TopicRuleAction, TopicRule, TopicRuleList, TopicRules, TopicPlaceholders, parseTopicFilter, sameTopicRules } from './topic-rules.js';
+export type { TopicPlaceholder, TopicFilterLevel, TopicFilterParse } from './topic-rules.js';

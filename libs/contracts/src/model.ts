@@ -2,6 +2,7 @@
 // one definition validates requests, types the code and generates the OpenAPI document.
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_EXPIRY_WINDOW_DAYS } from './expiry.js';
+import { TopicRuleList } from './topic-rules.js';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
@@ -67,6 +68,10 @@ export const Settings = Type.Object({
       },
     }),
   ),
+  topicRules: Type.Optional({
+    ...TopicRuleList,
+    description: 'Topic permissions inside the account\'s namespace, first match wins (docs/permissions.md). Absent or empty: devices publish and subscribe anywhere in the namespace.',
+  }),
 });
 export type Settings = Static<typeof Settings>;
 export const SettingsPatch = Type.Object(
@@ -85,6 +90,8 @@ export const SettingsPatch = Type.Object(
       ),
     ),
     revocation: Type.Optional(Type.Object({ staleCrl: Type.Optional(StaleCrlPolicy) }, { additionalProperties: false })),
+    /** Replaces the whole list (`[]` removes every rule), so a client may send back the document it read. */
+    topicRules: Type.Optional(TopicRuleList),
   },
   { additionalProperties: false },
 );

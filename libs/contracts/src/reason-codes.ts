@@ -89,5 +89,11 @@ export const ConnectReasons = {
   EXPIRED: 'EXPIRED',
   /** Session ended because it had to be decided again and no answer came within the bound: fail closed. */
   SESSION_UNDECIDABLE: 'SESSION_UNDECIDABLE',
+  /** A PUBLISH or SUBSCRIBE refused by a `deny` topic rule of the account (`detail.rule` is its index). */
+  TOPIC_DENIED: 'TOPIC_DENIED',
+  /** A PUBLISH or SUBSCRIBE that no `allow` topic rule of the account covers (the account has rules). */
+  TOPIC_NOT_ALLOWED: 'TOPIC_NOT_ALLOWED',
+  /** Session ended because the account's new topic rules forbid one of its subscriptions (removed first). */
+  SESSION_TOPIC_RULES_CHANGED: 'SESSION_TOPIC_RULES_CHANGED',
 } as const;
 export type ConnectReason = (typeof ConnectReasons)[keyof typeof ConnectReasons];

@@ -229,6 +229,18 @@ export const ReasonDocs: Record<ConnectReason, ReasonDoc> = {
     explanation: 'Messages for a device that was away were dropped: they waited too long.',
     fix: 'Let the device reconnect sooner, or raise `TWOWAY_MQTT_QUEUE_EXPIRY_MS`.',
   },
+  TOPIC_DENIED: {
+    explanation: 'A deny rule of the account’s topic permissions refused this publish or subscribe.',
+    fix: 'Intended if the rule is right; otherwise change the account’s topic rules (`twoway topic-rules ls`; the console’s Topic permissions).',
+  },
+  TOPIC_NOT_ALLOWED: {
+    explanation: 'No allow rule of the account’s topic permissions covers this publish or subscribe.',
+    fix: 'Add an allow rule that covers the topic (`twoway topic-rules add`), or have the device use a topic the rules allow.',
+  },
+  SESSION_TOPIC_RULES_CHANGED: {
+    explanation: 'The account’s topic permissions changed and no longer allow one of its subscriptions.',
+    fix: 'Nothing if intended: the device reconnects and its forbidden SUBSCRIBE is refused (0x80).',
+  },
   BROKER_DRAINING: {
     explanation: 'Its broker replica was shutting down; the device reconnects elsewhere.',
     fix: 'Nothing: the device reconnects to another replica.',
@@ -298,6 +310,9 @@ export const ReasonRules: Record<ConnectReason, string> = {
   QUEUE_FULL: 'Messages dropped (`session.messages_dropped`): the persistent session\'s offline queue already held `TWOWAY_MQTT_QUEUE_MAX_MESSAGES`; the newest is refused.',
   QUEUE_BYTES: 'Messages dropped (`session.messages_dropped`): one message was larger than `TWOWAY_MQTT_QUEUE_MAX_BYTES`.',
   EXPIRED: 'Messages dropped (`session.messages_dropped`): they waited in the queue longer than `TWOWAY_MQTT_QUEUE_EXPIRY_MS`.',
+  TOPIC_DENIED: 'A PUBLISH or SUBSCRIBE refused (`session.topic_denied`): a `deny` topic rule of the account matched it first; `detail.rule` is its index ([permissions](permissions.md)).',
+  TOPIC_NOT_ALLOWED: 'A PUBLISH or SUBSCRIBE refused (`session.topic_denied`): the account has topic rules and none allows it.',
+  SESSION_TOPIC_RULES_CHANGED: 'Session ended: the account\'s new topic rules forbid one of its subscriptions, which was removed first; `detail.filters` names them. The device reconnects and its SUBSCRIBE is answered `0x80`.',
   BROKER_DRAINING: 'Session ended: its broker replica is shutting down (graceful drain, e.g. a rolling restart); the device reconnects to another replica.',
   SESSION_UNDECIDABLE: 'Session ended: it had to be decided again (settings change, resync after a NATS outage) and the owners gave no answer within the bound (TWOWAY_STALE_AFTER_MS, a few retries): fail closed.',
 };

@@ -1,6 +1,7 @@
 // Settings of the account-settings service (accounts, settings, credentials, principals and tokens).
 import { commonSettings, serveLimitSettings, dbSetting, httpHostSetting, httpPortSetting, outboxRetentionSetting, setting, type ConfigOf } from '@twoway/config';
 import { DefaultPorts } from '@twoway/contracts';
+import { DEFAULT_TOPIC_RULES_MAX, DEFAULT_TOPIC_RULE_FILTER_MAX_LENGTH, TOPIC_RULE_HARD_LIMITS } from './domain/topic-rules.js';
 
 /** Credential verification: failures allowed per username and per source address inside the window. */
 export const DEFAULT_CREDENTIAL_MAX_FAILURES = 10;
@@ -75,6 +76,22 @@ export const configSchema = {
     default: DEFAULT_VERIFIED_PASSWORD_CACHE_TTL_MS,
     min: 0,
     doc: 'How long after scrypt verified a password (or an operator set it) it is recognised without scrypt (0: always scrypt)',
+  }),
+  topicRulesMax: setting({
+    env: 'TWOWAY_TOPIC_RULES_MAX',
+    kind: 'int',
+    default: DEFAULT_TOPIC_RULES_MAX,
+    min: 0,
+    max: TOPIC_RULE_HARD_LIMITS.maxRules,
+    doc: `Topic rules an account may have; a longer list is refused TOPIC_RULES_INVALID (at most ${TOPIC_RULE_HARD_LIMITS.maxRules}; 0: topic rules cannot be set)`,
+  }),
+  topicRuleFilterMaxLength: setting({
+    env: 'TWOWAY_TOPIC_RULE_FILTER_MAX_LENGTH',
+    kind: 'int',
+    default: DEFAULT_TOPIC_RULE_FILTER_MAX_LENGTH,
+    min: 1,
+    max: TOPIC_RULE_HARD_LIMITS.maxFilterLength,
+    doc: `Longest topic filter of a topic rule, in characters; a longer one is refused TOPIC_RULES_INVALID (at most ${TOPIC_RULE_HARD_LIMITS.maxFilterLength})`,
   }),
 };
 

@@ -45,10 +45,10 @@ export class TokenNotFoundError extends AccountSettingsError {
   }
 }
 
-/** A settings change the principal may not make (PROVIDER_ONLY, MTLS_NOT_AVAILABLE). */
+/** A settings change the principal may not make (PROVIDER_ONLY, MTLS_NOT_AVAILABLE), or topic rules that are not valid (TOPIC_RULES_INVALID). */
 export class SettingsRefusedError extends AccountSettingsError {
   override name = 'SettingsRefusedError';
-  constructor(code: 'PROVIDER_ONLY' | 'MTLS_NOT_AVAILABLE', message: string, readonly accountId: string) {
+  constructor(code: 'PROVIDER_ONLY' | 'MTLS_NOT_AVAILABLE' | 'TOPIC_RULES_INVALID', message: string, readonly accountId: string) {
     super(code, message);
   }
 }

@@ -324,6 +324,61 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(operator.status, 403);
     });
 
+    // ---- topic rules ----------------------------------------------------------------------------
+    it('topic rules: stored with the settings, a change is a settings.changed event (before, after), SettingsGet carries them, invalid lists change nothing', async () => {
+      const a = await tenant('rules-a');
+      const path = `/api/v1/accounts/${a.account.id}/topic-rules`;
+      assert.deepEqual((await api('GET', path, a.operator)).body, { rules: [] });
+      const rules = [
+        { effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' },
+        { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
+      ];
+      const put = await api('PUT', path, a.admin, { rules });
+      assert.deepEqual([put.status, put.body], [200, { rules }]);
+      assert.deepEqual((await api('GET', path, a.operator)).body, { rules });
+      const withRules: Settings = { ...DEFAULT_SETTINGS, topicRules: rules as Settings['topicRules'] };
+      assert.deepEqual((await api('GET', `/api/v1/accounts/${a.account.id}/settings`, a.operator)).body, withRules);
+      assert.deepEqual(await bus.request(RequestSubjects.SettingsGet, { accountId: a.account.id }, SettingsGetReply), { accountId: a.account.id, settings: withRules, ancestry: [a.account.id, 'provider'] });
+
+      // Refused whole, with the rule named; nothing changes and no event is published.
+      const bad = await api('PUT', path, a.admin, { rules: [...rules, { effect: 'allow', action: 'publish', filter: 'a/#/b' }] });
+      assert.deepEqual([bad.status, bad.body], [422, { error: { code: 'TOPIC_RULES_INVALID', message: "rules[2].filter: '#' must be the last level" } }]);
+      const schema = await api('PUT', path, a.admin, { rules: [{ effect: 'permit', action: 'both', filter: 'x' }] });
+      assert.deepEqual([schema.status, schema.body.error.code], [400, 'VALIDATION_FAILED']);
+      // Sending the document read back through PUT .../settings changes nothing either.
+      assert.deepEqual((await api('PUT', `/api/v1/accounts/${a.account.id}/settings`, a.admin, { tls: withRules.tls, topicRules: rules })).body, withRules);
+      assert.deepEqual((await api('PUT', path, a.admin, { rules: [] })).body, { rules: [] });
+
+      const changes = await waitFor(() => {
+        const c = events.filter((e) => e.subject === 'twoway.v1.settings.changed' && e.data.account === a.account.id);
+        return c.length >= 2 ? c : undefined;
+      }, { what: 'two settings.changed events' });
+      assert.deepEqual(changes.map((c) => (c.data as unknown as { data: unknown }).data), [
+        { before: DEFAULT_SETTINGS, after: withRules },
+        { before: withRules, after: DEFAULT_SETTINGS },
+      ]);
+      const audit = await waitEvent((e) => e.subject === 'twoway.v1.audit.settings.changed' && e.data.account === a.account.id, 'settings audit');
+      assert.deepEqual([audit.data.before, audit.data.after], [DEFAULT_SETTINGS, withRules]);
+    });
+
+    it('topic rules: bounded by TWOWAY_TOPIC_RULES_MAX and TWOWAY_TOPIC_RULE_FILTER_MAX_LENGTH', async () => {
+      const d = await tempDir();
+      const small = await AccountSettingsService.start(configFor(d.path, await dbUrl(), { TWOWAY_TOPIC_RULES_MAX: '2', TWOWAY_TOPIC_RULE_FILTER_MAX_LENGTH: '10' }), { log: logs.log });
+      try {
+        const token = (await readFile(join(d.path, BOOTSTRAP_TOKEN_FILE), 'utf8')).trim();
+        const put = (rules: unknown[]) => small.app.inject({ method: 'PUT', url: '/api/v1/accounts/provider/topic-rules', headers: { authorization: `Bearer ${token}` }, payload: { rules } });
+        const r = (filter: string) => ({ effect: 'allow', action: 'both', filter });
+        assert.equal((await put([r('a/#'), r('b/#')])).statusCode, 200);
+        const many = await put([r('a'), r('b'), r('c')]);
+        assert.deepEqual([many.statusCode, JSON.parse(many.body).error], [422, { code: 'TOPIC_RULES_INVALID', message: 'at most 2 topic rules per account (TWOWAY_TOPIC_RULES_MAX); 3 were sent' }]);
+        const long = await put([r('abcdefghijk')]);
+        assert.match(JSON.parse(long.body).error.message, /^rules\[0\]\.filter: longer than 10 characters/);
+      } finally {
+        await small.stop();
+        await d[Symbol.asyncDispose]();
+      }
+    });
+
     // ---- credentials ----------------------------------------------------------------------------
     it('credentials: lifecycle over REST and CredentialVerify over NATS (ok, wrong, unknown, disabled, expired), with events carrying no password', async () => {
       const a = await tenant('cred-a');
@@ -614,6 +669,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         { method: 'GET', url: '/api/v1/accounts/:id/children', path: (x) => `/api/v1/accounts/${x}/children`, write: false },
         { method: 'GET', url: '/api/v1/accounts/:id/settings', path: (x) => `/api/v1/accounts/${x}/settings`, write: false },
         { method: 'PUT', url: '/api/v1/accounts/:id/settings', path: (x) => `/api/v1/accounts/${x}/settings`, body: { tls: { enabled: false } }, write: true },
+        { method: 'GET', url: '/api/v1/accounts/:id/topic-rules', path: (x) => `/api/v1/accounts/${x}/topic-rules`, write: false },
+        { method: 'PUT', url: '/api/v1/accounts/:id/topic-rules', path: (x) => `/api/v1/accounts/${x}/topic-rules`, body: { rules: [{ effect: 'allow', action: 'both', filter: 'intruder/#' }] }, write: true },
         { method: 'POST', url: '/api/v1/accounts/:id/credentials', path: (x) => `/api/v1/accounts/${x}/credentials`, body: { username: 'iso-new', password: 'iso-new-password' }, write: true },
         { method: 'GET', url: '/api/v1/accounts/:id/credentials', path: (x) => `/api/v1/accounts/${x}/credentials`, write: false },
         { method: 'PATCH', url: '/api/v1/accounts/:id/credentials/:credId', path: (x, c) => `/api/v1/accounts/${x}/credentials/${c}`, body: { enabled: false }, write: true },

@@ -92,7 +92,7 @@ export class AccountSettingsService {
 
       const relay = OutboxRelay.start({ ds, publisher: bus, log, retentionMs: cfg.outboxRetentionMs });
       undo.push(() => relay.stop());
-      const store = new AccountStore(ds, relay);
+      const store = new AccountStore(ds, relay, { maxRules: cfg.topicRulesMax, maxFilterLength: cfg.topicRuleFilterMaxLength });
 
       await bootstrap(store, cfg, log);
 

@@ -4,6 +4,7 @@ import { commonSettings, expiryWarningDaysSetting, httpHostSetting, httpPortSett
 import { DefaultPorts } from '@twoway/contracts';
 import { PkiCacheDefaults } from '@twoway/pki';
 import { WSS_PATH } from './tls/websocket.js';
+import { DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE } from './topic-rules/denials.js';
 
 export const DEFAULT_MQTT_PORT = DefaultPorts.mqtts;
 export const DEFAULT_CONNECT_DEADLINE_MS = 5_000;
@@ -67,6 +68,7 @@ export const brokerSettings = {
   expiryWarningDays: expiryWarningDaysSetting,
   expiryAuditIntervalMs: setting({ env: 'TWOWAY_EXPIRY_AUDIT_INTERVAL_MS', kind: 'int', default: DEFAULT_EXPIRY_AUDIT_INTERVAL_MS, min: 1000, doc: 'A device certificate (leaf or intermediate) seen expiring at connect is audited (device.cert_expiring) at most once per this interval by each broker; the connects in between are only counted' }),
   expiryAuditedMax: setting({ env: 'TWOWAY_EXPIRY_AUDITED_MAX', kind: 'int', default: DEFAULT_EXPIRY_AUDITED_MAX, min: 1, doc: 'Expiring device certificates whose last audit a broker remembers (by fingerprint); beyond it the one seen least recently is forgotten, counted, and may be audited again before its interval' }),
+  topicDenialsAuditedPerMinute: setting({ env: 'TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE', kind: 'int', default: DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE, min: 0, doc: 'Topic-rule denials audited per session and minute (session.topic_denied); beyond it they are only counted, and the next audited one says how many (0: none audited)' }),
   brokerId: setting({ env: 'TWOWAY_BROKER_ID', kind: 'string', optional: true, doc: 'This replica\'s id in audit events and across replicas (unset: hostname-pid)' }),
 };
 

@@ -29,6 +29,7 @@ import { QueueDropReporter, type DroppedReport } from './sessions/queue-drops.js
 import { onByteLimitExceeded } from './sessions/byte-limit-exceeded.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { mountInbound, topicAuthorizers } from './topics.js';
+import { topicDenials } from './topic-rules/denials.js';
 import type { ConnState } from './tls/conn-state.js';
 import { devServerCertificate } from './tls/dev-certificate.js';
 import { MqttListeners, type TlsMaterial } from './tls/listener.js';
@@ -200,6 +201,7 @@ export class Broker {
         ...(deps.validate ? { validate: deps.validate } : {}),
       };
 
+      const topicDenied = topicDenials({ audit, metrics, log, source: brokerId });
       const connStates = new WeakMap<Client, ConnState>();
       const clients = new WeakMap<ConnState, Client>();
       const expiryLimiter = new ExpiryAuditLimiter(cfg.expiryAuditedMax, cfg.expiryAuditIntervalMs);
@@ -212,8 +214,10 @@ export class Broker {
         ...(deps.validate ? { validate: deps.validate } : {}),
         connState: (c) => connStates.get(c),
         natsDownSinceMs: () => state.natsDownSinceMs,
+        topicDenialsAuditedPerMinute: cfg.topicDenialsAuditedPerMinute,
+        topicDenied,
       });
-      const topics = topicAuthorizers(sessions);
+      const topics = topicAuthorizers(sessions, { denied: topicDenied, withheld: () => metrics.topicDeliveriesWithheld.inc() });
       const drops = new QueueDropReporter({ audit, metrics, log, source: brokerId, ancestryOf: (a) => caches.settings.get(a)?.ancestry });
       cleanups.push(async () => drops.stop());
       const cluster = deps.cluster

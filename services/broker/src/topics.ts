@@ -13,7 +13,8 @@
 // which cannot match `$/m/$foo`, while `$foo/#` mounts as `$/m/$foo/#` and does. aedes' own `$SYS/`
 // topics stay outside every namespace.
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
-import type { SessionRegistry } from './sessions/session-registry.js';
+import type { Session, SessionRegistry } from './sessions/session-registry.js';
+import type { OnTopicDenied } from './topic-rules/denials.js';
 
 const DOLLAR = 36; // '$'
 
@@ -35,28 +36,66 @@ export function unmountTopic(account: string, topic: string): string | undefined
 
 type Callback = (err?: Error | null) => void;
 
-export function topicAuthorizers(sessions: SessionRegistry) {
-  const mountOf = (client: Client | null) => (client ? sessions.get(client)?.accountId : undefined);
+/**
+ * Where a PUBLISH the topic rules refused goes instead: outside every namespace (no device filter is
+ * mounted under it), so nothing stores, queues or delivers it, and no replica is interested in it.
+ */
+export const DENIED_TOPIC = '$twoway/denied';
+const EMPTY = Buffer.alloc(0);
+
+export interface TopicRuleHooks {
+  /** A PUBLISH or SUBSCRIBE refused by the account's topic rules (topic-rules/denials.ts). */
+  denied: OnTopicDenied;
+  /** A delivery withheld: the session may no longer receive that topic. */
+  withheld(): void;
+}
+
+export function topicAuthorizers(sessions: SessionRegistry, rules?: TopicRuleHooks) {
   return {
     authorizePublish(client: Client | null, packet: PublishPacket, cb: Callback): void {
       // No client: the broker's own publish, or a stored will another replica publishes for a
       // device that is gone; its topic was mounted when the will was accepted.
       if (!client) return cb(null);
-      const m = mountOf(client);
+      const s = sessions.get(client);
+      const m = s?.accountId;
       if (!m) return cb(new Error('not authorized'));
       const t = unmountTopic(m, packet.topic);
       if (t === undefined) return cb(new Error('topic outside the account'));
       // As aedes' default: devices do not publish to `$SYS/` (the mount would make it harmless anyway).
       if (t.startsWith('$SYS/')) return cb(new Error('$SYS topics are reserved'));
+      const p = s.topics?.permissions;
+      if (p) {
+        const rule = p.publish(t);
+        if (!p.allows(rule)) {
+          // [MQTT-3.3.5-2] acknowledged as usual and dropped, as Mosquitto does: the device is not
+          // disconnected, so a forbidden topic does not turn into a reconnect loop (docs/permissions.md).
+          rules?.denied(s, 'publish', t, rule);
+          packet.topic = DENIED_TOPIC;
+          packet.retain = false;
+          packet.payload = EMPTY;
+        }
+      }
       cb(null);
     },
     authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, s?: Subscription | null) => void): void {
-      const m = mountOf(client);
+      const s = sessions.get(client);
+      const m = s?.accountId;
       if (!m) return cb(new Error('not authorized'));
       // Refused with SUBACK 0x80, not the connection: a filter outside the namespace, and `$SYS`
       // (broker-internal, as for publishing; mounted it would only ever see the account's own).
       const t = unmountTopic(m, sub.topic);
-      cb(null, t === undefined || t === '$SYS' || t.startsWith('$SYS/') ? null : sub);
+      if (t === undefined || t === '$SYS' || t.startsWith('$SYS/')) return cb(null, null);
+      // Topic rules: SUBACK 0x80 as well. A persistent session's stored subscriptions pass here again
+      // when it reconnects, so one the rules now forbid is not restored.
+      const p = s.topics?.permissions;
+      if (p) {
+        const rule = p.subscribe(t);
+        if (!p.allows(rule)) {
+          rules?.denied(s, 'subscribe', t, rule);
+          return cb(null, null);
+        }
+      }
+      cb(null, sub);
     },
     /**
      * Rewrites `packet` in place. aedes hands this hook a copy made for this one delivery, and when it
@@ -64,9 +103,16 @@ export function topicAuthorizers(sessions: SessionRegistry) {
      * (lib/handlers/connect.js emptyQueueFilter): a returned copy would put the mount on the wire.
      */
     authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-      const m = mountOf(client);
-      const t = m ? unmountTopic(m, packet.topic) : undefined;
+      const s = sessions.get(client);
+      const t = s ? unmountTopic(s.accountId, packet.topic) : undefined;
       if (t === undefined) return null;
+      // A subscription granted under earlier rules (a persistent session's queue, a change being
+      // applied) delivers nothing the current rules refuse; a queued message withheld is cleared.
+      const p = s!.topics?.permissions;
+      if (p && !p.allows(p.receive(t))) {
+        rules?.withheld();
+        return null;
+      }
       packet.topic = t;
       return packet;
     },
@@ -115,4 +161,21 @@ export function mountInbound(client: Client, sessions: SessionRegistry): void {
 export function mountWill(client: Client, account: string): void {
   const c = client as unknown as { _will?: { topic?: string } | null };
   if (c._will && typeof c._will.topic === 'string') c._will.topic = mountTopic(account, c._will.topic);
+}
+
+/**
+ * The will of an accepted CONNECT, before it is mounted, against the session's topic rules. A will is
+ * published for the device, maybe by another replica once this one is gone, with no session left to
+ * check it then: so it is checked now, and one the rules refuse is dropped and reported as a refused
+ * PUBLISH. (A rule change checks the stored will again: revocation/apply-topic-rules.ts.)
+ */
+export function dropForbiddenWill(client: Client, s: Session, denied?: OnTopicDenied): void {
+  const c = client as unknown as { _will?: { topic?: string } | null };
+  const p = s.topics?.permissions;
+  const topic = c._will?.topic;
+  if (!p || typeof topic !== 'string') return;
+  const rule = p.publish(topic);
+  if (p.allows(rule)) return;
+  denied?.(s, 'publish', topic, rule);
+  c._will = null;
 }

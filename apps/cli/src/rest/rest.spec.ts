@@ -15,6 +15,7 @@ import type { Io } from './command.js';
 import { credentials } from './credentials.js';
 import { settings } from './settings.js';
 import { tokens } from './tokens.js';
+import { topicRules } from './topic-rules.js';
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
 const TOKEN = 'tw_test_admin';
@@ -528,6 +529,49 @@ describe('twoway REST clients', () => {
       assert.match(o.stderr, /Only the provider may change this setting; contact your provider\. \[PROVIDER_ONLY\]/);
     });
 
+    it('topic-rules add and rm send the whole list, in order; ls shows the index audit events name', async () => {
+      let stored = [{ effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' }];
+      api.on('GET /api/v1/accounts/acc_a/topic-rules', () => ({ rules: stored }));
+      api.on('PUT /api/v1/accounts/acc_a/topic-rules', (req) => ({ rules: (stored = (req.body as { rules: typeof stored }).rules) }));
+      const o = io(env);
+      assert.equal(await topicRules(['add', 'deny', 'both', 'devices/${clientId}/admin/#', '--at', '0'], o), 0, o.stderr);
+      assert.deepEqual(api.seen.find((r) => r.method === 'PUT')?.body, { rules: [{ effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' }, { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' }] });
+      assert.match(o.stdout, /^RULE {2}EFFECT {2}ACTION {2}FILTER\n0 {5}deny {4}both {4}devices\/\$\{clientId\}\/admin\/#\n1 {5}allow/);
+      const rm = io(env);
+      assert.equal(await topicRules(['rm', '0'], rm), 0, rm.stderr);
+      assert.deepEqual(stored, [{ effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' }]);
+      const bad = io(env);
+      assert.equal(await topicRules(['rm', '5'], bad), 2);
+      assert.match(bad.stderr, /the rule index must be 0 to 0 \(got '5'\)/);
+      const effect = io(env);
+      assert.equal(await topicRules(['add', 'permit', 'both', 'x'], effect), 2);
+      assert.match(effect.stderr, /--effect must be one of allow, deny \(got 'permit'\)/);
+    });
+
+    it('topic-rules set reads a list from standard input; clear sends none; a refusal says why', async () => {
+      let stored: unknown[] = [];
+      api.on('GET /api/v1/accounts/acc_a/topic-rules', () => ({ rules: stored }));
+      api.on('PUT /api/v1/accounts/acc_a/topic-rules', (req, reply) => {
+        const rules = (req.body as { rules: { filter: string }[] }).rules;
+        if (rules.some((r) => r.filter.includes('#/'))) return reply.code(422).send(errorBody('TOPIC_RULES_INVALID', "rules[0].filter: '#' must be the last level"));
+        return { rules: (stored = rules) };
+      });
+      const list = [{ effect: 'allow', action: 'publish', filter: 'telemetry/${username}' }];
+      const o = io(env, JSON.stringify({ rules: list }));
+      assert.equal(await topicRules(['set', '-'], o), 0, o.stderr);
+      assert.deepEqual(stored, list);
+      const c = io(env);
+      assert.equal(await topicRules(['clear'], c), 0, c.stderr);
+      assert.deepEqual(api.seen.at(-1)?.body, { rules: [] });
+      assert.match(c.stdout, /no topic rules: devices publish and subscribe anywhere/);
+      const refused = io(env, JSON.stringify([{ effect: 'allow', action: 'both', filter: 'a/#/b' }]));
+      assert.equal(await topicRules(['set', '-'], refused), 1);
+      assert.match(refused.stderr, /rules\[0\]\.filter: '#' must be the last level \[TOPIC_RULES_INVALID\]/);
+      const notJson = io(env, 'allow both #');
+      assert.equal(await topicRules(['set', '-'], notJson), 2);
+      assert.match(notJson.stderr, /standard input is not JSON/);
+    });
+
     it('credentials add generates a password and prints it once; --password-stdin reads it', async () => {
       api.on('POST /api/v1/accounts/acc_a/credentials', (req, reply) => {
         const b = req.body as { username: string; requireCertificate?: boolean };
@@ -710,13 +754,14 @@ describe('twoway REST clients', () => {
   });
 
   it('--help works on every command and subcommand', async () => {
-    const groups = { certs, accounts, settings, credentials, tokens } as const;
+    const groups = { certs, accounts, settings, credentials, tokens, 'topic-rules': topicRules } as const;
     const subs: Record<keyof typeof groups, string[]> = {
       certs: ['add', 'ls', 'show', 'suspend', 'revoke', 'restore', 'rm'],
       accounts: ['create', 'show', 'children'],
       settings: ['get', 'set'],
       credentials: ['add', 'ls', 'update', 'disable', 'enable', 'rm'],
       tokens: ['create', 'ls', 'revoke'],
+      'topic-rules': ['ls', 'add', 'rm', 'set', 'clear'],
     };
     for (const [name, main] of Object.entries(groups)) {
       const o = io({});

@@ -40,6 +40,7 @@ export const TYPE_LABELS: Record<AuditType, string> = {
   'cert.expired': 'Certificate expired',
   'device.cert_expiring': 'Device certificate expiring',
   'dry_run.decided': 'Connection tested (dry run)',
+  'session.topic_denied': 'Topic denied',
 };
 const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   accepted: { label: 'Accepted', tone: 'ok' },
@@ -75,6 +76,7 @@ export function change(e: AuditEvent): string | undefined {
   const a = status(e.after);
   if (b && a) return `${name ? `“${name}”: ` : ''}${b} → ${a}`;
   if (e.type === 'settings.changed') return 'see details';
+  if (e.type === 'session.topic_denied') return `${String(e.detail?.action ?? '')} ${String(e.detail?.topic ?? '')}`.trim();
   if (e.type.startsWith('cert.') && name) return `“${name}”`;
   return (e.after as { username?: string } | undefined)?.username ?? (e.before as { username?: string } | undefined)?.username;
 }

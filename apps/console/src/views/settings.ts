@@ -1,11 +1,10 @@
 // Settings: plain TLS and mutual TLS for the account, and how a certificate is bound to a device identity.
 // Mutual TLS availability is the provider's to grant; an account admin switches it on or off.
 import type { Settings, SettingsPatch } from '@twoway/contracts';
-import { type ApiError, errorMessage } from '../api.js';
 import { h, replace } from '../dom.js';
 import { can, noPermission, type Ctx } from '../session.js';
-import { busy, errorBox, field, loading, pageHeader, toggle } from '../ui/parts.js';
-import { toast } from '../ui/toast.js';
+import { loadInto, saveBar } from '../ui/edit-page.js';
+import { field, loading, pageHeader, toggle } from '../ui/parts.js';
 import type { View } from './view.js';
 
 export const BIND: Record<Settings['identity']['bindCertificateTo'], string> = {
@@ -37,13 +36,7 @@ export function settingsView(ctx: Ctx): View {
   const body = h('div', { class: 'stack' }, loading('Loading settings…'));
   let isDirty = (): boolean => false;
 
-  async function load(): Promise<void> {
-    try {
-      render(await ctx.api.get<Settings>(path));
-    } catch (e) {
-      replace(body, errorBox(errorMessage(e), (e as ApiError).code));
-    }
-  }
+  const load = (): Promise<void> => loadInto(body, () => ctx.api.get<Settings>(path), render);
 
   function render(saved: Settings): void {
     const tls = h('input', { checked: saved.tls.enabled, disabled: !mayWrite });
@@ -52,12 +45,7 @@ export function settingsView(ctx: Ctx): View {
     const bind = h('select', { class: 'input', disabled: !mayWrite }, Object.entries(BIND).map(([v, l]) => h('option', { value: v, selected: v === saved.identity.bindCertificateTo }, l)));
     const lookup = h('select', { class: 'input', disabled: !mayWrite }, Object.entries(LOOKUP).map(([v, l]) => h('option', { value: v, selected: v === saved.identity.credentialLookup }, l)));
     const mode = h('div', { class: 'mode', 'aria-live': 'polite' });
-    const msg = h('div', { class: 'form-msg' });
-    const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, 'Save changes');
-    const reset = h('button', { type: 'button', class: 'btn', disabled: true, onclick: () => render(saved) }, 'Discard');
-    const unsaved = h('span', { class: 'unsaved', 'aria-live': 'polite' });
-    // Sticky at the bottom of the viewport: Save stays in reach however long the page is.
-    const actions = h('div', { class: 'form-actions form-actions-sticky' }, unsaved, reset, save);
+    const bar = saveBar('Save changes', () => render(saved));
     const bindHint = h('span', null);
 
     const current = (): Settings => ({
@@ -95,11 +83,7 @@ export function settingsView(ctx: Ctx): View {
         : 'Compared with the Common Name or a Subject Alternative Name of a verified chain only.';
       const m = connectionMode(current());
       replace(mode, h('div', { class: `alert alert-${m.tone === 'ok' ? 'ok' : m.tone === 'warn' ? 'info' : 'error'}` }, h('strong', null, 'What devices get: '), m.text));
-      const dirty = Object.keys(patch()).length > 0;
-      save.disabled = !dirty;
-      reset.disabled = !dirty;
-      actions.classList.toggle('is-dirty', dirty);
-      unsaved.textContent = dirty ? 'Unsaved changes' : '';
+      bar.mark(Object.keys(patch()).length > 0);
     };
     isDirty = () => Object.keys(patch()).length > 0;
     for (const c of [tls, available, mtls, bind, lookup]) c.addEventListener('change', refresh);
@@ -134,22 +118,10 @@ export function settingsView(ctx: Ctx): View {
         ),
       ),
       mayWrite ? null : h('p', { class: 'hint' }, noPermission(ctx.session)),
-      msg,
-      actions,
+      bar.msg,
+      bar.actions,
     );
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      replace(msg);
-      void busy(save, async () => {
-        try {
-          const next = await ctx.api.put<Settings>(path, patch());
-          toast('Settings saved. Brokers apply them to new connections at once.');
-          render(next);
-        } catch (e) {
-          replace(msg, errorBox(errorMessage(e), (e as ApiError).code));
-        }
-      }).then(refresh);
-    });
+    bar.onSubmit(form, () => ctx.api.put<Settings>(path, patch()), 'Settings saved. Brokers apply them to new connections at once.', render, refresh);
     replace(body, form);
     refresh();
   }

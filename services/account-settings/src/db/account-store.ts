@@ -17,6 +17,7 @@ import {
   isUniqueViolation,
 } from '../errors.js';
 import { applySettingsPatch } from '../domain/settings.js';
+import { DEFAULT_TOPIC_RULE_LIMITS, type TopicRuleLimits } from '../domain/topic-rules.js';
 import { accountCreated, changedFields, credentialChanged, settingsChanged, tokenCreated, tokenRevoked, type EventContext, type Outgoing } from '../domain/events.js';
 import { BOOTSTRAP_TOKEN_ID, formatToken, hashToken, newTokenId } from '../domain/tokens.js';
 
@@ -76,6 +77,8 @@ export class AccountStore {
     private readonly ds: DataSource,
     /** The outbox relay: `settle()` after a commit, so a write answers once its events are published. */
     private readonly relay: { settle(): Promise<unknown> },
+    /** Bounds of an account's topic rules (TWOWAY_TOPIC_RULES_MAX, TWOWAY_TOPIC_RULE_FILTER_MAX_LENGTH). */
+    private readonly topicRuleLimits: TopicRuleLimits = DEFAULT_TOPIC_RULE_LIMITS,
   ) {}
 
   private get postgres(): boolean {
@@ -195,6 +198,12 @@ export class AccountStore {
 
   // ---- settings -----------------------------------------------------------------------------
 
+  async settings(accountId: string): Promise<Settings> {
+    const row = await this.accountRow(accountId);
+    if (!row) throw new AccountNotFoundError(accountId);
+    return settingsOf(row);
+  }
+
   async updateSettings(accountId: string, patch: SettingsPatch, by: Principal, actor: Actor): Promise<Settings> {
     return this.write(actor, async (em, c) => {
       const repo = em.getRepository(AccountEntity);
@@ -203,7 +212,7 @@ export class AccountStore {
       const row = await repo.findOne({ where: { id: accountId }, ...(this.postgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
       if (!row) throw new AccountNotFoundError(accountId);
       const before = settingsOf(row);
-      const d = applySettingsPatch(before, patch, { provider: by.provider });
+      const d = applySettingsPatch(before, patch, { provider: by.provider }, this.topicRuleLimits);
       if (!d.ok) throw new SettingsRefusedError(d.code, d.message, accountId);
       if (!d.changed) return { result: before, events: [] };
       await repo.update({ id: accountId }, { settings: JSON.stringify(d.settings), updatedAt: c.now });

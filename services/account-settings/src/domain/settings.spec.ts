@@ -48,6 +48,31 @@ describe('applySettingsPatch', () => {
     });
   }
 
+  describe('topic rules', () => {
+    const rules = [{ effect: 'deny', action: 'both', filter: 'd/${clientId}/admin/#' }, { effect: 'allow', action: 'both', filter: 'd/${clientId}/#' }] as const;
+    it('a list replaces the current one, and is a change', () => {
+      const r = applySettingsPatch(s(), { topicRules: [...rules] }, account);
+      assert.deepEqual(r, { ok: true, settings: { ...s(), topicRules: rules }, changed: true });
+    });
+    it('another part of the settings leaves the rules as they are', () => {
+      const r = applySettingsPatch({ ...s(), topicRules: [...rules] }, { tls: { enabled: false } }, account);
+      assert.deepEqual(r, { ok: true, settings: { ...s({ tls: false }), topicRules: rules }, changed: true });
+    });
+    it('sending the same list back is not a change; an empty list removes them', () => {
+      assert.deepEqual(applySettingsPatch({ ...s(), topicRules: [...rules] }, { topicRules: [...rules] }, account), { ok: true, settings: { ...s(), topicRules: rules }, changed: false });
+      assert.deepEqual(applySettingsPatch({ ...s(), topicRules: [...rules] }, { topicRules: [] }, account), { ok: true, settings: s(), changed: true });
+      assert.deepEqual(applySettingsPatch(s(), { topicRules: [] }, account), { ok: true, settings: s(), changed: false });
+    });
+    it('invalid rules refuse the whole patch (TOPIC_RULES_INVALID), other parts included', () => {
+      const r = applySettingsPatch(s(), { tls: { enabled: false }, topicRules: [{ effect: 'allow', action: 'both', filter: 'a/#/b' }] }, account);
+      assert.deepEqual(r, { ok: false, code: 'TOPIC_RULES_INVALID', message: "rules[0].filter: '#' must be the last level" });
+    });
+    it('the bounds given are applied', () => {
+      const r = applySettingsPatch(s(), { topicRules: [...rules] }, account, { maxRules: 1, maxFilterLength: 100 });
+      assert.equal(r.ok, false);
+    });
+  });
+
   it('the refusal message tells the account admin to contact the provider', () => {
     assert.match(PROVIDER_ONLY_MESSAGE, /contact your provider/);
   });

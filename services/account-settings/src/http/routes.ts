@@ -17,6 +17,7 @@ import {
   Settings,
   SettingsPatch,
   TokenInfo,
+  TopicRules,
   type Principal,
 } from '@twoway/contracts';
 import { authorize, bearerToken, type Resolver } from '@twoway/http';
@@ -54,6 +55,13 @@ const ACCOUNT: Account = { id: 'b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30', name: 'Ac
 const SETTINGS: Settings = { tls: { enabled: true }, mutualTls: { available: true, enabled: true }, identity: { bindCertificateTo: 'clientId', credentialLookup: 'username' } };
 const CREDENTIAL: Credential = { id: 'e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b', accountId: ACCOUNT.id, username: 'sensor-17', enabled: true, expiresAt: null, createdAt: '2026-11-23T10:05:00.000Z', lastChain: null, requireCertificate: true };
 const TOKEN: TokenInfo = { id: '9f8e7d6c5b4a39281706f5e4', accountId: ACCOUNT.id, name: 'Factory PKI', role: 'provisioner', expiresAt: null, revokedAt: null, createdAt: '2026-11-23T10:10:00.000Z' };
+const TOPIC_RULES: TopicRules = {
+  rules: [
+    { effect: 'deny', action: 'both', filter: 'devices/${clientId}/admin/#' },
+    { effect: 'allow', action: 'both', filter: 'devices/${clientId}/#' },
+    { effect: 'allow', action: 'subscribe', filter: 'broadcast/#' },
+  ],
+};
 /** Roles in the descriptions: `read` is every role, `write` admin only (libs/http `roleAllows`). */
 const READ = 'Roles: all (admin, operator, provisioner).';
 const WRITE = 'Roles: admin.';
@@ -151,7 +159,7 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       schema: {
         operationId: 'getSettings',
         summary: "Show an account's connection settings",
-        description: `\`tls\`: plain TLS with username and password. \`mutualTls\`: client certificates; \`available\` is the provider's to grant. With both enabled the broker tries mutual TLS first and falls back to credentials. \`identity\`: whether the certificate's CN or a SAN must equal the client id and/or username, and how credentials are looked up. ${READ}`,
+        description: `\`tls\`: plain TLS with username and password. \`mutualTls\`: client certificates; \`available\` is the provider's to grant. With both enabled the broker tries mutual TLS first and falls back to credentials. \`identity\`: whether the certificate's CN or a SAN must equal the client id and/or username, and how credentials are looked up. \`topicRules\` (absent when none): the account's topic permissions, as \`GET .../topic-rules\` shows them. ${READ}`,
         tags: ['Settings'],
         params: AccountParams,
         response: { 200: Settings },
@@ -174,12 +182,12 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       schema: {
         operationId: 'updateSettings',
         summary: "Change an account's connection settings",
-        description: `Send only the parts that change; the answer is the whole new settings. Changing them ends the live sessions they no longer allow. \`mutualTls.available\` is changed by provider tokens only (\`PROVIDER_ONLY\`); mutual TLS cannot be enabled before it is available (\`MTLS_NOT_AVAILABLE\`). ${WRITE}`,
+        description: `Send only the parts that change; the answer is the whole new settings. Changing them ends the live sessions they no longer allow. \`mutualTls.available\` is changed by provider tokens only (\`PROVIDER_ONLY\`); mutual TLS cannot be enabled before it is available (\`MTLS_NOT_AVAILABLE\`). \`topicRules\`, when sent, replaces the whole list as \`PUT .../topic-rules\` does. ${WRITE}`,
         tags: ['Settings'],
         params: AccountParams,
         body: SettingsPatch,
         response: { 200: Settings },
-        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'PROVIDER_ONLY', 'MTLS_NOT_AVAILABLE'],
+        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'PROVIDER_ONLY', 'MTLS_NOT_AVAILABLE', 'TOPIC_RULES_INVALID'],
         examples: { request: { mutualTls: { enabled: true }, identity: { bindCertificateTo: 'clientId' } }, response: SETTINGS },
       },
     },
@@ -187,6 +195,54 @@ export function registerRoutes(app: FastifyInstance, d: { store: AccountStore; r
       const { id } = req.params as Params;
       const { principal } = await authorize(req, resolver, id, 'write');
       return store.updateSettings(id, req.body as SettingsPatch, principal, actorOf(principal));
+    },
+  );
+
+  // ---- topic permissions --------------------------------------------------------------------
+  // Stored with the settings, so a change is a `settings.changed` event: every broker replica applies
+  // it to the account's live sessions from the change feed (docs/permissions.md).
+  const rulesOf = (s: Settings): TopicRules => ({ rules: s.topicRules ?? [] });
+  app.get(
+    '/api/v1/accounts/:id/topic-rules',
+    {
+      schema: {
+        operationId: 'getTopicRules',
+        summary: "Show an account's topic permissions",
+        description: `The ordered rules that say where the account's devices may publish and subscribe, inside the account's own topic namespace. The first rule that matches decides; when the account has rules, what no rule allows is refused. An empty list: devices use the whole namespace. \`\${username}\`, \`\${cn}\` and \`\${clientId}\` in a filter stand for each device's identity. ${READ}`,
+        tags: ['Permissions'],
+        params: AccountParams,
+        response: { 200: TopicRules },
+        errors: ['ACCOUNT_NOT_FOUND'],
+        examples: { response: TOPIC_RULES },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as Params;
+      await authorize(req, resolver, id, 'read');
+      return rulesOf(await store.settings(id));
+    },
+  );
+
+  app.put(
+    '/api/v1/accounts/:id/topic-rules',
+    {
+      schema: {
+        operationId: 'replaceTopicRules',
+        summary: "Replace an account's topic permissions",
+        description: `The whole ordered list replaces the current one (\`[]\` removes every rule). Brokers apply it to live sessions at once: the next PUBLISH and SUBSCRIBE of every device is decided by it, and a session holding a subscription the new rules forbid loses it and is ended (\`SESSION_TOPIC_RULES_CHANGED\`), so its device reconnects and learns the refusal from its SUBACK. A filter that is not an MQTT topic filter, an unknown placeholder, or more rules or longer filters than the installation allows (\`TWOWAY_TOPIC_RULES_MAX\`, \`TWOWAY_TOPIC_RULE_FILTER_MAX_LENGTH\`) answer \`TOPIC_RULES_INVALID\` and change nothing. ${WRITE}`,
+        tags: ['Permissions'],
+        params: AccountParams,
+        body: TopicRules,
+        response: { 200: TopicRules },
+        errors: ['FORBIDDEN', 'ACCOUNT_NOT_FOUND', 'TOPIC_RULES_INVALID'],
+        examples: { request: TOPIC_RULES, response: TOPIC_RULES },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as Params;
+      const { principal } = await authorize(req, resolver, id, 'write');
+      const { rules } = req.body as TopicRules;
+      return rulesOf(await store.updateSettings(id, { topicRules: rules }, principal, actorOf(principal)));
     },
   );
 

@@ -92,3 +92,8 @@ export function deviceCertExpiringEvent(d: DeviceRecord, certs: readonly Expirin
     },
   };
 }
+
+/** A live session's PUBLISH or SUBSCRIBE refused by the account's topic rules (topic-rules/denials.ts). */
+export function topicDeniedEvent(reason: ConnectReason, d: DeviceRecord, ctx: AuditContext, detail: Record<string, unknown>): AuditEvent {
+  return { ...base(AuditTypes.SessionTopicDenied, d, ctx), outcome: 'rejected', reason, detail };
+}

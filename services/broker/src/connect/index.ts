@@ -15,9 +15,11 @@ import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, escapeField, 
 import type { AuditQueue } from '../audit/audit-queue.js';
 import type { BrokerMetrics } from '../http/metrics.js';
 import type { OwnerQuery, Owners } from '../nats/owners.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { ConnState } from '../tls/conn-state.js';
-import { mountWill } from '../topics.js';
+import { dropForbiddenWill, mountWill } from '../topics.js';
+import type { OnTopicDenied } from '../topic-rules/denials.js';
+import { DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE, sessionTopics } from '../topic-rules/denials.js';
 import { connectEvent, deviceCertExpiringEvent } from './audit.js';
 import { expiringOnPath, type ExpiryAuditLimiter } from './expiry.js';
 import { EMPTY_PERSISTENT_ID } from './pre-connect.js';
@@ -39,6 +41,10 @@ export interface ConnectDeps {
   /** TWOWAY_EXPIRY_WARNING_DAYS, and what was audited when (step 4). */
   expiry: { windowDays: number; limiter: ExpiryAuditLimiter };
   now?: () => number;
+  /** TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE: each session's budget of audited topic denials. */
+  topicDenialsAuditedPerMinute?: number;
+  /** Reports a will the topic rules refuse (topic-rules/denials.ts). */
+  topicDenied?: OnTopicDenied;
 }
 
 const generations = (o: Owners) => `${o.caches.trust.generation.current}/${o.caches.settings.generation.current}/${o.caches.credentials.generation.current}`;
@@ -139,7 +145,7 @@ export function createAuthenticate(d: ConnectDeps) {
         const cred = g.facts.credential;
         if (cred.status !== 'ok' || !g.accountId) throw new Error('accepted without a credential: broken invariant');
         if (client.closed) return;
-        d.sessions.add({
+        const session: Session = {
           id: randomUUID(),
           client,
           clientId: attempt.clientId,
@@ -158,7 +164,15 @@ export function createAuthenticate(d: ConnectDeps) {
           mode: decision.mode,
           facts: g.facts,
           ending: false,
-        });
+          // Compiled here, once: each PUBLISH and SUBSCRIBE then costs a walk over a few rules. The CN
+          // comes only from a chain that verified (docs/design.md §5).
+          topics: sessionTopics(
+            g.facts.settings?.topicRules,
+            { username: cred.username, cn: g.facts.chain.kind === 'trusted' ? g.facts.chain.leaf.commonName : undefined, clientId: attempt.clientId },
+            d.topicDenialsAuditedPerMinute ?? DEFAULT_TOPIC_DENIALS_AUDITED_PER_MINUTE,
+          ),
+        };
+        d.sessions.add(session);
         client.conn.once('close', () => d.sessions.remove(client));
         if (g.facts.chain.kind === 'trusted') {
           const expiring = expiringOnPath(g.facts.chain.path, g.presented, attempt.nowMs, d.expiry.windowDays);
@@ -175,6 +189,7 @@ export function createAuthenticate(d: ConnectDeps) {
         // after this step, so a device of one account can never end another account's session by
         // reusing its client id. Audit and logs keep the id the device sent.
         (client as { id: string }).id = `${g.accountId}/${attempt.clientId}`;
+        dropForbiddenWill(client, session, d.topicDenied);
         mountWill(client, g.accountId);
         d.log.info({ ...logFields, mode: decision.mode }, 'connect accepted');
         answered = true;

@@ -21,6 +21,9 @@ export class BrokerMetrics {
   readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
   readonly staleCrlAccepted = new Counter('twoway_broker_stale_crl_accepted_total', 'Connects accepted although the CRL of a CA on their chain was past its nextUpdate (the account accepts stale CRLs); refusals count as decisions with reason CRL_STALE');
   readonly expiringCertConnects = new Counter('twoway_broker_expiring_cert_connects_total', 'Accepted connects whose verified chain has a leaf or intermediate expiring within TWOWAY_EXPIRY_WARNING_DAYS');
+  readonly topicDenials = new Counter('twoway_broker_topic_denials_total', 'PUBLISHes and SUBSCRIBEs refused by the account\'s topic rules, by action (publish, subscribe) and reason (TOPIC_DENIED, TOPIC_NOT_ALLOWED)');
+  readonly topicDenialsUnaudited = new Counter('twoway_broker_topic_denials_unaudited_total', 'Topic denials counted but not audited: their session was at TWOWAY_TOPIC_DENIALS_AUDITED_PER_MINUTE');
+  readonly topicDeliveriesWithheld = new Counter('twoway_broker_topic_deliveries_withheld_total', 'Messages not delivered to a session because its account\'s topic rules no longer let it receive them (a subscription made under earlier rules)');
   readonly revocationPropagationMs = new Histogram(
     `${prom(MetricNames.RevocationPropagationMs)}`,
     'Milliseconds from a change event\'s time to the session it ended being closed',

@@ -4,13 +4,17 @@
 //   2. invalidate        — bring the warm caches up to date first (in place, or dropped), so
 //                          reconnects are decided afresh
 //   3. kick              — end every live session the change no longer allows, audited as session.ended
-//   4. refill            — fetch the dropped trust sets again in the background (and the new
+//   4. apply-topic-rules — the account's topic rules, compiled again for each of its sessions; a
+//                          session holding a subscription they now forbid loses it and is ended
+//   5. refill            — fetch the dropped trust sets again in the background (and the new
 //                          revoked-serial list a CA's change left sets waiting for), so the next
 //                          connects (the kicked devices come straight back) are decided on a warm set
-// and, after a NATS outage, resync: flush every cache and re-decide every live session. A session that
-// cannot be decided again (no owner answers within the staleness bound) is ended: fail closed.
+// and, after a NATS outage, resync: flush every cache and re-decide every live session (and its topic
+// rules). A session that cannot be decided again (no owner answers within the staleness bound) is
+// ended: fail closed.
 import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, extractHeaders, runInSpan, startSpan, type HeaderCarrier } from '@twoway/telemetry';
 import type { Caches } from '../nats/owners.js';
+import { applyTopicRules, restrictSession } from './apply-topic-rules.js';
 import { invalidate } from './invalidate.js';
 import { kick, redecideOrEnd, sessionEndReason, type KickDeps, type RedecideOutcome } from './kick.js';
 
@@ -34,7 +38,7 @@ export async function applyChange(subject: string, data: Uint8Array, d: Revocati
     return await runInSpan(span, parent, async () => {
       const change = toChange(subject, data);
       const dropped = invalidate(change, d.caches);
-      const ended = await kick(change, d);
+      const ended = (await kick(change, d)) + applyTopicRules(change, d);
       d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
       if (span.isRecording()) span.setAttributes({ [A.ChangeType]: change.type, [A.SessionsEnded]: ended, ...('account' in change ? { [A.AccountId]: change.account } : {}) });
       return { change, ended };
@@ -65,7 +69,10 @@ export async function resync(d: RevocationDeps): Promise<{ checked: number; ende
   const worker = async () => {
     while (next < sessions.length) {
       const i = next++;
-      outcomes[i] = await redecideOrEnd(sessions[i]!, d, { endReason: sessionEndReason, detail: { resync: true } });
+      const s = sessions[i]!;
+      outcomes[i] = await redecideOrEnd(s, d, { endReason: sessionEndReason, detail: { resync: true } });
+      // Its settings were read afresh: topic rules changed while NATS was away apply now.
+      if (outcomes[i] === 'kept' && restrictSession(s, s.facts.settings?.topicRules, d, { resync: true })) outcomes[i] = 'ended';
     }
   };
   await Promise.all(Array.from({ length: Math.min(RESYNC_CONCURRENCY, sessions.length) }, worker));

@@ -5,6 +5,7 @@ import type { Client } from 'aedes';
 import type { MqttTransport } from '@twoway/contracts';
 import type { ParsedCert } from '@twoway/pki';
 import type { ConnectFacts, LeafFacts, Mode } from '../connect/decide.js';
+import type { SessionTopics } from '../topic-rules/denials.js';
 
 export interface Session {
   readonly id: string;
@@ -25,6 +26,8 @@ export interface Session {
   /** The facts it was admitted on (no password: the credential is kept as its verified outcome). */
   facts: ConnectFacts;
   ending: boolean;
+  /** Its topic permissions, compiled at connect from the account's rules (topic-rules/). */
+  topics?: SessionTopics;
 }
 
 class MultiIndex {
