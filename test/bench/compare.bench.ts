@@ -23,7 +23,7 @@ import {
 import { RawMqtt } from './raw-mqtt.js';
 import { runMessageLoad } from './message-load.js';
 import { barChartSvg, type PlotRow } from './plots.js';
-import { fmt, percentile } from './support.js';
+import { fmt, mosquittoConf, percentile } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -117,22 +117,7 @@ const fleetCa = await file('fleet-ca.pem', pki.root.certPem + pki.intermediate.c
 const pwFile = await file('passwd', identities.map((d) => `${d.username}:${d.password}`).join('\n') + '\n');
 execFileSync('mosquitto_passwd', ['-U', pwFile]); // hashes the plain-text list in place
 const mport = await freePort();
-const mconf = await file('mosquitto.conf', [
-  'per_listener_settings false',
-  `listener ${mport} 127.0.0.1`,
-  `cafile ${fleetCa}`,
-  `certfile ${serverCert}`,
-  `keyfile ${serverKey}`,
-  'require_certificate true',
-  'tls_version tlsv1.2',
-  `password_file ${pwFile}`,
-  'allow_anonymous false',
-  'log_type error',
-  'max_connections -1',
-  'max_queued_messages 100000',
-  // As twoway's noDelay: without it mosquitto answers CONNACK after a delayed ACK (~40 ms).
-  'set_tcp_nodelay true',
-].join('\n') + '\n');
+const mconf = await file('mosquitto.conf', mosquittoConf({ port: mport, cafile: fleetCa, certfile: serverCert, keyfile: serverKey, passwordFile: pwFile }));
 execFileSync('chmod', ['0644', pwFile]);
 await using mosq = OwnedProcess.spawn('mosquitto', 'mosquitto', ['-c', mconf]);
 const aport = await freePort();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { System, makeTestPki, tempDir, freePort, OwnedProcess, waitFor } from '@twoway/testing';
-import { provisionFleet, summary, fmt } from './support.js';
+import { mosquittoConf, provisionFleet, summary, fmt } from './support.js';
 
 const { values } = parseArgs({ options: { connects: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '20' }, messages: { type: 'string', default: '500' } } });
 const CONNECTS = Number(values.connects);
@@ -77,24 +77,7 @@ const pwFile = join(dir.path, 'passwd');
 await writeFile(pwFile, '');
 execFileSync('mosquitto_passwd', ['-b', pwFile, fleet.username, fleet.password]);
 const conf = join(dir.path, 'mosquitto.conf');
-await writeFile(
-  conf,
-  [
-    'per_listener_settings false',
-    `listener ${mport} 127.0.0.1`,
-    `cafile ${caBundle}`,
-    `certfile ${serverCert}`,
-    `keyfile ${serverKey}`,
-    'require_certificate true',
-    'tls_version tlsv1.2',
-    `password_file ${pwFile}`,
-    'allow_anonymous false',
-    'log_type error',
-    'max_connections -1',
-    // as twoway's noDelay: without it mosquitto answers CONNACK after a delayed ACK (~40 ms)
-    'set_tcp_nodelay true',
-  ].join('\n') + '\n',
-);
+await writeFile(conf, mosquittoConf({ port: mport, cafile: caBundle, certfile: serverCert, keyfile: serverKey, passwordFile: pwFile }));
 execFileSync('chmod', ['0644', pwFile, conf, caBundle, serverCert, serverKey]);
 await using mosq = OwnedProcess.spawn('mosquitto', 'mosquitto', ['-c', conf]);
 const ca = await readFile(sys.caFile, 'utf8');

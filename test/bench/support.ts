@@ -47,3 +47,26 @@ export async function provisionFleet(sys: System, pki: TestPki, dir: string, nam
   await writeFile(keyFile, dev.keyPem, { mode: 0o600 });
   return { accountId: acc.id, username, password, caFile: sys.caFile, certFile, keyFile, certPem: dev.chainPem, keyPem: dev.keyPem, intermediateId: inter.id };
 }
+
+/**
+ * Mosquitto configured for the rule twoway applies: a client certificate required and checked against
+ * the fleet CA, a password file, TLS 1.2+, TCP_NODELAY (as twoway's listeners).
+ */
+export function mosquittoConf(o: { port: number; cafile: string; certfile: string; keyfile: string; passwordFile: string }): string {
+  return [
+    'per_listener_settings false',
+    `listener ${o.port} 127.0.0.1`,
+    `cafile ${o.cafile}`,
+    `certfile ${o.certfile}`,
+    `keyfile ${o.keyfile}`,
+    'require_certificate true',
+    'tls_version tlsv1.2',
+    `password_file ${o.passwordFile}`,
+    'allow_anonymous false',
+    'log_type error',
+    'max_connections -1',
+    'max_queued_messages 100000',
+    // Without it mosquitto answers CONNACK after a delayed ACK (~40 ms).
+    'set_tcp_nodelay true',
+  ].join('\n') + '\n';
+}
