@@ -226,13 +226,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     // What the brokers say about ended sessions (the revocation's reach, on the broker clock).
     nc = await natsConnect({ servers: cluster.url, name: 'scale-audit-reader', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const jc = JSONCodec<{ time: string; source: string; device?: { clientId?: string }; detail?: { fingerprint?: string } }>();
-    let ended: { atMs: number; source: string; fingerprint?: string }[] = [];
+    const jc = JSONCodec<{ time: string; source: string; reason?: string; device?: { clientId?: string }; detail?: { fingerprint?: string } }>();
+    let ended: { atMs: number; source: string; reason?: string; clientId?: string; fingerprint?: string }[] = [];
     const sub = nc.subscribe(auditSubject('session.ended'));
     void (async () => {
       for await (const m of sub) {
         const e = jc.decode(m.data);
-        ended.push({ atMs: Date.parse(e.time), source: e.source, fingerprint: e.detail?.fingerprint });
+        ended.push({ atMs: Date.parse(e.time), source: e.source, reason: e.reason, clientId: e.device?.clientId, fingerprint: e.detail?.fingerprint });
       }
     })();
 
@@ -302,12 +302,23 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         const states = await Promise.all([...d.brokers.map((b) => probe(b.id, b.httpUrl)), probe('cert-registry', d.services.get('cert-registry')!.httpUrl)]);
         throw new Error(`${e.message}\nreadiness:\n${states.join('\n')}`);
       });
-      await waitFor(() => ended.filter((e) => e.fingerprint === interFps[g]).length >= below, { timeoutMs: 30_000, what: `${below} session.ended audit events` });
+      // One session.ended per device below it. Most name the suspended CA (the change's kick); a replica
+      // that re-decided its sessions at that moment (a resync after its NATS node went) ends them with
+      // the same reason and the decision instead. Any other reason is a wrong decision.
+      const ids = new Set(devices.filter((x) => x.group === group).map((x) => x.clientId));
+      const endedBelow = () => ended.filter((e) => e.clientId && ids.has(e.clientId));
+      await waitFor(() => new Set(endedBelow().map((e) => e.clientId)).size >= below, { timeoutMs: 30_000, what: `${below} session.ended audit events` }).catch((e: Error) => {
+        const seen: Record<string, number> = {};
+        for (const x of endedBelow()) seen[`${x.source}/${x.reason}`] = (seen[`${x.source}/${x.reason}`] ?? 0) + 1;
+        throw new Error(`${phase}: ${e.message}; received ${new Set(endedBelow().map((x) => x.clientId)).size} (by replica/reason ${JSON.stringify(seen)})`);
+      });
+      const wrong = endedBelow().filter((e) => e.reason !== ConnectReasons.SESSION_CERT_STATUS_CHANGED);
+      if (wrong.length) throw new Error(`${phase}: sessions below ${group} ended for another reason: ${JSON.stringify(wrong.slice(0, 5))}`);
       // From the moment the PATCH was sent: its commit is inside the request, which has to return too.
-      const mine = ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.atMs - sent);
+      const mine = endedBelow().map((e) => e.atMs - sent);
       if (s.up !== o.sessions - below) throw new Error(`${phase}: ${s.up} sessions up, expected ${o.sessions - below}: a session not below ${group} was ended`);
-      const perReplica = new Set(ended.filter((e) => e.fingerprint === interFps[g]).map((e) => e.source));
-      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock (ms resolution), from sending the PATCH, p50/p99/max`, `${fmt(summary(mine).p50)} / ${fmt(summary(mine).p99)} / ${fmt(summary(mine).max)} ms (the PATCH answered after ${fmt(t0 - sent)} ms; ${perReplica.size} replicas)`);
+      const perReplica = new Set(endedBelow().map((e) => e.source));
+      row(phase, `${group} suspended with ${below} live sessions below it: closed on the broker clock (ms resolution), from sending the PATCH, p50/p99/max`, `${fmt(summary(mine).p50)} / ${fmt(summary(mine).p99)} / ${fmt(summary(mine).max)} ms (the PATCH answered after ${fmt(t0 - sent)} ms; ${perReplica.size} replicas; ${endedBelow().filter((e) => e.fingerprint !== interFps[g]).length} by a re-decision)`);
       row(phase, 'as the devices saw it: all closed, from sending the PATCH', `${fmt(s.lastChangeMs - sent)} ms`);
       // Devices below it keep trying: each try must be refused for the suspension, nothing else.
       await sleep(3_000);

@@ -2,7 +2,7 @@
 // Nothing Node-only: the console imports it too.
 import './formats.js';
 export { isDateTime } from './formats.js';
-export { RequestSubjects, ChangeSubjects, AuditSubjectPrefix, auditSubject, Streams, AuditStoreConsumer, TraceHeader, MqttForwardSubject, MqttRetainedBucket } from './subjects.js';
+export { RequestSubjects, ChangeSubjects, AuditSubjectPrefix, auditSubject, Streams, AuditStoreConsumer, TraceHeader, MqttForwardSubject, MqttRetainedBucket, LiveChangeSubjectPrefix, liveChangeSubject, changeSubjectOfLive } from './subjects.js';
 export type { RequestSubject, ChangeSubject } from './subjects.js';
 export { ChainReasons, ConnectReasons } from './reason-codes.js';
 export type { ChainReason, ConnectReason } from './reason-codes.js';

@@ -52,6 +52,22 @@ export const ChangeSubjects = {
 export type ChangeSubject = (typeof ChangeSubjects)[keyof typeof ChangeSubjects];
 
 /**
+ * Core NATS (not JetStream): each change fact is also announced here, `twoway.v1.live.<fact>`, the
+ * moment its writer's outbox relay first sees it, before the CHANGES stream stores it. Brokers apply an
+ * announcement at once and the stream's copy later only if the announcement never arrived (same event
+ * id). While the stream has no leader (a NATS node lost: the election takes seconds) a revocation
+ * still reaches every connected broker in milliseconds; the stream stays the durable, ordered record.
+ */
+export const LiveChangeSubjectPrefix = 'twoway.v1.live';
+const VersionPrefix = 'twoway.v1.';
+/** The announcement subject of a change fact. */
+export const liveChangeSubject = (subject: string): string => `${LiveChangeSubjectPrefix}.${subject.slice(VersionPrefix.length)}`;
+/** The change fact an announcement subject stands for (undefined: not an announcement). */
+export function changeSubjectOfLive(live: string): string | undefined {
+  return live.startsWith(`${LiveChangeSubjectPrefix}.`) ? `${VersionPrefix}${live.slice(LiveChangeSubjectPrefix.length + 1)}` : undefined;
+}
+
+/**
  * Audit facts: `twoway.v1.audit.<area>.<fact>`. The AUDIT stream captures `twoway.v1.audit.>`;
  * downstream consumers filter on the hierarchy (e.g. `twoway.v1.audit.connect.>`).
  */

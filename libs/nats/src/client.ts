@@ -13,7 +13,7 @@ import {
   RequestStrategy,
 } from 'nats';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { ErrorCodes, Streams, TraceHeader, type ErrorCode } from '@twoway/contracts';
+import { ErrorCodes, Streams, TraceHeader, liveChangeSubject, type ErrorCode } from '@twoway/contracts';
 import {
   AttributeNames as A, SpanKind, SpanNames, activeContext, contextOf, extractHeaders, failSpan, injectHeaders, runInSpan, startSpan, traceIdOf, traceparentOf,
   type Span, type TraceContext,
@@ -354,6 +354,22 @@ export class Bus {
   async publishEvent(subject: string, event: { id: string }, traceparent?: string): Promise<void> {
     const { h, span } = this.publishHeaders(subject, traceparent);
     await this.traced(span, () => this.js.publish(subject, encode(event), { msgID: event.id, headers: h }));
+  }
+
+  /**
+   * Announce an already-encoded change fact on core NATS (`liveChangeSubject`), ahead of its JetStream
+   * publish: fire and forget, nothing waits for the stream. Skipped while disconnected, so a long
+   * outage does not fill the client's reconnect buffer; the stream's copy arrives after it anyway.
+   */
+  announceRaw(subject: string, payload: string, traceparent?: string): boolean {
+    if (!this.connected) return false;
+    const { h, span } = this.publishHeaders(subject, traceparent);
+    try {
+      this.nc.publish(liveChangeSubject(subject), new TextEncoder().encode(payload), { headers: h });
+      return true;
+    } finally {
+      span?.end();
+    }
   }
 
   /** Publish an already-encoded event (the outbox relay's path, with the row's traceparent). */

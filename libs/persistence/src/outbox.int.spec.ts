@@ -6,6 +6,7 @@ import { Bus } from '@twoway/nats';
 import { NatsServer, Postgres, tempDir, waitFor } from '@twoway/testing';
 import { openDatabase, OutboxRelay, enqueueEvent, CreateOutbox1700000000000, OutboxEntity } from '@twoway/persistence';
 import { ChangeSubjects } from '@twoway/contracts';
+import { IsNull } from 'typeorm';
 
 const silent = { warn() {}, error() {} };
 
@@ -84,6 +85,52 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         // An hour later the recent ones are past the retention too; the pending ones never go.
         assert.equal(await relay.prune(3600_000, 2, new Date(now.getTime() + 3600_000)), 5);
         assert.deepEqual((await repo.find()).map((r) => r.publishedAt), [null, null, null, null, null]);
+      } finally {
+        await relay.stop();
+        await ds.destroy();
+      }
+    });
+
+    it('announces every pending row once, before its publish, even while the stream cannot store it; a row not announced (disconnected) goes at the next pass', async () => {
+      const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'announce.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
+      const calls: string[] = [];
+      let connected = false;
+      let storing = false;
+      // Stands in for a stream without a leader, then a disconnected client, then both back.
+      const publisher = {
+        announceRaw: (subject: string, payload: string) => {
+          if (!connected) return false;
+          calls.push(`announce ${subject} ${(JSON.parse(payload) as { id: string }).id}`);
+          return true;
+        },
+        publishRaw: async (subject: string, id: string) => {
+          calls.push(`publish ${subject} ${id}`);
+          if (!storing) throw new Error('no stream leader in this test');
+        },
+      };
+      const relay = OutboxRelay.start({ ds, publisher, log: silent, pollMs: 600_000 });
+      const repo = ds.getRepository(OutboxEntity);
+      try {
+        await relay.flush();
+        await repo.clear();
+        const ids = ['a', 'b', 'c'].map((x) => `${x}-${randomUUID()}`);
+        await ds.transaction(async (em) => {
+          for (const id of ids) await enqueueEvent(em, ChangeSubjects.CertStatusChanged, { id });
+        });
+        // Disconnected: nothing announced, the publish fails.
+        await relay.flush();
+        assert.deepEqual(calls, [`publish ${ChangeSubjects.CertStatusChanged} ${ids[0]}`]);
+        // Connected, the stream still cannot store: all three announced before the first publish.
+        connected = true;
+        calls.length = 0;
+        await relay.flush();
+        assert.deepEqual(calls, [...ids.map((id) => `announce ${ChangeSubjects.CertStatusChanged} ${id}`), `publish ${ChangeSubjects.CertStatusChanged} ${ids[0]}`]);
+        // The stream stores again: each published in order, none announced a second time.
+        storing = true;
+        calls.length = 0;
+        await relay.flush();
+        assert.deepEqual(calls, ids.map((id) => `publish ${ChangeSubjects.CertStatusChanged} ${id}`));
+        assert.equal(await repo.countBy({ publishedAt: IsNull() }), 0);
       } finally {
         await relay.stop();
         await ds.destroy();

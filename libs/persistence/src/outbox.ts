@@ -71,6 +71,11 @@ export async function enqueueEvent(em: EntityManager, subject: string, event: { 
 
 export interface Publisher {
   publishRaw(subject: string, id: string, payload: string, traceparent?: string): Promise<void>;
+  /**
+   * Announce a row on core NATS before its JetStream publish (libs/contracts `liveChangeSubject`);
+   * false when it could not be sent now (disconnected). Optional: without it only the stream carries it.
+   */
+  announceRaw?(subject: string, payload: string, traceparent?: string): boolean;
 }
 
 export interface OutboxRelayOptions {
@@ -111,6 +116,8 @@ export class OutboxRelay {
   private drainsStarted = 0;
   private drainsDone = 0;
   private readonly waiters: { drain: number; resolve: () => void }[] = [];
+  /** The last row announced on core NATS. */
+  private announcedSeq = 0;
 
   private constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -210,6 +217,14 @@ export class OutboxRelay {
       if (rows.length === 0) {
         this.lastError = undefined;
         return;
+      }
+      // Every row of the batch is announced before the first JetStream publish: while the stream cannot
+      // store (a leader election after a NATS node loss), brokers already act on all of them. Each row
+      // once per relay (rows come in `seq` order); a restart announces what is still pending again.
+      for (const row of rows) {
+        if (row.seq! <= this.announcedSeq) continue;
+        if (!this.o.publisher.announceRaw?.(row.subject, row.payload, row.traceparent ?? undefined)) break;
+        this.announcedSeq = row.seq!;
       }
       for (const row of rows) {
         try {

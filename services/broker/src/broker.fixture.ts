@@ -102,7 +102,12 @@ export interface Fixture {
   attempt(o: AttemptOptions): Promise<Attempt>;
   end(a: Attempt): Promise<void>;
   auditFor(clientId: string, type?: string): Promise<AuditEvent>;
-  publishChange(subject: string, type: string, account: string, data: object): Promise<void>;
+  /**
+   * Publish a change event as cert-registry's outbox relay does: announced on core NATS, then stored in
+   * the CHANGES stream (`via` one of them alone: 'live' is a stream that cannot store, 'stream' an
+   * announcement that never arrived). `id`: the event's id (a new one by default).
+   */
+  publishChange(subject: string, type: string, account: string, data: object, o?: { via?: 'both' | 'live' | 'stream'; id?: string }): Promise<void>;
   /** Change a registration's status in the fake registry and publish its `cert.status_changed`, as cert-registry does. */
   setCertStatus(entryId: string, status: CertStatus): Promise<void>;
   /** An outage: stop nats-server (its store is kept) … */
@@ -301,9 +306,11 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       end: (a) => new Promise<void>((r) => a.client.end(true, {}, () => r())),
       auditFor: (clientId, type) =>
         waitFor(() => audit.find((e) => e.device?.clientId === clientId && (!type || e.type === type)), { what: `audit event${type ? ` ${type}` : ''} for ${clientId}` }),
-      publishChange: (subject, type, account, data) => {
-        const ev = { id: randomUUID(), type, time: new Date().toISOString(), account, actor: { kind: 'token', id: 'tok-test' }, data };
-        return bus.publishEvent(subject, ev);
+      publishChange: async (subject, type, account, data, o = {}) => {
+        const ev = { id: o.id ?? randomUUID(), type, time: new Date().toISOString(), account, actor: { kind: 'token', id: 'tok-test' }, data };
+        const via = o.via ?? 'both';
+        if (via !== 'stream') bus.announceRaw(subject, JSON.stringify(ev));
+        if (via !== 'live') await bus.publishEvent(subject, ev);
       },
       setCertStatus: async (entryId, status) => {
         const entry = registry.find((e) => e.id === entryId);

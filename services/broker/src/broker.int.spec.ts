@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StringCodec } from 'nats';
 import mqtt from 'mqtt';
-import { Streams, type CertStatus } from '@twoway/contracts';
+import { ChangeSubjects, Streams, type CertStatus } from '@twoway/contracts';
 import { waitFor, type TestPki } from '@twoway/testing';
 import { createRootCa, issueDeviceCert, type Issued } from '@twoway/pki';
 import type { Bus } from '@twoway/nats';
@@ -223,6 +223,46 @@ describe('broker: connect decision and real-time revocation', () => {
       return r.connack?.returnCode === 0 ? r : undefined;
     }, { what: 'admitted after restore', timeoutMs: 5000 });
     assert.deepEqual({ ...back.connack }, connack(0));
+  });
+
+  it('a suspension announced on core NATS alone (the stream not storing it yet, as during a leader election) ends the session at once; the stream\'s copy is then skipped', async () => {
+    const clientId = `live-${randomUUID()}`;
+    const dev = { device: devices['dev-rev']!, username: 'dev-rev', password: PASSWORD };
+    const a = await attempt({ clientId, ...dev });
+    const entry = fx.registry.find((e) => e.id === 'inter')!;
+    const event = (after: CertStatus) => [ChangeSubjects.CertStatusChanged, 'cert.status_changed', entry.accountId, { certificateId: 'inter', fingerprint: entry.fingerprint, before: entry.status, after }] as const;
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      await onlyTheseBelowIntermediate([clientId]);
+      const before = await scrape();
+      const id = randomUUID();
+      const suspend = event('SUSPENDED');
+      let closed = false;
+      a.client.once('close', () => (closed = true));
+      entry.status = 'SUSPENDED';
+      await fx.publishChange(...suspend, { via: 'live', id });
+      await waitFor(() => closed, { timeoutMs: 3_000, what: 'the session to end on the announcement alone' });
+      const ended = await auditFor(clientId, 'session.ended');
+      assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
+      assert.equal(ended.detail?.eventId, id);
+      const again = await attempt({ clientId: `${clientId}-2`, ...dev });
+      await end(again);
+      assert.equal(again.connack?.returnCode, 5, 'the trust set took the suspension from the announcement');
+      // The stream delivers the same event later: skipped, nothing ended twice.
+      await fx.publishChange(...suspend, { via: 'stream', id });
+      const after = await waitFor(async () => {
+        const text = await scrape();
+        return figure(text, 'twoway_broker_changes_already_applied_total') > figure(before, 'twoway_broker_changes_already_applied_total') ? text : undefined;
+      }, { what: 'the stream\'s copy skipped' });
+      const delta = (series: string) => figure(after, series) - figure(before, series);
+      assert.deepEqual(
+        [delta('twoway_broker_changes_applied_total{type="cert.status_changed",path="live"}'), delta('twoway_broker_changes_applied_total{type="cert.status_changed",path="stream"}'), revocationFigures(after, before).ended],
+        [1, 0, 1],
+      );
+    } finally {
+      await fx.setCertStatus('inter', 'VALID');
+      await end(a);
+    }
   });
 
   it('after a suspension the replica updates its trust set in place: no trust-set request for the change, the kick or the kicked devices\' reconnect storm', async () => {

@@ -1,6 +1,7 @@
 // Two broker replicas on a real 3-node NATS cluster with R3 streams, and one NATS node killed with
 // SIGKILL: connects keep being decided, a revocation still ends the live sessions on every replica
-// within the staleness bound, no audit event is lost or doubled, and the node rejoins.
+// in milliseconds (announced on core NATS while the stream elects a new leader), no audit event is lost
+// or doubled, and the node rejoins.
 // Figures (time to resume, revocation reach, rejoin) are printed for docs/scaling.md.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,7 +123,7 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
     figures.rejoinAfterConnectsMs = await rejoin(node);
   });
 
-  it('killing the CHANGES stream leader during a revocation: every replica still ends the sessions within the staleness bound', async () => {
+  it('killing the CHANGES stream leader during a revocation: every replica still ends the sessions in milliseconds, from the announcement', async () => {
     const sessions: Attempt[] = [];
     for (let i = 0; i < 6; i++) {
       const a = await fx.attemptOn(i % 2 ? b2 : fx.broker, { clientId: `rev-${i}-${randomUUID()}`, device, username: 'dev-c', password: PASSWORD });
@@ -139,12 +140,16 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
       const killedAt = Date.now();
       await cluster.killNode(node);
 
-      // cert-registry's outbox retries a publish until the stream acknowledges it; same event id each time.
+      // As cert-registry's outbox relay does: the change is announced on core NATS at once, and its
+      // publish retried until the stream acknowledges it, with the same event id each time.
       inter.status = 'REVOKED';
       const event = {
         id: randomUUID(), type: 'cert.status_changed', time: new Date().toISOString(), account: PROVIDER, actor: { kind: 'token', id: 'tok-test' },
         data: { certificateId: 'inter', fingerprint: fx.pki.intermediate.cert.fingerprint, before: 'VALID', after: 'REVOKED' },
       };
+      await waitFor(() => fx.bus.connected, { what: 'the test\'s own NATS client connected again' });
+      const announcedAt = Date.now();
+      assert.ok(fx.bus.announceRaw(ChangeSubjects.CertStatusChanged, JSON.stringify(event)));
       await waitFor(async () => {
         await fx.bus.publishEvent(ChangeSubjects.CertStatusChanged, event);
         return true;
@@ -157,9 +162,10 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
       figures.revocationPublishAfterKillMs = publishedAt - killedAt;
       figures.revocationAllEndedAfterKillMs = lastClose - killedAt;
       figures.revocationAllEndedAfterPublishMs = lastClose - publishedAt;
-      // The bound runs from the moment the change is stored: before that (the stream electing a new
-      // leader) no replica can know of it, and cert-registry's outbox keeps retrying the publish.
-      assert.ok(lastClose - publishedAt <= STALE_AFTER_MS, `every session ended within the staleness bound of the stored change (${lastClose - publishedAt} ms)`);
+      figures.revocationAllEndedAfterAnnounceMs = lastClose - announcedAt;
+      // The announcement reaches every replica while the stream is still electing a leader (seconds):
+      // the sessions end in milliseconds, not once the change is stored.
+      assert.ok(lastClose - announcedAt <= 2_000, `every session ended within 2 s of the announcement, stream leader dead (${lastClose - announcedAt} ms; stored after ${publishedAt - announcedAt} ms)`);
       // Read from the stream itself: the fixture's own audit consumer may still be recovering from the kill.
       const ended = await waitFor(async () => {
         const e = (await auditStream(fx)).filter((ev) => ev.type === 'session.ended' && sessions.some((s) => s.client.options.clientId === ev.device?.clientId));

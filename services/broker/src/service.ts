@@ -3,8 +3,8 @@
 import { Aedes, type Client } from 'aedes';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import type { NatsConnection } from 'nats';
-import { ConnectReasons } from '@twoway/contracts';
+import type { MsgHdrs, NatsConnection } from 'nats';
+import { ConnectReasons, LiveChangeSubjectPrefix, changeSubjectOfLive } from '@twoway/contracts';
 import { Bus, busMetrics, whileJetStreamForms } from '@twoway/nats';
 import { ServiceMetrics, type Logger, type Telemetry } from '@twoway/telemetry';
 import { AuditQueue } from './audit/audit-queue.js';
@@ -19,6 +19,7 @@ import { ExpiryAuditLimiter } from './connect/expiry.js';
 import { createPreConnect } from './connect/pre-connect.js';
 import { BrokerMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
+import { ChangeLane, type ChangePath } from './nats/change-lane.js';
 import { ChangesFeed } from './nats/changes-feed.js';
 import { Owners, type Caches } from './nats/owners.js';
 import { serveSessionsCount } from './nats/sessions-count.js';
@@ -251,12 +252,31 @@ export class Broker {
       cleanups.push(() => new Promise<void>((r) => aedes.close(() => r())));
 
       // Change feed: the one place status, settings and credential events enter the broker.
+      // Each change comes twice, announced on core NATS and stored in the stream; one lane applies it once (nats/change-lane.ts).
+      const lane = new ChangeLane({ onLiveDropped: () => metrics.liveChangesDropped.inc() });
+      const applyOnce = (path: ChangePath, subject: string, data: Uint8Array, headers: MsgHdrs | undefined) =>
+        lane.run(path, async () => {
+          const r = await applyChange(subject, data, revocation, headers, { skip: (c) => c.type !== 'ignored' && lane.wasApplied(c.eventId) });
+          if (r.change.type === 'ignored') return;
+          if (r.skipped) return metrics.changesAlreadyApplied.inc();
+          lane.markApplied(r.change.eventId);
+          metrics.changesApplied.inc({ type: r.change.type, path });
+        });
+      // Subscribed before the feed starts: an announcement is never missed between the two.
+      const live = bus.nc.subscribe(`${LiveChangeSubjectPrefix}.>`, {
+        callback: (err, m) => {
+          const subject = err ? undefined : changeSubjectOfLive(m.subject);
+          if (!subject) return;
+          // On failure the stream's copy is applied, retried until it applies (changes-feed.ts).
+          applyOnce('live', subject, m.data, m.headers).catch((e: unknown) => log.debug({ err: e, subject }, 'change announcement not applied; the CHANGES stream will apply it'));
+        },
+      });
+      cleanups.push(async () => live.unsubscribe());
       const feed = await ChangesFeed.start({
         bus,
         log,
         apply: async (subject, data, _seq, headers) => {
-          const { change } = await applyChange(subject, data, revocation, headers);
-          if (change.type !== 'ignored') metrics.changesApplied.inc({ type: change.type });
+          await applyOnce('stream', subject, data, headers);
         },
         onBlocked: (blocked, { seq, subject, err }) => {
           state.changesBlocked = blocked;

@@ -18,7 +18,9 @@ export class BrokerMetrics {
   readonly wssRefused = new Counter('twoway_broker_wss_refused_total', 'wss connections refused or closed for breaking the WebSocket rules, by reason (not_upgrade, path, subprotocol, handshake, text_frame, frame_error)');
   readonly queueDropped = new Counter('twoway_broker_queue_dropped_total', 'QoS 1/2 messages for persistent sessions dropped by the shared session store, by reason (QUEUE_FULL, QUEUE_BYTES, EXPIRED)');
   readonly auditDropped = new Counter('twoway_broker_audit_dropped_total', 'Audit events dropped unpublished: the in-memory queue (no spill) or the spill was full');
-  readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied from the CHANGES stream, by type');
+  readonly changesApplied = new Counter('twoway_broker_changes_applied_total', 'Change events applied, by type and path (live: its core NATS announcement; stream: the CHANGES stream, when the announcement did not arrive first)');
+  readonly changesAlreadyApplied = new Counter('twoway_broker_changes_already_applied_total', 'Change events delivered by the CHANGES stream and skipped: their announcement was applied first (the usual case)');
+  readonly liveChangesDropped = new Counter('twoway_broker_live_changes_dropped_total', 'Change announcements not applied because 1,000 were waiting; the CHANGES stream applies them');
   readonly staleCrlAccepted = new Counter('twoway_broker_stale_crl_accepted_total', 'Connects accepted although the CRL of a CA on their chain was past its nextUpdate (the account accepts stale CRLs); refusals count as decisions with reason CRL_STALE');
   readonly expiringCertConnects = new Counter('twoway_broker_expiring_cert_connects_total', 'Accepted connects whose verified chain has a leaf or intermediate expiring within TWOWAY_EXPIRY_WARNING_DAYS');
   readonly topicDenials = new Counter('twoway_broker_topic_denials_total', 'PUBLISHes and SUBSCRIBEs refused by the account\'s topic rules, by action (publish, subscribe) and reason (TOPIC_DENIED, TOPIC_NOT_ALLOWED)');

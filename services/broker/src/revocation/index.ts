@@ -31,12 +31,16 @@ export interface RevocationDeps extends KickDeps {
  * span (CONSUMER) joins the trace of the write that published the event, so one trace shows the PATCH,
  * its publish and what every replica did with it.
  */
-export async function applyChange(subject: string, data: Uint8Array, d: RevocationDeps, headers?: HeaderCarrier): Promise<{ change: Change; ended: number }> {
+export async function applyChange(
+  subject: string, data: Uint8Array, d: RevocationDeps, headers?: HeaderCarrier, o: { skip?(c: Change): boolean } = {},
+): Promise<{ change: Change; ended: number; skipped?: true }> {
+  const change = toChange(subject, data);
+  // Already applied from its other copy (nats/change-lane.ts): nothing to do, no span.
+  if (o.skip?.(change)) return { change, ended: 0, skipped: true };
   const parent = extractHeaders(headers);
   const span = startSpan(SpanNames.Revocation, { kind: SpanKind.CONSUMER, parent });
   try {
     return await runInSpan(span, parent, async () => {
-      const change = toChange(subject, data);
       const dropped = invalidate(change, d.caches);
       const ended = (await kick(change, d)) + applyTopicRules(change, d);
       d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
