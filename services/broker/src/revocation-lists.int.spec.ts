@@ -169,7 +169,7 @@ describe('broker: CRLs and revoked serials', () => {
     assert.equal(fx.revokedSerialsRequests - before, 7, 'read in 7 pages of 15,000');
     // The CA's new CRL: the cached trust set is updated in place, and only the new list is read (once).
     const [sets0, read0] = [fx.trustSetRequests, fx.revokedSerialsRequests];
-    const applied = () => fx.broker.metrics.changesApplied.get({ type: 'cert.revocation_changed' });
+    const applied = () => (['live', 'stream'] as const).reduce((n, path) => n + fx.broker.metrics.changesApplied.get({ type: 'cert.revocation_changed', path }), 0);
     const applied0 = applied();
     await fx.setRevocation('pages-inter', { crl: [...serials, last], crlDates: fresh() }, 'crl_updated');
     await waitFor(() => applied() > applied0, { what: 'the revocation change applied' });
