@@ -264,6 +264,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     expectOnly('connect', dec, []);
     row('connect', `${o.sessions} devices connected from cold (${o.concurrency} at a time)`, `${fmt(secs, 1)} s, ${fmt(o.sessions / secs)} /s`);
     row('connect', 'system CPU per connect (every process)', `${fmt(sum(cpu) / o.sessions, 2)} ms`);
+    row('connect', 'CPU by process (s)', Object.entries(cpu).filter(([, v]) => v >= 100).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(', '));
     const steady = await stats();
     for (const b of d.brokers) row('connect', `RSS of ${b.id} holding ${fmt(o.sessions / d.brokers.length)} sessions`, `${fmt(steady.rssBytes[b.id]! / 2 ** 20)} MiB`);
     row('connect', 'RSS of every process together', `${fmt(sum(steady.rssBytes) / 2 ** 20)} MiB`);

@@ -91,7 +91,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
-    it('announces every pending row once, before its publish, even while the stream cannot store it; a row not announced (disconnected) goes at the next pass', async () => {
+    it('announces every pending row before its publish, even while the stream cannot store it, and again at each retry; nothing while disconnected', async () => {
       const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'announce.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
       const calls: string[] = [];
       let connected = false;
@@ -125,13 +125,49 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         calls.length = 0;
         await relay.flush();
         assert.deepEqual(calls, [...ids.map((id) => `announce ${ChangeSubjects.CertStatusChanged} ${id}`), `publish ${ChangeSubjects.CertStatusChanged} ${ids[0]}`]);
-        // The stream stores again: each published in order, none announced a second time.
+        // The stream stores again: announced once more (a broker that was reconnecting missed them), then each published in order.
         storing = true;
         calls.length = 0;
         await relay.flush();
-        assert.deepEqual(calls, ids.map((id) => `publish ${ChangeSubjects.CertStatusChanged} ${id}`));
+        assert.deepEqual(calls, [...ids.map((id) => `announce ${ChangeSubjects.CertStatusChanged} ${id}`), ...ids.map((id) => `publish ${ChangeSubjects.CertStatusChanged} ${id}`)]);
+        // Published: nothing left to announce or publish.
+        calls.length = 0;
+        await relay.flush();
+        assert.deepEqual(calls, []);
         assert.equal(await repo.countBy({ publishedAt: IsNull() }), 0);
       } finally {
+        await relay.stop();
+        await ds.destroy();
+      }
+    });
+
+    it('announces the pending rows again every pollMs while a publish waits for the stream', async () => {
+      const ds = await openDatabase({ url, dataDir: dir.path, defaultFile: 'reannounce.sqlite', entities: [OutboxEntity], migrations: [CreateOutbox1700000000000] });
+      let announced = 0;
+      let stored: (() => void) | undefined;
+      const publisher = {
+        announceRaw: () => {
+          // The publish below is answered only once the row was announced three times meanwhile.
+          if (++announced === 3) stored?.();
+          return true;
+        },
+        publishRaw: () => new Promise<void>((r) => (stored = r)),
+      };
+      const relay = OutboxRelay.start({ ds, publisher, log: silent, pollMs: 50 });
+      const repo = ds.getRepository(OutboxEntity);
+      try {
+        await relay.flush();
+        await repo.clear();
+        announced = 0;
+        const id = randomUUID();
+        await ds.transaction((em) => enqueueEvent(em, ChangeSubjects.CertStatusChanged, { id }));
+        relay.kick();
+        await waitFor(async () => (await repo.findOneBy({ id }))?.publishedAt, { timeoutMs: 5_000, what: 'published after three announcements' });
+        const n = announced;
+        await relay.flush();
+        assert.equal(announced, n, 'published: not announced again');
+      } finally {
+        stored?.(); // a publish still waiting (the test failed) must not hold the relay's stop
         await relay.stop();
         await ds.destroy();
       }

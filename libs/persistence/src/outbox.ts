@@ -116,8 +116,6 @@ export class OutboxRelay {
   private drainsStarted = 0;
   private drainsDone = 0;
   private readonly waiters: { drain: number; resolve: () => void }[] = [];
-  /** The last row announced on core NATS. */
-  private announcedSeq = 0;
 
   private constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -219,21 +217,29 @@ export class OutboxRelay {
         return;
       }
       // Every row of the batch is announced before the first JetStream publish: while the stream cannot
-      // store (a leader election after a NATS node loss), brokers already act on all of them. Each row
-      // once per relay (rows come in `seq` order); a restart announces what is still pending again.
-      for (const row of rows) {
-        if (row.seq! <= this.announcedSeq) continue;
-        if (!this.o.publisher.announceRaw?.(row.subject, row.payload, row.traceparent ?? undefined)) break;
-        this.announcedSeq = row.seq!;
-      }
-      for (const row of rows) {
-        try {
-          await this.o.publisher.publishRaw(row.subject, row.id, row.payload, row.traceparent ?? undefined);
-          await exclusive(this.o.ds, () => repo.update({ seq: row.seq }, { publishedAt: new Date() }));
-        } catch (e) {
-          this.fail(e);
-          return;
+      // store (a leader election after a NATS node loss), brokers already act on all of them. Rows the
+      // stream has not taken yet are announced again every `pollMs`, also while a publish waits for its
+      // timeout: a broker whose own NATS node went down with the leader misses announcements while it
+      // reconnects. Brokers apply each change once, by its event id.
+      let next = 0;
+      const announce = () => {
+        for (const row of rows.slice(next)) if (!this.o.publisher.announceRaw?.(row.subject, row.payload, row.traceparent ?? undefined)) break;
+      };
+      announce();
+      const again = this.o.publisher.announceRaw ? setInterval(announce, this.o.pollMs ?? 1000) : undefined;
+      try {
+        for (; next < rows.length; next++) {
+          const row = rows[next]!;
+          try {
+            await this.o.publisher.publishRaw(row.subject, row.id, row.payload, row.traceparent ?? undefined);
+            await exclusive(this.o.ds, () => repo.update({ seq: row.seq }, { publishedAt: new Date() }));
+          } catch (e) {
+            this.fail(e);
+            return;
+          }
         }
+      } finally {
+        clearInterval(again);
       }
     }
   }

@@ -305,6 +305,9 @@ function readExtensions(t: Tlv): Extensions {
           break;
         }
         default:
+          // Not one we act on, but its value must still be well-formed DER: a damaged extension
+          // (e.g. an authorityInfoAccess whose lengths do not add up) marks a damaged certificate.
+          wellFormed(value);
           break;
       }
     } catch (e) {
@@ -312,6 +315,21 @@ function readExtensions(t: Tlv): Extensions {
     }
   }
   return out;
+}
+
+/** Bounds of the well-formedness walk: an honest extension has a few dozen values. */
+const WELL_FORMED_MAX_NODES = 10_000;
+const WELL_FORMED_MAX_DEPTH = 32;
+
+/** Exactly one TLV whose constructed values nest correctly, within the bounds above; throws DerError otherwise. */
+function wellFormed(der: Uint8Array): void {
+  let nodes = 0;
+  const walk = (t: Tlv, depth: number): void => {
+    if (++nodes > WELL_FORMED_MAX_NODES) throw new DerError(`more than ${WELL_FORMED_MAX_NODES} values`);
+    if (depth > WELL_FORMED_MAX_DEPTH) throw new DerError(`nested deeper than ${WELL_FORMED_MAX_DEPTH}`);
+    if (t.tag & 0x20) for (const c of children(t)) walk(c, depth + 1);
+  };
+  walk(readOne(der), 0);
 }
 
 function parse(der: Uint8Array, fingerprint: string): CertFacts {

@@ -133,6 +133,7 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
     const closedAt: number[] = [];
     for (const a of sessions) a.client.once('close', () => closedAt.push(Date.now()));
     const inter = fx.registry.find((e) => e.id === 'inter')!;
+    let again: NodeJS.Timeout | undefined;
     try {
       const jsm = await fx.bus.jsm();
       const leader = (await jsm.streams.info(Streams.Changes.name)).cluster!.leader!;
@@ -149,7 +150,12 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
       };
       await waitFor(() => fx.bus.connected, { what: 'the test\'s own NATS client connected again' });
       const announcedAt = Date.now();
-      assert.ok(fx.bus.announceRaw(ChangeSubjects.CertStatusChanged, JSON.stringify(event)));
+      // Like the relay: announced again every second until stored, also while a publish waits (a broker
+      // whose node was the one killed, or a route between the nodes, may still be recovering at the first).
+      let announced = 0;
+      const announce = () => fx.bus.announceRaw(ChangeSubjects.CertStatusChanged, JSON.stringify(event)) && (announced += 1);
+      announce();
+      again = setInterval(announce, 1_000);
       await waitFor(async () => {
         await fx.bus.publishEvent(ChangeSubjects.CertStatusChanged, event);
         return true;
@@ -157,6 +163,7 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
         // the staleness bound on a loaded machine. The bound is measured from the stored change below.
       }, { timeoutMs: 3 * STALE_AFTER_MS, everyMs: 100, what: 'the status change to be stored by the new stream leader' });
       const publishedAt = Date.now();
+      clearInterval(again);
       await waitFor(() => closedAt.length === sessions.length, { timeoutMs: 2 * STALE_AFTER_MS, everyMs: 20, what: 'every session to end' });
       const lastClose = Math.max(...closedAt);
       figures.revocationPublishAfterKillMs = publishedAt - killedAt;
@@ -165,7 +172,8 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
       figures.revocationAllEndedAfterAnnounceMs = lastClose - announcedAt;
       // The announcement reaches every replica while the stream is still electing a leader (seconds):
       // the sessions end in milliseconds, not once the change is stored.
-      assert.ok(lastClose - announcedAt <= 2_000, `every session ended within 2 s of the announcement, stream leader dead (${lastClose - announcedAt} ms; stored after ${publishedAt - announcedAt} ms)`);
+      assert.ok(announced > 0, 'announced');
+      assert.ok(lastClose - announcedAt <= 3_000, `every session ended within 3 s of the first announcement, stream leader dead (${lastClose - announcedAt} ms; stored after ${publishedAt - announcedAt} ms; ${announced} announcements)`);
       // Read from the stream itself: the fixture's own audit consumer may still be recovering from the kill.
       const ended = await waitFor(async () => {
         const e = (await auditStream(fx)).filter((ev) => ev.type === 'session.ended' && sessions.some((s) => s.client.options.clientId === ev.device?.clientId));
@@ -176,6 +184,7 @@ describe('broker on a 3-node NATS cluster, R3 streams, one node killed', () => {
       assert.deepEqual([...new Set(ended.map((e) => e.source))].sort(), ['broker-2', 'broker-test']);
       figures.rejoinAfterRevocationMs = await rejoin(node);
     } finally {
+      clearInterval(again);
       inter.status = 'VALID';
       await Promise.all(sessions.map((a) => fx.end(a)));
     }
