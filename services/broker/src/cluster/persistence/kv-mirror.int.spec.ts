@@ -1,12 +1,12 @@
 // A mirror whose watch goes silent without ending (as after a NATS node kill) notices by comparing
 // itself with the bucket, watches again from the next revision, and loses nothing written meanwhile;
 // when no new watch opens it keeps up by reading the stream, then ends after its bound (fail closed).
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type KV, type KvEntry, type QueuedIterator } from 'nats';
 import { pino } from 'pino';
 import { NatsServer } from '@twoway/testing';
-import { KvMirror, KvMirrorStalledError } from './kv-mirror.js';
+import { KvMirror, KvMirrorStalledError, type KvMirrorOptions } from './kv-mirror.js';
 import { openKv } from './jetstream.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -29,20 +29,27 @@ function silentFirstWatch(real: KV, next: (opts: Parameters<KV['watch']>[0]) => 
   return { kv, watches: () => watches };
 }
 
-it('a watch that goes silent is replaced: a put still resolves, every value written meanwhile is mirrored', async (t) => {
+/** A mirror on its own nats-server whose first watch goes silent (silentFirstWatch); `seen` lists what it applied. */
+async function silentMirror(t: TestContext, bucket: string, next: (real: KV) => (opts: Parameters<KV['watch']>[0]) => Promise<QueuedIterator<KvEntry>>, more: Partial<KvMirrorOptions<string>> = {}) {
   const nats = await NatsServer.start();
   t.after(() => nats.stop());
   const nc = await connect({ servers: nats.url });
   t.after(() => nc.close());
-  const real = await openKv(nc, 'MIRROR_TEST', { replicas: 1, timeout: 2_000 });
-  const { kv, watches } = silentFirstWatch(real, (opts) => real.watch(opts));
+  const real = await openKv(nc, bucket, { replicas: 1, timeout: 2_000 });
+  const { kv, watches } = silentFirstWatch(real, next(real));
   const seen: string[] = [];
   const mirror = await KvMirror.open<string>({
-    nc, kv, bucket: 'MIRROR_TEST', log, what: 'test', timeoutMs: 10_000, lagCheckMs: 100, stuckAfterMs: 300,
+    nc, kv, bucket, log, what: 'test', timeoutMs: 10_000, lagCheckMs: 100, stuckAfterMs: 300,
     decode: (_k, v) => new TextDecoder().decode(v),
     onChange: (key, _prev, next) => void seen.push(`${key}=${next}`),
+    ...more,
   });
   t.after(() => mirror.stop());
+  return { real, mirror, seen, watches };
+}
+
+it('a watch that goes silent is replaced: a put still resolves, every value written meanwhile is mirrored', async (t) => {
+  const { real, mirror, seen, watches } = await silentMirror(t, 'MIRROR_TEST', (real) => (opts) => real.watch(opts));
 
   await real.put('a', new TextEncoder().encode('1')); // written behind the mirror's back
   await mirror.put('b', new TextEncoder().encode('2')); // resolves only once mirrored
@@ -54,22 +61,12 @@ it('a watch that goes silent is replaced: a put still resolves, every value writ
 });
 
 it('no new watch opens (placed on a dead node): the mirror reads what it missed from the stream, then ends after the bound and fails its writes', async (t) => {
-  const nats = await NatsServer.start();
-  t.after(() => nats.stop());
-  const nc = await connect({ servers: nats.url });
-  t.after(() => nc.close());
-  const real = await openKv(nc, 'MIRROR_LOST', { replicas: 1, timeout: 2_000 });
-  const { kv, watches } = silentFirstWatch(real, () => Promise.reject(new Error('TIMEOUT')));
-  const seen: string[] = [];
   let ended!: (err?: Error) => void;
   const endedWith = new Promise<Error | undefined>((r) => (ended = r));
-  const mirror = await KvMirror.open<string>({
-    nc, kv, bucket: 'MIRROR_LOST', log, what: 'test', timeoutMs: 10_000, lagCheckMs: 100, stuckAfterMs: 300, resumeGiveUpMs: 1_500,
-    decode: (_k, v) => new TextDecoder().decode(v),
-    onChange: (key, _prev, next) => void seen.push(`${key}=${next}`),
+  const { real, mirror, seen, watches } = await silentMirror(t, 'MIRROR_LOST', () => () => Promise.reject(new Error('TIMEOUT')), {
+    resumeGiveUpMs: 1_500,
     onEnded: (err) => ended(err),
   });
-  t.after(() => mirror.stop());
 
   await real.put('a', new TextEncoder().encode('1'));
   await mirror.put('b', new TextEncoder().encode('2')); // mirrored by reading the stream: no watch opens
