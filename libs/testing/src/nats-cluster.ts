@@ -61,8 +61,18 @@ export class NatsCluster {
     const root = await mkdtemp(join(tmpdir(), 'twoway-nats-cluster-'));
     const name = `twoway-test-${Math.random().toString(36).slice(2, 8)}`;
     const nodes: Node[] = [];
+    // A port freed by one freePort() can be handed out again by the next: keep the cluster's ports distinct.
+    const taken = new Set<number>();
+    const distinctPort = async (): Promise<number> => {
+      for (;;) {
+        const p = await freePort();
+        if (taken.has(p)) continue;
+        taken.add(p);
+        return p;
+      }
+    };
     for (let i = 0; i < size; i++) {
-      nodes.push({ name: `n${i}`, port: await freePort(), clusterPort: await freePort(), monitorPort: await freePort(), storeDir: join(root, `n${i}`), proc: undefined! });
+      nodes.push({ name: `n${i}`, port: await distinctPort(), clusterPort: await distinctPort(), monitorPort: await distinctPort(), storeDir: join(root, `n${i}`), proc: undefined! });
     }
     const cluster = new NatsCluster(name, nodes, root);
     try {
@@ -144,6 +154,17 @@ export class NatsCluster {
     for (let i = 0; i < this.nodes.length; i++) {
       if (!this.running(i)) continue;
       if ((await this.connections(i).catch(() => [])).some((c) => c.name === name)) return i;
+    }
+    return undefined;
+  }
+
+  /** The index of the JetStream meta leader as a running node's monitoring endpoint (`/jsz`) reports it. */
+  async metaLeader(): Promise<number | undefined> {
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (!this.running(i)) continue;
+      const r = await fetch(`http://127.0.0.1:${this.node(i).monitorPort}/jsz`).catch(() => undefined);
+      const leader = r?.ok ? ((await r.json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader : undefined;
+      if (leader) return this.indexOf(leader);
     }
     return undefined;
   }
