@@ -19,7 +19,7 @@ import { StallWatch } from '../../nats/stall-watch.js';
 /**
  * A watch is a JetStream ordered consumer: ephemeral, one replica, placed by the meta leader on a
  * random peer of the bucket's stream. nats-server 2.9.10 picks among all peers, a dead one included
- * (`createGroupForConsumer`, nats-io/nats-server#3791; from 2.9.12 it skips peers it knows offline):
+ * (`createGroupForConsumer`; from 2.9.12 it skips peers it knows offline):
  * after a node loss the consumer of a mirror that lived there is gone, and a third of new watches on
  * an R3 bucket never answer. While it watches again the mirror therefore reads what it missed from
  * the stream itself (its leader answers), and tries a new watch every WATCH_ATTEMPT_EVERY_MS, each
