@@ -116,7 +116,7 @@ function parseDerUncached(der: Uint8Array, fingerprint: string): ParsedCert {
 
 /**
  * The common case without @peculiar/x509: everything a decision needs is read by our own DER reader
- * (cert-facts.ts, which the validator reads anyway): ~0.5 ms where @peculiar/x509 takes 2–3 ms (test/bench/cert-parse.bench.ts). That
+ * (cert-facts.ts, which the validator reads anyway): ~0.5 ms where @peculiar/x509 takes 2–3 ms (libs/pki/bench/cert-parse.bench.ts). That
  * parse dominated building trust sets of many pinned leaves (every broker, after every restart) and
  * each new device's first connect. The display fields (subject, issuer, common name, SANs, PEM) and the
  * @peculiar/x509 object are made on first use, by @peculiar/x509 as before, so they read exactly as
