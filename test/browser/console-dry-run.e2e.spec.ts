@@ -17,7 +17,7 @@ import { System, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/tes
 import type { Issued } from '@twoway/pki';
 import { tryConnect } from '../e2e/support/mqtt.js';
 import { Operator } from '../e2e/support/operator.js';
-import { launch, needsChromium, pageWidth } from './browser.js';
+import { launch, needsChromium, pageWidth, signIn } from './browser.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shots = `${repo}test-results/console-dry-run`;
@@ -84,9 +84,7 @@ describe('console: why was a device refused (dry run) against the real system', 
       await page.goto(`${sys.apiUrl}/`);
       await page.evaluate(() => sessionStorage.clear());
       await page.reload();
-      await page.getByLabel('API token').fill(token);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await signIn(page, token);
       if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
       await page.getByRole('link', { name: 'Audit' }).click();
       const row = page.locator('tr[data-audit-type="connect.rejected"]', { hasText: clientId });

@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { DAY_MS } from '@twoway/contracts';
 import { issueDeviceCert, issueIntermediateCa } from '@twoway/pki';
 import { makeTestPki, tempDir, waitFor } from '@twoway/testing';
-import { launch, needsChromium, pageWidth } from './browser.js';
+import { launch, needsChromium, pageWidth, signIn } from './browser.js';
 import { FakeApi } from './fake-api.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -45,9 +45,7 @@ describe('console: certificate expiry', { skip: needsChromium }, () => {
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(api.url);
-    await page.getByLabel('API token').fill(api.adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await signIn(page, api.adminToken);
   });
   after(async () => {
     await context?.close();

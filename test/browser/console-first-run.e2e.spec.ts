@@ -17,7 +17,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { parsePemCertificates } from '@twoway/pki';
 import { System, makeTestPki, tempDir, waitFor } from '@twoway/testing';
 import { tryConnect, type ConnectResult } from '../e2e/support/mqtt.js';
-import { launch, layoutProblems, needsChromium } from './browser.js';
+import { launch, layoutProblems, needsChromium, signIn } from './browser.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shots = `${repo}test-results/console-first-run`;
@@ -69,9 +69,7 @@ describe('console first run against the real system', { skip: needsChromium, tim
       await page.goto(`${sys.apiUrl}/`);
       await page.evaluate(() => sessionStorage.clear());
       await page.reload();
-      await page.getByLabel('API token').fill(sys.token);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await signIn(page, sys.token);
       await fits('certificates of the provider');
 
       // Open the demo account from the account tree.

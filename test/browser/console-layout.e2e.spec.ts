@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { makeTestPki, tempDir } from '@twoway/testing';
-import { launch, layoutProblems, needsChromium } from './browser.js';
+import { launch, layoutProblems, needsChromium, signIn } from './browser.js';
 import { FakeApi } from './fake-api.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,9 +51,7 @@ describe('console layout with long names', { skip: needsChromium, timeout: 180_0
     context = await launch(profile.path, { width: 1280, height: 800 });
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(api.url);
-    await page.getByLabel('API token').fill(api.adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await signIn(page, api.adminToken);
   });
   after(async () => {
     await context?.close();

@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { System, makeTestPki, tempDir, type TestPki } from '@twoway/testing';
 import { tryConnect } from '../e2e/support/mqtt.js';
 import { Operator } from '../e2e/support/operator.js';
-import { launch, needsChromium } from './browser.js';
+import { launch, needsChromium, signIn } from './browser.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shots = `${repo}test-results/console-system`;
@@ -49,9 +49,7 @@ describe('console with the real system: suspend a CA, see the device drop and wh
 
   it('signs in, registers the root CA, sees a device connect, suspends the CA, and the audit view says why the device dropped', async () => {
     await page.goto(`${sys.apiUrl}/`);
-    await page.getByLabel('API token').fill(adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await signIn(page, adminToken);
 
     await page.getByRole('button', { name: 'Add certificate' }).first().click();
     const dialog = page.getByRole('dialog', { name: 'Add certificate' });

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
 import { readFile } from 'node:fs/promises';
-import { launch, layoutProblems, needsChromium } from './browser.js';
+import { launch, layoutProblems, needsChromium, signIn } from './browser.js';
 import { FakeApi } from './fake-api.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -487,9 +487,7 @@ describe('admin console', { skip: needsChromium }, () => {
   });
 
   it('shows an account admin that mutual TLS availability is the provider’s to grant', async () => {
-    await page.getByLabel('API token').fill(api.factoryAdminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await signIn(page, api.factoryAdminToken);
     assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
     await page.getByRole('link', { name: 'Settings' }).click();
     const available = page.getByRole('switch', { name: /Mutual TLS available/ });
