@@ -77,6 +77,15 @@ export const TrustSetRequest = Type.Object({
 });
 export type TrustSetRequest = Static<typeof TrustSetRequest>;
 /**
+ * The digest of a trust set's content (libs/pki trust-digest.ts): registrations, accounts, fingerprints,
+ * statuses and revocation revisions. A broker back from a NATS outage compares it with the sets it
+ * holds and fetches again only those that differ.
+ */
+export const TrustSetDigestRequest = Type.Object({ accountIds: TrustSetRequest.properties.accountIds });
+export type TrustSetDigestRequest = Static<typeof TrustSetDigestRequest>;
+export const TrustSetDigestReply = Type.Object({ count: Type.Integer({ minimum: 0 }), digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) });
+export type TrustSetDigestReply = Static<typeof TrustSetDigestReply>;
+/**
  * Revocation data of a registered CA, as a trust set carries it: how many serials to fetch
  * (`RevokedSerialsGet`, in pages) and the stored CRL's dates. Absent while the CA's revocation data never
  * changed; once it has, kept with `serials` 0 and no `crl` when nothing is left, so its revision still

@@ -20,6 +20,8 @@ export const RequestSubjects = {
   CredentialChainGet: 'twoway.v1.credential.chain.get',
   /** cert-registry: every registration (anchor or not) of the given accounts, with status. */
   TrustSetGet: 'twoway.v1.cert.trust_set.get',
+  /** cert-registry: the digest of a trust set (libs/pki trust-digest.ts), to check a cached set without fetching it. */
+  TrustSetDigest: 'twoway.v1.cert.trust_set.digest',
   /**
    * broker: how many live sessions a registration's status change would end. Scatter-gather: EVERY
    * replica answers (no queue group) and the caller sums the replies that arrive within its wait.

@@ -15,3 +15,5 @@ export { parseCrl, verifyCrl, normalizeSerial, crlIsStale, CRL_CLOCK_SKEW_MS, DE
 export type { ParsedCrl, CrlVerdict, ParseCrlOptions } from './crl.js';
 export { configurePkiCaches, pkiCacheStats, PkiCacheDefaults } from './caches.js';
 export type { PkiCacheName, CacheStats } from './caches.js';
+export { TrustDigest, trustDigest } from './trust-digest.js';
+export type { TrustDigestRow } from './trust-digest.js';

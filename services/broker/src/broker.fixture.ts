@@ -6,13 +6,13 @@ import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { DeliverPolicy, StringCodec } from 'nats';
 import {
-  ChangeSubjects, CredentialChainGetRequest, CredentialChainRecordRequest, CredentialVerifyRequest, RequestSubjects, RevokedSerialsRequest, SettingsGetRequest, Streams, TrustSetRequest,
+  ChangeSubjects, CredentialChainGetRequest, CredentialChainRecordRequest, CredentialVerifyRequest, RequestSubjects, RevokedSerialsRequest, SettingsGetRequest, Streams, TrustSetDigestRequest, TrustSetRequest,
   type AuditEvent, type CertStatus, type RevocationChange, type Settings, type TrustEntry,
 } from '@twoway/contracts';
 import { Bus, CodedError } from '@twoway/nats';
 import { NatsServer, makeTestPki, tempDir, waitFor, type TestPki } from '@twoway/testing';
 import { loadConfig } from '@twoway/config';
-import type { Issued } from '@twoway/pki';
+import { trustDigest, type Issued } from '@twoway/pki';
 import { brokerSettings } from './config.js';
 import { Broker, type BrokerDeps, type RunningBroker } from './service.js';
 
@@ -86,6 +86,8 @@ export interface Fixture {
   failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
   readonly trustSetRequests: number;
+  /** How many trust-set digests the fake cert-registry has answered. */
+  readonly trustDigestRequests: number;
   /** How many credential checks the fake account-settings has answered. */
   readonly credentialRequests: number;
   /** Serials per page of the fake cert-registry's revoked-serials replies. */
@@ -202,6 +204,12 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       const entries = rest.slice(0, fx.trustPageSize);
       return { entries, ...(rest.length > entries.length ? { next: entries[entries.length - 1]!.id } : {}) };
     });
+    let trustDigestRequests = 0;
+    bus.serve(RequestSubjects.TrustSetDigest, TrustSetDigestRequest, (req) => {
+      trustDigestRequests += 1;
+      if (failing.has(RequestSubjects.TrustSetDigest)) throw new Error('the fake cert-registry is failing');
+      return trustDigest(registry.filter((e) => req.accountIds.includes(e.accountId)).map((e) => ({ ...e, revocationRevision: e.revocation?.revision ?? 0 })));
+    });
     // Read the audit trail from the AUDIT stream (an ordered consumer resumes after an outage, so an
     // event the broker queued while NATS was away is seen once it lands).
     // Not on NATS the test owns (o.natsUrl): after a node kill nats.js recreates an ordered consumer in
@@ -278,6 +286,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       trustPageSize: Number.MAX_SAFE_INTEGER,
       get trustSetRequests() {
         return trustSetRequests;
+      },
+      get trustDigestRequests() {
+        return trustDigestRequests;
       },
       get credentialRequests() {
         return credentialRequests;

@@ -157,10 +157,34 @@ describe('broker: settings and credential changes, NATS outage', () => {
       await fx.end(again);
       assert.deepEqual({ ...again.connack }, connack(5));
     } finally {
-      fx.registry.find((e) => e.id === 'inter')!.status = 'VALID';
+      // Restored with its event, so the broker's cached set follows (the tests below connect through it).
+      await fx.setCertStatus('inter', 'VALID');
       await fx.end(live);
     }
   });
+  it('NATS away and nothing changed: on reconnect the trust set is checked by its digest and kept, not fetched again, and its session stays', async () => {
+    const clientId = `kept-${randomUUID()}`;
+    const live = await fx.attempt({ clientId, device, username: 'dev-out', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...live.connack }, connack(0));
+      const fetches = fx.trustSetRequests;
+      const digests = fx.trustDigestRequests;
+      await fx.stopNats();
+      await waitFor(() => !fx.broker.ready(), { what: 'not ready while NATS is away' });
+      await fx.startNats();
+      await waitFor(() => fx.broker.ready(), { what: 'ready again' });
+      assert.ok(fx.trustDigestRequests > digests, 'the cached set was checked against the registry');
+      assert.equal(fx.trustSetRequests, fetches, 'an unchanged set is not fetched again');
+      assert.equal(live.client.connected, true);
+      const again = await fx.attempt({ clientId: `kept-again-${randomUUID()}`, device, username: 'dev-out', password: PASSWORD });
+      await fx.end(again);
+      assert.deepEqual({ ...again.connack }, connack(0));
+      assert.equal(fx.trustSetRequests, fetches, 'the next connect is decided on the kept set');
+    } finally {
+      await fx.end(live);
+    }
+  });
+
   /** A `cert.added` for the account: the broker drops the account's trust set (and refills it in the background). */
   const certAdded = (account: string) => {
     const t = new Date().toISOString();
@@ -209,7 +233,9 @@ describe('broker: settings and credential changes, NATS outage', () => {
       assert.deepEqual({ ...live.connack }, connack(0));
       await fx.stopNats();
       await waitFor(() => !fx.broker.ready(), { what: 'not ready during the outage' });
+      // cert-registry fails both ways a broker could rebuild its trust after the outage.
       fx.failing.add(RequestSubjects.TrustSetGet);
+      fx.failing.add(RequestSubjects.TrustSetDigest);
       await fx.startNats();
       await waitFor(() => !live.client.connected, { what: 'the undecidable session to end' });
       const ev = await fx.auditFor(clientId, 'session.ended');
@@ -218,6 +244,7 @@ describe('broker: settings and credential changes, NATS outage', () => {
       await waitFor(() => fx.broker.ready(), { what: 'ready again after the resync' });
     } finally {
       fx.failing.delete(RequestSubjects.TrustSetGet);
+      fx.failing.delete(RequestSubjects.TrustSetDigest);
       await fx.end(live);
     }
   });

@@ -300,8 +300,9 @@ export class Broker {
       const runResync = async (): Promise<void> => {
         if (state.stopping || !state.natsConnected) return;
         state.resyncing = true;
-        // Stale cache entries go at once; connects from now on ask the owners afresh.
-        caches.trust.clear();
+        // Stale cache entries go at once; connects from now on ask the owners afresh. Trust sets stay
+        // but answer no connect before cert-registry confirms them (nats/owners.ts verifyTrust).
+        owners.markTrustUnverified();
         caches.settings.clear();
         caches.credentials.clear();
         state.natsDownSinceMs = undefined;

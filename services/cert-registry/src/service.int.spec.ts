@@ -9,10 +9,12 @@ import type { JetStreamManager } from 'nats';
 import { Bus, CodedError } from '@twoway/nats';
 import { makeTestPki, waitFor, type TestPki } from '@twoway/testing';
 import { OutboxEntity } from '@twoway/persistence';
-import { RequestSubjects, SessionsCountRequest, Streams, TrustSetReply, type Certificate } from '@twoway/contracts';
+import { RequestSubjects, SessionsCountRequest, Streams, TrustSetDigestReply, TrustSetReply, type Certificate } from '@twoway/contracts';
+import { trustDigest } from '@twoway/pki';
 import type { CertRegistryService } from './service.js';
 import { silent, startRegistry, type Registry } from './registry.fixture.js';
 import { CertificateEntity } from './db/entities.js';
+import { CertificateStore } from './db/certificate-store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -446,6 +448,34 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(seen.length, rows.length);
       assert.equal(new Set(seen).size, rows.length, 'a registration came twice');
       assert.deepEqual(new Set(seen), new Set(rows.map((r) => r.id)));
+    });
+
+    it('answers a trust set\'s digest: the one a broker computes from the set it fetched, page size aside, and a different one after a change', async () => {
+      const fetched = async (accountIds: string[]) => {
+        const entries: TrustSetReply['entries'] = [];
+        for (let after: string | undefined; ; ) {
+          const r = await client.request(RequestSubjects.TrustSetGet, { accountIds, ...(after ? { after } : {}) }, TrustSetReply);
+          entries.push(...r.entries);
+          if (!r.next) return trustDigest(entries.map((e) => ({ ...e, revocationRevision: e.revocation?.revision ?? 0 })));
+          after = r.next;
+        }
+      };
+      const asked = (accountIds: string[]) => client.request(RequestSubjects.TrustSetDigest, { accountIds }, TrustSetDigestReply);
+      for (const ancestry of [['acct-big'], ['acct-a1', 'acct-a', 'root']]) assert.deepEqual(await asked(ancestry), await fetched(ancestry), ancestry.join('/'));
+      const big = await asked(['acct-big']);
+      assert.equal(big.count, 1400);
+      // Read in pages of 300 (five queries) it is the same digest: no row skipped or read twice at a boundary.
+      assert.deepEqual(await new CertificateStore(svc.ds, async () => true).trustDigest(['acct-big'], 300), big);
+      const one = await svc.ds.getRepository(CertificateEntity).findOneByOrFail({ accountId: 'acct-big', name: 'pinned 7' });
+      await svc.ds.getRepository(CertificateEntity).update({ id: one.id }, { status: 'SUSPENDED' });
+      try {
+        const changed = await asked(['acct-big']);
+        assert.equal(changed.count, 1400);
+        assert.notEqual(changed.digest, big.digest, 'a status change the broker may have missed shows in the digest');
+        assert.deepEqual(changed, await fetched(['acct-big']));
+      } finally {
+        await svc.ds.getRepository(CertificateEntity).update({ id: one.id }, { status: 'VALID' });
+      }
     });
 
     it('lists with filters and cursor pagination', async () => {

@@ -14,7 +14,7 @@ import { CertificateEntity, RevocationStateEntity, RevokedSerialEntity, StatusHi
 import { migrations } from './db/migrations/index.js';
 import { CertificateStore } from './db/certificate-store.js';
 import { RevocationStore } from './db/revocation-store.js';
-import { serveTrustSet } from './nats/trust-set.js';
+import { serveTrustSet, serveTrustSetDigest } from './nats/trust-set.js';
 import { natsLiveSessions } from './nats/live-sessions.js';
 import { serveRevokedSerials } from './nats/revoked-serials.js';
 import { registerCertificateRoutes } from './http/certificate-routes.js';
@@ -91,6 +91,7 @@ export class CertRegistryService {
       const store = new CertificateStore(ds, () => r.settle());
       const revocations = new RevocationStore(ds, () => r.settle(), { revokedSerialsMax: cfg.revokedSerialsMax });
       serveTrustSet(bus, store);
+      serveTrustSetDigest(bus, store);
       serveRevokedSerials(bus, revocations);
       fetcher = CrlFetcher.start({ store: revocations, log, intervalMs: cfg.crlFetchIntervalMs, timeoutMs: cfg.crlFetchTimeoutMs, maxBytes: cfg.crlMaxBytes, ...(deps.now ? { now: deps.now } : {}) });
       const b = bus;

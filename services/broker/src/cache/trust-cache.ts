@@ -2,7 +2,7 @@
 // the revocation data of its CAs), parsed once and kept warm. A change event of account A is applied in
 // place to every set whose ancestry contains A, which covers A's descendants (anchors of an account
 // apply to its sub-accounts); a set that cannot take it is dropped and fetched again.
-import { AnchorSet, caIdentityOf, parseSinglePem, type ParsedCert } from '@twoway/pki';
+import { AnchorSet, caIdentityOf, parseSinglePem, TrustDigest, type ParsedCert } from '@twoway/pki';
 import type { CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
@@ -191,6 +191,13 @@ export class TrustSet implements TrustSnapshot {
   }
   get complete(): boolean {
     return this.missing.size === 0;
+  }
+
+  /** The digest of what this set holds, as cert-registry computes it from its database (libs/pki trust-digest.ts). */
+  digest(): { count: number; digest: string } {
+    const d = new TrustDigest();
+    for (const [id, r] of this.regs) d.add({ id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, revocationRevision: r.revocationRevision });
+    return { count: d.count, digest: d.value };
   }
 
   /** Add a registration, or replace what is known of it; false if the event is older than what the set holds. */
@@ -500,6 +507,18 @@ export class TrustCache {
     this.generation.bump();
     this.sets.clear();
   }
+  /** Every cached set (for checking them all after a NATS outage). */
+  cached(): TrustSet[] {
+    return [...this.sets.values()];
+  }
+
+  /** Drop `s` if it is still the cached set of its ancestry; fetches in flight may predate the reason. */
+  drop(s: TrustSnapshot): void {
+    this.generation.bump();
+    const k = keyOf(s.ancestry);
+    if (this.sets.peek(k) === s) this.sets.delete(k);
+  }
+
   get size(): number {
     return this.sets.size;
   }

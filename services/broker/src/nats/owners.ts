@@ -1,11 +1,11 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
 // when it can be (docs/design.md §5: the connect path reads caches filled and invalidated by events).
 import {
-  CredentialChainGetReply, CredentialChainRecordReply, CredentialInspectReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetReply,
+  CredentialChainGetReply, CredentialChainRecordReply, CredentialInspectReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetDigestReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
-import type { Bus } from '@twoway/nats';
+import { UnavailableError, type Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
@@ -47,6 +47,9 @@ export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
   | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
 
+/** A trust set's digest is asked this often, DIGEST_RETRY_MS apart, before the set is dropped unchecked. */
+const DIGEST_ATTEMPTS = 4;
+const DIGEST_RETRY_MS = 250;
 /** Trust sets, and registrations in them, refilled in the background after one change. */
 const REFILL_MAX = 16;
 const REFILL_MAX_REGISTRATIONS = 10_000;
@@ -58,6 +61,15 @@ export class Owners {
   private readonly settingsFetches = new SingleFlight<AccountSettings>();
   private readonly credentialFetches = new SingleFlight<CredentialAnswer>();
   private readonly serialFetches = new SingleFlight<RevokedSerials>();
+  /**
+   * Sets cached before NATS went away, by ancestry: a change may have been committed while no event
+   * could reach this replica, so each is answered only once cert-registry confirms its digest
+   * (`verifyTrust`), and fetched again whole only when it differs.
+   */
+  private readonly unverified = new Map<string, TrustSet>();
+  private readonly verifications = new SingleFlight<void>();
+  /** Sets checked after an outage: kept as they were, or dropped and fetched again. */
+  readonly trustChecks = { kept: 0, refetched: 0 };
   /** credentialId → the path this replica last had recorded for it (so an unchanged chain costs no request). */
   private readonly recordedChains = new LruMap<string, string>(RECORDED_CHAINS_MAX);
 
@@ -170,7 +182,11 @@ export class Owners {
   }
 
   async trustSet(ancestry: readonly string[], q?: OwnerQuery): Promise<TrustSnapshot> {
-    const cached = this.caches.trust.get(ancestry);
+    let cached = this.caches.trust.get(ancestry);
+    if (cached && this.unverified.get(ancestry.join('/')) === cached) {
+      await this.verifySet(cached);
+      cached = this.caches.trust.get(ancestry);
+    }
     if (cached) {
       this.hit('trust', q);
       // A revocation change applied in place may leave it waiting for a CA's new list.
@@ -198,6 +214,61 @@ export class Owners {
       await this.completeLists(set, traceparent);
       this.caches.trust.put(set, gen);
       return set;
+    });
+  }
+
+  /**
+   * After a NATS outage: no cached trust set answers a connect again until its digest is checked
+   * (`verifyTrust`, or the connect that needs it first). Fetches begun before now are not kept.
+   */
+  markTrustUnverified(): void {
+    this.caches.trust.generation.bump();
+    for (const s of this.caches.trust.cached()) this.unverified.set(s.ancestry.join('/'), s);
+  }
+
+  /** Check every set marked unverified, `concurrency` at a time; returns when all are kept or dropped. */
+  async verifyTrust(concurrency = 4): Promise<{ kept: number; refetched: number }> {
+    const before = { ...this.trustChecks };
+    const sets = [...this.unverified.values()];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < sets.length) await this.verifySet(sets[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, sets.length) }, worker));
+    return { kept: this.trustChecks.kept - before.kept, refetched: this.trustChecks.refetched - before.refetched };
+  }
+
+  /**
+   * Keep `set` if cert-registry's digest of its ancestry equals the set's own, else drop it (the next
+   * connect fetches it again). The digest is computed after the answer arrives, so a change event applied
+   * in between makes them differ (a drop: safe); equal digests mean nothing was missed. No answer drops
+   * it too: fail closed, as a flush would.
+   */
+  private verifySet(set: TrustSet): Promise<void> {
+    const key = set.ancestry.join('/');
+    return this.verifications.run(key, 0, async () => {
+      let same = false;
+      try {
+        // cert-registry reconnects at the same moment as this replica: its answer may take a few tries.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const r = await this.bus.request(RequestSubjects.TrustSetDigest, { accountIds: [...set.ancestry] }, TrustSetDigestReply);
+            const mine = set.digest();
+            same = r.count === mine.count && r.digest === mine.digest;
+            break;
+          } catch (err) {
+            if (!(err instanceof UnavailableError) || attempt >= DIGEST_ATTEMPTS) break;
+            await new Promise((r) => setTimeout(r, DIGEST_RETRY_MS));
+          }
+        }
+      } finally {
+        if (this.unverified.get(key) === set) this.unverified.delete(key);
+      }
+      if (same) this.trustChecks.kept += 1;
+      else {
+        this.trustChecks.refetched += 1;
+        this.caches.trust.drop(set);
+      }
     });
   }
 

@@ -9,9 +9,10 @@
 //   5. refill            — fetch the dropped trust sets again in the background (and the new
 //                          revoked-serial list a CA's change left sets waiting for), so the next
 //                          connects (the kicked devices come straight back) are decided on a warm set
-// and, after a NATS outage, resync: flush every cache and re-decide every live session (and its topic
-// rules). A session that cannot be decided again (no owner answers within the staleness bound) is
-// ended: fail closed.
+// and, after a NATS outage, resync: check every trust set against cert-registry's digest (fetching again
+// those that differ), flush the other caches and re-decide every live session (and its topic rules).
+// A session that cannot be decided again (no owner answers within the staleness bound) is ended: fail
+// closed.
 import { AttributeNames as A, SpanKind, SpanNames, SpanStatusCode, extractHeaders, runInSpan, startSpan, type HeaderCarrier } from '@twoway/telemetry';
 import type { Caches } from '../nats/owners.js';
 import { applyTopicRules, restrictSession } from './apply-topic-rules.js';
@@ -56,13 +57,17 @@ export async function applyChange(
 }
 
 /**
- * After NATS comes back: nothing cached may be trusted (a suspension may have happened meanwhile), so
- * flush all caches and decide every live session again on fresh answers. A session whose owners do
+ * After NATS comes back: nothing cached may be trusted as it is (a suspension may have happened
+ * meanwhile), so check the trust sets against cert-registry, flush the other caches and decide every
+ * live session again on those answers. A session whose owners do
  * not answer is retried within the staleness bound, then ended as SESSION_UNDECIDABLE (fail closed);
  * the caller stays not-ready until this returns.
  */
-export async function resync(d: RevocationDeps): Promise<{ checked: number; ended: number; undecidable: number }> {
-  d.caches.trust.clear();
+export async function resync(d: RevocationDeps): Promise<{ checked: number; ended: number; undecidable: number; trustSetsKept: number; trustSetsRefetched: number }> {
+  // Trust sets are kept when cert-registry's digest says nothing changed (a 100,000-registration set
+  // takes a minute to fetch again); settings and credentials are small and read afresh.
+  d.owners.markTrustUnverified();
+  const trust = await d.owners.verifyTrust();
   d.caches.settings.clear();
   d.caches.credentials.clear();
   const sessions = d.sessions.all().filter((s) => !s.ending);
@@ -81,6 +86,8 @@ export async function resync(d: RevocationDeps): Promise<{ checked: number; ende
   };
   await Promise.all(Array.from({ length: Math.min(RESYNC_CONCURRENCY, sessions.length) }, worker));
   return {
+    trustSetsKept: trust.kept,
+    trustSetsRefetched: trust.refetched,
     checked: sessions.length,
     ended: outcomes.filter((o) => o !== 'kept').length,
     undecidable: outcomes.filter((o) => o === 'undecidable').length,

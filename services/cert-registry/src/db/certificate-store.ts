@@ -11,6 +11,7 @@ import { certAdded, certDeleted, certRenamed, certStatusChanged, type ChangeFact
 import { planStatusChange, type StatusChange } from '../domain/status.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { ApiError } from '@twoway/http';
+import { TrustDigest } from '@twoway/pki';
 
 export const DEFAULT_PAGE_SIZE = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -57,6 +58,9 @@ export function toCertificate(r: CertificateRow): Certificate {
 }
 
 /** Lowercase hex without separators: `AB:CD…` and `abcd…` find the same certificate. */
+/** Registrations read per query while computing a trust set's digest. */
+const DIGEST_PAGE_ROWS = 5000;
+
 export const normalizeFingerprint = (f: string): string => f.replace(/:/g, '').toLowerCase();
 
 /**
@@ -293,6 +297,28 @@ export class CertificateStore extends OutboxStore {
       const rev = revocation.get(r.id);
       return { id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, kind: r.kind, pem: r.pem, updatedAt: r.updatedAt.toISOString(), ...(rev ? { revocation: rev } : {}) };
     });
+  }
+
+  /**
+   * The digest of what `trustSet` answers for `accountIds` (libs/pki trust-digest.ts), read in pages of
+   * DIGEST_PAGE_ROWS without PEMs: memory stays bounded however large the set.
+   */
+  async trustDigest(accountIds: string[], pageRows = DIGEST_PAGE_ROWS): Promise<{ count: number; digest: string }> {
+    const d = new TrustDigest();
+    for (let after: string | undefined; ; ) {
+      let q = this.ds
+        .getRepository(CertificateEntity)
+        .createQueryBuilder('c')
+        .select(['c.id', 'c.accountId', 'c.fingerprint', 'c.status', 'c.kind'])
+        .where('c.accountId IN (:...accountIds)', { accountIds: [...new Set(accountIds)] });
+      if (after !== undefined) q = q.andWhere('c.id > :after', { after });
+      const rows = await q.orderBy('c.id', 'ASC').limit(pageRows).getMany();
+      const revocation = await this.revocationOf(rows.filter((r) => r.kind !== 'leaf').map((r) => r.id));
+      for (const r of rows) d.add({ id: r.id, accountId: r.accountId, fingerprint: r.fingerprint, status: r.status, revocationRevision: revocation.get(r.id)?.revision ?? 0 });
+      if (rows.length < pageRows) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return { count: d.count, digest: d.value };
   }
 
   private async revocationOf(ids: string[]): Promise<Map<string, TrustRevocation>> {

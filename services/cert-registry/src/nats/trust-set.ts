@@ -6,7 +6,7 @@
 // hold any number of registrations (100,000 pinned device leaves is a documented use). A page holds at
 // most PAGE_ROWS registrations and about half of `max_payload`; `next` names where the following page
 // starts (registrations in id order, so a page boundary never skips or repeats one).
-import { RequestSubjects, TrustSetRequest, type TrustEntry, type TrustSetReply } from '@twoway/contracts';
+import { RequestSubjects, TrustSetDigestRequest, TrustSetRequest, type TrustEntry, type TrustSetDigestReply, type TrustSetReply } from '@twoway/contracts';
 import type { Bus } from '@twoway/nats';
 import type { CertificateStore } from '../db/certificate-store.js';
 
@@ -35,4 +35,9 @@ export function serveTrustSet(bus: Bus, store: CertificateStore): void {
     const more = entries.length < rows.length || rows.length === PAGE_ROWS;
     return { entries, ...(more ? { next: entries[entries.length - 1]!.id } : {}) };
   });
+}
+
+/** The digest of a trust set, for a broker checking the sets it kept through a NATS outage. */
+export function serveTrustSetDigest(bus: Bus, store: CertificateStore): void {
+  bus.serve(RequestSubjects.TrustSetDigest, TrustSetDigestRequest, (req): Promise<TrustSetDigestReply> => store.trustDigest(req.accountIds));
 }
