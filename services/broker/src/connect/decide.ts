@@ -28,8 +28,10 @@ export type ChainFacts =
   /**
    * Verified against a VALID anchor, nothing on the path suspended or revoked. `path` leaf-first, anchor-last.
    * `staleCrl`: an issuer's CRL on the path is past its nextUpdate and the account accepts that (audited).
+   * `caIdentities`: the CA identity (subject and key) of each certificate of the path, which a live session
+   * is found by when another copy of one of its CAs changes (sessions/session-registry.ts).
    */
-  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[]; staleCrl?: { fingerprint: string; nextUpdate: string } };
+  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[]; caIdentities: readonly string[]; staleCrl?: { fingerprint: string; nextUpdate: string } };
 
 export type KeyKind = 'username' | 'certificateCn' | 'certificateSubject';
 

@@ -158,6 +158,7 @@ export function createAuthenticate(d: ConnectDeps) {
           // A fallback session carries the path its credential last verified with: suspending that
           // path's anchor then ends it too, and the reconnect is refused (decide.ts).
           fingerprints: g.facts.chain.kind === 'trusted' ? g.facts.chain.path : decision.mode === 'fallback' ? (g.recordedPath ?? []) : [],
+          caIdentities: g.facts.chain.kind === 'trusted' ? g.facts.chain.caIdentities : [],
           presented: g.presented,
           malformed: g.facts.chain.kind === 'untrusted' && g.facts.chain.reason === ConnectReasons.CERT_MALFORMED,
           leaf: g.leaf,

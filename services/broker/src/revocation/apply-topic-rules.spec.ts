@@ -40,7 +40,7 @@ function setup(o: { clean: boolean; subscriptions: string[]; will?: string; rule
   const sessions = new SessionRegistry();
   const s = {
     id: 's-1', client, clientId: 'c7', accountId: ACC, ancestry: [ACC, 'provider'], credentialId: 'cred-1', username: 'alice',
-    sourceAddress: undefined, transport: 'tls', fingerprints: [], presented: [], malformed: false, leaf: undefined, mode: 'plain',
+    sourceAddress: undefined, transport: 'tls', fingerprints: [], caIdentities: [], presented: [], malformed: false, leaf: undefined, mode: 'plain',
     facts: {} as Session['facts'], ending: false, topics: sessionTopics(o.rules ?? BEFORE, { username: 'alice', cn: undefined, clientId: 'c7' }, 10),
   } satisfies Session;
   sessions.add(s);
