@@ -7,14 +7,14 @@ import type { CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts'
 import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
-/** A certificate change as the revocation path decodes it (revocation/on-status-changed.ts). */
+/** A certificate change as the revocation path decodes it (revocation/decode-change.ts). */
 export type CertChange =
   | { type: 'cert.status_changed'; account: string; certificateId: string; after: CertStatus; timeMs: number }
   | { type: 'cert.deleted'; account: string; certificateId: string; timeMs: number }
   | { type: 'cert.added'; account: string; certificateId: string; fingerprint: string; status: CertStatus; pem?: string; timeMs: number };
 
 /**
- * A CA's revocation data changed (revocation/on-status-changed.ts): its new revision and, from a
+ * A CA's revocation data changed (revocation/decode-change.ts): its new revision and, from a
  * cert-registry that sends it, what a trust set carries of it (without it the sets are fetched again).
  */
 export interface RevocationChange {

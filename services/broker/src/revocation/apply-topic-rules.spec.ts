@@ -14,7 +14,7 @@ import { sessionTopics } from '../topic-rules/denials.js';
 import { dropForbiddenWill, mountTopic } from '../topics.js';
 import { applyTopicRules } from './apply-topic-rules.js';
 import type { KickDeps } from './kick.js';
-import type { Change } from './on-status-changed.js';
+import type { Change } from './decode-change.js';
 
 const ACC = 'acc-1';
 const allow = (action: TopicRule['action'], filter: string): TopicRule => ({ effect: 'allow', action, filter });

@@ -13,7 +13,7 @@ import { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import { SessionRegistry, type Session } from '../sessions/session-registry.js';
 import { kick, type KickDeps } from './kick.js';
-import type { Change } from './on-status-changed.js';
+import type { Change } from './decode-change.js';
 
 const ANCESTRY = ['acc', 'provider'];
 const ca = [Ext.basicConstraints(true), Ext.keyUsage(['keyCertSign', 'cRLSign'])];

@@ -13,7 +13,7 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import { endsCertificate, onlyRequirementChanged, tightensRevocation, type Change } from './on-status-changed.js';
+import { endsCertificate, onlyRequirementChanged, tightensRevocation, type Change } from './decode-change.js';
 
 export interface KickDeps {
   sessions: SessionRegistry;
