@@ -120,7 +120,7 @@ export function passwordAloneAdmits(s: Settings, cred: Extract<CredentialFacts, 
 
 export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // Fail closed: an owner did not answer, or NATS has been away longer than the staleness bound, so no
-  // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §5).
+  // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §4).
   if (f.undecidable) return reject(R.UNDECIDABLE);
   if (f.natsDownSinceMs !== undefined && o.nowMs - f.natsDownSinceMs > o.staleAfterMs) return reject(R.UNDECIDABLE);
 
@@ -142,7 +142,7 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // A key taken from a certificate is only honoured when the account looks credentials up that way...
   if (cred.keyKind !== 'username' && lookup === 'username') return reject(R.CREDENTIALS_MISSING);
 
-  // ...and only from a chain that verified: the fallback never trusts certificate fields (docs/design.md §5).
+  // ...and only from a chain that verified: the fallback never trusts certificate fields (docs/design.md §4).
   if (lookup !== 'username') {
     if (chain.kind === 'none' || chain.kind === 'not_evaluated') return reject(R.CERT_REQUIRED);
     if (chain.kind === 'untrusted' || chain.kind === 'blocked') return reject(chain.reason);

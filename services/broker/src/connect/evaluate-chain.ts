@@ -1,6 +1,6 @@
 // Evaluate the chain a device presented against its account's trust set: validate with the one
 // validator (libs/pki) using VALID registrations as anchors, and check every certificate of each
-// candidate path against the registry (not just the leaf: docs/design.md §5, Mosquitto's crlfile): its
+// candidate path against the registry (not just the leaf: docs/design.md §4, Mosquitto's crlfile): its
 // status, and its serial against the revocation data (CRL, revoked-serial entries) of the CA that issued
 // it. A device is admitted when any candidate path is valid and clean; status and revocation follow the
 // CA (subject and key), so a renewed or cross-signed copy of a CA counts as the CA (docs/broker.md, "The

@@ -166,7 +166,7 @@ export function createAuthenticate(d: ConnectDeps) {
           facts: g.facts,
           ending: false,
           // Compiled here, once: each PUBLISH and SUBSCRIBE then costs a walk over a few rules. The CN
-          // comes only from a chain that verified (docs/design.md §5).
+          // comes only from a chain that verified (docs/design.md §4).
           topics: sessionTopics(
             g.facts.settings?.topicRules,
             { username: cred.username, cn: g.facts.chain.kind === 'trusted' ? g.facts.chain.leaf.commonName : undefined, clientId: attempt.clientId },
