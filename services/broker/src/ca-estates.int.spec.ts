@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import {
   craftCertificate, createRootCa, EKU, Ext, issueDeviceCert, issueIntermediateCa, normalizeSerial, testKey, type Issued, type KeyPair, type NameSpec, type ParsedCert,
 } from '@twoway/pki';
-import { PASSWORD, connack, settingsOf, startFixture, type Attempt, type Fixture } from './broker.fixture.js';
+import { PASSWORD, connack, sessionClosed, settingsOf, startFixture, type Attempt, type Fixture } from './broker.fixture.js';
 
 const DAY_MS = 86_400_000;
 
@@ -119,17 +119,6 @@ describe('broker: CA estates (cross-signed, renewed and suspended copies of a CA
     return { a, clientId, path: ev.detail?.path };
   }
 
-  /** The session's end, or a failure naming it after 10 s (a change that did not reach it). */
-  const closed = (a: Attempt) =>
-    new Promise<void>((resolve, reject) => {
-      if (a.client.disconnected) return resolve();
-      const t = setTimeout(() => reject(new Error(`the session of ${a.client.options.clientId} was not ended within 10 s`)), 10_000);
-      a.client.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-
   it('cross-signed intermediate, root A suspended, root B valid: the order the device sends decides (Node keeps the first issuer)', async () => {
     assert.deepEqual(await connectAs('acc-cross', c.crossDevice!, [c.icaB!, c.icaA!]), { returnCode: 0, reason: 'MUTUAL_TLS' });
     // Pinned limit: Node drops icaB when icaA comes first, so only the path through suspended root A is seen.
@@ -163,7 +152,7 @@ describe('broker: CA estates (cross-signed, renewed and suspended copies of a CA
     try {
       // The registered copy expired: the session's path goes through the renewal, not through it.
       assert.deepEqual(live.path, [c.liveDevice!.cert.fingerprint, c.liveRenewed!.cert.fingerprint, c.rootA!.cert.fingerprint]);
-      const gone = closed(live.a);
+      const gone = sessionClosed(live.a);
       await fx.setCertStatus('live-old', 'SUSPENDED');
       await gone;
       const ev = await fx.auditFor(live.clientId, 'session.ended');
@@ -180,7 +169,7 @@ describe('broker: CA estates (cross-signed, renewed and suspended copies of a CA
     const bystander = await liveAs('acc-live-crl', c.liveBystander!, [c.liveRenewed!]);
     try {
       assert.deepEqual(listed.path, [c.liveDevice!.cert.fingerprint, c.liveRenewed!.cert.fingerprint, c.rootA!.cert.fingerprint]);
-      const gone = closed(listed.a);
+      const gone = sessionClosed(listed.a);
       const crlDates = { thisUpdate: new Date(Date.now() - DAY_MS).toISOString(), nextUpdate: new Date(Date.now() + 6 * DAY_MS).toISOString() };
       await fx.setRevocation('crl-old', { crl: [normalizeSerial(c.liveDevice!.cert.serial)!], crlDates }, 'crl_updated');
       await gone;
