@@ -46,7 +46,7 @@ export const StaleCrlPolicy = Type.Union([Type.Literal('accept'), Type.Literal('
 export type StaleCrlPolicy = Static<typeof StaleCrlPolicy>;
 /**
  * Accept by default (docs/design.md §1 "Revocation lists"): the serials a stale CRL lists stay refused, and
- * refusing every device of a CA because it missed a publication is the lockout §5 promises to avoid.
+ * refusing every device of a CA because it missed a publication is the lockout docs/design.md §4 promises to avoid.
  */
 export const DEFAULT_STALE_CRL_POLICY: StaleCrlPolicy = 'accept';
 export const Settings = Type.Object({

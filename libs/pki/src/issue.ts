@@ -192,7 +192,7 @@ function validity(notBefore: Date | undefined, notAfter: Date | undefined, days:
 }
 
 function checkCn(cn: string): void {
-  // Control characters in a CN end up in logs and MQTT identities (docs/design.md §5): refuse them here.
+  // Control characters in a CN end up in logs and MQTT identities (docs/design.md §4): refuse them here.
   if (!cn || /[\u0000-\u001f\u007f]/.test(cn)) throw new PkiError('BAD_REQUEST', 'the common name must be non-empty and free of control characters');
 }
 

@@ -41,6 +41,17 @@ export function received(client: MqttClient): string[] {
   return out;
 }
 
+/** A live session's end, or a failure naming it after 10 s (a change that did not reach it). */
+export const sessionClosed = (a: Attempt): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    if (a.client.disconnected) return resolve();
+    const t = setTimeout(() => reject(new Error(`the session of ${a.client.options.clientId} was not ended within 10 s`)), 10_000);
+    a.client.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
 /** The whole CONNACK of MQTT 3.1.1 as the `mqtt` package decodes it. */
 export const connack = (returnCode: number) => ({ cmd: 'connack', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, sessionPresent: false, returnCode });
 

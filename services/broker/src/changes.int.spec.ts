@@ -23,6 +23,8 @@ describe('broker: settings and credential changes, NATS outage', () => {
     fx.credentials.set('dev-slow', { accountId: 'acc-cred', id: 'cred-slow', delayMs: 1500 });
     fx.accounts['acc-und'] = settingsOf(false, true);
     fx.credentials.set('dev-und', { accountId: 'acc-und', id: 'cred-und' });
+    fx.accounts['acc-refill'] = settingsOf(false, true);
+    fx.credentials.set('dev-refill', { accountId: 'acc-refill', id: 'cred-refill' });
     fx.register('root', fx.pki.root, 'VALID');
     fx.register('inter', fx.pki.intermediate, 'VALID');
     device = await fx.pki.device('dev-out');
@@ -105,6 +107,22 @@ describe('broker: settings and credential changes, NATS outage', () => {
     } finally {
       await Promise.all([fx.end(mutual), fx.end(fallback), fx.end(marker)]);
     }
+  });
+
+  it('a change that drops a trust set fetches it again in the background (refill): the next connect finds it warm', async () => {
+    const connectOnce = async () => {
+      const a = await fx.attempt({ clientId: `refill-${randomUUID()}`, device, username: 'dev-refill', password: PASSWORD });
+      await fx.end(a);
+      assert.deepEqual({ ...a.connack }, connack(0));
+    };
+    await connectOnce();
+    const fetched = fx.trustSetRequests;
+    // Without its PEM the account's set cannot take the addition in place: it is dropped.
+    await certAdded('acc-refill');
+    await waitFor(() => fx.trustSetRequests > fetched, { what: 'the dropped trust set fetched again before any connect' });
+    const refilled = fx.trustSetRequests;
+    await connectOnce();
+    assert.equal(fx.trustSetRequests, refilled, 'the connect found the set warm (or joined the refill in flight)');
   });
 
   it('a decision that misses the connect deadline: socket closed without CONNACK, audited CONNECT_TIMEOUT', async () => {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ChangeSubjects, type AuditEvent, type Settings } from '@twoway/contracts';
 import { normalizeSerial, type Issued } from '@twoway/pki';
 import { waitFor } from '@twoway/testing';
-import { PASSWORD, connack, settingsOf, startFixture, type Attempt, type Fixture } from './broker.fixture.js';
+import { PASSWORD, connack, sessionClosed, settingsOf, startFixture, type Attempt, type Fixture } from './broker.fixture.js';
 import { natsCluster, type RunningBroker } from './service.js';
 
 const DAY_MS = 86_400_000;
@@ -69,16 +69,6 @@ describe('broker: CRLs and revoked serials', () => {
       await fx.end(a);
     }
   }
-  /** The session's end, or a failure naming it after 10 s (a revocation that did not reach it). */
-  const closed = (a: Attempt) =>
-    new Promise<void>((resolve, reject) => {
-      if (a.client.disconnected) return resolve();
-      const t = setTimeout(() => reject(new Error(`the session of ${a.client.options.clientId} was not ended within 10 s`)), 10_000);
-      a.client.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
 
   it('refuses a device its CA\'s CRL lists (CERT_REVOKED_BY_CRL, the serial in the audit event) and admits one it does not list', async () => {
     const ev = await refused('listed', 'CERT_REVOKED_BY_CRL');
@@ -99,7 +89,7 @@ describe('broker: CRLs and revoked serials', () => {
     const other = await connectAs('bystander', b2);
     try {
       for (const s of [one, two, other]) assert.deepEqual({ ...s.a.connack }, connack(0));
-      const gone = Promise.all([closed(one.a), closed(two.a)]);
+      const gone = Promise.all([sessionClosed(one.a), sessionClosed(two.a)]);
       await fx.setRevocation('crl-inter', { crl: [serialOf(dev.listed!), 'abcdef', serialOf(dev.live!)], crlDates: fresh() }, 'crl_updated');
       await gone;
       for (const s of [one, two]) {
@@ -119,7 +109,7 @@ describe('broker: CRLs and revoked serials', () => {
     const live = await connectAs('byserial');
     try {
       assert.deepEqual({ ...live.a.connack }, connack(0));
-      const gone = closed(live.a);
+      const gone = sessionClosed(live.a);
       const crl = [serialOf(dev.listed!), 'abcdef', serialOf(dev.live!)];
       await fx.setRevocation('crl-inter', { crl, manual: [serialOf(dev.byserial!)], crlDates: fresh() }, 'serial_revoked');
       await gone;
@@ -143,7 +133,7 @@ describe('broker: CRLs and revoked serials', () => {
 
       const before = fx.accounts['acc-stale']!;
       fx.accounts['acc-stale'] = withStaleCrl(before, 'refuse');
-      const gone = closed(accepted.a);
+      const gone = sessionClosed(accepted.a);
       await fx.publishChange(ChangeSubjects.SettingsChanged, 'settings.changed', 'acc-stale', { before, after: fx.accounts['acc-stale'] });
       await gone;
       assert.equal((await fx.auditFor(accepted.clientId, 'session.ended')).detail?.decision, 'CRL_STALE');

@@ -192,7 +192,7 @@ export class Broker {
         await audit.stop();
       });
       const owners = new Owners(bus, caches, metrics);
-      serveSessionsCount(bus, sessions, brokerId);
+      serveSessionsCount(bus, sessions, owners, brokerId);
       serveDryRun(bus, { owners, staleAfterMs: cfg.staleAfterMs, replica: brokerId, natsDownSinceMs: () => state.natsDownSinceMs, ...(deps.validate ? { validate: deps.validate } : {}) }, metrics);
       // Ends the re-decision retries of sessions when the broker stops.
       const stopRetries = new AbortController();

@@ -24,6 +24,9 @@ describe('sessions count (scatter-gather over broker replicas)', () => {
     b2 = await fx.startReplica('broker-2');
     fx.accounts['acc-a'] = settingsOf(false, true);
     fx.accounts['acc-b'] = settingsOf(false, true);
+    // A replica that does not hold a counted registration reads its account's trust set (for the sessions
+    // through another copy of its CA): the fake account-settings answers for the provider too.
+    fx.accounts[PROVIDER] = settingsOf(false, true);
     fx.credentials.set('dev-a', { accountId: 'acc-a', id: 'cred-a' });
     fx.credentials.set('dev-b', { accountId: 'acc-b', id: 'cred-b' });
     // The root covers both accounts from the provider; acc-b registered its own copy of the intermediate.

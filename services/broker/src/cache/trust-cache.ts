@@ -7,14 +7,14 @@ import type { CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts'
 import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
-/** A certificate change as the revocation path decodes it (revocation/on-status-changed.ts). */
+/** A certificate change as the revocation path decodes it (revocation/decode-change.ts). */
 export type CertChange =
   | { type: 'cert.status_changed'; account: string; certificateId: string; after: CertStatus; timeMs: number }
   | { type: 'cert.deleted'; account: string; certificateId: string; timeMs: number }
   | { type: 'cert.added'; account: string; certificateId: string; fingerprint: string; status: CertStatus; pem?: string; timeMs: number };
 
 /**
- * A CA's revocation data changed (revocation/on-status-changed.ts): its new revision and, from a
+ * A CA's revocation data changed (revocation/decode-change.ts): its new revision and, from a
  * cert-registry that sends it, what a trust set carries of it (without it the sets are fetched again).
  */
 export interface RevocationChange {
@@ -39,6 +39,8 @@ export interface TrustSnapshot {
   statusOf(fingerprint: string): CertStatus | undefined;
   /** Every registration of a fingerprint in the ancestry (a dry run names them; the connect path does not ask). */
   registrationsOf(fingerprint: string): { id: string; accountId: string; fingerprint: string; status: CertStatus }[];
+  /** The parsed certificate of a registered fingerprint (undefined: not in the set, or it does not parse). */
+  certOf(fingerprint: string): ParsedCert | undefined;
   readonly hasNonValid: boolean;
   /** Registrations in the set (what a rebuild costs: each one is indexed again). */
   readonly size: number;
@@ -175,6 +177,9 @@ export class TrustSet implements TrustSnapshot {
       const r = this.regs.get(id)!;
       return { id, accountId: r.accountId, fingerprint, status: r.status };
     });
+  }
+  certOf(fingerprint: string): ParsedCert | undefined {
+    return this.parsedByFingerprint.get(fingerprint);
   }
   get hasNonValid(): boolean {
     return this.nonValid > 0;
@@ -399,6 +404,20 @@ export class TrustCache {
   keepRevokedSerials(l: RevokedSerials): void {
     const have = this.lists.peek(l.certificateId);
     if (!have || have.revision <= l.revision) this.lists.set(l.certificateId, l);
+  }
+
+  /**
+   * A registered certificate this replica holds parsed, by fingerprint (the same content in every set):
+   * the revocation path asks it for the CA identity of a registration a change names.
+   */
+  certOf(fingerprint: string): ParsedCert | undefined {
+    const p = this.parsed.peek(fingerprint);
+    if (p !== undefined) return p ?? undefined;
+    for (const [, s] of this.sets) {
+      const c = s.certOf(fingerprint);
+      if (c) return c;
+    }
+    return undefined;
   }
 
   /** A cached set; it may be pending on revoked-serial lists (`TrustSet.pending`). */

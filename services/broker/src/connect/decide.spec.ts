@@ -16,7 +16,7 @@ const settings = (tls: boolean, mtls: boolean, identity: Partial<Settings['ident
 
 const certs: Record<string, ChainFacts> = {
   none: { kind: 'none' },
-  trusted: { kind: 'trusted', leaf, path: ['aa', 'bb', 'cc'] },
+  trusted: { kind: 'trusted', leaf, path: ['aa', 'bb', 'cc'], caIdentities: [] },
   untrusted: { kind: 'untrusted', reason: 'CHAIN_UNTRUSTED', leaf },
   revoked: { kind: 'blocked', reason: 'CERT_REVOKED', fingerprint: 'aa', leaf, path: ['aa', 'bb', 'cc'] },
   suspendedAnchor: { kind: 'blocked', reason: 'ANCHOR_SUSPENDED', fingerprint: 'cc', leaf, path: ['aa', 'bb', 'cc'] },

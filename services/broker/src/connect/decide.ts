@@ -28,8 +28,10 @@ export type ChainFacts =
   /**
    * Verified against a VALID anchor, nothing on the path suspended or revoked. `path` leaf-first, anchor-last.
    * `staleCrl`: an issuer's CRL on the path is past its nextUpdate and the account accepts that (audited).
+   * `caIdentities`: the CA identity (subject and key) of each certificate of the path, which a live session
+   * is found by when another copy of one of its CAs changes (sessions/session-registry.ts).
    */
-  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[]; staleCrl?: { fingerprint: string; nextUpdate: string } };
+  | { kind: 'trusted'; leaf: LeafFacts; path: readonly string[]; caIdentities: readonly string[]; staleCrl?: { fingerprint: string; nextUpdate: string } };
 
 export type KeyKind = 'username' | 'certificateCn' | 'certificateSubject';
 
@@ -118,7 +120,7 @@ export function passwordAloneAdmits(s: Settings, cred: Extract<CredentialFacts, 
 
 export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // Fail closed: an owner did not answer, or NATS has been away longer than the staleness bound, so no
-  // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §5).
+  // cached answer can be trusted to reflect a suspension made meanwhile (docs/design.md §4).
   if (f.undecidable) return reject(R.UNDECIDABLE);
   if (f.natsDownSinceMs !== undefined && o.nowMs - f.natsDownSinceMs > o.staleAfterMs) return reject(R.UNDECIDABLE);
 
@@ -140,7 +142,7 @@ export function decide(f: ConnectFacts, o: DecideOptions): Decision {
   // A key taken from a certificate is only honoured when the account looks credentials up that way...
   if (cred.keyKind !== 'username' && lookup === 'username') return reject(R.CREDENTIALS_MISSING);
 
-  // ...and only from a chain that verified: the fallback never trusts certificate fields (docs/design.md §5).
+  // ...and only from a chain that verified: the fallback never trusts certificate fields (docs/design.md §4).
   if (lookup !== 'username') {
     if (chain.kind === 'none' || chain.kind === 'not_evaluated') return reject(R.CERT_REQUIRED);
     if (chain.kind === 'untrusted' || chain.kind === 'blocked') return reject(chain.reason);

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertStatus, TrustEntry } from '@twoway/contracts';
-import { craftCertificate, Ext, EKU, normalizeSerial, testKey, type NameSpec, type ParsedCert } from '@twoway/pki';
+import { caIdentityOf, craftCertificate, Ext, EKU, normalizeSerial, testKey, type NameSpec, type ParsedCert } from '@twoway/pki';
 import { buildSnapshot, type RevokedSerials } from '../cache/trust-cache.js';
 import { evaluateChain } from './evaluate-chain.js';
 
@@ -37,13 +37,14 @@ const trust = (...regs: [ParsedCert, CertStatus][]) => {
   return buildSnapshot(['acc'], regs.map(([c, s]) => entry(c, s)), (e) => byFp.get(e.fingerprint));
 };
 const fps = (...cs: ParsedCert[]) => cs.map((c) => c.fingerprint);
+const ids = (...cs: ParsedCert[]) => cs.map((c) => caIdentityOf(c)!);
 
 describe('evaluateChain: every candidate path is tried', () => {
   it('given root A suspended and root B valid, when the device sends both copies of its intermediate, then it is trusted through B in either order', async () => {
     const t = trust([rootA, 'SUSPENDED'], [rootB, 'VALID']);
     for (const sent of [[leaf, icaA, icaB], [leaf, icaB, icaA]]) {
       const f = await evaluateChain(sent, t, NOW);
-      assert.deepEqual(f, { kind: 'trusted', leaf: { fingerprint: leaf.fingerprint, subject: leaf.subject, commonName: 'dev-estate', sans: [] }, path: fps(leaf, icaB, rootB) });
+      assert.deepEqual(f, { kind: 'trusted', leaf: { fingerprint: leaf.fingerprint, subject: leaf.subject, commonName: 'dev-estate', sans: [] }, path: fps(leaf, icaB, rootB), caIdentities: ids(leaf, icaB, rootB) });
     }
   });
 
@@ -155,7 +156,7 @@ describe('evaluateChain: serials revoked by their issuer (CRL, revoked-serial en
       [entry(rootA, 'VALID'), withRevocation(icaA, 'VALID', { revision: 1, serials: 1, crl: fresh }), withRevocation(rootB, 'VALID', { revision: 1, serials: 1 })],
       lists(revoked(icaA, [['abcdef', 'crl']]), revoked(rootB, [[serial, 'manual']])),
     );
-    assert.deepEqual(await evaluateChain([leaf], t, NOW), { kind: 'trusted', leaf: leafFactsOf, path: fps(leaf, icaA) });
+    assert.deepEqual(await evaluateChain([leaf], t, NOW), { kind: 'trusted', leaf: leafFactsOf, path: fps(leaf, icaA), caIdentities: ids(leaf, icaA) });
   });
 
   it('given the intermediate revoked under root A only, when the device also sends the copy cross-signed by root B, then the clean path through B admits it', async () => {
@@ -166,7 +167,7 @@ describe('evaluateChain: serials revoked by their issuer (CRL, revoked-serial en
 
   it('given a stale CRL, when the account accepts stale CRLs, then the device is trusted with the warning; when it refuses them, then blocked CRL_STALE', async () => {
     const t = snapshot([entry(rootA, 'VALID'), withRevocation(icaA, 'VALID', { revision: 1, serials: 0, crl: stale })]);
-    assert.deepEqual(await evaluateChain([leaf], t, NOW, undefined, 'accept'), { kind: 'trusted', leaf: leafFactsOf, path: fps(leaf, icaA), staleCrl: { fingerprint: icaA.fingerprint, nextUpdate: stale.nextUpdate } });
+    assert.deepEqual(await evaluateChain([leaf], t, NOW, undefined, 'accept'), { kind: 'trusted', leaf: leafFactsOf, path: fps(leaf, icaA), caIdentities: ids(leaf, icaA), staleCrl: { fingerprint: icaA.fingerprint, nextUpdate: stale.nextUpdate } });
     const refused = await evaluateChain([leaf], t, NOW, undefined, 'refuse');
     assert.deepEqual(refused.kind === 'blocked' && [refused.reason, refused.fingerprint], ['CRL_STALE', icaA.fingerprint]);
   });

@@ -1,12 +1,12 @@
 // Evaluate the chain a device presented against its account's trust set: validate with the one
 // validator (libs/pki) using VALID registrations as anchors, and check every certificate of each
-// candidate path against the registry (not just the leaf: docs/design.md §5, Mosquitto's crlfile): its
+// candidate path against the registry (not just the leaf: docs/design.md §4, Mosquitto's crlfile): its
 // status, and its serial against the revocation data (CRL, revoked-serial entries) of the CA that issued
 // it. A device is admitted when any candidate path is valid and clean; status and revocation follow the
 // CA (subject and key), so a renewed or cross-signed copy of a CA counts as the CA (docs/broker.md, "The
 // connect decision").
 import { ConnectReasons, DEFAULT_STALE_CRL_POLICY, type CertStatus, type ConnectReason, type StaleCrlPolicy } from '@twoway/contracts';
-import { normalizeSerial, validateChain, type ParsedCert } from '@twoway/pki';
+import { caIdentityOf, normalizeSerial, validateChain, type ParsedCert } from '@twoway/pki';
 import type { TrustSnapshot } from '../cache/trust-cache.js';
 import type { ChainFacts, LeafFacts } from './decide.js';
 
@@ -104,6 +104,16 @@ function staleOnPath(path: readonly ParsedCert[], trust: TrustSnapshot, atMs: nu
   return undefined;
 }
 
+/** The CA identity of each certificate of a path (cached with each certificate: a hash of its key, once). */
+function identitiesOf(path: readonly ParsedCert[]): string[] {
+  const out: string[] = [];
+  for (const c of path) {
+    const id = caIdentityOf(c);
+    if (id !== undefined) out.push(id);
+  }
+  return out;
+}
+
 function blockedBy(path: readonly ParsedCert[], trust: TrustSnapshot, atMs: number, staleCrl: StaleCrlPolicy): Blocked | undefined {
   return blockedByStatus(path, trust) ?? revokedOnPath(path, trust, atMs, staleCrl);
 }
@@ -129,7 +139,7 @@ export async function evaluateChain(presented: readonly ParsedCert[], trust: Tru
     const b = blockedBy(first.path, trust, atMs, staleCrl);
     if (b) return { kind: 'blocked', ...b, leaf, path };
     const stale = staleOnPath(first.path, trust, atMs);
-    return { kind: 'trusted', leaf, path, ...(stale ? { staleCrl: stale } : {}) };
+    return { kind: 'trusted', leaf, path, caIdentities: identitiesOf(first.path), ...(stale ? { staleCrl: stale } : {}) };
   }
   if (first.setAside) {
     const b = blockedBy(first.setAside, trust, atMs, staleCrl);

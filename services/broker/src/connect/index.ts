@@ -158,6 +158,7 @@ export function createAuthenticate(d: ConnectDeps) {
           // A fallback session carries the path its credential last verified with: suspending that
           // path's anchor then ends it too, and the reconnect is refused (decide.ts).
           fingerprints: g.facts.chain.kind === 'trusted' ? g.facts.chain.path : decision.mode === 'fallback' ? (g.recordedPath ?? []) : [],
+          caIdentities: g.facts.chain.kind === 'trusted' ? g.facts.chain.caIdentities : [],
           presented: g.presented,
           malformed: g.facts.chain.kind === 'untrusted' && g.facts.chain.reason === ConnectReasons.CERT_MALFORMED,
           leaf: g.leaf,
@@ -165,7 +166,7 @@ export function createAuthenticate(d: ConnectDeps) {
           facts: g.facts,
           ending: false,
           // Compiled here, once: each PUBLISH and SUBSCRIBE then costs a walk over a few rules. The CN
-          // comes only from a chain that verified (docs/design.md §5).
+          // comes only from a chain that verified (docs/design.md §4).
           topics: sessionTopics(
             g.facts.settings?.topicRules,
             { username: cred.username, cn: g.facts.chain.kind === 'trusted' ? g.facts.chain.leaf.commonName : undefined, clientId: attempt.clientId },

@@ -1,5 +1,5 @@
 // The questions the broker asks the owning services over NATS, each answered from a warm cache
-// when it can be (docs/design.md §5: the connect path reads caches filled and invalidated by events).
+// when it can be (docs/design.md §4: the connect path reads caches filled and invalidated by events).
 import {
   CredentialChainGetReply, CredentialChainRecordReply, CredentialInspectReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetDigestReply, TrustSetReply,
   type CredentialVerifyReply as CredentialReply, type TrustEntry,

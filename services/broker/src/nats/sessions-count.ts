@@ -5,7 +5,9 @@
 import { RequestSubjects, SESSION_COUNT_MAX_ACCOUNTS, SessionsCountRequest, type SessionsCountReply } from '@twoway/contracts';
 import type { Bus } from '@twoway/nats';
 import { passwordAloneAdmits } from '../connect/decide.js';
+import { registrationIdentity } from '../revocation/kick.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
+import type { Owners } from './owners.js';
 
 /** A counted session: its account, and whether its device could reconnect without its certificate. */
 export interface CountedSession {
@@ -39,16 +41,17 @@ export function countByAccount(sessions: readonly CountedSession[], replica: str
   };
 }
 
-export function serveSessionsCount(bus: Bus, sessions: SessionRegistry, replica: string): void {
+export function serveSessionsCount(bus: Bus, sessions: SessionRegistry, owners: Owners, replica: string): void {
   bus.serve(
     RequestSubjects.SessionsCount,
     SessionsCountRequest,
-    // The same selection as revocation/kick.ts, so the count is what the change would end.
-    (q) =>
-      countByAccount(
-        sessions.concernedBy(q.fingerprint.replace(/:/g, '').toLowerCase(), q.accountId).map((s) => ({ accountId: s.accountId, couldFallBack: couldFallBack(s) })),
-        replica,
-      ),
+    // The same selection as a suspension or revocation in revocation/kick.ts (sessions through another
+    // copy of the CA included), so the count is what the change would end.
+    async (q) => {
+      const fingerprint = q.fingerprint.replace(/:/g, '').toLowerCase();
+      const ca = await registrationIdentity(fingerprint, q.accountId, { owners, sessions });
+      return countByAccount(sessions.concernedBy(fingerprint, q.accountId, ca).map((s) => ({ accountId: s.accountId, couldFallBack: couldFallBack(s) })), replica);
+    },
     { queue: false },
   );
 }

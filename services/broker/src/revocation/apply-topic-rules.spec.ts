@@ -14,7 +14,7 @@ import { sessionTopics } from '../topic-rules/denials.js';
 import { dropForbiddenWill, mountTopic } from '../topics.js';
 import { applyTopicRules } from './apply-topic-rules.js';
 import type { KickDeps } from './kick.js';
-import type { Change } from './on-status-changed.js';
+import type { Change } from './decode-change.js';
 
 const ACC = 'acc-1';
 const allow = (action: TopicRule['action'], filter: string): TopicRule => ({ effect: 'allow', action, filter });
@@ -40,7 +40,7 @@ function setup(o: { clean: boolean; subscriptions: string[]; will?: string; rule
   const sessions = new SessionRegistry();
   const s = {
     id: 's-1', client, clientId: 'c7', accountId: ACC, ancestry: [ACC, 'provider'], credentialId: 'cred-1', username: 'alice',
-    sourceAddress: undefined, transport: 'tls', fingerprints: [], presented: [], malformed: false, leaf: undefined, mode: 'plain',
+    sourceAddress: undefined, transport: 'tls', fingerprints: [], caIdentities: [], presented: [], malformed: false, leaf: undefined, mode: 'plain',
     facts: {} as Session['facts'], ending: false, topics: sessionTopics(o.rules ?? BEFORE, { username: 'alice', cn: undefined, clientId: 'c7' }, 10),
   } satisfies Session;
   sessions.add(s);

@@ -12,7 +12,7 @@ import type { Session } from '../sessions/session-registry.js';
 import { unmountTopic } from '../topics.js';
 import { compileTopicRules } from '../topic-rules/compile.js';
 import { endSession, type KickDeps } from './kick.js';
-import type { Change } from './on-status-changed.js';
+import type { Change } from './decode-change.js';
 
 /** What this step uses of aedes' persistence (the shared session store, cluster/persistence/). */
 interface SessionStore {

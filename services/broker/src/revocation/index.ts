@@ -1,5 +1,5 @@
 // How a change reaches live sessions, in order (one CHANGES-stream message at a time):
-//   1. on-status-changed — decode the event into a Change (cert status/delete/add, a CA's revocation
+//   1. decode-change     — decode the event into a Change (cert status/delete/add, a CA's revocation
 //                          data, settings, credential)
 //   2. invalidate        — bring the warm caches up to date first (in place, or dropped), so
 //                          reconnects are decided afresh
@@ -18,10 +18,11 @@ import type { Caches } from '../nats/owners.js';
 import { applyTopicRules, restrictSession } from './apply-topic-rules.js';
 import { invalidate } from './invalidate.js';
 import { kick, redecideOrEnd, sessionEndReason, type KickDeps, type RedecideOutcome } from './kick.js';
+import { refill } from './refill.js';
 
 /** Sessions re-decided at once during a resync. */
 const RESYNC_CONCURRENCY = 64;
-import { toChange, type Change } from './on-status-changed.js';
+import { toChange, type Change } from './decode-change.js';
 
 export interface RevocationDeps extends KickDeps {
   caches: Caches;
@@ -44,7 +45,7 @@ export async function applyChange(
     return await runInSpan(span, parent, async () => {
       const dropped = invalidate(change, d.caches);
       const ended = (await kick(change, d)) + applyTopicRules(change, d);
-      d.owners.refreshTrust(dropped, (err) => d.log.debug({ err }, 'trust set refill after a change failed; the next connect fetches it'));
+      refill(dropped, d);
       if (span.isRecording()) span.setAttributes({ [A.ChangeType]: change.type, [A.SessionsEnded]: ended, ...('account' in change ? { [A.AccountId]: change.account } : {}) });
       return { change, ended };
     });

@@ -4,7 +4,7 @@
 // updated is dropped.
 import type { TrustSnapshot } from '../cache/trust-cache.js';
 import type { Caches } from '../nats/owners.js';
-import type { Change } from './on-status-changed.js';
+import type { Change } from './decode-change.js';
 
 /** Returns the trust sets to refill: dropped, or waiting for a CA's new revoked-serial list. */
 export function invalidate(c: Change, caches: Caches): TrustSnapshot[] {

@@ -2,6 +2,7 @@
 // audit event, and re-decide those whose account settings changed. A session that cannot be
 // re-decided is retried within the staleness bound, then ended (fail closed).
 import { ConnectReasons, type ConnectReason } from '@twoway/contracts';
+import { caIdentityOf, parseSinglePem, type ParsedCert } from '@twoway/pki';
 import type { Logger } from '@twoway/telemetry';
 import type { AuditQueue } from '../audit/audit-queue.js';
 import { sessionEndedEvent } from '../connect/audit.js';
@@ -12,7 +13,7 @@ import type { BrokerMetrics } from '../http/metrics.js';
 import type { Owners } from '../nats/owners.js';
 import type { Session, SessionRegistry } from '../sessions/session-registry.js';
 import type { AccountSettings } from '../cache/settings-cache.js';
-import { endsCertificate, onlyRequirementChanged, tightensRevocation, type Change } from './on-status-changed.js';
+import { endsCertificate, onlyRequirementChanged, tightensRevocation, type Change } from './decode-change.js';
 
 export interface KickDeps {
   sessions: SessionRegistry;
@@ -171,14 +172,55 @@ function pathSerials(s: Session): string[] {
 }
 
 /**
+ * The CA identity (subject and key) of a registration a change names, from what this replica holds: its
+ * trust sets' parsed certificates (brought up to date by the invalidation step), a live session whose path
+ * holds it, else the PEM a `cert.added` event carries. Status and revocation follow the CA at connect
+ * (connect/evaluate-chain.ts), so the sessions verified through another copy of it are concerned too.
+ */
+function heldIdentity(fingerprint: string, d: Pick<KickDeps, 'owners' | 'sessions'>, pem?: string): string | undefined {
+  let cert: ParsedCert | undefined = d.owners.caches.trust.certOf(fingerprint);
+  if (!cert) {
+    const onPath = d.sessions.identityOnPath(fingerprint);
+    if (onPath !== undefined) return onPath;
+  }
+  if (!cert && pem) {
+    try {
+      cert = parseSinglePem(pem);
+    } catch {
+      // Not a certificate: no copy of it can be on a path; its fingerprint still finds its sessions.
+    }
+  }
+  return cert && caIdentityOf(cert);
+}
+
+/**
+ * The same, when this replica no longer holds it (the sets and parsed certificates that had it were
+ * evicted) but a session below the account holds a verified path that may go through a copy: read
+ * from the account's trust set. Throws when the owners do not answer (the change is applied again).
+ */
+async function readIdentity(fingerprint: string, account: string, d: Pick<KickDeps, 'owners' | 'sessions'>): Promise<string | undefined> {
+  if (!d.sessions.hasPathBelow(account)) return undefined;
+  const { ancestry } = await d.owners.settings(account);
+  const cert = (await d.owners.trustSet(ancestry)).certOf(fingerprint);
+  return cert && caIdentityOf(cert);
+}
+
+/** The CA identity of the registration `fingerprint` of `account` (heldIdentity, else readIdentity). */
+export async function registrationIdentity(fingerprint: string, account: string, d: Pick<KickDeps, 'owners' | 'sessions'>): Promise<string | undefined> {
+  return heldIdentity(fingerprint, d) ?? (await readIdentity(fingerprint, account, d));
+}
+
+/**
  * A serial newly revoked under a CA (a CRL stored, a revoked-serial entry): the live sessions whose validated
- * path passes through that CA's registration, in the event's account or below (found by its fingerprint,
- * as for a status change), and that hold a serial the CA's new list names, are decided again on the trust
- * set rebuilt after the invalidation, and ended when refused. A session holding no such serial costs a Set
- * lookup per certificate: a CRL update under a root with 100,000 live devices re-decides only the revoked.
+ * path passes through that CA (its registration, or another copy of it: found by fingerprint and CA
+ * identity, as for a status change), in the event's account or below, and that hold a serial the CA's new
+ * list names, are decided again on the trust set rebuilt after the invalidation, and ended when refused. A
+ * session holding no such serial costs a Set lookup per certificate: a CRL update under a root with 100,000
+ * live devices re-decides only the revoked.
  */
 async function kickRevoked(c: Extract<Change, { type: 'cert.revocation_changed' }>, d: KickDeps): Promise<number> {
-  const affected = d.sessions.withFingerprint(c.caFingerprint).filter((s) => s.ancestry.includes(c.account) && !s.ending);
+  const ca = await registrationIdentity(c.caFingerprint, c.account, d);
+  const affected = d.sessions.concernedBy(c.caFingerprint, c.account, ca).filter((s) => !s.ending);
   if (affected.length === 0) return 0;
   // The CA's new list comes with the rebuilt trust set (a failure here is retried by the change feed).
   await d.owners.trustSet(affected[0]!.ancestry);
@@ -208,8 +250,16 @@ export async function kick(c: Change, d: KickDeps): Promise<number> {
   if (tightensRevocation(c)) return kickRevoked(c, d);
   if (endsCertificate(c)) {
     // Only sessions of the account or its descendants: a registration is scoped to its subtree.
-    const affected = d.sessions.concernedBy(c.fingerprint, c.account);
-    return endSessions(affected, ConnectReasons.SESSION_CERT_STATUS_CHANGED, { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId }, d, c.timeMs);
+    const detail = { fingerprint: c.fingerprint, change: c.type, eventId: c.eventId };
+    // A deleted copy of a CA leaves the standing of its other copies as it was: only its own sessions end.
+    if (c.type === 'cert.deleted') return endSessions(d.sessions.concernedBy(c.fingerprint, c.account), ConnectReasons.SESSION_CERT_STATUS_CHANGED, detail, d, c.timeMs);
+    // A suspended or revoked copy refuses every copy of its CA: their sessions end with its own.
+    const held = heldIdentity(c.fingerprint, d, c.type === 'cert.added' ? c.pem : undefined);
+    let ended = endSessions(d.sessions.concernedBy(c.fingerprint, c.account, held), ConnectReasons.SESSION_CERT_STATUS_CHANGED, detail, d, c.timeMs);
+    // Not held here: its own sessions have ended above, before waiting for the owners.
+    const read = held === undefined ? await readIdentity(c.fingerprint, c.account, d) : undefined;
+    if (read !== undefined) ended += endSessions(d.sessions.concernedBy(c.fingerprint, c.account, read), ConnectReasons.SESSION_CERT_STATUS_CHANGED, detail, d, c.timeMs);
+    return ended;
   }
   if (onlyRequirementChanged(c)) {
     // Decided again with the new requirement: a mutual-TLS session stays, a password-only one ends.

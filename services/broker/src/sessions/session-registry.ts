@@ -1,6 +1,7 @@
 // Live sessions, indexed so a change event finds its sessions at once: by every fingerprint of the
-// validated path (suspending an intermediate or root reaches every device below it), by account and
-// by credential.
+// validated path (suspending an intermediate or root reaches every device below it) and the CA identity
+// of each of its certificates (suspending one copy of a CA reaches the devices verified through another
+// copy, as the connect decision refuses them), by account and by credential.
 import type { Client } from 'aedes';
 import type { MqttTransport } from '@twoway/contracts';
 import type { ParsedCert } from '@twoway/pki';
@@ -19,6 +20,12 @@ export interface Session {
   readonly transport: MqttTransport;
   /** The validated path, leaf-first anchor-last (empty for plain and fallback sessions). */
   readonly fingerprints: readonly string[];
+  /**
+   * The identity (subject and key, libs/pki caIdentityOf) of each certificate of the validated path: status
+   * follows the CA, so a change to any registered copy concerns the session (empty as `fingerprints` is, and
+   * for a fallback session, whose recorded path is checked by fingerprint only).
+   */
+  readonly caIdentities: readonly string[];
   readonly presented: readonly ParsedCert[];
   readonly malformed: boolean;
   readonly leaf: LeafFacts | undefined;
@@ -46,17 +53,22 @@ class MultiIndex {
   get(k: string): Session[] {
     return [...(this.m.get(k) ?? [])];
   }
+  values(k: string): Iterable<Session> {
+    return this.m.get(k) ?? [];
+  }
 }
 
 export class SessionRegistry {
   private readonly byClient = new Map<Client, Session>();
   private readonly byFingerprint = new MultiIndex();
+  private readonly byCaIdentity = new MultiIndex();
   private readonly byAccount = new MultiIndex();
   private readonly byCredential = new MultiIndex();
 
   add(s: Session): void {
     this.byClient.set(s.client, s);
     for (const fp of new Set(s.fingerprints)) this.byFingerprint.add(fp, s);
+    for (const id of new Set(s.caIdentities)) this.byCaIdentity.add(id, s);
     this.byAccount.add(s.accountId, s);
     this.byCredential.add(s.credentialId, s);
   }
@@ -65,6 +77,7 @@ export class SessionRegistry {
     if (!s) return undefined;
     this.byClient.delete(client);
     for (const fp of new Set(s.fingerprints)) this.byFingerprint.remove(fp, s);
+    for (const id of new Set(s.caIdentities)) this.byCaIdentity.remove(id, s);
     this.byAccount.remove(s.accountId, s);
     this.byCredential.remove(s.credentialId, s);
     return s;
@@ -76,11 +89,27 @@ export class SessionRegistry {
     return this.byFingerprint.get(fp);
   }
   /**
-   * The sessions a status change (or deletion) of the registration `fingerprint` in `accountId` ends:
-   * those whose verified path holds it, in that account or below (a registration covers its subtree).
+   * The sessions a change of the registration `fingerprint` in `accountId` concerns: those whose verified
+   * path holds it or, given its `caIdentity`, another certificate of the same CA (same subject and key: a
+   * renewed or cross-signed copy), in that account or below (a registration covers its subtree).
    */
-  concernedBy(fingerprint: string, accountId: string): Session[] {
-    return this.byFingerprint.get(fingerprint).filter((s) => s.ancestry.includes(accountId));
+  concernedBy(fingerprint: string, accountId: string, caIdentity?: string): Session[] {
+    const found = new Set(this.byFingerprint.get(fingerprint));
+    if (caIdentity !== undefined) for (const s of this.byCaIdentity.get(caIdentity)) found.add(s);
+    return [...found].filter((s) => s.ancestry.includes(accountId));
+  }
+  /** The CA identity of a certificate on a live session's verified path, by its fingerprint (undefined: on none). */
+  identityOnPath(fingerprint: string): string | undefined {
+    for (const s of this.byFingerprint.values(fingerprint)) {
+      // A fallback session's recorded path has no identities.
+      if (s.caIdentities.length === s.fingerprints.length) return s.caIdentities[s.fingerprints.indexOf(fingerprint)];
+    }
+    return undefined;
+  }
+  /** Is any session of `accountId` or below held by a verified path (one a CA's change can concern)? */
+  hasPathBelow(accountId: string): boolean {
+    for (const s of this.byClient.values()) if (s.caIdentities.length > 0 && s.ancestry.includes(accountId)) return true;
+    return false;
   }
   ofAccount(accountId: string): Session[] {
     return this.byAccount.get(accountId);

@@ -1,5 +1,5 @@
 // What the broker knows about one socket before its CONNECT is decided: where it comes from, the
-// chain it presented at the handshake, and the deadline it must meet (docs/design.md §5: a peer is
+// chain it presented at the handshake, and the deadline it must meet (docs/design.md §4: a peer is
 // unauthenticated until CONNECT is decided, so handshake plus CONNECT get a few seconds, not 120).
 import type { MqttTransport } from '@twoway/contracts';
 

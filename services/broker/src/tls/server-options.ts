@@ -17,7 +17,7 @@ export const TLS12_CIPHERS = [
 export const CIPHERS = `${TLS12_CIPHERS}:@SECLEVEL=2`;
 
 // No renegotiation (a client-initiated renegotiation is a DoS lever); no session tickets, so every
-// connection presents its certificate chain and is decided on it (docs/design.md §5: resumption
+// connection presents its certificate chain and is decided on it (docs/design.md §4: resumption
 // re-presents no certificate).
 export const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_TICKET | constants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 

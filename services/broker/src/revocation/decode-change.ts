@@ -1,6 +1,7 @@
-// Step 1 of revocation: a message from the CHANGES stream becomes a small Change value (validated
-// against the contracts schema where it enters the broker), or `ignored` for facts the broker does
-// not act on.
+// Step 1 of a change: a message from the CHANGES stream, of any type (a certificate's status, deletion
+// or addition, a CA's revocation data, an account's settings, a credential), becomes a small Change
+// value (validated against the contracts schema where it enters the broker), or `ignored` for facts the
+// broker does not act on.
 import {
   CertAddedEvent, CertDeletedEvent, CertRevocationChangedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
   type CertStatus, type CredentialField, type RevocationChange, type Settings, type TrustRevocation,
