@@ -93,6 +93,8 @@ export interface Fixture {
   registry: TrustEntry[];
   /** Registrations per page of the fake cert-registry's trust-set replies (default: all in one). */
   trustPageSize: number;
+  /** Trust-set pages (by the `after` that asks for them) the fake cert-registry sheds OVERLOADED, and how many times more. */
+  shedTrustPagesAfter: Map<string, number>;
   /** Request subjects whose fake owner answers with an error (an owner that is up but failing). */
   failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
@@ -209,6 +211,11 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
     bus.serve(RequestSubjects.TrustSetGet, TrustSetRequest, (req) => {
       trustSetRequests += 1;
       if (failing.has(RequestSubjects.TrustSetGet)) throw new Error('the fake cert-registry is failing');
+      // A busy cert-registry sheds the request (Bus.serve's load shedding).
+      if (req.after !== undefined && fx.shedTrustPagesAfter.get(req.after)) {
+        fx.shedTrustPagesAfter.set(req.after, fx.shedTrustPagesAfter.get(req.after)! - 1);
+        throw new CodedError('OVERLOADED');
+      }
       // Paged like cert-registry (id order, `next` while more remain), fx.trustPageSize at a time.
       const all = registry.filter((e) => req.accountIds.includes(e.accountId)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const rest = req.after === undefined ? all : all.filter((e) => e.id > req.after!);
@@ -295,6 +302,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       registry,
       failing,
       trustPageSize: Number.MAX_SAFE_INTEGER,
+      shedTrustPagesAfter: new Map(),
       get trustSetRequests() {
         return trustSetRequests;
       },

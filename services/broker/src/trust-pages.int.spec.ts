@@ -32,6 +32,26 @@ describe('trust sets in pages', () => {
     }
   });
 
+  it('asks again for a page a busy cert-registry sheds, where it stopped (not the whole set from its first page)', async () => {
+    // An account of its own (a trust set not cached yet), laid out as acc-p: three pages.
+    fx.accounts['acc-shed'] = settingsOf(false, true);
+    fx.credentials.set('dev-shed', { accountId: 'acc-shed', id: 'cred-shed' });
+    for (let i = 0; i < 4; i++) fx.register(`b-leaf-${i}`, await fx.pki.device(`other-b-${i}`), 'VALID', 'acc-shed');
+    fx.register('zb-root', fx.pki.root, 'VALID', 'acc-shed');
+    // The second page (after the second leaf) is shed twice, then answered.
+    fx.shedTrustPagesAfter.set('b-leaf-1', 2);
+    const before = fx.trustSetRequests;
+    const a = await fx.attempt({ clientId: `p-${randomUUID()}`, device: await fx.pki.device('dev-shed'), username: 'dev-shed', password: PASSWORD });
+    try {
+      assert.deepEqual({ ...a.connack }, connack(0));
+      assert.equal(fx.shedTrustPagesAfter.get('b-leaf-1'), 0, 'both sheds happened');
+      assert.equal(fx.trustSetRequests - before, 3 + 2, 'three pages, the second asked three times');
+    } finally {
+      fx.shedTrustPagesAfter.clear();
+      await fx.end(a);
+    }
+  });
+
   it('refuses when the suspension is on the last page', async () => {
     fx.register('zz-inter', fx.pki.intermediate, 'SUSPENDED', 'acc-p');
     await fx.setCertStatus('zz-inter', 'SUSPENDED');

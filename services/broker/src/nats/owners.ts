@@ -5,7 +5,7 @@ import {
   type CredentialVerifyReply as CredentialReply, type TrustEntry,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
-import { UnavailableError, type Bus } from '@twoway/nats';
+import { RemoteError, UnavailableError, type Bus } from '@twoway/nats';
 import type { CredentialCache, VerifiedCredential } from '../cache/credential-cache.js';
 import type { AccountSettings, SettingsCache } from '../cache/settings-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
@@ -47,9 +47,27 @@ export type CredentialAnswer =
   | { ok: true; credential: VerifiedCredential; settings: AccountSettings }
   | { ok: false; reason: string; accountId?: string; ancestry?: readonly string[] };
 
-/** A trust set's digest is asked this often, DIGEST_RETRY_MS apart, before the set is dropped unchecked. */
-const DIGEST_ATTEMPTS = 4;
-const DIGEST_RETRY_MS = 250;
+/**
+ * A trust-set page, or a set's digest, is asked this often before the fetch (or check) fails: a reply
+ * lost to a timeout or shed by a busy cert-registry is asked again where it stopped, so a 100-page set
+ * fetched while three replicas start at once is not begun again from its first page after each timeout
+ * (which never ends once every attempt times out somewhere). Spaced RETRY_MS × attempt.
+ */
+const OWNER_ATTEMPTS = 4;
+const RETRY_MS = 250;
+
+/** `ask()`, again after a timeout, no responder or OVERLOADED (anything else is an answer), OWNER_ATTEMPTS in all. */
+async function askAgain<T>(ask: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ask();
+    } catch (err) {
+      const retry = err instanceof UnavailableError || (err instanceof RemoteError && err.code === 'OVERLOADED');
+      if (!retry || attempt >= OWNER_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, RETRY_MS * attempt));
+    }
+  }
+}
 /** Trust sets, and registrations in them, refilled in the background after one change. */
 const REFILL_MAX = 16;
 const REFILL_MAX_REGISTRATIONS = 10_000;
@@ -205,7 +223,8 @@ export class Owners {
       let after: string | undefined;
       for (let pages = 0; ; pages++) {
         if (pages >= MAX_TRUST_PAGES) throw new TrustSetTooLargeError(ancestry, entries.length);
-        const r = await this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(after !== undefined ? { after } : {}) }, TrustSetReply, { traceparent });
+        const page = after;
+        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(page !== undefined ? { after: page } : {}) }, TrustSetReply, { traceparent }));
         for (const e of r.entries) entries.push(e);
         if (r.next === undefined || r.entries.length === 0) break;
         after = r.next;
@@ -250,17 +269,11 @@ export class Owners {
       let same = false;
       try {
         // cert-registry reconnects at the same moment as this replica: its answer may take a few tries.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const r = await this.bus.request(RequestSubjects.TrustSetDigest, { accountIds: [...set.ancestry] }, TrustSetDigestReply);
-            const mine = set.digest();
-            same = r.count === mine.count && r.digest === mine.digest;
-            break;
-          } catch (err) {
-            if (!(err instanceof UnavailableError) || attempt >= DIGEST_ATTEMPTS) break;
-            await new Promise((r) => setTimeout(r, DIGEST_RETRY_MS));
-          }
-        }
+        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetDigest, { accountIds: [...set.ancestry] }, TrustSetDigestReply));
+        const mine = set.digest();
+        same = r.count === mine.count && r.digest === mine.digest;
+      } catch {
+        same = false;
       } finally {
         if (this.unverified.get(key) === set) this.unverified.delete(key);
       }
