@@ -22,5 +22,5 @@ export { Deployment } from './deployment.js';
 export type { DeploymentOptions, BrokerReplica, ServiceName } from './deployment.js';
 export { HeldFleet } from './held-fleet.js';
 export type { HeldDevice, HeldStatus } from './held-fleet.js';
-export { processTreeStats, cpuDelta, treePids } from './proc-stats.js';
+export { processTreeStats, cpuDelta, cpuSince, treeCpuByPid, treePids } from './proc-stats.js';
 export type { TreeStats } from './proc-stats.js';

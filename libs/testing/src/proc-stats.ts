@@ -37,22 +37,16 @@ export interface TreeStats {
 /** CPU and RSS of each root process and its descendants, by the root's name. */
 export async function processTreeStats(roots: { name: string; pid: number }[]): Promise<TreeStats> {
   const all = await snapshot();
-  const children = new Map<number, number[]>();
-  for (const [pid, s] of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
+  const children = childrenOf(all);
   const cpuMs: Record<string, number> = {};
   const rssBytes: Record<string, number> = {};
   const pids: Record<string, number> = {};
   for (const r of roots) {
     let cpu = 0;
     let rss = 0;
-    const stack = [r.pid];
-    while (stack.length) {
-      const pid = stack.pop()!;
-      const s = all.get(pid);
-      if (!s) continue;
-      cpu += s.cpuMs;
-      rss += s.rssBytes;
-      stack.push(...(children.get(pid) ?? []));
+    for (const pid of treeOf(all, children, r.pid)) {
+      cpu += all.get(pid)!.cpuMs;
+      rss += all.get(pid)!.rssBytes;
     }
     cpuMs[r.name] = (cpuMs[r.name] ?? 0) + cpu;
     rssBytes[r.name] = (rssBytes[r.name] ?? 0) + rss;
@@ -71,11 +65,39 @@ export function cpuDelta(before: TreeStats, after: TreeStats): Record<string, nu
   return d;
 }
 
+/**
+ * CPU ms of `root` and each live descendant, by pid: to count a system across the restart of one of its
+ * processes, where a tree sum would lose what the old process spent and count the new one twice.
+ */
+export async function treeCpuByPid(root: number): Promise<Map<number, number>> {
+  const all = await snapshot();
+  return new Map(treeOf(all, childrenOf(all), root).map((pid) => [pid, all.get(pid)!.cpuMs]));
+}
+
+/**
+ * CPU ms spent from `before` to `after` (two `treeCpuByPid` readings, possibly of different roots after
+ * a restart): a pid not in `before` is a process started meanwhile, counted whole; a process gone by
+ * `after` counts nothing after `before` (exact for one killed with SIGKILL, which spends no more).
+ */
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, cpu] of after) ms += Math.max(0, cpu - (before.get(pid) ?? 0));
+  return ms;
+}
+
 /** The process `root` and all its live descendants (e.g. to pin a whole system to one core). */
 export async function treePids(root: number): Promise<number[]> {
   const all = await snapshot();
+  return treeOf(all, childrenOf(all), root);
+}
+
+function childrenOf(all: Map<number, Stat>): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const [pid, s] of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
+  return children;
+}
+
+function treeOf(all: Map<number, Stat>, children: Map<number, number[]>, root: number): number[] {
   const out: number[] = [];
   const stack = [root];
   while (stack.length) {
