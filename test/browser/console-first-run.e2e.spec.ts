@@ -1,5 +1,6 @@
 // A new operator's first run, in the console against the whole system (`twoway up` with its demo
-// account), at 1280×800 and at 390×844: sign in with the token, open the demo account, read how to
+// account), at 1280×800 and at 390×844: sign in with the token and land on the demo account (at the
+// bare address, and at the console link `twoway up` printed), read how to
 // connect a device and download the server CA (and connect with exactly the command it shows), add a
 // chain file split into entries, suspend the intermediate from its row after a confirmation that
 // counts the live session it ends, see the refusal and its reason in the audit view, export the audit
@@ -65,22 +66,30 @@ describe('console first run against the real system', { skip: needsChromium, tim
         await page.getByRole('link', { name: label }).click();
       };
 
-      // Sign in with the provider's token (a new tab's worth of session: nothing kept from before).
+      // Sign in with the provider's token at the bare address (a new tab's worth of session: nothing
+      // kept from before): the provider's home holds nothing and has one sub-account, so the console
+      // opens the demo account, not an empty page.
       await page.goto(`${sys.apiUrl}/`);
       await page.evaluate(() => sessionStorage.clear());
       await page.reload();
       await signIn(page, sys.token);
-      await fits('certificates of the provider');
-
-      // Open the demo account from the account tree.
-      await go('Accounts');
-      await page.locator(`[data-account-id="${demo.accountId}"]`).getByRole('button', { name: 'Manage' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await page.getByRole('status').filter({ hasText: 'Opened “demo”, the one account below' }).waitFor();
       await page.locator('tr', { hasText: 'twoway dev root CA' }).waitFor();
+      assert.equal(await page.title(), 'Certificates · demo · twoway');
+      assert.match(page.url(), new RegExp(`#/certificates\\?account=${demo.accountId}$`));
       await fits('certificates of demo');
+      await shot('00-landing');
+      if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+
+      // The console link `twoway up` printed opens the demo account's "Connect a device" after sign-in.
+      const link = /^ {2}console +(\S+)/m.exec(sys.proc.log)?.[1];
+      assert.equal(link, `${sys.apiUrl}/#/connect?account=${demo.accountId}`, `the console line of:\n${sys.proc.log}`);
+      await page.goto(link);
+      await signIn(page, sys.token, 'Connect a device');
+      assert.equal(await page.title(), 'Connect a device · demo · twoway');
 
       // How a device connects: the endpoint, the server CA, and a command with the demo credential.
-      await go('Connect a device');
       await page.getByText(`mqtts://127.0.0.1:${sys.mqttPort}`).waitFor();
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download server CA' }).click()]);
       assert.equal(download.suggestedFilename(), 'twoway-server-ca.pem');

@@ -47,7 +47,7 @@ describe('admin console', { skip: needsChromium }, () => {
     await profile?.[Symbol.asyncDispose]();
   });
 
-  it('signs in with a token and lands on an empty Certificates view', async () => {
+  it('signs in with a token and lands on the one sub-account of an empty home, then goes back to an empty Certificates view', async () => {
     await page.goto(api.url);
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -55,10 +55,15 @@ describe('admin console', { skip: needsChromium }, () => {
     await page.getByLabel('API token').fill(api.adminToken);
     await shot(page, '01-sign-in');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // Acme IoT has no certificate or credential of its own and one sub-account: that is where the work is.
     await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Opened “Factory Berlin”, the one account below Acme IoT' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
+    assert.match(page.url(), /#\/certificates\?account=acc_factory$/);
+    await page.getByRole('button', { name: 'Back to Acme IoT' }).click();
+    await page.locator('.account-name', { hasText: 'Acme IoT' }).waitFor();
     await page.getByText('No certificates yet').waitFor();
     assert.equal(await page.locator('.who-name').textContent(), 'bootstrap');
-    assert.equal(await page.locator('.account-name').textContent(), 'Acme IoT');
     await shot(page, '02-certificates-empty');
   });
 
