@@ -360,11 +360,12 @@ describe('admin console', { skip: needsChromium }, () => {
     it(`at ${width} px nothing overflows on any view, menu and dialog: no sideways page, no control cut`, async () => {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
       const check = async (where: string) => assert.deepEqual(await layoutProblems(page), [], `${where} at ${width} px`);
-      for (const route of ['certificates', 'settings', 'accounts', 'credentials', 'connect', 'tokens', 'audit']) {
+      for (const route of ['certificates', 'settings', 'permissions', 'accounts', 'credentials', 'connect', 'test-connection', 'tokens', 'audit']) {
         await page.goto(`${api.url}/#/${route}?account=${api.rootAccount.id}`);
         await page.locator('.page-title').waitFor();
         await page.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => undefined);
         if (route === 'accounts') await page.getByText('Factory Berlin').waitFor();
+        if (route === 'permissions') await page.getByLabel('Rule 0: topic filter').waitFor();
         if (route === 'certificates') await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
         if (route === 'audit') await page.locator('tr[data-audit-type]').first().waitFor();
         await check(route);

@@ -10,6 +10,7 @@ import {
   DEFAULT_EXPIRY_WARNING_DAYS,
   DEFAULT_SETTINGS,
   ErrorCodes,
+  ReasonDocs,
   expiryOf,
   errorBody,
   requireCertificateDefault,
@@ -20,6 +21,8 @@ import {
   type CertificateSessions,
   type ConnectionInfo,
   type Credential,
+  type DryRunCertificate,
+  type DryRunResult,
   type ErrorCode,
   type Principal,
   type Settings,
@@ -273,6 +276,43 @@ export class FakeApi {
       this.certificates.splice(this.certificates.indexOf(cert), 1);
       this.emitAudit({ type: 'cert.deleted', account: acc.id, actor: this.actor(p), certificateId: cert.id });
       return reply.code(204).send();
+    });
+
+    // ---- dry run: not the broker's decision, a fixed refusal over what was sent, for the view's layout ----
+    app.post('/api/v1/accounts/:id/dry-run', async (req) => {
+      const { acc } = this.account(req);
+      const b = req.body as { chain?: string; clientId?: string; username?: string };
+      const presented: DryRunCertificate[] = parsePemCertificates(b.chain ?? '').map((pc) => ({
+        subject: pc.subject,
+        issuer: pc.issuer,
+        fingerprint: pc.fingerprint,
+        serial: pc.serial,
+        notBefore: pc.notBefore.toISOString(),
+        notAfter: pc.notAfter.toISOString(),
+        kind: pc.kind,
+        keyType: pc.keyType,
+        validity: 'valid',
+        registrations: certsOf(acc.id)
+          .filter((c) => c.fingerprint === pc.fingerprint)
+          .map((c) => ({ id: c.id, accountId: c.accountId, fingerprint: c.fingerprint, status: c.status, name: c.name, inherited: false })),
+      }));
+      const cred = this.credentials.find((c) => c.accountId === acc.id && c.username === b.username);
+      const result: DryRunResult = {
+        decision: 'refuse',
+        reason: 'CN_MISMATCH',
+        returnCode: 5,
+        explanation: ReasonDocs.CN_MISMATCH.explanation,
+        fix: ReasonDocs.CN_MISMATCH.fix,
+        account: cred ? acc.id : null,
+        credential: { found: !!cred, ...(cred ? { key: 'username' as const, username: cred.username, accountId: acc.id } : {}) },
+        password: { checked: false, note: 'No password was given: the answer assumes the right one.' },
+        chain: { status: 'trusted', evaluatedFor: acc.id, presented, path: presented.map((c, i) => ({ ...c, role: i === 0 ? 'leaf' : i === presented.length - 1 ? 'anchor' : 'intermediate', from: 'presented' })) },
+        settings: { ...(this.settings.get(acc.id) ?? DEFAULT_SETTINGS), fallback: 'off' },
+        notes: [`The client id ${b.clientId ?? '(none)'} is not the certificate's Common Name.`],
+        replica: 'broker-0',
+        decidedAt: new Date().toISOString(),
+      };
+      return result;
     });
 
     // ---- credentials ----
