@@ -331,7 +331,8 @@ export class FakeApi {
         requireCertificate: b.requireCertificate ?? requireCertificateDefault(this.settings.get(acc.id) ?? DEFAULT_SETTINGS),
       };
       this.credentials.push(c);
-      this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), after: { username: c.username } });
+      // As account-settings writes it: the acting token is the actor, the credential's username the device.
+      this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), device: { username: c.username }, after: { username: c.username } });
       return reply.code(201).send(c);
     });
     const findCred = (req: FastifyRequest): { p: Principal; acc: Account; cred: Credential } => {

@@ -119,6 +119,18 @@ export const AuditEvent = Type.Object({
 });
 export type AuditEvent = Static<typeof AuditEvent>;
 
+/**
+ * Who an event is about, as the console's and the CLI's audit lists show it: the device for a connect
+ * or a session (its actor); for a change, whoever made it (the acting token), with the device it
+ * concerns, e.g. "ops-admin (for sensor-17)" for a credential added.
+ */
+export function auditWho(e: AuditEvent): string {
+  const actor = e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
+  const device = e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject;
+  if (e.actor.kind === 'device' || !device) return device ?? actor;
+  return `${actor} (for ${device})`;
+}
+
 export const AuditQuery = Type.Object({
   type: Type.Optional(Type.String({ description: 'Event types, comma-separated; `cert.*` matches a prefix. E.g. `connect.rejected,cert.*`.' })),
   outcome: Type.Optional(Type.String({ description: '`accepted`, `rejected` or `ended` (connect and session events).' })),
