@@ -51,8 +51,15 @@ function navigate(route: string): void {
 const routeFromHash = (): Route => parseHash(location.hash).route;
 
 const LEAVE_QUESTION = 'You have unsaved changes on this page. Leave and discard them?';
+const SIGN_OUT_QUESTION = 'You have unsaved changes on this page. Sign out and discard them?';
 /** The hash the current view was rendered for: where to go back to when the user keeps their changes. */
 let shownHash = '';
+
+/** The user's sign-out asks first when the page has unsaved changes; an ended session (401) cannot wait. */
+function userSignOut(): void {
+  if (current?.hasUnsavedChanges?.() && !window.confirm(SIGN_OUT_QUESTION)) return;
+  signOut();
+}
 
 function signOut(notice?: string): void {
   current?.dispose?.();
@@ -164,7 +171,7 @@ function renderShell(): void {
       'div',
       { class: 'sidebar-foot' },
       h('div', { class: 'who' }, h('div', { class: 'who-name' }, s.principal?.name ?? 'Signed in'), h('div', { class: 'who-role' }, s.principal ? `${roleLabel[s.principal.role]}${s.principal.provider ? ' · Provider' : ''}` : 'Token')),
-      h('button', { type: 'button', class: 'btn-icon signout', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => signOut() }, icon('signout')),
+      h('button', { type: 'button', class: 'btn-icon signout', 'aria-label': 'Sign out', title: 'Sign out', onclick: userSignOut }, icon('signout')),
     ),
   );
   menuBtn.addEventListener('click', () => {
