@@ -92,7 +92,7 @@ describe('console layout with long names', { skip: needsChromium, timeout: 180_0
         ],
         ['accounts', () => page.locator(`[data-account-id="${accountId}"]`).waitFor()],
         ['credentials', () => page.locator('tr', { hasText: UNBROKEN }).first().waitFor()],
-        ['connect', () => page.getByLabel('Example command').waitFor()],
+        ['connect', () => page.getByLabel('MQTT.js command').waitFor()],
         ['tokens', () => page.locator('tr', { hasText: 'provisioning' }).first().waitFor()],
         ['audit', () => page.locator('tr[data-audit-type="connect.rejected"]').first().waitFor()],
       ];
