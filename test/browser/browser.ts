@@ -13,11 +13,11 @@ export function launch(userDataDir: string, viewport: { width: number; height: n
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport, chromiumSandbox: false, acceptDownloads: true });
 }
 
-/** Sign in to the console on its sign-in page with `token`; resolves on the first view (Certificates). */
-export async function signIn(page: Page, token: string): Promise<void> {
+/** Sign in to the console on its sign-in page with `token`; resolves on the first view (Certificates, unless the link named another page). */
+export async function signIn(page: Page, token: string, landing = 'Certificates'): Promise<void> {
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: landing }).waitFor();
 }
 
 /** The page is no wider than the window (nothing to scroll sideways): [scrollWidth, innerWidth]. */

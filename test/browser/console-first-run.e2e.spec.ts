@@ -1,6 +1,7 @@
 // A new operator's first run, in the console against the whole system (`twoway up` with its demo
-// account), at 1280×800 and at 390×844: sign in with the token, open the demo account, read how to
-// connect a device and download the server CA (and connect with exactly the command it shows), add a
+// account), at 1280×800 and at 390×844: sign in with the token and land on the demo account (at the
+// bare address, and at the console link `twoway up` printed), read how to connect a device, download
+// the server CA and publish with each command it shows (mosquitto, Paho, MQTT.js) as copied, add a
 // chain file split into entries, suspend the intermediate from its row after a confirmation that
 // counts the live session it ends, see the refusal and its reason in the audit view, export the audit
 // as CSV, and restore it. At every step the page never scrolls sideways and no control is cut.
@@ -8,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ describe('console first run against the real system', { skip: needsChromium, tim
   let work: Awaited<ReturnType<typeof tempDir>>;
   let demo: { accountId: string; username: string };
   let password: string;
+  let deviceEnv: NodeJS.ProcessEnv;
   const sessions: ConnectResult[] = [];
 
   before(async () => {
@@ -40,7 +42,16 @@ describe('console first run against the real system', { skip: needsChromium, tim
     password = (await readFile(join(sys.dataDir, 'pki', 'device.password'), 'utf8')).trim();
     profile = await tempDir('twoway-chromium-');
     work = await tempDir('twoway-device-');
+    // The device machine: the mqtt package installed in its folder, python3 the distribution's (with paho-mqtt).
+    await mkdir(join(work.path, 'node_modules', '.bin'), { recursive: true });
+    await mkdir(join(work.path, 'bin'));
+    await symlink(`${repo}node_modules/mqtt`, join(work.path, 'node_modules', 'mqtt'));
+    await symlink('../mqtt/build/bin/mqtt.js', join(work.path, 'node_modules', '.bin', 'mqtt'));
+    await symlink('/usr/bin/python3', join(work.path, 'bin', 'python3'));
+    deviceEnv = { ...process.env, PATH: `${join(work.path, 'bin')}:${process.env.PATH}`, npm_config_offline: 'true', npm_config_update_notifier: 'false' };
+    delete deviceEnv.NODE_TEST_CONTEXT; // the commands are not tests
     context = await launch(profile.path, { width: 1280, height: 800 });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: sys.apiUrl });
     page = context.pages()[0] ?? (await context.newPage());
   });
   after(async () => {
@@ -65,37 +76,69 @@ describe('console first run against the real system', { skip: needsChromium, tim
         await page.getByRole('link', { name: label }).click();
       };
 
-      // Sign in with the provider's token (a new tab's worth of session: nothing kept from before).
+      // Sign in with the provider's token at the bare address (a new tab's worth of session: nothing
+      // kept from before): the provider's home holds nothing and has one sub-account, so the console
+      // opens the demo account, not an empty page.
       await page.goto(`${sys.apiUrl}/`);
       await page.evaluate(() => sessionStorage.clear());
       await page.reload();
       await signIn(page, sys.token);
-      await fits('certificates of the provider');
-
-      // Open the demo account from the account tree.
-      await go('Accounts');
-      await page.locator(`[data-account-id="${demo.accountId}"]`).getByRole('button', { name: 'Manage' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+      await page.getByRole('status').filter({ hasText: 'Opened “demo”, the one account below' }).waitFor();
       await page.locator('tr', { hasText: 'twoway dev root CA' }).waitFor();
+      assert.equal(await page.title(), 'Certificates · demo · twoway');
+      assert.match(page.url(), new RegExp(`#/certificates\\?account=${demo.accountId}$`));
       await fits('certificates of demo');
+      await shot('00-landing');
+      if (narrow) await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+
+      // The console link `twoway up` printed opens the demo account's "Connect a device" after sign-in.
+      const link = /^ {2}console +(\S+)/m.exec(sys.proc.log)?.[1];
+      assert.equal(link, `${sys.apiUrl}/#/connect?account=${demo.accountId}`, `the console line of:\n${sys.proc.log}`);
+      await page.goto(link);
+      await signIn(page, sys.token, 'Connect a device');
+      assert.equal(await page.title(), 'Connect a device · demo · twoway');
 
       // How a device connects: the endpoint, the server CA, and a command with the demo credential.
-      await go('Connect a device');
       await page.getByText(`mqtts://127.0.0.1:${sys.mqttPort}`).waitFor();
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download server CA' }).click()]);
       assert.equal(download.suggestedFilename(), 'twoway-server-ca.pem');
       const caPem = await readFile((await download.path())!, 'utf8');
       assert.equal(parsePemCertificates(caPem)[0]!.fingerprint, parsePemCertificates(await readFile(sys.caFile, 'utf8'))[0]!.fingerprint, 'the CA devices trust');
       assert.equal(await page.getByLabel('Credential').inputValue(), demo.username);
-      const command = (await page.getByLabel('Example command').textContent()) ?? '';
       await fits('connect a device');
       await shot('01-connect');
-      // The command as shown, run where the device's files carry the names it uses: it connects.
+
+      // Each command as copied from the panel, run on a "device machine": a folder with the device's
+      // files under the names the panel uses and no checkout of this repository, the mqtt package
+      // installed there (npx fetches nothing), the distribution's python3 with paho-mqtt. The password
+      // line is run with the password typed in. Every message arrives at a subscriber of the account.
       await writeFile(join(work.path, 'twoway-server-ca.pem'), caPem);
       await copyFile(join(sys.dataDir, 'pki', 'device.pem'), join(work.path, 'device-chain.pem'));
       await copyFile(join(sys.dataDir, 'pki', 'device.key'), join(work.path, 'device.key'));
-      const run = await promisify(execFile)('bash', ['-c', command.replace(/^MQTT_PASSWORD=.*\n/, '')], { cwd: work.path, env: { ...process.env, MQTT_PASSWORD: password }, timeout: 20_000 });
-      assert.match(run.stderr + run.stdout, /received CONNACK \(0\)/);
+      const listener = await tryConnect(sys.mqttPort, { ca: caPem, cert: await readFile(join(sys.dataDir, 'pki', 'device.pem'), 'utf8'), key: await readFile(join(sys.dataDir, 'pki', 'device.key'), 'utf8') }, { clientId: `${demo.username}-listener-${width}`, username: demo.username, password });
+      sessions.push(listener);
+      assert.equal(listener.connected, true, listener.error);
+      const arrived: string[] = [];
+      listener.client!.on('message', (topic, payload) => arrived.push(`${topic} ${payload.toString()}`));
+      await listener.client!.subscribeAsync('devices/hello', { qos: 1 });
+      const copied = async (label: string): Promise<string> => {
+        await page.getByRole('button', { name: `Copy ${label}` }).click();
+        const text = await page.evaluate(() => navigator.clipboard.readText());
+        assert.equal(text, await page.getByLabel(new RegExp(`^${label}$`, 'i')).textContent(), `the ${label} copied as shown`);
+        return text;
+      };
+      const passwordLine = (await copied('password line')).replace('…the credential’s password…', password);
+      for (const [label, message] of [['mosquitto command', 'hello from a device'], ['Python Paho command', 'hello from Python'], ['MQTT.js command', 'hello from MQTT.js']] as const) {
+        const command = await copied(label);
+        assert.doesNotMatch(command, /examples\/devices/, `${label} needs no checkout`);
+        // As a file, so that a failure's message names the file rather than the password.
+        await writeFile(join(work.path, 'try.sh'), `${passwordLine}\n${command}\n`, { mode: 0o600 });
+        const run = await promisify(execFile)('bash', ['try.sh'], { cwd: work.path, env: deviceEnv, timeout: 60_000 });
+        if (label === 'mosquitto command') assert.match(run.stderr + run.stdout, /received CONNACK \(0\)/);
+        await waitFor(() => arrived.includes(`devices/hello ${message}`) || undefined, { what: `the message of the ${label}: ${run.stdout}${run.stderr}`, timeoutMs: 10_000 });
+      }
+      listener.client!.end();
 
       // A chain file: previewed, then registered as one entry per certificate (split).
       const pki = await makeTestPki({ fresh: true });
@@ -151,6 +194,8 @@ describe('console first run against the real system', { skip: needsChromium, tim
       await refused.scrollIntoViewIfNeeded();
       await refused.getByText('A certificate on the device’s chain is suspended.').waitFor();
       await page.locator('tr[data-audit-type="session.ended"]', { hasText: `${demo.username}-${width}` }).getByText('SESSION_CERT_STATUS_CHANGED').waitFor({ timeout: 15_000 });
+      // A change names the token that made it: `twoway up` added the demo credential with the provider's.
+      assert.equal(await page.locator('tr[data-audit-type="credential.added"]', { hasText: demo.username }).locator('td.col-opt').textContent(), `bootstrap (for ${demo.username})`);
       await fits('audit');
       await shot('04-audit-refused');
 

@@ -26,6 +26,8 @@ describe('console layout with long names', { skip: needsChromium, timeout: 180_0
   let page: Page;
   let profile: Awaited<ReturnType<typeof tempDir>>;
   let accountId: string;
+  /** A device chain below the registered certificates, for Test a connection's answer. */
+  let chainPem: string;
 
   before(async () => {
     execFileSync(process.execPath, [`${repo}apps/console/build.mjs`], { stdio: 'pipe' });
@@ -43,6 +45,13 @@ describe('console layout with long names', { skip: needsChromium, timeout: 180_0
     await call('POST', `/accounts/${accountId}/certificates`, { name: LONG_CERT, usage: 'MUTUAL_AUTHENTICATION', certificate: pki.intermediate.certPem });
     await call('POST', `/accounts/${accountId}/certificates`, { name: UNBROKEN, usage: 'MUTUAL_AUTHENTICATION', certificate: pki.root.certPem });
     await call('POST', `/accounts/${accountId}/credentials`, { username: UNBROKEN, password: 'layout-password-1' });
+    await call('PUT', `/accounts/${accountId}/topic-rules`, {
+      rules: [
+        { effect: 'deny', action: 'both', filter: `devices/\${clientId}/${UNBROKEN}/${UNBROKEN}/admin/#` },
+        { effect: 'allow', action: 'publish', filter: `telemetry/\${username}/${LONG_CERT.replaceAll(' ', '-')}` },
+      ],
+    });
+    chainPem = (await pki.device(UNBROKEN)).chainPem + pki.root.certPem;
     await call('POST', `/accounts/${accountId}/tokens`, { name: `${LONG_CERT} provisioning`, role: 'provisioner' });
     for (const reason of ['CERT_SUSPENDED', 'BAD_CREDENTIALS']) {
       api.emitAudit({ type: 'connect.rejected', outcome: 'rejected', reason, account: accountId, accountPath: [accountId, api.rootAccount.id], device: { clientId: UNBROKEN, username: UNBROKEN, certificateSubject: `CN=${UNBROKEN},O=${LONG_ACCOUNT}` }, source: 'broker-0' });
@@ -69,9 +78,21 @@ describe('console layout with long names', { skip: needsChromium, timeout: 180_0
       const views: [string, () => Promise<void>][] = [
         ['certificates', () => page.locator('tr', { hasText: UNBROKEN }).first().waitFor()],
         ['settings', () => page.getByRole('switch', { name: /Mutual TLS available/ }).waitFor()],
+        ['permissions', () => page.getByLabel('Rule 1: topic filter').waitFor()],
+        [
+          'test-connection',
+          async () => {
+            // The form and the answer: its path table names every certificate and its registration.
+            await page.getByLabel('Certificate chain').fill(chainPem);
+            await page.getByLabel('Client id').fill(`${UNBROKEN}-${UNBROKEN}`);
+            await page.getByLabel('Username').fill(UNBROKEN);
+            await page.getByRole('button', { name: 'Test connection' }).click();
+            await page.locator('.dry-run-result tbody tr').nth(2).waitFor();
+          },
+        ],
         ['accounts', () => page.locator(`[data-account-id="${accountId}"]`).waitFor()],
         ['credentials', () => page.locator('tr', { hasText: UNBROKEN }).first().waitFor()],
-        ['connect', () => page.getByLabel('Example command').waitFor()],
+        ['connect', () => page.getByLabel('MQTT.js command').waitFor()],
         ['tokens', () => page.locator('tr', { hasText: 'provisioning' }).first().waitFor()],
         ['audit', () => page.locator('tr[data-audit-type="connect.rejected"]').first().waitFor()],
       ];

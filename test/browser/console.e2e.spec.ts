@@ -47,7 +47,7 @@ describe('admin console', { skip: needsChromium }, () => {
     await profile?.[Symbol.asyncDispose]();
   });
 
-  it('signs in with a token and lands on an empty Certificates view', async () => {
+  it('signs in with a token and lands on the one sub-account of an empty home, then goes back to an empty Certificates view', async () => {
     await page.goto(api.url);
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -55,10 +55,15 @@ describe('admin console', { skip: needsChromium }, () => {
     await page.getByLabel('API token').fill(api.adminToken);
     await shot(page, '01-sign-in');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // Acme IoT has no certificate or credential of its own and one sub-account: that is where the work is.
     await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Opened “Factory Berlin”, the one account below Acme IoT' }).waitFor();
+    assert.equal(await page.locator('.account-name').textContent(), 'Factory Berlin');
+    assert.match(page.url(), /#\/certificates\?account=acc_factory$/);
+    await page.getByRole('button', { name: 'Back to Acme IoT' }).click();
+    await page.locator('.account-name', { hasText: 'Acme IoT' }).waitFor();
     await page.getByText('No certificates yet').waitFor();
     assert.equal(await page.locator('.who-name').textContent(), 'bootstrap');
-    assert.equal(await page.locator('.account-name').textContent(), 'Acme IoT');
     await shot(page, '02-certificates-empty');
   });
 
@@ -332,6 +337,13 @@ describe('admin console', { skip: needsChromium }, () => {
     await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
   });
 
+  it('names the token that added a credential in the audit, with the device it is for', async () => {
+    await page.getByRole('link', { name: 'Audit' }).click();
+    const added = page.locator('tr[data-audit-type="credential.added"]', { hasText: 'sensor-42' });
+    await added.waitFor();
+    assert.equal(await added.locator('td.col-opt').textContent(), 'bootstrap (for sensor-42)');
+  });
+
   it('shows how to connect a device: endpoint, server CA to download, and a command with the account’s credential', async () => {
     await page.getByRole('link', { name: 'Connect a device' }).click();
     await page.getByRole('heading', { level: 1, name: 'Connect a device' }).waitFor();
@@ -344,8 +356,16 @@ describe('admin console', { skip: needsChromium }, () => {
     // Mutual TLS is on for Acme IoT (Settings above): the device needs its chain and key too.
     await page.getByText(/Its certificate chain — device-chain\.pem/).waitFor();
     assert.equal(await page.getByLabel('Credential').inputValue(), 'sensor-42');
-    const cmd = (await page.getByLabel('Example command').textContent()) ?? '';
+    const cmd = (await page.getByLabel('mosquitto command').textContent()) ?? '';
     assert.match(cmd, /mosquitto_pub -h 127\.0\.0\.1 -p 8883 --cafile twoway-server-ca\.pem --cert device-chain\.pem --key device\.key -i sensor-42 -u sensor-42 -P "\$MQTT_PASSWORD" -t devices\/hello/);
+    // The same device with Paho and with MQTT.js, each complete in itself (run for real in console-first-run.e2e).
+    assert.equal(await page.getByLabel('Password line').textContent(), "export MQTT_PASSWORD='…the credential’s password…'");
+    const paho = (await page.getByLabel('Python Paho command').textContent()) ?? '';
+    assert.match(paho, /^python3 - <<'EOF'\n[\s\S]*tls\.load_cert_chain\(certfile="device-chain\.pem", keyfile="device\.key"\)[\s\S]*client\.connect\("127\.0\.0\.1", 8883\)[\s\S]*\nEOF$/);
+    assert.equal(
+      await page.getByLabel('MQTT.js command').textContent(),
+      `npx --yes mqtt@5 pub -C mqtts -h 127.0.0.1 -p 8883 --ca twoway-server-ca.pem --cert device-chain.pem --key device.key -i sensor-42 -u sensor-42 -P "$MQTT_PASSWORD" -q 1 -t devices/hello -m 'hello from MQTT.js'`,
+    );
     assert.match((await page.getByLabel('Device example settings').textContent()) ?? '', /MQTT_HOST=127\.0\.0\.1\nMQTT_PORT=8883\nMQTT_CA_FILE=twoway-server-ca\.pem\nMQTT_CERT_FILE=device-chain\.pem[\s\S]*examples\/devices\/mosquitto\/device\.sh/);
     await page.getByText(/Identity binding: Not bound\. Any device with a trusted certificate/).waitFor();
     await shot(page, '13b-connect-a-device');
@@ -355,11 +375,12 @@ describe('admin console', { skip: needsChromium }, () => {
     it(`at ${width} px nothing overflows on any view, menu and dialog: no sideways page, no control cut`, async () => {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
       const check = async (where: string) => assert.deepEqual(await layoutProblems(page), [], `${where} at ${width} px`);
-      for (const route of ['certificates', 'settings', 'accounts', 'credentials', 'connect', 'tokens', 'audit']) {
+      for (const route of ['certificates', 'settings', 'permissions', 'accounts', 'credentials', 'connect', 'test-connection', 'tokens', 'audit']) {
         await page.goto(`${api.url}/#/${route}?account=${api.rootAccount.id}`);
         await page.locator('.page-title').waitFor();
         await page.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => undefined);
         if (route === 'accounts') await page.getByText('Factory Berlin').waitFor();
+        if (route === 'permissions') await page.getByLabel('Rule 0: topic filter').waitFor();
         if (route === 'certificates') await page.locator('tr', { hasText: 'Factory line 2 intermediate' }).waitFor();
         if (route === 'audit') await page.locator('tr[data-audit-type]').first().waitFor();
         await check(route);
@@ -476,14 +497,29 @@ describe('admin console', { skip: needsChromium }, () => {
     await page.getByRole('link', { name: 'Certificates' }).click();
   });
 
-  it('signs out and forgets the token; the sign-in view fits at both sizes', async () => {
+  it('asks before signing out with unsaved changes, then signs out and forgets the token; the sign-in view fits at both sizes', async () => {
+    await page.getByRole('link', { name: 'Topic permissions' }).click();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Rule 2: topic filter').fill('telemetry/${username}');
+    await page.getByText('Unsaved changes').waitFor();
+    // Keeping the changes: still signed in, the rule still there.
+    const asked: string[] = [];
+    page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    assert.deepEqual(asked, ['You have unsaved changes on this page. Sign out and discard them?']);
+    assert.equal(await page.getByLabel('Rule 2: topic filter').inputValue(), 'telemetry/${username}');
+    assert.notEqual(await page.evaluate(() => sessionStorage.getItem('twoway.session')), null, 'still signed in');
+    // Discarding them signs out.
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
+    assert.equal(api.requests.filter((r) => r.method === 'PUT' && r.url.endsWith('/topic-rules')).length, 1, 'nothing saved');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('twoway.session')), null);
     for (const [width, height] of [[390, 844], [1280, 800]] as const) {
       await page.setViewportSize({ width, height });
       assert.deepEqual(await layoutProblems(page), [], `sign-in at ${width} px`);
     }
+    await page.goto(api.url); // a new visit, at the bare address
   });
 
   it('shows an account admin that mutual TLS availability is the provider’s to grant', async () => {

@@ -10,6 +10,7 @@ import {
   DEFAULT_EXPIRY_WARNING_DAYS,
   DEFAULT_SETTINGS,
   ErrorCodes,
+  ReasonDocs,
   expiryOf,
   errorBody,
   requireCertificateDefault,
@@ -20,6 +21,8 @@ import {
   type CertificateSessions,
   type ConnectionInfo,
   type Credential,
+  type DryRunCertificate,
+  type DryRunResult,
   type ErrorCode,
   type Principal,
   type Settings,
@@ -275,6 +278,43 @@ export class FakeApi {
       return reply.code(204).send();
     });
 
+    // ---- dry run: not the broker's decision, a fixed refusal over what was sent, for the view's layout ----
+    app.post('/api/v1/accounts/:id/dry-run', async (req) => {
+      const { acc } = this.account(req);
+      const b = req.body as { chain?: string; clientId?: string; username?: string };
+      const presented: DryRunCertificate[] = parsePemCertificates(b.chain ?? '').map((pc) => ({
+        subject: pc.subject,
+        issuer: pc.issuer,
+        fingerprint: pc.fingerprint,
+        serial: pc.serial,
+        notBefore: pc.notBefore.toISOString(),
+        notAfter: pc.notAfter.toISOString(),
+        kind: pc.kind,
+        keyType: pc.keyType,
+        validity: 'valid',
+        registrations: certsOf(acc.id)
+          .filter((c) => c.fingerprint === pc.fingerprint)
+          .map((c) => ({ id: c.id, accountId: c.accountId, fingerprint: c.fingerprint, status: c.status, name: c.name, inherited: false })),
+      }));
+      const cred = this.credentials.find((c) => c.accountId === acc.id && c.username === b.username);
+      const result: DryRunResult = {
+        decision: 'refuse',
+        reason: 'CN_MISMATCH',
+        returnCode: 5,
+        explanation: ReasonDocs.CN_MISMATCH.explanation,
+        fix: ReasonDocs.CN_MISMATCH.fix,
+        account: cred ? acc.id : null,
+        credential: { found: !!cred, ...(cred ? { key: 'username' as const, username: cred.username, accountId: acc.id } : {}) },
+        password: { checked: false, note: 'No password was given: the answer assumes the right one.' },
+        chain: { status: 'trusted', evaluatedFor: acc.id, presented, path: presented.map((c, i) => ({ ...c, role: i === 0 ? 'leaf' : i === presented.length - 1 ? 'anchor' : 'intermediate', from: 'presented' })) },
+        settings: { ...(this.settings.get(acc.id) ?? DEFAULT_SETTINGS), fallback: 'off' },
+        notes: [`The client id ${b.clientId ?? '(none)'} is not the certificate's Common Name.`],
+        replica: 'broker-0',
+        decidedAt: new Date().toISOString(),
+      };
+      return result;
+    });
+
     // ---- credentials ----
     app.get('/api/v1/accounts/:id/credentials', async (req) => ({ items: this.credentials.filter((c) => c.accountId === this.account(req).acc.id), nextCursor: null }));
     app.post('/api/v1/accounts/:id/credentials', async (req, reply) => {
@@ -291,7 +331,8 @@ export class FakeApi {
         requireCertificate: b.requireCertificate ?? requireCertificateDefault(this.settings.get(acc.id) ?? DEFAULT_SETTINGS),
       };
       this.credentials.push(c);
-      this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), after: { username: c.username } });
+      // As account-settings writes it: the acting token is the actor, the credential's username the device.
+      this.emitAudit({ type: 'credential.added', account: acc.id, actor: this.actor(p), device: { username: c.username }, after: { username: c.username } });
       return reply.code(201).send(c);
     });
     const findCred = (req: FastifyRequest): { p: Principal; acc: Account; cred: Credential } => {

@@ -1,6 +1,6 @@
 // The API document as served by the gateway in front of the real services: valid OpenAPI 3.0.3 for
 // a standard validator (what client generators start from), every operation documented (the
-// gateway's own routes too), and the readable reference at /api/v1/docs rendering it in Chromium
+// gateway's own routes too) with an example of every body and parameter, and the readable reference at /api/v1/docs rendering it in Chromium
 // with nothing loaded from elsewhere. Screenshots go to test-results/api-reference/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,19 +13,27 @@ import { launch, needsChromium, pageWidth } from '../browser/browser.js';
 
 const shots = fileURLToPath(new URL('../../test-results/api-reference', import.meta.url));
 
+/** A media type of a body: its schema, and an example (one, or several named). */
+interface Media {
+  schema?: { $ref?: string };
+  example?: unknown;
+  examples?: Record<string, unknown>;
+}
 interface Operation {
   operationId?: string;
   summary?: string;
   description?: string;
   tags?: string[];
   security?: unknown[];
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  parameters?: { name: string; in: string; description?: string; example?: unknown; schema?: { example?: unknown } }[];
+  requestBody?: { content: Record<string, Media> };
+  responses: Record<string, { content?: Record<string, Media> }>;
 }
 interface Document {
   openapi: string;
   tags: { name: string }[];
   security: unknown;
-  components: { securitySchemes: Record<string, { type: string; scheme?: string; description?: string }> };
+  components: { securitySchemes: Record<string, { type: string; scheme?: string; description?: string }>; schemas?: Record<string, { description?: string }> };
   paths: Record<string, Record<string, Operation>>;
 }
 
@@ -72,6 +80,23 @@ describe('API reference', { timeout: 180_000 }, () => {
     const ids = ops().map(({ op }) => op.operationId);
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     assert.deepEqual([...new Set(ops().flatMap(({ op }) => op.tags ?? []))].sort(), [...known].sort(), 'every group has operations');
+  });
+
+  it('gives an example of every JSON body it takes or answers and of every parameter, and says what each parameter and shared schema is', () => {
+    const problems: string[] = [];
+    const exemplified = (m: Media) => m.example !== undefined || Object.keys(m.examples ?? {}).length > 0;
+    for (const { key, op } of ops()) {
+      for (const [type, m] of Object.entries(op.requestBody?.content ?? {})) if (/json/.test(type) && !exemplified(m)) problems.push(`${key}: request ${type} has no example`);
+      for (const [status, r] of Object.entries(op.responses)) {
+        for (const [type, m] of Object.entries(r.content ?? {})) if (/json/.test(type) && !exemplified(m)) problems.push(`${key}: ${status} ${type} has no example`);
+      }
+      for (const p of op.parameters ?? []) {
+        if (!p.description) problems.push(`${key}: ${p.in} parameter ${p.name} has no description`);
+        if (p.example === undefined && p.schema?.example === undefined) problems.push(`${key}: ${p.in} parameter ${p.name} has no example`);
+      }
+    }
+    for (const [name, schema] of Object.entries(doc.components.schemas ?? {})) if (!schema.description) problems.push(`components.schemas.${name} has no description`);
+    assert.deepEqual(problems, []);
   });
 
   it('documents the bearer token security scheme for every operation', () => {

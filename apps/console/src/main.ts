@@ -2,7 +2,7 @@
 // serves one static index.html at / and needs no server-side routes.
 import { Api, type ApiError } from './api.js';
 import { h, icon, replace } from './dom.js';
-import { clearSession, loadCurrentAccount, loadSession, roleLabel, saveCurrentAccount, saveSession, type AccountRef, type Ctx, type Session } from './session.js';
+import { clearSession, landingAccount, loadCurrentAccount, loadSession, roleLabel, saveCurrentAccount, saveSession, type AccountRef, type Ctx, type Session } from './session.js';
 import { toast, toastRegion } from './ui/toast.js';
 import { accountsView } from './views/accounts.js';
 import { auditView } from './views/audit.js';
@@ -51,8 +51,15 @@ function navigate(route: string): void {
 const routeFromHash = (): Route => parseHash(location.hash).route;
 
 const LEAVE_QUESTION = 'You have unsaved changes on this page. Leave and discard them?';
+const SIGN_OUT_QUESTION = 'You have unsaved changes on this page. Sign out and discard them?';
 /** The hash the current view was rendered for: where to go back to when the user keeps their changes. */
 let shownHash = '';
+
+/** The user's sign-out asks first when the page has unsaved changes; an ended session (401) cannot wait. */
+function userSignOut(): void {
+  if (current?.hasUnsavedChanges?.() && !window.confirm(SIGN_OUT_QUESTION)) return;
+  signOut();
+}
 
 function signOut(notice?: string): void {
   current?.dispose?.();
@@ -67,11 +74,12 @@ function signOut(notice?: string): void {
 }
 
 function showSignIn(notice?: string): void {
-  replace(root, signInView(start, notice), toastRegion());
+  replace(root, signInView((s) => start(s, true), notice), toastRegion());
   root.querySelector<HTMLInputElement>('input[name=token]')?.focus();
 }
 
-function start(session: Session): void {
+/** `signedIn`: a sign-in just now (not a reload of a kept session), which may land on a sub-account. */
+function start(session: Session, signedIn = false): void {
   saveSession(session);
   let expired = false;
   const api = new Api(session.token, () => {
@@ -95,7 +103,24 @@ function start(session: Session): void {
       toast(`Now managing “${a.name}”.`, 'info');
     },
   };
-  void followHash().then(renderShell);
+  void (signedIn ? land() : followHash()).then(renderShell);
+}
+
+/**
+ * A sign-in at a link that names no account opens where the work is (`landingAccount`): the demo
+ * account on a first run rather than the provider's empty home. Not when the user typed the account.
+ */
+async function land(): Promise<void> {
+  if (ctx?.session.principal && !parseHash(location.hash).accountId) {
+    const home = ctx.session.homeAccount;
+    const to = await landingAccount(ctx.api, home);
+    if (to && ctx) {
+      ctx.account = to;
+      saveCurrentAccount(to);
+      toast(`Opened “${to.name}”, the one account below ${home.name}, which has no certificates or credentials of its own.`, 'info');
+    }
+  }
+  await followHash();
 }
 
 /**
@@ -146,7 +171,7 @@ function renderShell(): void {
       'div',
       { class: 'sidebar-foot' },
       h('div', { class: 'who' }, h('div', { class: 'who-name' }, s.principal?.name ?? 'Signed in'), h('div', { class: 'who-role' }, s.principal ? `${roleLabel[s.principal.role]}${s.principal.provider ? ' · Provider' : ''}` : 'Token')),
-      h('button', { type: 'button', class: 'btn-icon signout', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => signOut() }, icon('signout')),
+      h('button', { type: 'button', class: 'btn-icon signout', 'aria-label': 'Sign out', title: 'Sign out', onclick: userSignOut }, icon('signout')),
     ),
   );
   menuBtn.addEventListener('click', () => {

@@ -68,6 +68,29 @@ export const roleLabel: Record<Role, string> = { admin: 'Admin', operator: 'Oper
 export const noPermission = (s: Session): string =>
   s.principal ? `Your token's role (${roleLabel[s.principal.role]}) cannot make this change.` : 'Your token cannot make this change.';
 
+type Page = { items: unknown[]; nextCursor: string | null };
+
+/**
+ * Where a fresh sign-in opens when the link names no account. A home that holds nothing of its own (no
+ * certificate, no credential) and has exactly one sub-account — a provider right after `twoway up`
+ * made the demo account, or with its first customer — opens that sub-account, where the work is;
+ * otherwise the home. Anything the token cannot read keeps the home.
+ */
+export async function landingAccount(api: Api, home: AccountRef): Promise<AccountRef | null> {
+  const acc = `/accounts/${encodeURIComponent(home.id)}`;
+  try {
+    const [certs, creds, children] = await Promise.all([
+      api.get<Page>(`${acc}/certificates`, { limit: 1 }),
+      api.get<Page>(`${acc}/credentials`, { limit: 1 }),
+      api.get<{ items: AccountRef[]; nextCursor: string | null }>(`${acc}/children`, { limit: 2 }),
+    ]);
+    const only = children.items.length === 1 && !children.nextCursor ? children.items[0]! : null;
+    return certs.items.length === 0 && creds.items.length === 0 && only ? { id: only.id, name: only.name } : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function signIn(api: Api, token: string, accountId: string | null): Promise<Session> {
   if (!accountId) {
     const who = await api.get<{ principal: Principal }>('/whoami');

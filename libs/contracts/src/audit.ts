@@ -119,19 +119,31 @@ export const AuditEvent = Type.Object({
 });
 export type AuditEvent = Static<typeof AuditEvent>;
 
+/**
+ * Who an event is about, as the console's and the CLI's audit lists show it: the device for a connect
+ * or a session (its actor); for a change, whoever made it (the acting token), with the device it
+ * concerns, e.g. "ops-admin (for sensor-17)" for a credential added.
+ */
+export function auditWho(e: AuditEvent): string {
+  const actor = e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
+  const device = e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject;
+  if (e.actor.kind === 'device' || !device) return device ?? actor;
+  return `${actor} (for ${device})`;
+}
+
 export const AuditQuery = Type.Object({
-  type: Type.Optional(Type.String({ description: 'Event types, comma-separated; `cert.*` matches a prefix. E.g. `connect.rejected,cert.*`.' })),
-  outcome: Type.Optional(Type.String({ description: '`accepted`, `rejected` or `ended` (connect and session events).' })),
-  reason: Type.Optional(Type.String({ description: 'Reason code, e.g. `CERT_REVOKED` (docs/reason-codes.md).' })),
-  clientId: Type.Optional(Type.String({ description: "The device's MQTT client id, exactly." })),
-  username: Type.Optional(Type.String({ description: "The device's MQTT username, exactly." })),
-  certificate: Type.Optional(Type.String({ description: 'Certificate id or SHA-256 fingerprint (hex, colons optional).' })),
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time (RFC 3339).' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time (RFC 3339).' })),
-  cursor: Type.Optional(Type.String({ description: 'The `nextCursor` of the previous page.' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100); for an export, the most events (default: all).' })),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')], { description: '`json` (a page, the default), or an export of every match: `ndjson` (one event a line) or `csv`.' })),
-  subtree: Type.Optional(Type.Boolean({ description: "Also the events of sub-accounts; for the provider's root account also connects no account is behind." })),
+  type: Type.Optional(Type.String({ description: 'Event types, comma-separated; `cert.*` matches a prefix. E.g. `connect.rejected,cert.*`.', examples: ['connect.rejected,cert.*'] })),
+  outcome: Type.Optional(Type.String({ description: '`accepted`, `rejected` or `ended` (connect and session events).', examples: ['rejected'] })),
+  reason: Type.Optional(Type.String({ description: 'Reason code, e.g. `CERT_REVOKED` (docs/reason-codes.md).', examples: ['ANCHOR_SUSPENDED'] })),
+  clientId: Type.Optional(Type.String({ description: "The device's MQTT client id, exactly.", examples: ['sensor-17'] })),
+  username: Type.Optional(Type.String({ description: "The device's MQTT username, exactly.", examples: ['sensor-17'] })),
+  certificate: Type.Optional(Type.String({ description: 'Certificate id or SHA-256 fingerprint (hex, colons optional).', examples: ['3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10'] })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time (RFC 3339).', examples: ['2026-11-23T00:00:00Z'] })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time (RFC 3339).', examples: ['2026-11-24T00:00:00Z'] })),
+  cursor: Type.Optional(Type.String({ description: 'The `nextCursor` of the previous page.', examples: ['eyJ0IjoiMjAyNi0xMS0yM1QxMDowMDowMS4wMDBaIn0'] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100); for an export, the most events (default: all).', examples: [100] })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')], { description: '`json` (a page, the default), or an export of every match: `ndjson` (one event a line) or `csv`.', examples: ['csv'] })),
+  subtree: Type.Optional(Type.Boolean({ description: "Also the events of sub-accounts; for the provider's root account also connects no account is behind.", examples: [true] })),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
 export const AuditPage = Type.Object({ items: Type.Array(AuditEvent, { description: 'Newest first.' }), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for older events; null on the last page.' }) });

@@ -1,13 +1,13 @@
 // The domain values that cross a boundary (REST bodies, NATS payloads), as TypeBox schemas so
 // one definition validates requests, types the code and generates the OpenAPI document.
-import { Type, type Static } from '@sinclair/typebox';
+import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { MAX_EXPIRY_WINDOW_DAYS } from './expiry.js';
 import { TopicRuleList } from './topic-rules.js';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ format: 'date-time' });
 /** List filters that let a client name a thing by the start of its id (`twoway certs show 3f2a9c01`). */
-export const IdPrefix = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'Only items whose id starts with this (an exact id matches itself).' });
+export const IdPrefix = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'Only items whose id starts with this (an exact id matches itself).', examples: ['3f2a9c01'] });
 
 // ---- accounts -------------------------------------------------------------------------------
 export const Account = Type.Object({
@@ -205,27 +205,30 @@ export const PatchCertificateBody = Type.Object(
 );
 export type PatchCertificateBody = Static<typeof PatchCertificateBody>;
 /** `?split=true` on POST .../certificates: register every certificate of a chain file as its own entry. */
-export const CreateCertificateQuery = Type.Object({ split: Type.Optional(Type.Boolean()) });
+export const CreateCertificateQuery = Type.Object({
+  split: Type.Optional(Type.Boolean({ description: 'Register every certificate of a chain file as its own entry, all or none (without it, the body holds exactly one certificate).', examples: [true] })),
+});
 export type CreateCertificateQuery = Static<typeof CreateCertificateQuery>;
 /** The entries a split upload created, in file order (all of them or, on any refusal, none). */
 export const CertificateBatch = Type.Object({ items: Type.Array(Certificate) });
 export type CertificateBatch = Static<typeof CertificateBatch>;
 export const CertificateQuery = Type.Object({
-  status: Type.Optional(CertStatus),
-  kind: Type.Optional(CertKind),
-  q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name or the subject DN.' })),
-  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$', description: 'SHA-256 of the DER, hex, with or without colons, any case.' })),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only certificates with exactly this name.' })),
+  status: Type.Optional(CloneType(CertStatus, { description: 'Only certificates with this status.', examples: ['SUSPENDED'] })),
+  kind: Type.Optional(CloneType(CertKind, { description: 'Only roots, intermediates or device (leaf) certificates.', examples: ['intermediate'] })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'Case-insensitive substring of the name or the subject DN.', examples: ['factory'] })),
+  fingerprint: Type.Optional(Type.String({ maxLength: 128, pattern: '^[0-9A-Fa-f:]+$', description: 'SHA-256 of the DER, hex, with or without colons, any case.', examples: ['5d0c7e2a9b41f3c8d6e1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9'] })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only certificates with exactly this name.', examples: ['Factory root'] })),
   idPrefix: Type.Optional(IdPrefix),
   expiresWithinDays: Type.Optional(
     Type.Integer({
       minimum: 0,
       maximum: MAX_EXPIRY_WINDOW_DAYS,
       description: 'Only certificates whose `notAfter` is at most this many days away, those already expired included (`0`: only the expired ones).',
+      examples: [30],
     }),
   ),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size (default 50).' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.', examples: ['eyJ0IjoiMjAyNi0xMS0yM1QxMDowMDowMC4wMDBaIn0'] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size (default 50).', examples: [50] })),
 });
 export type CertificateQuery = Static<typeof CertificateQuery>;
 export const CertificatePage = Type.Object({ items: Type.Array(Certificate), nextCursor: Type.Union([Type.String(), Type.Null()]) });
@@ -344,8 +347,8 @@ export const RevokedSerial = Type.Object({
 });
 export type RevokedSerial = Static<typeof RevokedSerial>;
 export const RevokedSerialQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `nextCursor` of the previous page.', examples: ['eyJzIjoiNGExYjc3MGMifQ'] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100).', examples: [100] })),
 });
 export type RevokedSerialQuery = Static<typeof RevokedSerialQuery>;
 export const RevokedSerialPage = Type.Object({ items: Type.Array(RevokedSerial), nextCursor: Type.Union([Type.String(), Type.Null()]) });
@@ -396,3 +399,16 @@ export const Actor = Type.Object({
   accountId: Type.Optional(Type.String()),
 });
 export type Actor = Static<typeof Actor>;
+
+// ---- path parameters ------------------------------------------------------------------------
+/**
+ * The REST API's path parameters, each with what it names and an example (the ids of the API
+ * reference's examples), declared once for the routes of every service.
+ */
+export const PathParams = {
+  id: CloneType(Id, { description: 'The account: the token’s own, or one below it.', examples: ['b7c1e0d2-8a4f-4f3e-9d2c-6a1b5e7f9c30'] }),
+  certId: Type.String({ minLength: 1, maxLength: 64, description: 'A certificate registered in that account.', examples: ['3f2a9c01-5b7e-4d2a-9c61-0e4b8f7a2d10'] }),
+  credId: CloneType(Id, { description: 'A device credential of that account.', examples: ['e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b'] }),
+  tokenId: CloneType(Id, { description: 'An API token of that account.', examples: ['9f8e7d6c5b4a39281706f5e4'] }),
+  serial: CloneType(SerialNumber, { description: 'A serial number revoked under that CA: hex, with or without colons or a 0x prefix.', examples: ['4a1b770c'] }),
+} as const;

@@ -20,7 +20,7 @@ export interface RouteDoc {
   /** Examples of the JSON request body and of the success response. */
   examples?: { request?: unknown; response?: unknown };
   /** The success response where `response` does not say it all: a status without a body, other media types. */
-  success?: { status?: number; description?: string; content?: Record<string, { schema?: object; example?: string }> };
+  success?: { status?: number; description?: string; content?: Record<string, { schema?: object; example?: unknown }> };
   /** Answered without a token (the API's own description): no bearer requirement, no authentication errors. */
   public?: boolean;
   /** Not an operation of its own, so not in the document: the gateway's forwarding of every path to its owner. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { reasonExplanation, reasonFix, type AuditEvent } from '@twoway/contracts';
+import { auditWho, reasonExplanation, reasonFix, type AuditEvent } from '@twoway/contracts';
 import { CliError } from './client.js';
 import { command, enc, oneOf, parseTime, processIo, type Call, type Io, type OptionSpec } from './command.js';
 import { asJson, table, time } from './output.js';
@@ -12,8 +12,7 @@ const FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
 const CSV_COLUMNS = ['id', 'time', 'type', 'outcome', 'reason', 'account', 'clientId', 'username', 'certificateId', 'source'] as const;
 
-const who = (e: AuditEvent): string => e.device?.clientId ?? e.device?.username ?? e.actor.name ?? `${e.actor.kind}:${e.actor.id}`;
-const row = (e: AuditEvent): string[] => [time(e.time), e.type, e.outcome ?? '-', e.reason ?? '-', who(e)];
+const row = (e: AuditEvent): string[] => [time(e.time), e.type, e.outcome ?? '-', e.reason ?? '-', auditWho(e)];
 
 /** RFC 4180 field quoting. */
 const csvField = (v: unknown): string => {

@@ -677,6 +677,16 @@ describe('twoway REST clients', () => {
       assert.match(lines[2]!, /CHAIN_UNTRUSTED/);
     });
 
+    it('names the token that made a change, with the device it concerns, as the console does', async () => {
+      const added = ev('e3', { type: 'credential.added', outcome: undefined, reason: undefined, actor: { kind: 'token', id: 'tok_1', name: 'ops-admin', accountId: 'acc_a' }, device: { username: 'sensor-17' } });
+      api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [added, ev('e1')], nextCursor: null }));
+      const o = io(env);
+      assert.equal(await audit([], o), 0, o.stderr);
+      // A connect's actor is its device; a change's, the token that made it.
+      assert.match(o.stdout, /connect\.rejected\s+rejected\s+CERT_REVOKED\s+sensor-1$/m);
+      assert.match(o.stdout, /credential\.added\s+-\s+-\s+ops-admin \(for sensor-17\)$/m);
+    });
+
     it('searches by device, with sub-accounts, and explains the reason', async () => {
       api.on('GET /api/v1/accounts/acc_a/audit', () => ({ items: [ev('e1', { device: { clientId: 'sensor-17' }, reason: 'ANCHOR_SUSPENDED', detail: { fallbackRefused: true } })], nextCursor: null }));
       const o = io(env);

@@ -32,6 +32,12 @@ export function apiClient(baseUrl: string, token: string) {
   };
 }
 
+/**
+ * The console URL `twoway up` prints when it made the demo account: the account's "Connect a device"
+ * page, so the first sign-in opens the demo account ready to connect its device.
+ */
+export const demoConsoleLink = (gatewayUrl: string, accountId: string): string => `${gatewayUrl}/#/connect?account=${encodeURIComponent(accountId)}`;
+
 export async function ensureDemo(dataDir: string, gatewayUrl: string, token: string, pki: DevPki): Promise<Demo> {
   const stateFile = join(dataDir, 'demo.json');
   const passwordFile = join(pki.dir, 'device.password');

@@ -12,7 +12,7 @@ import { DefaultPorts } from '@twoway/contracts';
 import { Supervisor } from './supervisor.js';
 import { ensureDevPki } from './dev-pki.js';
 import { superviseEmbeddedNats } from './embedded-nats.js';
-import { ensureDemo } from './demo.js';
+import { demoConsoleLink, ensureDemo } from './demo.js';
 import { connectInstructions, DEMO_TOPIC, writeDeviceEnv, type DemoDevice } from './device-instructions.js';
 
 const HELP = `usage: twoway up [--data-dir DIR] [--no-demo]
@@ -155,16 +155,18 @@ export async function run(argv: string[]): Promise<number> {
     const tokenFile = join(dataDir, 'bootstrap-token');
     const token = process.env.TWOWAY_BOOTSTRAP_TOKEN || (existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : '');
     const mqttPort = Number(process.env.TWOWAY_MQTT_PORT ?? DefaultPorts.mqtts);
+    // The demo account first: the console link below opens it, not the provider's empty home.
+    const demo = !values['no-demo'] && token && !ownTls ? await ensureDemo(dataDir, gatewayUrl, token, pki) : null;
     say('');
     say(`twoway is up.`);
-    say(`  console + REST API   ${gatewayUrl}/   (API under /api/v1, OpenAPI at /api/v1/openapi.json)`);
+    say(`  console              ${demo ? `${demoConsoleLink(gatewayUrl, demo.accountId)}   (the demo account; sign in with the provider API token)` : `${gatewayUrl}/`}`);
+    say(`  REST API             ${gatewayUrl}/api/v1   (OpenAPI at /api/v1/openapi.json, reference at /api/v1/docs)`);
     say(`  provider API token   ${process.env.TWOWAY_BOOTSTRAP_TOKEN ? 'the value of TWOWAY_BOOTSTRAP_TOKEN' : tokenFile}`);
     // The CLI looks for $TWOWAY_DATA_DIR/bootstrap-token (./data by default): say how to name this one from anywhere.
     if (!process.env.TWOWAY_BOOTSTRAP_TOKEN) say(`  CLI from elsewhere   export TWOWAY_TOKEN_FILE=${tokenFile}`);
     say(`  MQTT over TLS        mqtts://localhost:${mqttPort}  (client certificate requested)`);
     if (process.env.TWOWAY_MQTT_WSS_PORT) say(`  MQTT over WebSocket  wss://localhost:${process.env.TWOWAY_MQTT_WSS_PORT}/mqtt  (subprotocol mqtt; the same certificates and credentials)`);
-    if (!values['no-demo'] && token && !ownTls) {
-      const demo = await ensureDemo(dataDir, gatewayUrl, token, pki);
+    if (demo) {
       const rel = (f: string) => (f.startsWith(process.cwd() + '/') ? f.slice(process.cwd().length + 1) : f);
       const device: DemoDevice = {
         host: 'localhost', // a name in the dev server certificate, so clients can check it

@@ -1,6 +1,6 @@
 // Audit: the account's events, filterable, exportable (CSV, NDJSON), with a live tail of new events
 // from the SSE stream that can be paused without losing what arrives meanwhile.
-import { reasonExplanation, reasonFix, type AuditEvent, type AuditType, type Certificate } from '@twoway/contracts';
+import { auditWho, reasonExplanation, reasonFix, type AuditEvent, type AuditType, type Certificate } from '@twoway/contracts';
 import { type ApiError, errorMessage } from '../api.js';
 import { debounce, formatTime, h, icon, replace, shortFingerprint, uid } from '../dom.js';
 import type { Ctx } from '../session.js';
@@ -48,13 +48,6 @@ const OUTCOME: Record<string, { label: string; tone: Tone }> = {
   ended: { label: 'Ended', tone: 'warn' },
 };
 
-const actorName = (e: AuditEvent): string => e.actor.name ?? `${e.actor.kind} ${e.actor.id}`;
-/** The device for connects and sessions; for changes whoever made them (a token), with the device it concerns. */
-export function who(e: AuditEvent): string {
-  const device = e.device?.clientId ?? e.device?.username ?? e.device?.certificateSubject;
-  if (e.actor.kind === 'device' || !device) return device ?? actorName(e);
-  return `${actorName(e)} (for ${device})`;
-}
 
 const MAX_LIVE_ROWS = 500;
 
@@ -193,12 +186,12 @@ export function auditView(ctx: Ctx): View {
       h('td', null, h('div', null, TYPE_LABELS[e.type as AuditType] ?? e.type), change(e) ? h('div', { class: 'cell-sub' }, change(e)) : null),
       h('td', null, o ? badge(o.label, o.tone) : h('span', { class: 'muted' }, '—')),
       h('td', null, e.reason ? [h('code', { class: 'reason' }, e.reason), reasonExplanation(e.reason, e.detail) ? h('div', { class: 'cell-sub reason-why' }, reasonExplanation(e.reason, e.detail)) : null] : h('span', { class: 'muted' }, '—')),
-      h('td', { class: 'col-opt' }, who(e)),
+      h('td', { class: 'col-opt' }, auditWho(e)),
       h(
         'td',
         { class: 'cell-actions' },
         h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Details of ${TYPE_LABELS[e.type as AuditType] ?? e.type} at ${formatTime(e.time)}`, onclick: () => details(e) }, 'Details'),
-        refused(e) ? h('a', { class: 'btn btn-sm', href: testHref(e), 'aria-label': `Why was ${who(e)} refused? Test its connection now` }, 'Why?') : null,
+        refused(e) ? h('a', { class: 'btn btn-sm', href: testHref(e), 'aria-label': `Why was ${auditWho(e)} refused? Test its connection now` }, 'Why?') : null,
       ),
     );
   }

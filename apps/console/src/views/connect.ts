@@ -1,9 +1,10 @@
 // Connect a device: where devices of this account connect (GET /api/v1/connection-info), the server CA
-// they must trust (downloadable), what the account's settings ask of them, and a command to try it with
-// one of its credentials, plus the settings for the device examples (examples/devices/).
+// they must trust (downloadable), what the account's settings ask of them, and commands to try it with
+// one of its credentials — mosquitto_pub, Python with Paho, MQTT.js — that need nothing but the device's
+// files, plus the settings for the device examples (examples/devices/).
 import type { ConnectionInfo, Credential, Settings } from '@twoway/contracts';
 import { errorMessage, type ApiError } from '../api.js';
-import { DEVICE_FILES, deviceEnv, mosquittoPub, type DeviceSetup } from '../device-command.js';
+import { DEVICE_FILES, PASSWORD_LINE, deviceEnv, mosquittoPub, mqttJsPub, pahoScript, type DeviceSetup } from '../device-command.js';
 import { formatDate, h, icon, replace, saveFile, shortFingerprint } from '../dom.js';
 import type { Ctx } from '../session.js';
 import { copyButton, errorBox, field, loading, pageHeader } from '../ui/parts.js';
@@ -133,8 +134,15 @@ export function connectView(ctx: Ctx): View {
   function tryCard(info: ConnectionInfo, s: Settings, creds: Credential[]): HTMLElement {
     const mtls = s.mutualTls.available && s.mutualTls.enabled;
     const pick = h('select', { class: 'input' }, creds.length ? creds.map((c) => h('option', { value: c.username }, c.username)) : h('option', { value: '' }, '(no credential yet)'));
-    const cmd = h('pre', { class: 'json wrap full', 'aria-label': 'Example command' });
-    const env = h('pre', { class: 'json wrap full', 'aria-label': 'Device example settings' });
+    const block = (label: string) => h('pre', { class: 'json wrap full', 'aria-label': label });
+    const password = block('Password line');
+    password.textContent = PASSWORD_LINE;
+    const commands: [title: string, label: string, make: (d: DeviceSetup) => string, el: HTMLPreElement][] = [
+      ['mosquitto (mosquitto-clients 2.x)', 'mosquitto command', mosquittoPub, block('mosquitto command')],
+      ['Python with Eclipse Paho (python3-paho-mqtt, or pip install paho-mqtt)', 'Python Paho command', pahoScript, block('Python Paho command')],
+      ['Node.js with MQTT.js (npx fetches the mqtt package the first time)', 'MQTT.js command', mqttJsPub, block('MQTT.js command')],
+    ];
+    const env = block('Device example settings');
     const note = h('p', { class: 'hint' });
     const setup = (): DeviceSetup => {
       const username = pick.value || '<username>';
@@ -150,7 +158,7 @@ export function connectView(ctx: Ctx): View {
     };
     const refresh = (): void => {
       const d = setup();
-      cmd.textContent = `MQTT_PASSWORD='…the credential’s password…'\n${mosquittoPub(d)}`;
+      for (const [, , make, el] of commands) el.textContent = make(d);
       env.textContent = `${deviceEnv(d)}\n\nset -a; . ./device.env; set +a\nexamples/devices/mosquitto/device.sh   # or: python3 examples/devices/python-paho/device.py, node examples/devices/mqttjs/device.mjs`;
       const bind = s.identity.bindCertificateTo;
       note.textContent =
@@ -161,16 +169,18 @@ export function connectView(ctx: Ctx): View {
     pick.addEventListener('change', refresh);
     refresh();
     const credentialsHref = `#/credentials?account=${encodeURIComponent(ctx.account.id)}`;
+    const files = mtls ? `${DEVICE_FILES.ca}, ${DEVICE_FILES.chain} and ${DEVICE_FILES.key}` : DEVICE_FILES.ca;
     return h(
       'section',
       { class: 'card card-pad', 'aria-labelledby': 'cn-try' },
       h('h2', { id: 'cn-try', class: 'card-title' }, 'Try it'),
       creds.length
-        ? field('Credential', pick, 'The command uses its username; the password is never shown again after it was created.')
+        ? field('Credential', pick, 'The commands use its username; the password is never shown again after it was created.')
         : h('div', { class: 'alert alert-info' }, h('span', null, 'This account has no credential yet. ', h('a', { href: credentialsHref }, 'Add one under Credentials'), ' and come back.')),
-      h('p', { class: 'muted' }, 'Publish one message (mosquitto-clients 2.x):'),
-      cmd,
-      h('div', { class: 'inline-actions' }, copyButton('Copy command', () => cmd.textContent ?? '')),
+      h('p', { class: 'muted' }, `Each command publishes one message to ${EXAMPLE_TOPIC}. Run it in a shell in the folder that holds ${files}, after giving it the credential’s password:`),
+      password,
+      h('div', { class: 'inline-actions' }, copyButton('Copy password line', () => password.textContent ?? '')),
+      commands.map(([title, label, , el]) => [h('h3', { class: 'subhead' }, title), el, h('div', { class: 'inline-actions' }, copyButton(`Copy ${label}`, () => el.textContent ?? ''))]),
       note,
       h(
         'p',

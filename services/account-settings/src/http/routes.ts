@@ -11,7 +11,7 @@ import {
   CreateTokenBody,
   CreatedToken,
   Credential,
-  Id,
+  PathParams,
   IdPrefix,
   PatchCredentialBody,
   Settings,
@@ -28,21 +28,21 @@ import { hashPassword } from '../domain/password-hash.js';
 import type { CredentialChecker } from '../credential-check.js';
 import { AccountNotFoundError, BadRequestError, ForbiddenError } from '../errors.js';
 
-const AccountParams = Type.Object({ id: Id });
-const CredentialParams = Type.Object({ id: Id, credId: Id });
-const TokenParams = Type.Object({ id: Id, tokenId: Id });
+const AccountParams = Type.Object({ id: PathParams.id });
+const CredentialParams = Type.Object({ id: PathParams.id, credId: PathParams.credId });
+const TokenParams = Type.Object({ id: PathParams.id, tokenId: PathParams.tokenId });
 const PageQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100).' })),
-  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'The `nextCursor` of the previous page.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100).', examples: [100] })),
+  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'The `nextCursor` of the previous page.', examples: ['e4d3c2b1-0a9f-4e8d-8c7b-6a5f4e3d2c1b'] })),
   idPrefix: Type.Optional(IdPrefix),
 });
 const ChildrenQuery = Type.Object({
   ...PageQuery.properties,
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only accounts with exactly this name.' })),
-  recursive: Type.Optional(Type.Boolean({ description: 'The whole subtree (breadth first, at most 10,000 accounts, in one page) instead of the direct children.' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only accounts with exactly this name.', examples: ['Acme Berlin'] })),
+  recursive: Type.Optional(Type.Boolean({ description: 'The whole subtree (breadth first, at most 10,000 accounts, in one page) instead of the direct children.', examples: [true] })),
 });
-const CredentialQuery = Type.Object({ ...PageQuery.properties, username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only the credential with exactly this username.' })) });
-const TokenQuery = Type.Object({ ...PageQuery.properties, name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only tokens with exactly this name.' })) });
+const CredentialQuery = Type.Object({ ...PageQuery.properties, username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only the credential with exactly this username.', examples: ['sensor-17'] })) });
+const TokenQuery = Type.Object({ ...PageQuery.properties, name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only tokens with exactly this name.', examples: ['Factory PKI'] })) });
 type ChildrenQuery = Static<typeof ChildrenQuery>;
 type CredentialQuery = Static<typeof CredentialQuery>;
 type TokenQuery = Static<typeof TokenQuery>;

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AuditPage, AuditQuery, Id, type AuditEvent } from '@twoway/contracts';
+import { AuditPage, AuditQuery, PathParams, type AuditEvent } from '@twoway/contracts';
 import { authorize, type Resolver } from '@twoway/http';
 import { buildFilter, DEFAULT_PAGE_LIMIT, tailMatches, type AuditFilter } from '../domain/filter.js';
 import { csvHeader, csvRow } from '../domain/csv.js';
@@ -18,7 +18,7 @@ const REPLAY_MAX = 1000;
 /** A tail client that stops reading is dropped rather than buffered without bound. */
 const SSE_MAX_BUFFER_BYTES = 1024 * 1024;
 
-const Params = Type.Object({ id: Id });
+const Params = Type.Object({ id: PathParams.id });
 const TailQuery = Type.Object({ subtree: AuditQuery.properties.subtree, type: AuditQuery.properties.type });
 
 // Examples for the API reference.

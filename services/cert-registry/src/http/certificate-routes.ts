@@ -14,7 +14,7 @@ import {
   CertificateQuery,
   CreateCertificateBody,
   CreateCertificateQuery,
-  Id,
+  PathParams,
   PatchCertificateBody,
   expiryOf,
   type Account,
@@ -38,8 +38,8 @@ export interface RouteDeps {
   expiryWarningDays: number;
 }
 
-const AccountParams = Type.Object({ id: Id });
-export const CertParams = Type.Object({ id: Id, certId: Type.String({ minLength: 1, maxLength: 64 }) });
+const AccountParams = Type.Object({ id: PathParams.id });
+export const CertParams = Type.Object({ id: PathParams.id, certId: PathParams.certId });
 export const certificatesPath = `${ApiPrefix}/accounts/:id/certificates`;
 const base = certificatesPath;
 

@@ -5,7 +5,7 @@
 // may hold a password: it is never logged (libs/telemetry redacts `password`), echoed or audited.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ApiPrefix, DryRunBody, DryRunResult, Id, RequestSubjects, type DryRunRegistration, type DryRunRequest } from '@twoway/contracts';
+import { ApiPrefix, DryRunBody, DryRunResult, PathParams, RequestSubjects, type DryRunRegistration, type DryRunRequest } from '@twoway/contracts';
 import { ApiError, authorize, isErrorCode, type Resolver } from '@twoway/http';
 import { RemoteError, UnavailableError, type Bus } from '@twoway/nats';
 import { currentTraceparent, escapeField } from '@twoway/telemetry';
@@ -91,7 +91,7 @@ export function registerDryRunRoute(app: FastifyInstance, deps: DryRunRouteDeps)
           `Without \`password\` the decision assumes the device sends the right one and \`password.note\` says what the check needs. Only credentials of this account and the accounts below it are found. The chain is PEM, the device's own certificate first, at most 10 certificates; a private key is refused (\`CERT_PRIVATE_KEY_REJECTED\`) and goes nowhere. ` +
           'At most `TWOWAY_DRY_RUNS_PER_MINUTE` per token (429 `RATE_LIMITED` with `Retry-After`). Roles: all.',
         tags: ['Diagnostics'],
-        params: Type.Object({ id: Id }),
+        params: Type.Object({ id: PathParams.id }),
         body: DryRunBody,
         response: { 200: DryRunResult },
         errors: ['ACCOUNT_NOT_FOUND', 'BAD_REQUEST', 'CERT_PEM_INVALID', 'CERT_PRIVATE_KEY_REJECTED', 'RATE_LIMITED', 'UNAVAILABLE', 'OVERLOADED'],

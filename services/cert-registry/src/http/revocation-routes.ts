@@ -13,7 +13,7 @@ import {
   RevokedSerialPage,
   RevokedSerialQuery,
   RevokeSerialBody,
-  SerialNumber,
+  PathParams,
   UploadCrlBody,
 } from '@twoway/contracts';
 import { ApiError, authorize, type Action, type Resolver } from '@twoway/http';
@@ -35,7 +35,7 @@ export interface RevocationRouteDeps {
 
 const crlPath = `${certificatesPath}/:certId/crl`;
 const serialsPath = `${certificatesPath}/:certId/revoked-serials`;
-const SerialParams = Type.Object({ ...CertParams.properties, serial: SerialNumber });
+const SerialParams = Type.Object({ ...CertParams.properties, serial: PathParams.serial });
 
 type CertRoute = { id: string; certId: string };
 

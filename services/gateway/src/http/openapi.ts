@@ -62,6 +62,15 @@ export async function mergeOpenApi(upstreams: URL[], own: Part): Promise<object>
   return doc;
 }
 
+/** The start of this document, as the reference shows it for this operation. */
+const DOCUMENT_EXAMPLE = {
+  openapi: '3.0.3',
+  info: { title: 'twoway API', version: '1.0.0' },
+  servers: [{ url: '/' }],
+  security: [{ bearer: [] }],
+  paths: { [`${ApiPrefix}/whoami`]: { get: { operationId: 'whoami', tags: ['Tokens'], summary: 'Tell which token this is', responses: { 200: { description: 'OK' } } } } },
+};
+
 /** GET /api/v1/openapi.json: the merged document, answered without a token (it describes, it holds no data). */
 export function registerOpenApi(app: FastifyInstance, upstreams: URL[]): void {
   app.get(
@@ -75,7 +84,7 @@ export function registerOpenApi(app: FastifyInstance, upstreams: URL[]): void {
           'requests, so it says what the running services accept. No token needed.',
         tags: ['Reference'],
         public: true,
-        success: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } },
+        success: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object', additionalProperties: true }, example: DOCUMENT_EXAMPLE } } },
       },
     },
     async () => mergeOpenApi(upstreams, app.apiDocument()),
