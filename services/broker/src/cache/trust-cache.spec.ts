@@ -29,6 +29,27 @@ describe('TrustCache: change events applied in place', () => {
     return { c, set };
   }
 
+  it('a fetched set loaded in slices: the event loop turns while it is indexed, and the set equals one built at once, digest included', async () => {
+    // 350 registrations (distinct ids, the same certificates): three yields at 100 a slice.
+    const entries = Array.from({ length: 350 }, (_, i) => entry(`e${String(i).padStart(3, '0')}`, 'acc', [pems.root, pems.inter, pems.leaf][i % 3]!));
+    const c = new TrustCache({ sets: 10, parsed: 100, revocationLists: 10 });
+    const set = c.empty(['acc']);
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await c.loadSlices(set, entries);
+    ticking = false;
+    assert.ok(turns >= 3, `the event loop turned ${turns} times during the load`);
+    const whole = c.build(['acc'], entries);
+    assert.equal(set.size, 350);
+    assert.deepEqual(set.digest(), whole.digest());
+    assert.equal(set.validAnchors.has(fp(pems.inter)), true);
+  });
+
   it('given a suspension, then the cached set answers SUSPENDED at once, without a refetch, and VALID again after the restore', () => {
     const { c, set } = cacheWith([entry('r', 'provider', pems.root), entry('i', 'acc', pems.inter)]);
     assert.deepEqual(c.applyCertChange(status('i', 'acc', 'SUSPENDED', T0 + 1)), [], 'nothing dropped');

@@ -159,11 +159,14 @@ export class TrustSet implements TrustSnapshot {
     entries: readonly TrustEntry[],
     private readonly parse: (e: ParseInput) => ParsedCert | undefined,
   ) {
-    for (const e of entries) {
-      // Without `updatedAt` (an older cert-registry) every later event applies, as before.
-      this.upsert(e, e.updatedAt ? Date.parse(e.updatedAt) : 0);
-      if (e.revocation) this.setRevocation(e.id, e.revocation.revision, e.revocation);
-    }
+    for (const e of entries) this.load(e);
+  }
+
+  /** A registration as a fetch read it (with its revocation data). */
+  load(e: TrustEntry): void {
+    // Without `updatedAt` (an older cert-registry) every later event applies, as before.
+    this.upsert(e, e.updatedAt ? Date.parse(e.updatedAt) : 0);
+    if (e.revocation) this.setRevocation(e.id, e.revocation.revision, e.revocation);
   }
 
   get allAnchors(): AnchorSet {
@@ -360,6 +363,8 @@ export function buildSnapshot(
 }
 
 const keyOf = (ancestry: readonly string[]) => ancestry.join('/');
+/** Registrations indexed between two yields to the event loop while a fetched set is loaded (about 10–50 ms of work). */
+const BUILD_SLICE = 100;
 
 export interface TrustCacheBounds {
   /** Trust sets (one per ancestry that connected). */
@@ -427,22 +432,41 @@ export class TrustCache {
 
   /** A set of `entries`, given the lists it needs that are cached or passed in; others stay pending. */
   build(ancestry: readonly string[], entries: readonly TrustEntry[], lists?: ReadonlyMap<string, RevokedSerials>): TrustSet {
-    const s = new TrustSet(ancestry, entries, (e) => {
-      let p = this.parsed.get(e.fingerprint);
-      if (p === undefined) {
-        try {
-          p = parseSinglePem(e.pem);
-        } catch (err) {
-          this.onParseError(e, err);
-          p = null;
-        }
-        this.parsed.set(e.fingerprint, p);
-      }
-      return p ?? undefined;
-    });
+    const s = new TrustSet(ancestry, entries, this.parseEntry);
     this.fillFromCache(s, lists);
     return s;
   }
+
+  /** An empty set to `loadSlices` into, page by page as a fetch reads them. */
+  empty(ancestry: readonly string[]): TrustSet {
+    return new TrustSet(ancestry, [], this.parseEntry);
+  }
+
+  /**
+   * Load `entries` into `s`, yielding to the event loop every BUILD_SLICE registrations: each new one is
+   * parsed, and 100,000 pinned leaves are tens of seconds of CPU that must not stop the broker's other
+   * work meanwhile (live sessions, health checks, change events, other connects).
+   */
+  async loadSlices(s: TrustSet, entries: readonly TrustEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i++) {
+      s.load(entries[i]!);
+      if ((i + 1) % BUILD_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  private readonly parseEntry = (e: ParseInput): ParsedCert | undefined => {
+    let p = this.parsed.get(e.fingerprint);
+    if (p === undefined) {
+      try {
+        p = parseSinglePem(e.pem);
+      } catch (err) {
+        this.onParseError(e, err);
+        p = null;
+      }
+      this.parsed.set(e.fingerprint, p);
+    }
+    return p ?? undefined;
+  };
 
   /** Give `s` the pending lists this replica holds at their revision (from `lists`, then the cache). */
   fillFromCache(s: TrustSet, lists?: ReadonlyMap<string, RevokedSerials>): void {

@@ -2,7 +2,7 @@
 // when it can be (docs/design.md §4: the connect path reads caches filled and invalidated by events).
 import {
   CredentialChainGetReply, CredentialChainRecordReply, CredentialInspectReply, CredentialVerifyReply, RequestSubjects, RevokedSerialsReply, SettingsGetReply, TrustSetDigestReply, TrustSetReply,
-  type CredentialVerifyReply as CredentialReply, type TrustEntry,
+  type CredentialVerifyReply as CredentialReply,
 } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import { RemoteError, UnavailableError, type Bus } from '@twoway/nats';
@@ -218,18 +218,19 @@ export class Owners {
   private fetchTrust(ancestry: readonly string[], traceparent?: string): Promise<TrustSnapshot> {
     const gen = this.caches.trust.generation.current;
     return this.trustFetches.run(ancestry.join('/'), gen, async () => {
-      // In pages (cert-registry keeps each reply within NATS max_payload), in registration id order.
-      const entries: TrustEntry[] = [];
+      // In pages (cert-registry keeps each reply within NATS max_payload), in registration id order,
+      // each loaded as it arrives (in slices: the event loop keeps turning while a large set is indexed).
+      const set = this.caches.trust.empty(ancestry);
       let after: string | undefined;
       for (let pages = 0; ; pages++) {
-        if (pages >= MAX_TRUST_PAGES) throw new TrustSetTooLargeError(ancestry, entries.length);
+        if (pages >= MAX_TRUST_PAGES) throw new TrustSetTooLargeError(ancestry, set.size);
         const page = after;
         const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(page !== undefined ? { after: page } : {}) }, TrustSetReply, { traceparent }));
-        for (const e of r.entries) entries.push(e);
+        await this.caches.trust.loadSlices(set, r.entries);
         if (r.next === undefined || r.entries.length === 0) break;
         after = r.next;
       }
-      const set = this.caches.trust.build(ancestry, entries);
+      this.caches.trust.fillFromCache(set);
       await this.completeLists(set, traceparent);
       this.caches.trust.put(set, gen);
       return set;
