@@ -97,7 +97,7 @@ publish() {
 # One run of mosquitto_sub, from CONNECT until it ends. Sets `accepted` to 1 when the broker had
 # accepted the connection.
 session() { # ATTEMPT
-  local line code='' errors='' connects=0 next_publish=0 kill_at=0 now=0 status
+  local line part pending='' rc code='' errors='' connects=0 next_publish=0 kill_at=0 now=0 status
   accepted=0
   log "connecting to $host:$port as '$client_id' (user '$MQTT_USERNAME'), attempt $1"
   mkfifo "$workdir/sub"
@@ -108,7 +108,16 @@ session() { # ATTEMPT
   exec 3<"$workdir/sub"
   rm "$workdir/sub"
   while :; do
-    if IFS= read -r -t 0.2 line <&3; then
+    part=''
+    IFS= read -r -t 0.2 part <&3
+    rc=$?
+    # A read that times out mid-line keeps what it consumed in `part`: hold it for the rest of the line
+    # (a loaded machine delivers mosquitto_sub's lines in pieces).
+    if [ "$rc" -gt 128 ]; then
+      pending=$pending$part
+    elif [ "$rc" = 0 ]; then
+      line=$pending$part
+      pending=''
       case $line in
         "Client $client_id sending CONNECT") connects=$((connects + 1)) ;;
         "Client $client_id received CONNACK ("*)
@@ -129,7 +138,7 @@ session() { # ATTEMPT
         Client\ *) ;; # the rest of the protocol exchange
         *) errors="${errors:+$errors }$line" ;;
       esac
-    elif [ $? -le 128 ]; then
+    else
       break # end of output: mosquitto_sub has exited
     fi
     clock
