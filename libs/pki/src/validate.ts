@@ -255,6 +255,12 @@ const identities = new WeakMap<ParsedCert, string | undefined>();
 export class AnchorSet {
   private readonly byName = new Map<string, Node[]>();
   private readonly byFingerprint = new Map<string, Node>();
+  /**
+   * Anchors known by fingerprint alone (`pin`): registered device leaves, which anchor only themselves.
+   * The presented certificate is the registered one when the fingerprints match, so nothing of it needs
+   * parsing ahead of time, and a leaf (not a CA) is never looked up as an issuer.
+   */
+  private readonly pinned = new Set<string>();
   /** Built on the first sameCa call (most sets are never asked), then kept up to date by add/delete. */
   private byIdentity: Map<string, Node[]> | undefined;
 
@@ -266,13 +272,20 @@ export class AnchorSet {
     if (this.byFingerprint.has(cert.fingerprint)) return true;
     const node = toNode(cert, true);
     if (!node) return false;
+    this.pinned.delete(cert.fingerprint);
     this.byFingerprint.set(cert.fingerprint, node);
     push(this.byName, node.facts.subject.key, node);
     if (this.byIdentity) push(this.byIdentity, identityOfFacts(node.facts), node);
     return true;
   }
 
+  /** An anchor by fingerprint alone (a registered leaf); `add` of the parsed certificate replaces it. */
+  pin(fingerprint: string): void {
+    if (!this.byFingerprint.has(fingerprint)) this.pinned.add(fingerprint);
+  }
+
   delete(fingerprint: string): boolean {
+    if (this.pinned.delete(fingerprint)) return true;
     const node = this.byFingerprint.get(fingerprint);
     if (!node) return false;
     this.byFingerprint.delete(fingerprint);
@@ -282,11 +295,11 @@ export class AnchorSet {
   }
 
   has(fingerprint: string): boolean {
-    return this.byFingerprint.has(fingerprint);
+    return this.byFingerprint.has(fingerprint) || this.pinned.has(fingerprint);
   }
 
   get size(): number {
-    return this.byFingerprint.size;
+    return this.byFingerprint.size + this.pinned.size;
   }
 
   /**

@@ -5,7 +5,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertStatus, TrustEntry } from '@twoway/contracts';
 import { makeTestPki } from '@twoway/testing';
-import { normalizeSerial, parseSinglePem } from '@twoway/pki';
+import { craftCertificateDer, Ext, EKU, normalizeSerial, parseSinglePem, testKey, toPem, validateChainSync, type NameSpec } from '@twoway/pki';
 import { TrustCache, TrustSet, type CertChange, type RevocationChange, type RevokedSerials } from './trust-cache.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -128,6 +128,73 @@ describe('TrustCache: change events applied in place', () => {
     assert.equal(set.statusOf('fp500'), 'SUSPENDED');
     assert.equal(set.statusOf('fp499'), 'VALID');
     assert.equal(set.size, 1000);
+  });
+});
+
+describe('TrustSet: registered device leaves anchor by fingerprint, parsed only when needed', () => {
+  // Two certificates of one device (same subject, same key): pinned as a leaf, and issued by a registered CA.
+  const deviceKey = testKey('ec-p256');
+  const caKey = testKey('ec-p256');
+  const caName: NameSpec = [['CN', 'leaves test CA']];
+  const leafExts = [Ext.basicConstraints(false), Ext.keyUsage(['digitalSignature']), Ext.extKeyUsage([EKU.clientAuth])];
+  const caPem = toPem(craftCertificateDer({ subject: caName, key: caKey, extensions: [Ext.basicConstraints(true), Ext.keyUsage(['keyCertSign', 'cRLSign'])] }));
+  const pinnedPem = toPem(craftCertificateDer({ subject: [['CN', 'sensor-17']], issuer: [['CN', 'unregistered CA']], key: deviceKey, signer: testKey('ec-p256'), extensions: leafExts }));
+  const twinPem = toPem(craftCertificateDer({ subject: [['CN', 'sensor-17']], issuer: caName, key: deviceKey, signer: caKey, extensions: leafExts }));
+  const pinned = parseSinglePem(pinnedPem);
+  const twin = parseSinglePem(twinPem);
+  const entries = (leafStatus: CertStatus): TrustEntry[] => [
+    { id: 'ca', accountId: 'acc', fingerprint: parseSinglePem(caPem).fingerprint, status: 'VALID', kind: 'root', pem: caPem, updatedAt: iso(T0) },
+    { id: 'leaf', accountId: 'acc', fingerprint: pinned.fingerprint, status: leafStatus, kind: 'leaf', pem: pinnedPem, updatedAt: iso(T0) },
+  ];
+  const counting = () => {
+    const parsed: string[] = [];
+    return { parsed, parse: (e: { fingerprint: string; pem: string }) => (parsed.push(e.fingerprint), parseSinglePem(e.pem)) };
+  };
+  const admits = (set: TrustSet, cert = pinned) => validateChainSync({ leaf: cert, untrusted: [], anchors: set.validAnchors, at: new Date(), purpose: 'client' });
+
+  it('given a VALID pinned leaf, then the set admits it without parsing it, and a chain through the CA still validates', () => {
+    const { parsed, parse } = counting();
+    const set = new TrustSet(['acc'], entries('VALID'), parse);
+    assert.deepEqual(parsed, [parseSinglePem(caPem).fingerprint], 'only the CA was parsed');
+    assert.equal(set.unparsedLeafCount, 1);
+    assert.equal(admits(set).valid, true, 'the pinned leaf is its own anchor');
+    assert.equal(admits(set, twin).valid, true, 'the twin through the registered CA');
+    assert.equal(set.allAnchors.has(pinned.fingerprint), true);
+    assert.equal(parsed.length, 1, 'still parsed nothing more');
+  });
+
+  it('given the pinned leaf suspended, then it is parsed and its twin is found by subject and key; restored, it anchors again', () => {
+    const { parsed, parse } = counting();
+    const set = new TrustSet(['acc'], entries('VALID'), parse);
+    assert.equal(set.setStatus('leaf', 'SUSPENDED', T0 + 1), 'applied');
+    assert.equal(set.unparsedLeafCount, 0, 'parsed once it is not VALID');
+    assert.equal(parsed.includes(pinned.fingerprint), true);
+    assert.equal(admits(set).valid, false, 'no longer an anchor');
+    assert.deepEqual(set.allAnchors.sameCa(twin).map((c) => c.fingerprint), [pinned.fingerprint], 'the suspended copy of the device is found');
+    set.setStatus('leaf', 'VALID', T0 + 2);
+    assert.equal(admits(set).valid, true);
+  });
+
+  it('given a leaf fetched SUSPENDED, or asked for by fingerprint, then it is parsed; deleted, it anchors nothing', () => {
+    const s1 = new TrustSet(['acc'], entries('SUSPENDED'), counting().parse);
+    assert.equal(s1.unparsedLeafCount, 0);
+    assert.deepEqual(s1.allAnchors.sameCa(twin).map((c) => c.fingerprint), [pinned.fingerprint]);
+    const s2 = new TrustSet(['acc'], entries('VALID'), counting().parse);
+    assert.equal(s2.certOf(pinned.fingerprint)?.fingerprint, pinned.fingerprint);
+    assert.equal(admits(s2).valid, true, 'still an anchor once parsed');
+    s2.remove('leaf', T0 + 1);
+    assert.equal(admits(s2).valid, false);
+    assert.equal(s2.allAnchors.has(pinned.fingerprint), false);
+    assert.equal(s2.validAnchors.has(pinned.fingerprint), false);
+  });
+
+  it('given a leaf added by a change event with its kind, then it is pinned unparsed like a fetched one', () => {
+    const c = new TrustCache({ sets: 10, parsed: 100, revocationLists: 10 });
+    const set = c.build(['acc'], entries('VALID').slice(0, 1));
+    c.put(set, c.generation.current);
+    c.applyCertChange({ type: 'cert.added', account: 'acc', certificateId: 'leaf', fingerprint: pinned.fingerprint, status: 'VALID', kind: 'leaf', pem: pinnedPem, timeMs: T0 + 1 });
+    assert.equal(set.unparsedLeafCount, 1);
+    assert.equal(admits(set).valid, true);
   });
 });
 

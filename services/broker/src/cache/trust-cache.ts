@@ -3,7 +3,7 @@
 // place to every set whose ancestry contains A, which covers A's descendants (anchors of an account
 // apply to its sub-accounts); a set that cannot take it is dropped and fetched again.
 import { AnchorSet, caIdentityOf, parseSinglePem, TrustDigest, type ParsedCert } from '@twoway/pki';
-import type { CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
+import type { CertKind, CertStatus, TrustEntry, TrustRevocation } from '@twoway/contracts';
 import { LruMap } from '@twoway/lru';
 import { Generation } from './generation.js';
 
@@ -11,7 +11,7 @@ import { Generation } from './generation.js';
 export type CertChange =
   | { type: 'cert.status_changed'; account: string; certificateId: string; after: CertStatus; timeMs: number }
   | { type: 'cert.deleted'; account: string; certificateId: string; timeMs: number }
-  | { type: 'cert.added'; account: string; certificateId: string; fingerprint: string; status: CertStatus; pem?: string; timeMs: number };
+  | { type: 'cert.added'; account: string; certificateId: string; fingerprint: string; status: CertStatus; kind?: CertKind; pem?: string; timeMs: number };
 
 /**
  * A CA's revocation data changed (revocation/decode-change.ts): its new revision and, from a
@@ -84,6 +84,8 @@ export interface PendingList {
 
 /** What parsing a registration needs (and names, when it fails). */
 type ParseInput = Pick<TrustEntry, 'id' | 'accountId' | 'fingerprint' | 'pem'>;
+/** A registration as `upsert` takes it; `kind` `leaf` is kept unparsed (see `TrustSet`). */
+type UpsertInput = Pick<TrustEntry, 'id' | 'accountId' | 'fingerprint' | 'status' | 'pem'> & { kind?: TrustEntry['kind'] };
 
 /** One registration as the set keeps it: `updatedAt` orders a change event against what was fetched. */
 interface Registration {
@@ -129,12 +131,22 @@ class CaRevocation implements IssuerRevocation {
  * A revocation change whose serials this replica has not read yet leaves the set pending on that list
  * (`pending`): whoever hands the set to a connect reads the list first (nats/owners.ts), so a set never
  * answers with a list older than the revocation data it holds.
+ *
+ * Registered device leaves (pinned certificates, most of a 100,000-registration set) are kept as their
+ * PEM and anchor by fingerprint alone (`AnchorSet.pin`): a device presenting one presents exactly that
+ * certificate, and a leaf issues nothing, so the set need not parse it to admit the device. A leaf is
+ * parsed when it is asked for (`certOf`) or when its status is not VALID: suspending one must also stop
+ * another certificate of the same subject and key (connect/evaluate-chain.ts `standingOf` asks
+ * `allAnchors.sameCa`, which sees parsed registrations only). Loading a set then costs a map entry per
+ * leaf instead of a parse (about 1 ms each, tens of kilobytes of objects).
  */
 export class TrustSet implements TrustSnapshot {
   private readonly regs = new Map<string, Registration>();
   /** Registration ids by fingerprint (one certificate may be registered in several accounts). */
   private readonly byFingerprint = new Map<string, Set<string>>();
   private readonly parsedByFingerprint = new Map<string, ParsedCert>();
+  /** Registered leaves not parsed (yet): fingerprint → what parsing it needs. */
+  private readonly unparsedLeaves = new Map<string, ParseInput>();
   private readonly worst = new Map<string, CertStatus>();
   private nonValid = 0;
   private all: AnchorSet | undefined;
@@ -170,7 +182,11 @@ export class TrustSet implements TrustSnapshot {
   }
 
   get allAnchors(): AnchorSet {
-    return (this.all ??= new AnchorSet(this.parsedByFingerprint.values()));
+    if (!this.all) {
+      this.all = new AnchorSet(this.parsedByFingerprint.values());
+      for (const fp of this.unparsedLeaves.keys()) this.all.pin(fp);
+    }
+    return this.all;
   }
   statusOf(fingerprint: string): CertStatus | undefined {
     return this.worst.get(fingerprint);
@@ -182,7 +198,32 @@ export class TrustSet implements TrustSnapshot {
     });
   }
   certOf(fingerprint: string): ParsedCert | undefined {
-    return this.parsedByFingerprint.get(fingerprint);
+    return this.parsedByFingerprint.get(fingerprint) ?? this.parseLeaf(fingerprint);
+  }
+  /** Registered leaves held unparsed (their fingerprint is all a connect needs of them). */
+  get unparsedLeafCount(): number {
+    return this.unparsedLeaves.size;
+  }
+
+  /** Parse a leaf kept unparsed and index it like any registration; undefined when it does not parse. */
+  private parseLeaf(fp: string): ParsedCert | undefined {
+    const e = this.unparsedLeaves.get(fp);
+    if (!e) return undefined;
+    this.unparsedLeaves.delete(fp);
+    const p = this.parse(e);
+    if (!p) {
+      // Registered, so cert-registry parsed it: should this replica not, it is no anchor (as before).
+      this.all?.delete(fp);
+      this.validAnchors.delete(fp);
+      return undefined;
+    }
+    this.parsedByFingerprint.set(fp, p);
+    this.all?.add(p);
+    if (this.worst.get(fp) === 'VALID') {
+      this.validAnchors.delete(fp);
+      this.validAnchors.add(p);
+    }
+    return p;
   }
   get hasNonValid(): boolean {
     return this.nonValid > 0;
@@ -209,7 +250,7 @@ export class TrustSet implements TrustSnapshot {
   }
 
   /** Add a registration, or replace what is known of it; false if the event is older than what the set holds. */
-  upsert(e: Pick<TrustEntry, 'id' | 'accountId' | 'fingerprint' | 'status' | 'pem'>, atMs: number): boolean {
+  upsert(e: UpsertInput, atMs: number): boolean {
     const prev = this.regs.get(e.id);
     if (prev && prev.updatedAtMs > atMs) return false;
     if (prev && prev.fingerprint !== e.fingerprint) this.remove(e.id, atMs);
@@ -219,7 +260,12 @@ export class TrustSet implements TrustSnapshot {
     let ids = this.byFingerprint.get(e.fingerprint);
     if (!ids) this.byFingerprint.set(e.fingerprint, (ids = new Set()));
     ids.add(e.id);
-    if (!this.parsedByFingerprint.has(e.fingerprint)) {
+    if (e.kind === 'leaf' && !this.parsedByFingerprint.has(e.fingerprint)) {
+      if (!this.unparsedLeaves.has(e.fingerprint)) {
+        this.unparsedLeaves.set(e.fingerprint, { id: e.id, accountId: e.accountId, fingerprint: e.fingerprint, pem: e.pem });
+        this.all?.pin(e.fingerprint);
+      }
+    } else if (!this.parsedByFingerprint.has(e.fingerprint)) {
       const p = this.parse(e);
       if (p) {
         this.parsedByFingerprint.set(e.fingerprint, p);
@@ -251,6 +297,7 @@ export class TrustSet implements TrustSnapshot {
     if (ids.size === 0) {
       this.byFingerprint.delete(r.fingerprint);
       this.parsedByFingerprint.delete(r.fingerprint);
+      this.unparsedLeaves.delete(r.fingerprint);
       this.all?.delete(r.fingerprint);
     }
     this.restate(r.fingerprint);
@@ -344,8 +391,10 @@ export class TrustSet implements TrustSnapshot {
     if (worst !== undefined && worst !== 'VALID') this.nonValid += 1;
     if (worst === undefined) this.worst.delete(fp);
     else this.worst.set(fp, worst);
-    const p = this.parsedByFingerprint.get(fp);
+    // A leaf that is not VALID is parsed now: its copies must be found by subject and key (standingOf).
+    const p = this.parsedByFingerprint.get(fp) ?? (worst !== undefined && worst !== 'VALID' ? this.parseLeaf(fp) : undefined);
     if (worst === 'VALID' && p) this.validAnchors.add(p);
+    else if (worst === 'VALID' && this.unparsedLeaves.has(fp)) this.validAnchors.pin(fp);
     else this.validAnchors.delete(fp);
   }
 }
@@ -495,7 +544,7 @@ export class TrustCache {
         return 'kept';
       }
       if (!c.pem) return 'drop';
-      s.upsert({ id: c.certificateId, accountId: c.account, fingerprint: c.fingerprint, status: c.status, pem: c.pem }, c.timeMs);
+      s.upsert({ id: c.certificateId, accountId: c.account, fingerprint: c.fingerprint, status: c.status, pem: c.pem, ...(c.kind ? { kind: c.kind } : {}) }, c.timeMs);
       return 'kept';
     });
   }

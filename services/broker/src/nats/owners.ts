@@ -55,6 +55,13 @@ export type CredentialAnswer =
  */
 const OWNER_ATTEMPTS = 4;
 const RETRY_MS = 250;
+/**
+ * How long one trust-set page may take. Longer than a connect's own requests: a page is read by the one
+ * fetch every waiting connect shares (and that goes on after they gave up), and a cert-registry slow
+ * with three replicas reading 100 pages each at once answers later, not never; asking again sooner
+ * only adds to its queue.
+ */
+const TRUST_PAGE_TIMEOUT_MS = 10_000;
 
 /** `ask()`, again after a timeout, no responder or OVERLOADED (anything else is an answer), OWNER_ATTEMPTS in all. */
 async function askAgain<T>(ask: () => Promise<T>): Promise<T> {
@@ -226,7 +233,7 @@ export class Owners {
       for (let pages = 0; ; pages++) {
         if (pages >= MAX_TRUST_PAGES) throw new TrustSetTooLargeError(ancestry, set.size);
         const page = after;
-        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(page !== undefined ? { after: page } : {}) }, TrustSetReply, { traceparent }));
+        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetGet, { accountIds: [...ancestry], ...(page !== undefined ? { after: page } : {}) }, TrustSetReply, { traceparent, timeoutMs: TRUST_PAGE_TIMEOUT_MS }));
         await this.caches.trust.loadSlices(set, r.entries);
         if (r.next === undefined || r.entries.length === 0) break;
         after = r.next;

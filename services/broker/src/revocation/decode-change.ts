@@ -4,7 +4,7 @@
 // broker does not act on.
 import {
   CertAddedEvent, CertDeletedEvent, CertRevocationChangedEvent, CertStatusChangedEvent, ChangeSubjects, CredentialChangedEvent, SettingsChangedEvent,
-  type CertStatus, type CredentialField, type RevocationChange, type Settings, type TrustRevocation,
+  type CertKind, type CertStatus, type CredentialField, type RevocationChange, type Settings, type TrustRevocation,
 } from '@twoway/contracts';
 import { decode } from '@twoway/nats';
 
@@ -17,7 +17,7 @@ interface Base {
 export type Change =
   | (Base & { type: 'cert.status_changed'; certificateId: string; fingerprint: string; before: CertStatus; after: CertStatus })
   | (Base & { type: 'cert.deleted'; certificateId: string; fingerprint: string })
-  | (Base & { type: 'cert.added'; certificateId: string; fingerprint: string; status: CertStatus; pem?: string })
+  | (Base & { type: 'cert.added'; certificateId: string; fingerprint: string; status: CertStatus; kind?: CertKind; pem?: string })
   /**
    * A CA's revocation data changed (`caFingerprint`: the CA's registration; `revision`: its new revision;
    * `revocation`: what a trust set carries of it now, when cert-registry sends it).
@@ -51,7 +51,7 @@ export function toChange(subject: string, data: Uint8Array): Change {
     }
     case ChangeSubjects.CertAdded: {
       const e = decode(CertAddedEvent, data, subject);
-      return { ...base(e), type: 'cert.added', certificateId: e.data.after.id, fingerprint: e.data.after.fingerprint, status: e.data.after.status, ...(e.data.pem ? { pem: e.data.pem } : {}) };
+      return { ...base(e), type: 'cert.added', certificateId: e.data.after.id, fingerprint: e.data.after.fingerprint, status: e.data.after.status, kind: e.data.after.kind, ...(e.data.pem ? { pem: e.data.pem } : {}) };
     }
     case ChangeSubjects.CertRevocationChanged: {
       const e = decode(CertRevocationChangedEvent, data, subject);
