@@ -190,8 +190,8 @@ export const ReasonDocs: Record<ConnectReason, ReasonDoc> = {
     fix: 'Check that NATS, cert-registry and account-settings are up (`/readyz`); the device gets its answer on the next try once they answer.',
   },
   CONNECT_TIMEOUT: {
-    explanation: 'The TLS handshake and CONNECT took too long.',
-    fix: 'Check the device’s network and that it sends CONNECT right after the handshake; `TWOWAY_CONNECT_DEADLINE_MS` sets the bound.',
+    explanation: 'The TLS handshake and CONNECT, or the broker\'s decision on the CONNECT, took too long (a CONNECT being decided is answered CONNACK 5).',
+    fix: 'Check the device’s network and that it sends CONNECT right after the handshake; if many devices see it at once, check that cert-registry and account-settings keep up (`/readyz`, their request metrics). `TWOWAY_CONNECT_DEADLINE_MS` sets the bound.',
   },
   CLIENT_ID_REJECTED: {
     explanation: 'An empty client id with a persistent session is not allowed.',

@@ -95,6 +95,8 @@ export interface Fixture {
   trustPageSize: number;
   /** Trust-set pages (by the `after` that asks for them) the fake cert-registry sheds OVERLOADED, and how many times more. */
   shedTrustPagesAfter: Map<string, number>;
+  /** The fake cert-registry answers a trust-set digest this much later (a registry scanning a large set). */
+  digestDelayMs: number;
   /** Request subjects whose fake owner answers with an error (an owner that is up but failing). */
   failing: Set<string>;
   /** How many trust-set requests the fake cert-registry has answered. */
@@ -223,8 +225,9 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       return { entries, ...(rest.length > entries.length ? { next: entries[entries.length - 1]!.id } : {}) };
     });
     let trustDigestRequests = 0;
-    bus.serve(RequestSubjects.TrustSetDigest, TrustSetDigestRequest, (req) => {
+    bus.serve(RequestSubjects.TrustSetDigest, TrustSetDigestRequest, async (req) => {
       trustDigestRequests += 1;
+      if (fx.digestDelayMs > 0) await new Promise((r) => setTimeout(r, fx.digestDelayMs));
       if (failing.has(RequestSubjects.TrustSetDigest)) throw new Error('the fake cert-registry is failing');
       return trustDigest(registry.filter((e) => req.accountIds.includes(e.accountId)).map((e) => ({ ...e, revocationRevision: e.revocation?.revision ?? 0 })));
     });
@@ -301,6 +304,7 @@ export async function startFixture(env: Record<string, string> = {}, deps: Parti
       credentials,
       registry,
       failing,
+      digestDelayMs: 0,
       trustPageSize: Number.MAX_SAFE_INTEGER,
       shedTrustPagesAfter: new Map(),
       get trustSetRequests() {

@@ -125,11 +125,11 @@ describe('broker: settings and credential changes, NATS outage', () => {
     assert.equal(fx.trustSetRequests, refilled, 'the connect found the set warm (or joined the refill in flight)');
   });
 
-  it('a decision that misses the connect deadline: socket closed without CONNACK, audited CONNECT_TIMEOUT', async () => {
+  it('a decision that misses the connect deadline: refused with CONNACK 5 at the deadline, audited CONNECT_TIMEOUT', async () => {
     const clientId = `slow-${randomUUID()}`;
     const a = await fx.attempt({ clientId, username: 'dev-slow', password: PASSWORD });
     try {
-      assert.equal(a.connack, undefined);
+      assert.deepEqual({ ...a.connack }, connack(5), 'answered, not dropped without a word');
       const ev = await fx.auditFor(clientId);
       assert.equal(ev.type, 'connect.rejected');
       assert.equal(ev.reason, 'CONNECT_TIMEOUT');
@@ -264,6 +264,60 @@ describe('broker: settings and credential changes, NATS outage', () => {
       fx.failing.delete(RequestSubjects.TrustSetGet);
       fx.failing.delete(RequestSubjects.TrustSetDigest);
       await fx.end(live);
+    }
+  });
+});
+
+describe('broker: a NATS outage shorter than the staleness bound, and a slow trust-set check', () => {
+  let fx: Fixture;
+  let device: Issued;
+  before(async () => {
+    // The outage and the check both fit in the staleness bound; the check takes longer than a connect may.
+    fx = await startFixture({ TWOWAY_STALE_AFTER_MS: '20000', TWOWAY_CONNECT_DEADLINE_MS: '2000' });
+    fx.accounts['acc-grace'] = settingsOf(false, true);
+    fx.credentials.set('dev-grace', { accountId: 'acc-grace', id: 'cred-grace' });
+    fx.register('root', fx.pki.root, 'VALID');
+    fx.register('inter', fx.pki.intermediate, 'VALID');
+    device = await fx.pki.device('dev-grace');
+  });
+  after(async () => {
+    await fx?.stop();
+  });
+
+  it('connects are answered from the kept set while it is checked; one admitted on it is decided again once the check finds a revocation missed while away', async () => {
+    const first = await fx.attempt({ clientId: `grace-${randomUUID()}`, device, username: 'dev-grace', password: PASSWORD });
+    assert.deepEqual({ ...first.connack }, connack(0));
+    fx.digestDelayMs = 3_000;
+    const clientId = `grace-late-${randomUUID()}`;
+    let late: Awaited<ReturnType<Fixture['attempt']>> | undefined;
+    try {
+      await fx.stopNats();
+      await waitFor(() => !fx.broker.ready(), { what: 'not ready while NATS is away' });
+      // Revoked while the broker was away; its event never reaches it: only the digest check can tell.
+      fx.registry.find((e) => e.id === 'inter')!.status = 'REVOKED';
+      const digests = fx.trustDigestRequests;
+      await fx.startNats();
+      await waitFor(() => fx.trustDigestRequests > digests, { what: 'the kept set being checked' });
+      const started = Date.now();
+      late = await fx.attempt({ clientId, device, username: 'dev-grace', password: PASSWORD });
+      assert.deepEqual({ ...late.connack }, connack(0), 'answered from the kept set within the staleness bound, not held until the check');
+      assert.ok(Date.now() - started < 2_000, `answered in ${Date.now() - started} ms, before the check (3 s)`);
+      const metrics = await (await fetch(`${fx.broker.httpUrl}/metrics`)).text();
+      assert.match(metrics, /^twoway_broker_trust_unchecked_answers_total [1-9]/m, 'counted as answered from an unchecked set');
+      const closed = new Promise<void>((r) => late!.client.once('close', () => r()));
+      await closed;
+      const ended = await fx.auditFor(clientId, 'session.ended');
+      assert.equal(ended.reason, 'SESSION_CERT_STATUS_CHANGED');
+      assert.equal(ended.detail?.decision, 'CERT_REVOKED', 'decided again on the checked set');
+      await waitFor(() => fx.broker.ready(), { what: 'ready again' });
+      const again = await fx.attempt({ clientId: `grace-again-${randomUUID()}`, device, username: 'dev-grace', password: PASSWORD });
+      await fx.end(again);
+      assert.deepEqual({ ...again.connack }, connack(5));
+    } finally {
+      fx.digestDelayMs = 0;
+      fx.registry.find((e) => e.id === 'inter')!.status = 'VALID';
+      await fx.end(first);
+      if (late) await fx.end(late);
     }
   });
 });

@@ -208,6 +208,7 @@ export class Broker {
       const expiryLimiter = new ExpiryAuditLimiter(cfg.expiryAuditedMax, cfg.expiryAuditIntervalMs);
       metrics.view('twoway_broker_expiry_audits_suppressed_total', 'Expiring device certificates seen again within TWOWAY_EXPIRY_AUDIT_INTERVAL_MS, so not audited again', 'counter', () => [{ labels: {}, value: expiryLimiter.suppressed }]);
       metrics.view('twoway_broker_expiry_audited_evictions_total', 'Expiring device certificates forgotten at TWOWAY_EXPIRY_AUDITED_MAX (they may be audited again before their interval)', 'counter', () => [{ labels: {}, value: expiryLimiter.evictions }]);
+      metrics.view('twoway_broker_trust_unchecked_answers_total', 'Trust-set lookups answered, after a NATS outage, from a set kept through it before cert-registry confirmed it (within the staleness bound from the outage start)', 'counter', () => [{ labels: {}, value: owners.uncheckedAnswers }]);
       metrics.gauge('twoway_broker_expiry_audited', 'Expiring device certificates whose last audit is remembered', () => expiryLimiter.size);
       const authenticate = createAuthenticate({
         owners, sessions, audit, metrics, log, source: brokerId, staleAfterMs: cfg.staleAfterMs,
@@ -300,9 +301,11 @@ export class Broker {
       const runResync = async (): Promise<void> => {
         if (state.stopping || !state.natsConnected) return;
         state.resyncing = true;
-        // Stale cache entries go at once; connects from now on ask the owners afresh. Trust sets stay
-        // but answer no connect before cert-registry confirms them (nats/owners.ts verifyTrust).
-        owners.markTrustUnverified();
+        // Stale cache entries go at once; connects from now on ask the owners afresh. Trust sets stay and
+        // are checked against cert-registry (nats/owners.ts verifyTrust); until the staleness bound counted
+        // from the outage's start they answer meanwhile, as they did while NATS was away, and after it
+        // only once checked.
+        owners.markTrustUnverified(state.natsDownSinceMs !== undefined ? { answerUntilMs: state.natsDownSinceMs + cfg.staleAfterMs } : {});
         caches.settings.clear();
         caches.credentials.clear();
         state.natsDownSinceMs = undefined;

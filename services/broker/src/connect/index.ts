@@ -106,6 +106,7 @@ export function createAuthenticate(d: ConnectDeps) {
       query,
     };
     st?.connectArrived(attempt, traceId);
+    st?.answerWith((returnCode) => done(Object.assign(new Error(ConnectReasons.CONNECT_TIMEOUT), { returnCode }) as AuthenticateError, false));
     if ((client as unknown as Record<symbol, boolean>)[EMPTY_PERSISTENT_ID] && st?.claimDecision() !== false) {
       // [MQTT-3.1.3-8] nothing to look up: the CONNECT itself is not allowed.
       const reason = ConnectReasons.CLIENT_ID_REJECTED;

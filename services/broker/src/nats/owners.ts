@@ -56,7 +56,7 @@ export type CredentialAnswer =
 const OWNER_ATTEMPTS = 4;
 const RETRY_MS = 250;
 /**
- * How long one trust-set page may take. Longer than a connect's own requests: a page is read by the one
+ * How long one trust-set page, or a set's digest (a scan of its registrations), may take. Longer than a connect's own requests: a page is read by the one
  * fetch every waiting connect shares (and that goes on after they gave up), and a cert-registry slow
  * with three replicas reading 100 pages each at once answers later, not never; asking again sooner
  * only adds to its queue.
@@ -210,8 +210,13 @@ export class Owners {
     let cached = this.caches.trust.get(ancestry);
     // Only after a NATS outage is anything unchecked: the common connect skips the key lookup.
     if (cached && this.unverified.size > 0 && this.unverified.get(ancestry.join('/')) === cached) {
-      await this.verifySet(cached);
-      cached = this.caches.trust.get(ancestry);
+      if (Date.now() < this.uncheckedAnswerUntilMs) {
+        this.uncheckedAnswers += 1;
+        void this.verifySet(cached);
+      } else {
+        await this.verifySet(cached);
+        cached = this.caches.trust.get(ancestry);
+      }
     }
     if (cached) {
       this.hit('trust', q);
@@ -249,10 +254,22 @@ export class Owners {
    * After a NATS outage: no cached trust set answers a connect again until its digest is checked
    * (`verifyTrust`, or the connect that needs it first). Fetches begun before now are not kept.
    */
-  markTrustUnverified(): void {
+  markTrustUnverified(o: { answerUntilMs?: number } = {}): void {
     this.caches.trust.generation.bump();
     for (const s of this.caches.trust.cached()) this.unverified.set(s.ancestry.join('/'), s);
+    if (o.answerUntilMs !== undefined) this.uncheckedAnswerUntilMs = o.answerUntilMs;
   }
+  /**
+   * Until then a set not checked yet still answers connects (its check runs meanwhile): the staleness
+   * bound counted from the outage's start, the same bound that let it answer while NATS was away.
+   * Checking a 100,000-registration set takes cert-registry seconds when every replica asks at once, and
+   * connects waiting for it missed their deadline. Sessions admitted on such a set are decided again
+   * once the sets are checked (revocation/index.ts resync), and a connect still gathering when its set
+   * is dropped gathers again (the generation moved).
+   */
+  private uncheckedAnswerUntilMs = 0;
+  /** Trust-set lookups answered from a set not checked yet (within `uncheckedAnswerUntilMs`), in all. */
+  uncheckedAnswers = 0;
 
   /** Check every set marked unverified, `concurrency` at a time; returns when all are kept or dropped. */
   async verifyTrust(concurrency = 4): Promise<{ kept: number; refetched: number }> {
@@ -278,7 +295,7 @@ export class Owners {
       let same = false;
       try {
         // cert-registry reconnects at the same moment as this replica: its answer may take a few tries.
-        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetDigest, { accountIds: [...set.ancestry] }, TrustSetDigestReply));
+        const r = await askAgain(() => this.bus.request(RequestSubjects.TrustSetDigest, { accountIds: [...set.ancestry] }, TrustSetDigestReply, { timeoutMs: TRUST_PAGE_TIMEOUT_MS }));
         const mine = set.digest();
         same = r.count === mine.count && r.digest === mine.digest;
       } catch {

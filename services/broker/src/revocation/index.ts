@@ -68,6 +68,9 @@ export async function resync(d: RevocationDeps): Promise<{ checked: number; ende
   // Trust sets are kept when cert-registry's digest says nothing changed (a 100,000-registration set
   // takes a minute to fetch again); settings and credentials are small and read afresh.
   d.owners.markTrustUnverified();
+  // Connects answered from a set meanwhile (within the staleness bound, nats/owners.ts) are sessions by
+  // the time the check ends, and decided again below with the others; one still gathering when its set
+  // is dropped gathers again (connect/index.ts: the trust generation moved).
   const trust = await d.owners.verifyTrust();
   d.caches.settings.clear();
   d.caches.credentials.clear();

@@ -23,6 +23,8 @@ export class ConnState {
   private decided = false;
   private released = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Answers the pending CONNECT with a refusal (set while its decision runs). */
+  private answerer: ((returnCode: 5) => void) | undefined;
 
   constructor(
     readonly sourceAddress: string | undefined,
@@ -58,10 +60,29 @@ export class ConnState {
     this.seen = { clientId: a.clientId, username: a.username, traceId };
   }
 
+  /**
+   * How the deadline answers a CONNECT whose decision is still running: with a CONNACK refusal, as an
+   * owner that does not answer is (UNDECIDABLE), so the device reads "refused, try again" instead of a
+   * connection dropped without a word.
+   */
+  answerWith(answer: (returnCode: 5) => void): void {
+    this.answerer = answer;
+  }
+
+  /** At the deadline: refuse the pending CONNECT with a CONNACK; false when none is pending (close the socket). */
+  answerAtDeadline(): boolean {
+    const a = this.answerer;
+    this.answerer = undefined;
+    if (!a || !this.seen) return false;
+    a(5);
+    return true;
+  }
+
   /** The decision answers the CONNECT: false if the deadline already did. */
   claimDecision(): boolean {
     if (this.decided) return false;
     this.decided = true;
+    this.answerer = undefined;
     this.clear();
     this.releaseSlot();
     return true;
@@ -70,6 +91,7 @@ export class ConnState {
   /** The socket closed. */
   closed(): void {
     this.decided = true;
+    this.answerer = undefined;
     this.clear();
     this.releaseSlot();
   }

@@ -53,6 +53,8 @@ interface PendingSocket {
 }
 
 const RELOAD_DEBOUNCE_MS = 100;
+/** After a CONNACK refusal at the deadline, the socket is destroyed this long later if still open. */
+const CONNACK_GRACE_MS = 1_000;
 
 function readMaterial(t: TlsMaterial): { cert: string; key: string } {
   if ('certPem' in t) return { cert: t.certPem, key: t.keyPem };
@@ -172,7 +174,10 @@ export class MqttListeners {
     if (transport !== 'tcp') this.states.set(key, st);
     st.startDeadline(this.o.connectDeadlineMs, (s) => {
       this.o.onDeadline(s);
-      raw.destroy();
+      // A CONNECT still being decided gets its CONNACK refusal; aedes then closes the connection, and
+      // a peer that does not read it is cut off after a moment.
+      if (s.answerAtDeadline()) setTimeout(() => raw.destroy(), CONNACK_GRACE_MS).unref();
+      else raw.destroy();
     });
     raw.once('close', () => {
       st.closed();
