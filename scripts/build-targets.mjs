@@ -8,6 +8,9 @@ export const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker',
 export const TARGETS = {
   ...Object.fromEntries(SERVICES.map((s) => [s, { entry: `services/${s}/src/main.ts`, outdir: `services/${s}/dist`, name: 'main' }])),
   cli: { entry: 'apps/cli/src/bin.ts', outdir: 'apps/cli/dist', name: 'twoway' },
+  // The small services in one process (`twoway up --combined`, libs/runtime host.ts): one bundle with
+  // every hosted service as a chunk, so that each library is loaded once. Its entry is generated.
+  host: { hosts: ['account-settings', 'cert-registry', 'audit', 'gateway'], outdir: 'libs/runtime/dist', name: 'services-host' },
 };
 
 /** The file `node` runs for a service in production, relative to the image's /app (any name: a pattern). */
@@ -55,4 +58,4 @@ export const KEEP_ONLY = {
 export const INSTALL_ONLY = ['prebuild-install', '@scarf/scarf'];
 
 /** Everything the runtime stage holds besides node_modules, relative to the repository and to /app. */
-export const RUNTIME_DIRS = [...SERVICES.map((s) => TARGETS[s].outdir), TARGETS.cli.outdir, CONSOLE_DIST];
+export const RUNTIME_DIRS = [...SERVICES.map((s) => TARGETS[s].outdir), TARGETS.cli.outdir, TARGETS.host.outdir, CONSOLE_DIST];

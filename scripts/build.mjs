@@ -3,16 +3,18 @@
 // esbuild into ESM with source maps, run by plain `node` with no TypeScript loader:
 //   services/<name>/dist/main.js     node --enable-source-maps services/<name>/dist/main.js
 //   apps/cli/dist/twoway.js          node apps/cli/dist/twoway.js <command>
+//   libs/runtime/dist/services-host.js   the small services in one process (`twoway up --combined`)
 // Workspace libs and pure-JS packages are inside the bundles; the packages in EXTERNAL
 // (scripts/build-targets.mjs says why) stay in node_modules and are all the runtime image installs
 // (scripts/stage-runtime.mjs). Development needs no build: `twoway up` and `npm test` run the sources.
 //   node scripts/build.mjs                       every service, the CLI and the console
-//   node scripts/build.mjs cert-registry cli     only these (service names, `cli`, `console`)
+//   node scripts/build.mjs cert-registry cli     only these (service names, `host`, `cli`, `console`)
 //   node scripts/build.mjs --out-root DIR ...    into DIR/services/<name>/dist, … instead of the repository
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { EXTERNAL, OPTIONAL_ABSENT, SERVICES, TARGETS } from './build-targets.mjs';
@@ -30,8 +32,9 @@ export async function buildTarget(name, { outRoot = root } = {}) {
   const outdir = join(outRoot, t.outdir);
   await rm(outdir, { recursive: true, force: true });
   const started = performance.now();
+  const generated = t.hosts ? await hostEntry(t.hosts) : undefined;
   const result = await build({
-    entryPoints: { [t.name]: join(root, t.entry) },
+    entryPoints: { [t.name]: generated ?? join(root, t.entry) },
     outdir,
     bundle: true,
     platform: 'node',
@@ -53,7 +56,7 @@ export async function buildTarget(name, { outRoot = root } = {}) {
     tsconfig: join(root, 'tsconfig.base.json'),
     metafile: true,
     logLevel: 'warning',
-  });
+  }).finally(() => generated && rm(dirname(generated), { recursive: true, force: true }));
   // The bundles are ESM; this marks them so wherever dist/ is copied, with or without the package's
   // own package.json next to it.
   await mkdir(outdir, { recursive: true });
@@ -67,6 +70,20 @@ export async function buildTarget(name, { outRoot = root } = {}) {
   return { name, file: join(outdir, `${t.name}.js`), bytes: entry?.[1].bytes ?? 0, line: `${name.padEnd(17)} ${t.outdir}/${t.name}.js  ${kib(entry?.[1].bytes ?? 0)} (+ ${kib(onDemand)} of chunks loaded on demand)  ${Math.round(performance.now() - started)} ms` };
 }
 
+/**
+ * The entry of the bundle that hosts several services in one process (libs/runtime host.ts): each
+ * service's main module behind a dynamic import, so that each is a chunk loaded when started and the
+ * libraries they share are one chunk of their own. Written to a temporary file (absolute imports):
+ * nothing in the repository imports a service.
+ */
+async function hostEntry(hosts) {
+  const dir = await mkdtemp(join(tmpdir(), 'twoway-host-entry-'));
+  const file = join(dir, 'services-host.ts');
+  const loaders = hosts.map((h) => `  ${JSON.stringify(h)}: () => import(${JSON.stringify(join(root, TARGETS[h].entry))}),`).join('\n');
+  await writeFile(file, `import { runHostFromEnv } from ${JSON.stringify(join(root, 'libs/runtime/src/host.ts'))};\nawait runHostFromEnv({\n${loaders}\n});\n`);
+  return file;
+}
+
 function buildConsole() {
   const r = spawnSync(process.execPath, [join(root, 'apps/console/build.mjs')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`the console build failed (exit ${r.status})`);
@@ -75,7 +92,7 @@ function buildConsole() {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values, positionals } = parseArgs({ options: { 'out-root': { type: 'string' } }, allowPositionals: true });
   const outRoot = values['out-root'] ? resolve(values['out-root']) : root;
-  const names = positionals.length ? positionals : [...SERVICES, 'cli', 'console'];
+  const names = positionals.length ? positionals : [...SERVICES, 'host', 'cli', 'console'];
   const unknown = names.filter((n) => n !== 'console' && !TARGETS[n]);
   if (outRoot !== root && names.includes('console')) {
     console.error('build: the console is built into apps/console/dist only (name the targets with --out-root)');

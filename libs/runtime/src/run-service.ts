@@ -3,6 +3,7 @@
 // lists every problem and exits 1 before anything starts; a failed start logs and exits 1.
 import { ConfigError, loadConfig, type ConfigOf, type Schema } from '@twoway/config';
 import { createLogger, startTelemetry, type Logger, type Telemetry } from '@twoway/telemetry';
+import { currentHost } from './host.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -28,15 +29,27 @@ export async function runService<S extends Schema, T extends Stoppable>(o: {
   describe?: (service: T) => Record<string, unknown>;
   env?: Record<string, string | undefined>;
 }): Promise<void> {
+  // In a process that hosts several services (host.ts) the host owns signals and the exit; a service
+  // that cannot start throws to it instead of exiting.
+  const host = currentHost();
+  const hostEnv = host?.envOf(o.name);
+  if (host && !hostEnv && !o.env) throw new Error(`${o.name} is not one of the services this process hosts`);
   let cfg: ConfigOf<S>;
   try {
-    cfg = loadConfig(o.schema, o.env ?? process.env);
+    cfg = loadConfig(o.schema, o.env ?? hostEnv ?? process.env);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`${o.name}: ${e.message}\n`);
+    if (host) throw e;
     process.exit(1);
   }
   const c = cfg as ConfigOf<S> & { logLevel?: string; otelEnabled?: boolean };
+  // The OpenTelemetry SDK is one per process (global tracer and propagator): a service that traces
+  // needs a process of its own.
+  if (host && c.otelEnabled) {
+    process.stderr.write(`${o.name}: TWOWAY_OTEL_ENABLED needs one process per service (run without --combined)\n`);
+    throw new Error('tracing needs one process per service');
+  }
   const log = createLogger(o.name, c.logLevel ?? 'info');
   const telemetry = await startTelemetry(o.name, c.otelEnabled ?? false);
   let service: T | undefined;
@@ -63,7 +76,8 @@ export async function runService<S extends Schema, T extends Stoppable>(o: {
     telemetry,
     fatal: (err) => {
       log.fatal({ err: safeError(err) }, `${o.name} cannot continue; stopping`);
-      stop(1);
+      if (host) host.failed(o.name);
+      else stop(1);
     },
   };
   try {
@@ -71,9 +85,20 @@ export async function runService<S extends Schema, T extends Stoppable>(o: {
   } catch (err) {
     log.fatal({ err: safeError(err) }, `${o.name} failed to start`);
     await telemetry.stop();
+    if (host) throw err;
     process.exit(1);
   }
   log.info({ ...(o.describe?.(service) ?? {}) }, `${o.name} started`);
+  if (host) {
+    const s = service;
+    host.started(o.name, async (drain) => {
+      log.info({}, 'stopping');
+      if (drain && s.drain) await s.drain().catch((err: unknown) => log.error({ err: safeError(err) }, 'drain failed'));
+      await s.stop();
+      await telemetry.stop();
+    });
+    return;
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping');

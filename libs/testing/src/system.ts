@@ -96,7 +96,7 @@ export class System {
   /** The last lines of every service log, for a failing test's message. */
   async serviceLogs(lines = 30): Promise<string> {
     const out: string[] = [];
-    for (const s of ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway']) {
+    for (const s of ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway', 'services']) {
       try {
         const t = (await readFile(join(this.dataDir, 'logs', `${s}.log`), 'utf8')).trim().split('\n');
         out.push(`--- ${s} ---`, ...t.slice(-lines));

@@ -15,7 +15,7 @@ import { superviseEmbeddedNats } from './embedded-nats.js';
 import { demoConsoleLink, ensureDemo } from './demo.js';
 import { connectInstructions, DEMO_TOPIC, writeDeviceEnv, type DemoDevice } from './device-instructions.js';
 
-const HELP = `usage: twoway up [--data-dir DIR] [--no-demo]
+const HELP = `usage: twoway up [--data-dir DIR] [--no-demo] [--combined]
 
 Starts nats-server (JetStream), account-settings, cert-registry, audit, broker and the gateway
 as supervised processes on the embedded default (SQLite under the data dir, a generated dev PKI).
@@ -23,6 +23,9 @@ A process that dies (nats-server included) is restarted with backoff; pids are i
 
   --data-dir DIR   data directory (default: $TWOWAY_DATA_DIR or ./data)
   --no-demo        do not create the demo account, credential and anchor on first run
+  --combined       account-settings, cert-registry, audit and the gateway in one process (the whole
+                   system at rest in ~310 MiB instead of ~560; one of them failing restarts all four).
+                   Also TWOWAY_COMBINED=true. Not with TWOWAY_OTEL_ENABLED
   -h, --help       this help
 
 Environment: every TWOWAY_* setting of the README applies (e.g. TWOWAY_NATS_URL to use an existing
@@ -35,6 +38,8 @@ const here = fileURLToPath(import.meta.url);
 // under apps/cli/dist/. Either way the installation root is above apps/cli.
 const repoRoot = resolve(here.slice(0, here.lastIndexOf(`${sep}apps${sep}cli${sep}`)));
 const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway'] as const;
+/** The services `--combined` runs in one process (libs/runtime host.ts); the broker keeps its own. */
+const HOSTED: readonly (typeof SERVICES)[number][] = ['account-settings', 'cert-registry', 'audit', 'gateway'];
 
 /**
  * How each service is started: the command run from source starts the sources through tsx (no build
@@ -44,6 +49,14 @@ const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gatew
 function serviceArgs(name: string): string[] {
   if (here.endsWith('.ts')) return ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')];
   const bundle = join(repoRoot, 'services', name, 'dist/main.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} does not exist: run \`npm run build\` (or run twoway from source)`);
+  return [bundle];
+}
+
+/** The process that runs the HOSTED services: their sources through tsx, or the bundle that holds all four. */
+function hostArgs(): string[] {
+  if (here.endsWith('.ts')) return ['--import', 'tsx', join(repoRoot, 'libs/runtime/src/host-main.ts')];
+  const bundle = join(repoRoot, 'libs/runtime/dist/services-host.js');
   if (!existsSync(bundle)) throw new Error(`${bundle} does not exist: run \`npm run build\` (or run twoway from source)`);
   return [bundle];
 }
@@ -64,7 +77,8 @@ async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean)
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, 'no-demo': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, 'no-demo': { type: 'boolean' }, combined: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const combined = values.combined === true || process.env.TWOWAY_COMBINED === 'true';
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -122,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     const base: NodeJS.ProcessEnv = { ...process.env, TWOWAY_NATS_URL: natsUrl, TWOWAY_DATA_DIR: dataDir };
     delete base.TWOWAY_DB_URL; // per service only, see below
+    const hosted: { name: string; entry: string; env: NodeJS.ProcessEnv }[] = [];
     for (const name of SERVICES) {
       const env: NodeJS.ProcessEnv = { ...base, TWOWAY_HTTP_PORT: String(httpPorts[name]) };
       // TWOWAY_<SERVICE>_DB_URL lets `up` point one service at PostgreSQL.
@@ -137,6 +152,10 @@ export async function run(argv: string[]): Promise<number> {
         env.TWOWAY_AUDIT_URL = `http://127.0.0.1:${httpPorts.audit}`;
         env.TWOWAY_CONSOLE_DIR = join(repoRoot, 'apps/console/dist');
       }
+      if (combined && HOSTED.includes(name)) {
+        hosted.push({ name, entry: join(repoRoot, 'services', name, 'src/main.ts'), env });
+        continue;
+      }
       sup.start({
         name,
         command: process.execPath,
@@ -147,10 +166,23 @@ export async function run(argv: string[]): Promise<number> {
         pidFile: join(runDir, `${name}.pid`),
       });
     }
+    if (hosted.length) {
+      // Each hosted service gets only what differs from the process's environment (base).
+      const own = (env: NodeJS.ProcessEnv) => Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && base[k] !== v));
+      sup.start({
+        name: 'services',
+        command: process.execPath,
+        args: hostArgs(),
+        env: { ...base, TWOWAY_HOSTED_SERVICES: JSON.stringify(hosted.map((h) => ({ name: h.name, entry: h.entry, env: own(h.env) }))) },
+        cwd: repoRoot,
+        logFile: join(logsDir, 'services.log'),
+        pidFile: join(runDir, 'services.pid'),
+      });
+    }
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitReady(`${gatewayUrl}/readyz`, 60_000, () => !stopping);
     await waitReady(`http://127.0.0.1:${httpPorts.broker}/readyz`, 60_000, () => !stopping);
-    say(`  services      account-settings, cert-registry, audit, broker, gateway (logs in ${logsDir})`);
+    say(`  services      account-settings, cert-registry, audit, broker, gateway${combined ? ' (all but the broker in one process)' : ''} (logs in ${logsDir})`);
 
     const tokenFile = join(dataDir, 'bootstrap-token');
     const token = process.env.TWOWAY_BOOTSTRAP_TOKEN || (existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : '');
