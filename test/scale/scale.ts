@@ -1,5 +1,5 @@
 // `npm run scale`: the fleet-scale run at full size (docs/scaling.md). On demand, not in CI (about
-// 15 minutes on 2 cores); the CI test (scale.e2e.spec.ts) runs the same phases reduced.
+// 25 minutes on 2 cores); the CI test (scale.e2e.spec.ts) runs the same phases reduced.
 //   node --import tsx test/scale/scale.ts [--pinned 100000] [--sessions 10000] [--per-intermediate 2000]
 //        [--devices-per-credential 10] [--brokers 3] [--concurrency 200] [--drain-window-ms 10000]
 import { rm } from 'node:fs/promises';
