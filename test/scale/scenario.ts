@@ -123,11 +123,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   await using fleet = HeldFleet.start();
   const roots = () => [...(deployment?.pids ?? []), ...cluster.pids, { name: 'postgres', pid: pg.proc.child.pid! }];
   const stats = () => processTreeStats(roots());
+  // Each step whatever the one before did: a run stopped (Ctrl-C) while the deployment was still
+  // starting once left its PostgreSQL running.
   const teardown = async () => {
     await fleet.end().catch(() => undefined);
     await nc?.close().catch(() => undefined);
-    await deployment?.stop();
-    await cluster.stop();
+    await deployment?.stop().catch((e: Error) => log(`stopping the deployment: ${e.message}`));
+    await cluster.stop().catch((e: Error) => log(`stopping the NATS cluster: ${e.message}`));
     await pg.stop();
   };
   abortRun = teardown;
