@@ -162,9 +162,13 @@ describe('NatsMqEmitter across broker replicas', () => {
     const a = await replica(t, 'a');
     const b = await replica(t, 'b');
     const first = await client(t, a, 'device-7');
-    const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+    let isClosed = false;
+    first.once('close', () => (isClosed = true));
     const second = await client(t, b, 'device-7');
-    await closed;
+    // Bounded, and saying what each replica saw of the notices (a CI run once waited here until the file's timeout).
+    await waitFor(() => isClosed, { what: 'the session on A to end', timeoutMs: 15_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}; A ${JSON.stringify(a.emitter.stats)}; B ${JSON.stringify(b.emitter.stats)}`);
+    });
     await waitFor(() => clientsOf(a.broker)['device-7'] === undefined, { what: 'A to forget device-7' });
     assert.ok(second.connected);
     assert.ok(clientsOf(b.broker)['device-7']);
