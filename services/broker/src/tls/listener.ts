@@ -21,6 +21,7 @@ import { ConnState } from './conn-state.js';
 import { PendingSockets } from './pending-sockets.js';
 import { peerChainOf } from './peer-chain.js';
 import { tlsContextOptions } from './server-options.js';
+import { coalesceWrites } from './write-coalescer.js';
 import { createWebSocketServer, isOversizedMessage, mqttStream, refuseUpgrade, upgradeRefusal, WSS_MAX_HEADER_BYTES, WSS_PATH, type WssRefusal } from './websocket.js';
 
 export type TlsMaterial = { certFile: string; keyFile: string } | { certPem: string; keyPem: string };
@@ -112,6 +113,7 @@ export class MqttListeners {
       const st = l.onRawConnection(raw, 'tcp');
       if (!st) return;
       l.guard(raw, st);
+      coalesceWrites(raw);
       o.handle(raw, st);
     });
     await new Promise<void>((res, rej) => {
@@ -203,6 +205,7 @@ export class MqttListeners {
       return;
     }
     this.guard(s, st);
+    coalesceWrites(s);
     this.o.handle(s, st);
   }
 
