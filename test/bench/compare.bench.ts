@@ -6,7 +6,8 @@
 //   npm run bench                     (builds, then runs this with --entry dist and writes docs/benchmarks.md)
 //   node --import tsx test/bench/compare.bench.ts [--runs 3] [--devices 200] [--connects 1000]
 //     [--sequential 200] [--concurrency 64] [--held 5000] [--storm 10000] [--storm-concurrency 200]
-//     [--seconds 4] [--entry source|dist] [--no-docs]
+//     [--seconds 4] [--entry source|dist] [--no-docs] [--profile DIR [--profile-phase connect|qos0|qos1]
+//     [--profile-system twoway|bare]]
 //
 // The servers are pinned to core 0 and this process and its device fleet (the load generator) to core 1
 // where taskset exists and there are two cores, so a server's figures are not its clients'. Each measure
@@ -49,11 +50,17 @@ const { values } = parseArgs({
     payload: { type: 'string', default: '64' },
     entry: { type: 'string', default: 'source' },
     'no-docs': { type: 'boolean', default: false },
-    // DIR: CPU profiles of every twoway Node process over one c=CONCURRENCY connect phase (then exits).
+    // DIR: CPU profiles of every twoway Node process over one phase (then exits): the c=CONCURRENCY
+    // connects (connect), or the QoS 0 or QoS 1 message load (qos0, qos1), as --profile-phase says.
     profile: { type: 'string' },
+    'profile-phase': { type: 'string', default: 'connect' },
+    // Whose Node processes are profiled: twoway's, or bare aedes (the same code paths without twoway).
+    'profile-system': { type: 'string', default: 'twoway' },
   },
 });
 const PROFILE_DIR = values.profile;
+const PROFILED = ({ twoway: 'twoway', bare: 'bare aedes' } as const)[values['profile-system'] as 'twoway' | 'bare'];
+if (!PROFILED) throw new Error(`--profile-system: twoway or bare, not ${values['profile-system']}`);
 const RUNS = Number(values.runs);
 const DEVICES = Number(values.devices);
 const CONNECTS = Number(values.connects);
@@ -128,12 +135,12 @@ interface Server extends AsyncDisposable {
 /** Mosquitto or bare aedes: one process of ours, spawned pinned to the servers' core so a restart stays there. */
 class OwnServer implements Server {
   private proc: OwnedProcess;
-  constructor(readonly name: SystemName, readonly port: number, private readonly argv: string[]) {
+  constructor(readonly name: SystemName, readonly port: number, private readonly argv: string[], private readonly env: Record<string, string> = {}) {
     this.proc = this.spawn();
   }
   private spawn(): OwnedProcess {
     const [cmd, ...args] = PIN ? ['taskset', '-c', '0', ...this.argv] : this.argv;
-    return OwnedProcess.spawn(this.name, cmd!, args, { cwd: repoRoot });
+    return OwnedProcess.spawn(this.name, cmd!, args, { cwd: repoRoot, env: { ...process.env, ...this.env } });
   }
   get pid(): number {
     return this.proc.child.pid!;
@@ -203,7 +210,7 @@ async function provision(sys: System): Promise<void> {
   await must(sys.api('POST', `/api/v1/accounts/${acc.id}/certificates`, { name: 'intermediate', usage: 'MUTUAL_AUTHENTICATION', certificate: pki.intermediate.certPem }), 201);
   for (const d of identities) await must(sys.api('POST', `/api/v1/accounts/${acc.id}/credentials`, { username: d.username, password: d.password }), 201);
 }
-const mainSys = await System.start({ entry: ENTRY, env: { ...twowayEnv, ...profileEnv } });
+const mainSys = await System.start({ entry: ENTRY, env: { ...twowayEnv, ...(PROFILED === 'twoway' ? profileEnv : {}) } });
 await using mainTwoway = new TwowayServer(mainSys);
 await provision(mainSys);
 const serverCa = await readFile(mainSys.caFile, 'utf8');
@@ -265,7 +272,7 @@ async function startServer(name: SystemName): Promise<Server> {
     const port = await freePort();
     s = name === 'Mosquitto'
       ? new OwnServer(name, port, ['mosquitto', '-c', await file(`mosquitto-${port}.conf`, mosquittoConf({ port, cafile: fleetCa, certfile: serverCert, keyfile: serverKey, passwordFile: pwFile }))])
-      : new OwnServer(name, port, [process.execPath, ...(ENTRY === 'dist' ? [] : ['--import', 'tsx']), aedesEntry, String(port), '--tls', aconf]);
+      : new OwnServer(name, port, [process.execPath, ...(ENTRY === 'dist' ? [] : ['--import', 'tsx']), aedesEntry, String(port), '--tls', aconf], PROFILED === 'bare aedes' ? profileEnv : {});
   }
   try {
     await accepting(s);
@@ -487,7 +494,7 @@ for (const s of servers) await connects(s, 50, 8); // warm-up: twoway's caches, 
 
 if (PROFILE_DIR) {
   // Each Node process of twoway writes the profile since the previous mark on SIGUSR2 (cpu-profile.mjs).
-  const tw = servers.find((s) => s.name === 'twoway')!;
+  const tw = servers.find((s) => s.name === PROFILED)!;
   const comm = (p: number) => readFile(`/proc/${p}/comm`, 'utf8').then((c) => c.trim(), () => '');
   const nodes: number[] = [];
   for (const p of await treePids(tw.pid)) if ((await comm(p)) === 'node') nodes.push(p);
@@ -497,10 +504,19 @@ if (PROFILE_DIR) {
     nodes.forEach((p) => process.kill(p, 'SIGUSR2'));
     await waitFor(async () => (await Promise.all(nodes.map(written))).every((t, i) => t > before[i]!), { what: 'the profiles written', timeoutMs: 30_000 });
   };
+  const phase = values['profile-phase'];
+  if (phase !== 'connect' && phase !== 'qos0' && phase !== 'qos1') throw new Error(`--profile-phase: connect, qos0 or qos1, not ${phase}`);
   await mark();
-  const c = await connects(tw, CONNECTS, CONCURRENCY);
+  let what: string;
+  if (phase === 'connect') {
+    const c = await connects(tw, CONNECTS, CONCURRENCY);
+    what = `${CONNECTS} connects at c=${CONCURRENCY} (${fmt(c.cpuMs)} ms of system CPU each)`;
+  } else {
+    const m = await messages(tw, phase === 'qos0' ? 0 : 1);
+    what = `the ${phase === 'qos0' ? 'QoS 0' : 'QoS 1'} message load (${fmt(m.rate)} msg/s, ${fmt(m.cpuPerK)} ms of system CPU per 1000)`;
+  }
   await mark();
-  note(`profiled ${CONNECTS} connects at c=${CONCURRENCY} (${fmt(c.cpuMs)} ms of system CPU each): profiles of pids ${nodes.join(', ')} in ${PROFILE_DIR}; summarise with node test/bench/profile-top.mjs ${PROFILE_DIR}/*.cpuprofile`);
+  note(`profiled ${what}: profiles of pids ${nodes.join(', ')} in ${PROFILE_DIR}; summarise with node test/bench/profile-top.mjs ${PROFILE_DIR}/*.cpuprofile`);
 } else {
   // The devices of the memory and storm measures live in a process of their own (one, on the
   // generator's core): ten thousand TLS sessions would otherwise share this process's event loop.

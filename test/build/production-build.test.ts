@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatsServer, OwnedProcess, Postgres, freePort, tempDir, waitFor } from '@twoway/testing';
@@ -141,6 +141,25 @@ describe('production build: bundled cert-registry and CLI with the runtime node_
     assert.match(await stackOf([]), /at dialectOf \(.*services\/cert-registry\/dist\/main\.js:\d+:\d+\)/);
     const map = JSON.parse(readFileSync(`${main}.map`, 'utf8')) as { sourcesContent?: unknown };
     assert.equal(map.sourcesContent, undefined, 'the maps carry no copy of the sources');
+  });
+
+  it('keeps names as written, redefining only the ones bundling changed (no runtime call per closure)', async () => {
+    const chunks = join(out.path, 'services/cert-registry/dist/chunks');
+    const helpers = readdirSync(chunks).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(chunks, f), 'utf8'))
+      .concat(readFileSync(main, 'utf8'))
+      .flatMap((js) => js.split('\n').filter((l) => l.startsWith('var __name = ')));
+    assert.equal(helpers.length, 1, `one keepNames helper in the bundle: ${helpers.join(' | ')}`);
+    // The helper as shipped, run: a function already named right is left alone, a renamed one is named back.
+    const redefined: string[] = [];
+    const defProp = (o: object, k: string, d: PropertyDescriptor) => (redefined.push(String(d.value)), Object.defineProperty(o, k, d));
+    const __name = new Function('__defProp', `${helpers[0]}; return __name;`)(defProp) as (f: object, n: string) => object;
+    function dialectOf() {}
+    __name(dialectOf, 'dialectOf');
+    const renamed = function dialectOf2() {};
+    __name(renamed, 'dialectOf');
+    assert.equal(renamed.name, 'dialectOf');
+    assert.equal(dialectOf.name, 'dialectOf');
+    assert.deepEqual(redefined, ['dialectOf'], 'only the renamed function was redefined');
   });
 
   it('the CLI bundle runs without the workspace: pki init-ca, issue-device, verify', async () => {
