@@ -72,12 +72,16 @@ export async function buildTarget(name, { outRoot = root } = {}) {
 }
 
 // esbuild's keepNames helper, as it emits it once per bundle: it runs for every named function and class
-// each time one is created, closures included, so for every closure aedes makes per packet.
+// each time one is created, closures included, so for several closures aedes makes per packet.
 const NAME_HELPER = 'var __name = (target, value) => __defProp(target, "name", { value, configurable: true });';
-// Redefining `name` costs a runtime call and a new map for the function, even when the name is already
-// right, as it is for every function not renamed by bundling: a profile of the broker under message load
-// spent 7% of its time there (and more in the garbage collector). Only a renamed one needs it.
-const CHEAP_NAME_HELPER = 'var __name = (target, value) => target.name === value ? target : __defProp(target, "name", { value, configurable: true });';
+// Redefining `name` costs a runtime call and a new map for the function: a profile of the broker under
+// message load spent 7% of its time there, and more in the garbage collector (esbuild offers no way to
+// keep names for our code only). So the helper redefines only what bundling actually renamed: a
+// function or class whose name is already right is left alone, and so is an anonymous function (an
+// arrow function bound to a variable, as `const emitAck = (err) => …` in aedes' PUBACK handler): its
+// name came from the binding, which bundling moved, and only a stack trace would show it. Classes are
+// named before their static blocks run, so a class is never taken for anonymous.
+const CHEAP_NAME_HELPER = 'var __name = (target, value) => target.name === value || target.name === "" ? target : __defProp(target, "name", { value, configurable: true });';
 
 /** Swap the keepNames helper of each bundle for one that skips names already right; fail if esbuild changed it. */
 async function cheapenKeepNames(files) {

@@ -297,10 +297,25 @@ const cpuOf = async (s: Server) => (await stats(s)).cpuMs[s.name]!;
 const rssOf = async (s: Server) => (await stats(s)).rssBytes[s.name]!;
 
 let seq = 0;
+/** Which part of a system a process is, from its command line (twoway: a service, nats-server, the launcher). */
+async function partOf(pid: number): Promise<string> {
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  const joined = argv.join(' ');
+  if (/nats-server/.test(argv[0] ?? '')) return 'nats-server';
+  const service = joined.match(/services\/([a-z-]+)\//)?.[1];
+  if (service) return service;
+  if (/services-host|TWOWAY_COMBINED/.test(joined)) return 'services (combined)';
+  if (/apps\/cli\//.test(joined)) return 'launcher';
+  return argv[0]?.split('/').pop() || String(pid);
+}
+/** twoway's connect CPU at c=CONCURRENCY, ms per connect by process, one entry per run. */
+const connectParts: Record<string, number>[] = [];
+
 /** `n` connect + CONNACK + DISCONNECT + close, `conc` at once: server CPU per connect, rate, latency. */
-async function connects(s: Server, n: number, conc: number): Promise<{ cpuMs: number; perSecond: number; p50: number }> {
+async function connects(s: Server, n: number, conc: number, byPart?: Record<string, number>[]): Promise<{ cpuMs: number; perSecond: number; p50: number }> {
   const lat: number[] = [];
   let next = 0;
+  const parts0 = byPart ? await treeCpuByPid(s.pid) : undefined;
   const cpu0 = await cpuOf(s);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: conc }, async () => {
@@ -317,6 +332,14 @@ async function connects(s: Server, n: number, conc: number): Promise<{ cpuMs: nu
   const ms = performance.now() - t0;
   await sleep(200); // the server's side of the closes
   const cpu = (await cpuOf(s)) - cpu0;
+  if (byPart && parts0) {
+    const split: Record<string, number> = {};
+    for (const [pid, ms] of await treeCpuByPid(s.pid)) {
+      const part = await partOf(pid);
+      split[part] = (split[part] ?? 0) + (ms - (parts0.get(pid) ?? 0)) / n;
+    }
+    byPart.push(split);
+  }
   lat.sort((a, b) => a - b);
   return { cpuMs: cpu / n, perSecond: (n / ms) * 1000, p50: percentile(lat, 50) };
 }
@@ -529,7 +552,7 @@ if (PROFILE_DIR) {
       const c1 = await connects(s, SEQUENTIAL, 1);
       record('cpu1', s, c1.cpuMs);
       record('lat1', s, c1.p50);
-      const c64 = await connects(s, CONNECTS, CONCURRENCY);
+      const c64 = await connects(s, CONNECTS, CONCURRENCY, s.name === 'twoway' ? connectParts : undefined);
       record('cpu64', s, c64.cpuMs);
       record('cps', s, c64.perSecond);
       for (const qos of [0, 1] as const) {
@@ -591,6 +614,12 @@ if (PROFILE_DIR) {
     '| measure | Mosquitto | bare aedes | twoway | twoway / Mosquitto | twoway / bare aedes |',
     '| --- | --- | --- | --- | --- | --- |',
     ...measured.map((m) => `| ${m.label} (${m.unit}) | ${cell(m.values.get('Mosquitto'))} | ${cell(m.values.get('bare aedes'))} | ${cell(m.values.get('twoway'))} | ${ratio(m, 'twoway', 'Mosquitto')} | ${ratio(m, 'twoway', 'bare aedes')} |`),
+    '',
+    `twoway's CPU per connect at c=${CONCURRENCY} by process (ms, median of the runs): ${[...new Set(connectParts.flatMap((p) => Object.keys(p)))]
+      .map((k) => [k, median(connectParts.map((p) => p[k] ?? 0))] as const)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
   ];
   console.log(lines.join('\n'));
 
