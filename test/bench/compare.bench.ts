@@ -304,7 +304,7 @@ async function partOf(pid: number): Promise<string> {
   if (/nats-server/.test(argv[0] ?? '')) return 'nats-server';
   const service = joined.match(/services\/([a-z-]+)\//)?.[1];
   if (service) return service;
-  if (/services-host|TWOWAY_COMBINED/.test(joined)) return 'services (combined)';
+  if (/services-host|host-main/.test(joined)) return 'services (shared process)';
   if (/apps\/cli\//.test(joined)) return 'launcher';
   return argv[0]?.split('/').pop() || String(pid);
 }

@@ -1,6 +1,7 @@
-// The whole system's memory at rest, one process per service against `twoway up --combined` (the four
-// small services in one process, libs/runtime host.ts): the resident size of every process `twoway up`
-// runs (launcher, nats-server, services), read once it stopped moving, per process and in all.
+// The whole system's memory at rest, `twoway up --separate` (one process per service) against `twoway up`
+// as it starts by default (the four small services in one process, libs/runtime host.ts): the resident
+// size of every process `twoway up` runs (launcher, nats-server, services), read once it stopped moving,
+// per process and in all.
 //
 //   npm run build && node --import tsx test/bench/footprint.bench.ts [--runs 3] [--entry dist|source]
 //   FOOTPRINT_ENV='{"MALLOC_ARENA_MAX":"2"}' …   extra environment for every process (allocator, V8 flags)
@@ -61,7 +62,7 @@ const med = (xs: number[] | undefined) => (xs?.length ? summary(xs).p50 / MiB : 
 const names = [...new Set([...Object.keys(results.separate!), ...Object.keys(results.combined!)])].filter((k) => k !== 'total').sort();
 console.log(`command: node --import tsx test/bench/footprint.bench.ts --runs ${RUNS} --entry ${ENTRY}`);
 console.log(`RSS at rest, nothing connected, medians of ${RUNS} runs (MiB)\n`);
-console.log('| process | one process per service | --combined |');
+console.log('| process | `--separate`: one process per service | default: the small services in one process |');
 console.log('| --- | --- | --- |');
 for (const n of names) console.log(`| ${n} | ${fmt(med(results.separate![n]))} | ${fmt(med(results.combined![n]))} |`);
 const t = [med(results.separate!.total), med(results.combined!.total)] as const;

@@ -1,7 +1,8 @@
-// `twoway up --combined` (TWOWAY_COMBINED=true): account-settings, cert-registry, audit and the gateway
-// in one supervised process (libs/runtime host.ts), the broker and nats-server in their own. The system
+// `twoway up` as it starts by default: account-settings, cert-registry, audit and the gateway in one
+// supervised process (libs/runtime host.ts), the broker and nats-server in their own. The system
 // behaves as with one process per service: an operator sets up an account, a device connects over
 // mutual TLS and is audited; when the shared process dies it is restarted, and everything answers again.
+// `--separate` (TWOWAY_COMBINED=false) gives each service its own process.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -10,14 +11,14 @@ import { join } from 'node:path';
 import { System, makeTestPki, waitFor, type TestPki } from '@twoway/testing';
 import { tryConnect } from './support/mqtt.js';
 
-describe('twoway up --combined: the small services in one process', { timeout: 240_000 }, () => {
+describe('twoway up: the small services in one process by default', { timeout: 240_000 }, () => {
   let sys: System;
   let pki: TestPki;
   let accountId: string;
   const password = 'combined correct horse';
 
   before(async () => {
-    sys = await System.start({ env: { TWOWAY_COMBINED: 'true' } });
+    sys = await System.start();
     pki = await makeTestPki({ fresh: true });
   });
   after(async () => {
@@ -75,6 +76,23 @@ describe('twoway up --combined: the small services in one process', { timeout: 2
       return x.connected ? x : undefined;
     }, { what: 'a device connecting after the restart', timeoutMs: 30_000, everyMs: 500 });
     assert.equal(r.connected, true);
+  });
+});
+
+describe('twoway up --separate (TWOWAY_COMBINED=false): one process per service', { timeout: 120_000 }, () => {
+  it('starts each service in its own process, each ready on its own port', async (t) => {
+    const sys = await System.start({ env: { TWOWAY_COMBINED: 'false' } });
+    t.after(() => sys.stop());
+    const run = join(sys.dataDir, 'run');
+    assert.equal(existsSync(join(run, 'services.pid')), false, 'no shared process');
+    const pids = new Set<number>();
+    for (const s of ['account-settings', 'cert-registry', 'audit', 'gateway', 'broker']) {
+      pids.add(Number((await readFile(join(run, `${s}.pid`), 'utf8')).trim()));
+    }
+    assert.equal(pids.size, 5, 'five processes');
+    assert.match(sys.proc.log, /one process each/);
+    const r = await fetch(`http://127.0.0.1:${await envPort(sys, 'TWOWAY_AUDIT_HTTP_PORT')}/readyz`);
+    assert.equal(r.status, 200);
   });
 });
 

@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DevPki } from './dev-pki.js';
+import { localRequest } from './local-http.js';
 
 export interface Demo {
   accountId: string;
@@ -21,13 +22,13 @@ export class ApiCallError extends Error {
 
 export function apiClient(baseUrl: string, token: string) {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(new URL(path, baseUrl), {
+    const r = await localRequest(new URL(path, baseUrl), {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await r.text();
-    if (!r.ok) throw new ApiCallError(method, path, r.status, text);
+    const text = r.text;
+    if (r.status < 200 || r.status >= 300) throw new ApiCallError(method, path, r.status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   };
 }

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRootCa, issueDeviceCert, issueIntermediateCa, issueServerCert } from '@twoway/pki';
 
 export interface DevPki {
   dir: string;
@@ -34,6 +33,9 @@ export async function ensureDevPki(dataDir: string): Promise<DevPki> {
   };
   if (existsSync(pki.caFile) && existsSync(pki.serverKeyFile) && existsSync(pki.deviceKeyFile)) return pki;
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Loaded only to make the PKI: the launcher keeps what it loaded for as long as it supervises, and
+  // on every later run the files are already there.
+  const { createRootCa, issueDeviceCert, issueIntermediateCa, issueServerCert } = await import('@twoway/pki');
   const root = await createRootCa({ commonName: 'twoway dev root CA' });
   const inter = await issueIntermediateCa({ issuer: root, commonName: 'twoway dev intermediate CA', pathLen: 0 });
   const server = await issueServerCert({ issuer: inter, commonName: 'localhost', sans: ['dns:localhost', 'ip:127.0.0.1', 'ip:::1'] });

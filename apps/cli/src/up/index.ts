@@ -10,22 +10,27 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DefaultPorts } from '@twoway/contracts';
 import { Supervisor } from './supervisor.js';
+import { chooseLayout, LayoutConflictError, type Layout } from './layout.js';
+import { localRequest } from './local-http.js';
 import { ensureDevPki } from './dev-pki.js';
 import { superviseEmbeddedNats } from './embedded-nats.js';
 import { demoConsoleLink, ensureDemo } from './demo.js';
 import { connectInstructions, DEMO_TOPIC, writeDeviceEnv, type DemoDevice } from './device-instructions.js';
 
-const HELP = `usage: twoway up [--data-dir DIR] [--no-demo] [--combined]
+const HELP = `usage: twoway up [--data-dir DIR] [--no-demo] [--separate | --combined]
 
 Starts nats-server (JetStream), account-settings, cert-registry, audit, broker and the gateway
 as supervised processes on the embedded default (SQLite under the data dir, a generated dev PKI).
 A process that dies (nats-server included) is restarted with backoff; pids are in DIR/run/.
+account-settings, cert-registry, audit and the gateway share one process (services.pid, the whole
+system at rest in ~310 MiB instead of ~560; one of them failing restarts all four); the broker and
+nats-server have their own.
 
   --data-dir DIR   data directory (default: $TWOWAY_DATA_DIR or ./data)
   --no-demo        do not create the demo account, credential and anchor on first run
-  --combined       account-settings, cert-registry, audit and the gateway in one process (the whole
-                   system at rest in ~310 MiB instead of ~560; one of them failing restarts all four).
-                   Also TWOWAY_COMBINED=true. Not with TWOWAY_OTEL_ENABLED
+  --separate       one process per service (also TWOWAY_COMBINED=false); chosen by itself when
+                   TWOWAY_OTEL_ENABLED is set, the OpenTelemetry SDK being one per process
+  --combined       the shared process (the default; also TWOWAY_COMBINED=true); not with tracing
   -h, --help       this help
 
 Environment: every TWOWAY_* setting of the README applies (e.g. TWOWAY_NATS_URL to use an existing
@@ -38,7 +43,7 @@ const here = fileURLToPath(import.meta.url);
 // under apps/cli/dist/. Either way the installation root is above apps/cli.
 const repoRoot = resolve(here.slice(0, here.lastIndexOf(`${sep}apps${sep}cli${sep}`)));
 const SERVICES = ['account-settings', 'cert-registry', 'audit', 'broker', 'gateway'] as const;
-/** The services `--combined` runs in one process (libs/runtime host.ts); the broker keeps its own. */
+/** The services that share one process unless --separate (libs/runtime host.ts); the broker keeps its own. */
 const HOSTED: readonly (typeof SERVICES)[number][] = ['account-settings', 'cert-registry', 'audit', 'gateway'];
 
 /**
@@ -65,8 +70,8 @@ async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean)
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return;
+      const r = await localRequest(url, { timeoutMs: 1000 });
+      if (r.status >= 200 && r.status < 300) return;
     } catch {
       /* not up yet */
     }
@@ -77,12 +82,20 @@ async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean)
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, 'no-demo': { type: 'boolean' }, combined: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  const combined = values.combined === true || process.env.TWOWAY_COMBINED === 'true';
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, 'no-demo': { type: 'boolean' }, combined: { type: 'boolean' }, separate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
+  let layout: Layout;
+  try {
+    layout = chooseLayout(values, process.env);
+  } catch (e) {
+    if (!(e instanceof LayoutConflictError)) throw e;
+    console.error(`twoway up: ${e.message}`);
+    return 2;
+  }
+  const combined = layout.combined;
   const dataDir = resolve(values['data-dir'] ?? process.env.TWOWAY_DATA_DIR ?? './data');
   const logsDir = join(dataDir, 'logs');
   await mkdir(logsDir, { recursive: true });
@@ -182,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitReady(`${gatewayUrl}/readyz`, 60_000, () => !stopping);
     await waitReady(`http://127.0.0.1:${httpPorts.broker}/readyz`, 60_000, () => !stopping);
-    say(`  services      account-settings, cert-registry, audit, broker, gateway${combined ? ' (all but the broker in one process)' : ''} (logs in ${logsDir})`);
+    say(`  services      account-settings, cert-registry, audit, broker, gateway${combined ? ' (all but the broker in one process; --separate for one each)' : ` (one process each${layout.note ? `: ${layout.note}` : ''})`} (logs in ${logsDir})`);
 
     const tokenFile = join(dataDir, 'bootstrap-token');
     const token = process.env.TWOWAY_BOOTSTRAP_TOKEN || (existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : '');
