@@ -256,12 +256,17 @@ const device = (s: Server, i: number, clientId: string): LeanDevice => {
   return { host: '127.0.0.1', port: s.port, servername: 'localhost', ca: serverCa, cert: d.cert, key: d.key, username: d.username, password: d.password, clientId };
 };
 async function accepting(s: Server): Promise<void> {
+  let last = 'no attempt';
   await waitFor(async () => {
     s.check();
-    const r = await openLean(device(s, 0, 'probe'), 5_000).catch(() => undefined);
+    const r = await openLean(device(s, 0, 'probe'), 5_000).catch((e: Error) => (last = e.message, undefined));
     r?.socket.destroy();
+    if (r) last = `CONNACK ${r.returnCode}`;
     return r?.returnCode === 0;
-  }, { what: `${s.name} to accept a device`, timeoutMs: 60_000 });
+  }, { what: `${s.name} to accept a device`, timeoutMs: 60_000 }).catch(async (e: Error) => {
+    // What the last probe got and, for twoway, its services' logs: which part did not come up.
+    throw new Error(`${e.message} (last probe: ${last})${s instanceof TwowayServer ? `\n${await s.sys.serviceLogs(40)}` : ''}`);
+  });
 }
 
 /** A new instance of `name` on a port of its own, accepting devices, pinned to the servers' core. */
