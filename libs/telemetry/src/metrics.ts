@@ -7,7 +7,7 @@
 // exporter appends to every monotonic sum: the Prometheus name comes back unchanged, and an OTLP
 // backend sees the OTel convention. No unit is set (names carry theirs: `_ms`, `_bytes`), so no
 // exporter appends one; the exporter adds no scope labels, and one `target_info` series.
-import type { Attributes, Counter as OtelCounter, Histogram as OtelHistogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram as OtelHistogram, Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -29,7 +29,7 @@ const withoutTotal = (name: string) => (name.endsWith('_total') ? name.slice(0, 
 
 const NO_LABELS: Labels = Object.freeze({});
 
-/** One label set of a metric: its attributes, made once and handed to the SDK on every record, and its running total. */
+/** One label set of a metric: its attributes, made once and handed to the SDK, and its running total. */
 interface Series {
   readonly attributes: Attributes;
   value: number;
@@ -57,6 +57,11 @@ class SeriesIndex {
   /** The series of `labels` if it exists. */
   find(labels: Labels): Series | undefined {
     return this.walk(labels) ?? this.byKey.get(keyOf(labels));
+  }
+
+  /** Every series, each once. */
+  all(): IterableIterator<Series> {
+    return this.byKey.values();
   }
 
   private walk(labels: Labels): Series | undefined {
@@ -94,25 +99,30 @@ function keyOf(labels: Labels): string {
 }
 
 /**
- * A counter (an OTel Counter), declared by its Prometheus name (`…_total`) and recording once a
- * ServiceMetrics registered it. `get` reads this process's running total of one label set.
+ * A counter, declared by its Prometheus name (`…_total`). `inc` adds to this process's running total
+ * of one label set and nothing else; a ServiceMetrics that registered it hands every total to the SDK
+ * when it collects (an OTel ObservableCounter: a cumulative monotonic sum, exported exactly as a
+ * Counter is). A synchronous OTel Counter would hash the attributes (sorted, stringified) on every
+ * `add`: on the broker's connect path, several counters each connect, that was 0.1 ms per connect.
+ * `get` reads the running total of one label set.
  */
 export class Counter {
   private readonly series = new SeriesIndex();
-  private instrument?: OtelCounter;
+  private attached = false;
 
   constructor(readonly name: string, readonly help: string) {}
 
   /** @internal ServiceMetrics.register */
   attach(meter: Meter): void {
-    if (this.instrument) throw new Error(`metric ${this.name} is registered twice`);
-    this.instrument = meter.createCounter(withoutTotal(this.name), { description: this.help });
+    if (this.attached) throw new Error(`metric ${this.name} is registered twice`);
+    this.attached = true;
+    meter.createObservableCounter(withoutTotal(this.name), { description: this.help }).addCallback((r) => {
+      for (const s of this.series.all()) r.observe(s.value, s.attributes);
+    });
   }
 
   inc(labels: Labels = NO_LABELS, by = 1): void {
-    const s = this.series.of(labels);
-    s.value += by;
-    this.instrument?.add(by, s.attributes);
+    this.series.of(labels).value += by;
   }
 
   get(labels: Labels = NO_LABELS): number {
