@@ -40,7 +40,7 @@ export type { ClusterLog, NatsMqEmitterOptions, Listener, Message } from './nats
 export { MqttForwardTooLargeError, MqEmitterClosedError } from './errors.js';
 export { encodeEnvelope, decodeEnvelope, encodeForward, decodeForward, forwardDecision, forwardSubjects, EnvelopeInvalidError, TAKEOVER_PATTERN } from './envelope.js';
 export type { MqttForwardEnvelope, ForwardSubjects } from './envelope.js';
-export { INTEREST_HEARTBEAT_MS, INTEREST_ACK_TIMEOUT_MS } from './nats-mq-emitter.js';
+export { INTEREST_HEARTBEAT_MS, INTEREST_ACK_TIMEOUT_MS, TAKEOVER_SINCE_HEADER } from './nats-mq-emitter.js';
 export { createNatsPersistence, AedesNatsPersistence, PacketNotFoundError } from './persistence/nats-persistence.js';
 export type { NatsPersistence, NatsPersistenceOptions, NatsPersistenceStats } from './persistence/nats-persistence.js';
 export type { DroppedMessages, DropReason } from './persistence/outgoing-queues.js';

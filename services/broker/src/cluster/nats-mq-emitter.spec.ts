@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Msg, MsgHdrs, NatsConnection } from 'nats';
-import { createNatsMqEmitter, encodeForward, forwardSubjects, TAKEOVER_PATTERN, type Message } from './index.js';
+import { createNatsMqEmitter, encodeForward, forwardSubjects, TAKEOVER_PATTERN, TAKEOVER_SINCE_HEADER, type Message } from './index.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const subjects = forwardSubjects('twoway.v1.mqtt.published');
@@ -32,8 +32,56 @@ const notice = (broker: string, clientId: string): Message => ({ topic: `$SYS/${
 const json = (s: Sent) => JSON.parse(Buffer.from(s.data).toString('utf8'));
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** A notice as another replica sends it: with the time it accepted the session. */
+function timedNotice(origin: string, clientId: string, since: number) {
+  const m = encodeForward(notice(`${origin}-aedes`, clientId), origin);
+  m.headers.set(TAKEOVER_SINCE_HEADER, String(since));
+  return m;
+}
+const sinceOf = (s: Sent) => Number(s.headers!.get(TAKEOVER_SINCE_HEADER));
+
 describe('NatsMqEmitter takeover notices', () => {
-  it('ignores a remote notice the server ordered before our own (the remote session is the older one)', () => {
+  function replicaB() {
+    const nats = fakeNats();
+    const emitter = createNatsMqEmitter({ nc: nats.nc, replicaId: 'b', log: silent });
+    const kicked: string[] = [];
+    emitter.on(TAKEOVER_PATTERN, (p, done) => {
+      if (!p.topic.startsWith('$SYS/b-aedes/')) kicked.push(String(p.payload));
+      done();
+    });
+    return { nats, emitter, kicked };
+  }
+
+  it('a session accepted on another replica after ours ends ours, even when its notice arrives before our echo', () => {
+    const { nats, emitter, kicked } = replicaB();
+    emitter.emit(notice('b-aedes', 'device-7'));
+    const [ours] = nats.on(subjects.takeover);
+    assert.ok(Number.isFinite(sinceOf(ours!)), 'our notice says when we accepted the session');
+    // Under load the server may deliver A's later notice before our own echo (a CI run saw it).
+    nats.receive(subjects.takeover, timedNotice('a', 'device-7', sinceOf(ours!) + 3));
+    assert.deepEqual(kicked, ['device-7']);
+    nats.receive(subjects.takeover, ours!);
+    assert.equal(emitter.stats.staleTakeoversIgnored, 0);
+    emitter.close();
+  });
+
+  it('a session accepted on another replica before ours is ignored, even after our echo: that replica ends its own', () => {
+    const { nats, emitter, kicked } = replicaB();
+    emitter.emit(notice('b-aedes', 'device-7'));
+    const [ours] = nats.on(subjects.takeover);
+    nats.receive(subjects.takeover, ours!);
+    nats.receive(subjects.takeover, timedNotice('a', 'device-7', sinceOf(ours!) - 3));
+    assert.deepEqual(kicked, []);
+    assert.equal(emitter.stats.staleTakeoversIgnored, 1);
+    // Accepted at the same millisecond: the larger replica id stays, so exactly one of the two ends.
+    nats.receive(subjects.takeover, timedNotice('a', 'device-7', sinceOf(ours!)));
+    assert.deepEqual(kicked, []);
+    nats.receive(subjects.takeover, timedNotice('c', 'device-7', sinceOf(ours!)));
+    assert.deepEqual(kicked, ['device-7']);
+    emitter.close();
+  });
+
+  it('from a replica that sends no time: ignores a remote notice the server ordered before our own (the remote session is the older one)', () => {
     const nats = fakeNats();
     const emitter = createNatsMqEmitter({ nc: nats.nc, replicaId: 'b', log: silent });
     const kicked: string[] = [];

@@ -8,8 +8,12 @@
 // INTEREST_ACK_TIMEOUT_MS), so a publish made anywhere after the SUBACK reaches the subscriber. A
 // forwarded PUBLISH goes to `<base>.to.<replica>`: payload raw as the body, the rest in headers
 // (envelope.ts). With no other replica interested, nothing crosses NATS; nothing is sent back to its
-// sender. Takeover notices still go to every replica, sender included (`<base>.takeover`): their echo
-// orders concurrent takeovers.
+// sender. Takeover notices go to every replica (`<base>.takeover`), each with the time its replica
+// accepted the session (`tw-since`): of two sessions of one client id accepted within moments of each
+// other on two replicas, the later one stays, on both replicas alike, whatever order NATS delivers the
+// two notices in. (NATS orders one connection's messages, not two publishers': under load the server
+// can deliver a notice published later first. A notice without the time, from an older replica, is
+// ordered by its echo as before: the server's order decides.)
 //
 // Delivery across replicas is at most once (core NATS, no acknowledgement): a QoS 1/2 PUBLISH is
 // acknowledged by its replica when local delivery is done, and a NATS outage loses what other replicas
@@ -60,8 +64,15 @@ export interface NatsMqEmitterOptions {
   heartbeatMs?: number;
 }
 
-/** A takeover notice whose echo never came (NATS away) stops shielding its client after this long. */
+/**
+ * A session this replica announced is compared with other replicas' notices for this long; after it,
+ * any notice for its client id is newer (clocks and NATS are not that far apart), and ends it.
+ */
 const TAKEOVER_ECHO_WAIT_MS = 10_000;
+/** Sessions announced within that window that are remembered at most; beyond it the oldest go. */
+const TAKEOVER_REMEMBERED_MAX = 100_000;
+/** Header of a takeover notice: when its replica accepted the session (ms since the epoch). */
+export const TAKEOVER_SINCE_HEADER = 'tw-since';
 /** NATS server default when the connection has not yet reported its INFO. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** Each replica says it is alive, with its announcement number, this often. */
@@ -99,9 +110,10 @@ export class NatsMqEmitter {
   /** aedes's takeover listener(s): the only local receivers of a remote `$SYS` packet. */
   private readonly takeoverListeners = new Set<Listener>();
   /**
-   * Client ids this replica announced (takeover notice) whose echo has not come back from NATS yet, with
-   * the time of the announcement. A remote notice for such an id was ordered before ours by the server:
-   * it is the older session, which our notice ends on its replica, so it must not end ours.
+   * Client ids this replica announced (takeover notice) in the last TAKEOVER_ECHO_WAIT_MS, oldest first,
+   * with when the session was accepted and how many of our notices NATS has not echoed yet. A remote
+   * notice for such an id ends our session only if its session was accepted later (or, from a replica
+   * that sends no time, if the server ordered it after ours: our echo came first).
    */
   private readonly pendingTakeovers = new Map<string, { unechoed: number; at: number }>();
   /** This replica's filters and how many local listeners hold each. */
@@ -288,17 +300,21 @@ export class NatsMqEmitter {
 
   private forwardTakeover(packet: Message): void {
     const { data, headers } = encodeForward(packet, this.opts.replicaId);
+    const now = Date.now();
+    headers.set(TAKEOVER_SINCE_HEADER, String(now));
     try {
       // At once (rare): its echo must come back whatever else is queued.
       this.opts.nc.publish(this.subjects.takeover, data, { headers });
       this.stats.forwarded++;
       const id = clientIdOf(packet);
-      const now = Date.now();
-      // Echoes lost while NATS was away would leave entries behind: drop the expired ones.
-      if (this.pendingTakeovers.size > 10_000) {
-        for (const [k, v] of this.pendingTakeovers) if (now - v.at >= TAKEOVER_ECHO_WAIT_MS) this.pendingTakeovers.delete(k);
+      const unechoed = (this.pendingTakeovers.get(id)?.unechoed ?? 0) + 1;
+      // Re-inserted, so the map stays oldest first: the expired ones leave from its front.
+      this.pendingTakeovers.delete(id);
+      this.pendingTakeovers.set(id, { unechoed, at: now });
+      for (const [k, v] of this.pendingTakeovers) {
+        if (now - v.at < TAKEOVER_ECHO_WAIT_MS && this.pendingTakeovers.size <= TAKEOVER_REMEMBERED_MAX) break;
+        this.pendingTakeovers.delete(k);
       }
-      this.pendingTakeovers.set(id, { unechoed: (this.pendingTakeovers.get(id)?.unechoed ?? 0) + 1, at: now });
     } catch (err) {
       this.stats.publishFailures++;
       this.opts.log.warn({ err }, 'could not forward a takeover notice to other replicas');
@@ -347,14 +363,20 @@ export class NatsMqEmitter {
     if (origin === this.opts.replicaId) {
       this.stats.echoesIgnored++;
       const p = this.pendingTakeovers.get(id);
-      if (p && --p.unechoed <= 0) this.pendingTakeovers.delete(id);
+      if (p && p.unechoed > 0) p.unechoed--;
       return;
     }
     this.stats.takeoversReceived++;
-    const announced = this.pendingTakeovers.get(id);
-    if (announced !== undefined && Date.now() - announced.at < TAKEOVER_ECHO_WAIT_MS) {
-      this.stats.staleTakeoversIgnored++;
-      return;
+    const ours = this.pendingTakeovers.get(id);
+    if (ours !== undefined && Date.now() - ours.at < TAKEOVER_ECHO_WAIT_MS) {
+      const since = Number(msg.headers?.get(TAKEOVER_SINCE_HEADER) || NaN);
+      // Both replicas compare the same two times (ties: the larger replica id stays), so exactly one
+      // of the two sessions ends.
+      const theirsIsOlder = Number.isFinite(since) ? since < ours.at || (since === ours.at && origin < this.opts.replicaId) : ours.unechoed > 0;
+      if (theirsIsOlder) {
+        this.stats.staleTakeoversIgnored++;
+        return;
+      }
     }
     // Only aedes's takeover handler sees another replica's `$SYS`; local `$SYS/#` subscribers do not.
     for (const l of this.takeoverListeners) l(packet, noop);
