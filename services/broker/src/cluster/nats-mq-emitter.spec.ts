@@ -82,13 +82,7 @@ describe('NatsMqEmitter takeover notices', () => {
   });
 
   it('from a replica that sends no time: ignores a remote notice the server ordered before our own (the remote session is the older one)', () => {
-    const nats = fakeNats();
-    const emitter = createNatsMqEmitter({ nc: nats.nc, replicaId: 'b', log: silent });
-    const kicked: string[] = [];
-    emitter.on(TAKEOVER_PATTERN, (p, done) => {
-      if (!p.topic.startsWith('$SYS/b-aedes/')) kicked.push(String(p.payload));
-      done();
-    });
+    const { nats, emitter, kicked } = replicaB();
     emitter.emit(notice('b-aedes', 'device-7'));
     const ours = nats.on(subjects.takeover);
     assert.equal(ours.length, 1);
